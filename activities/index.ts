@@ -1,0 +1,179 @@
+/**
+ * The activities of the fairline worker, built by a factory that takes every dependency, so that
+ * tests pass real small ones (a temp-dir store, a test config) and nothing reaches for globals.
+ *
+ * - runStage: runs one stage of a pipeline (heartbeats, scratch folder, cancellation, typed errors)
+ *   and records its outputs in the cache;
+ * - cacheLookup: a hit only when the cache entry exists and every artifact it names still
+ *   verifies against its digest;
+ * - writeManifest: the run's lineage record.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ArtifactConflict, ArtifactDigestMismatch, ArtifactNotFound, PayloadTooLarge, StageTypeUnknown } from '../common/errors';
+import { z } from 'zod';
+import { jsonSchema, type Json } from '../pipeline/run-spec';
+import { artifactRefSchema, type ArtifactRef, type ArtifactStore } from '../store/types';
+import type { FairlineConfig } from '../temporal.config';
+import { withFailures } from './failures';
+import type { Logger } from './stages/context';
+import { builtinStages, type RegisteredStage } from './stages';
+
+/** Temporal caps payloads at 2 MB; fairline keeps stage results far below that (claim check). */
+export const MAX_STAGE_RESULT_BYTES = 256 * 1024;
+
+export interface StageInvocation {
+  id: string;
+  uses: string;
+  version: string;
+  with: Record<string, Json>;
+}
+
+export interface RunStageInput {
+  pipeline: string;
+  runId: string;
+  stage: StageInvocation;
+  recordCache: boolean;
+}
+
+export interface ActivityDependencies {
+  store: ArtifactStore;
+  config: FairlineConfig;
+  log?: Logger;
+  /** Stage implementations; defaults to the built-in ones. */
+  stages?: Record<string, RegisteredStage>;
+}
+
+/** Canonical JSON: sorted keys, so equal values always hash equally. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const cacheEntrySchema = z.object({ outputs: z.record(z.string(), jsonSchema) }).passthrough();
+
+const consoleLogger: Logger = {
+  info: (message, attrs) => console.log(message, attrs ?? ''),
+  warn: (message, attrs) => console.warn(message, attrs ?? ''),
+};
+
+export function createActivities(deps: ActivityDependencies) {
+  const { store, config } = deps;
+  const stages = deps.stages ?? builtinStages();
+  const log = deps.log ?? consoleLogger;
+
+  const registered = (uses: string): RegisteredStage => {
+    const stage = stages[uses];
+    if (!stage) throw new StageTypeUnknown(uses, Object.keys(stages));
+    return stage;
+  };
+
+  /**
+   * The cache key covers everything that can change a stage's output: its type and version, its
+   * resolved inputs (ArtifactRefs carry their digests) and the fingerprint of its code.
+   */
+  const cacheKeyOf = (stage: StageInvocation): string =>
+    createHash('sha256')
+      .update(canonicalJson({ uses: stage.uses, version: stage.version, with: stage.with, code: registered(stage.uses).fingerprint }))
+      .digest('hex');
+
+  const cacheEntryKey = (key: string): string => `cache/${key}.json`;
+
+  /** Drains an artifact through the verifying stream: throws unless every byte matches. */
+  const verify = async (ref: ArtifactRef): Promise<void> => {
+    const stream = await store.open(ref);
+    for await (const _chunk of stream) {
+      // Reading is the check: the stream errors at its end on a digest mismatch.
+    }
+  };
+
+  return {
+    async cacheLookup(input: { stage: StageInvocation }): Promise<{ hit: boolean; key: string; outputs?: Record<string, Json> }> {
+      return withFailures(async () => {
+        const key = cacheKeyOf(input.stage);
+        const info = await store.head(cacheEntryKey(key));
+        if (!info?.sha256) return { hit: false, key };
+        const raw = await store.read({ uri: info.uri, sha256: info.sha256, bytes: info.bytes, kind: 'cache-entry' });
+        const entry = cacheEntrySchema.safeParse(JSON.parse(raw.toString('utf8')));
+        if (!entry.success) {
+          log.warn('unreadable cache entry: recomputing', { stage: input.stage.id, uri: info.uri });
+          return { hit: false, key };
+        }
+        const outputs = entry.data.outputs;
+        for (const value of Object.values(outputs)) {
+          const ref = artifactRefSchema.safeParse(value);
+          if (!ref.success) continue;
+          try {
+            await verify(ref.data);
+          } catch (error) {
+            if (error instanceof ArtifactNotFound || error instanceof ArtifactDigestMismatch) {
+              log.warn('cache entry names a missing or corrupt artifact: recomputing', { stage: input.stage.id, uri: ref.data.uri });
+              return { hit: false, key };
+            }
+            throw error;
+          }
+        }
+        return { hit: true, key, outputs };
+      })();
+    },
+
+    async runStage(input: RunStageInput): Promise<{ outputs: Record<string, Json>; cacheKey: string }> {
+      return withFailures(async () => {
+        const context = Context.current();
+        const stage = registered(input.stage.uses);
+        const scratchDir = join(tmpdir(), 'fairline', `${input.stage.id}-${randomUUID()}`);
+        await mkdir(scratchDir, { recursive: true });
+        try {
+          const outputs = await stage.implementation(input.stage.with, {
+            stageId: input.stage.id,
+            store,
+            config,
+            log: {
+              info: (m, a) => context.log.info(m, { stage: input.stage.id, ...a }),
+              warn: (m, a) => context.log.warn(m, { stage: input.stage.id, ...a }),
+            },
+            heartbeat: (details) => context.heartbeat(details),
+            signal: context.cancellationSignal,
+            scratchDir,
+          });
+          const size = Buffer.byteLength(JSON.stringify(outputs));
+          if (size > MAX_STAGE_RESULT_BYTES) throw new PayloadTooLarge(`outputs of stage "${input.stage.id}"`, size, MAX_STAGE_RESULT_BYTES);
+          const cacheKey = cacheKeyOf(input.stage);
+          if (input.recordCache) {
+            const entry = { outputs, stage: input.stage.id, uses: input.stage.uses, pipeline: input.pipeline, runId: input.runId };
+            try {
+              await store.putAt(cacheEntryKey(cacheKey), { bytes: canonicalJson(entry) }, { kind: 'cache-entry' });
+            } catch (error) {
+              if (!(error instanceof ArtifactConflict)) throw error;
+              // An entry from an earlier run with equal inputs may exist (e.g. after its artifact
+              // was deleted and recomputed): replace it, since the new outputs are verified fresh.
+              await store.delete(cacheEntryKey(cacheKey));
+              await store.putAt(cacheEntryKey(cacheKey), { bytes: canonicalJson(entry) }, { kind: 'cache-entry' });
+              log.info('replaced a stale cache entry', { stage: input.stage.id, error: String(error) });
+            }
+          }
+          return { outputs, cacheKey };
+        } finally {
+          await rm(scratchDir, { recursive: true, force: true });
+        }
+      })();
+    },
+
+    async writeManifest(manifest: { pipeline: string; runId: string } & Record<string, unknown>): Promise<ArtifactRef> {
+      return withFailures(async () => {
+        const execution = Context.current().info.workflowExecution?.runId ?? 'no-execution';
+        const body = JSON.stringify({ ...manifest, writtenAt: new Date().toISOString() }, null, 2);
+        return store.putAt(`runs/${manifest.pipeline}/${manifest.runId}/${execution}/manifest.json`, { bytes: body }, { kind: 'manifest' });
+      })();
+    },
+  };
+}

@@ -1,0 +1,25 @@
+/** What every stage implementation receives from the runStage activity. */
+import type { Json } from '../../pipeline/run-spec';
+import type { ArtifactStore } from '../../store/types';
+import type { FairlineConfig } from '../../temporal.config';
+
+export interface Logger {
+  info(message: string, attrs?: Record<string, unknown>): void;
+  warn(message: string, attrs?: Record<string, unknown>): void;
+}
+
+export interface StageContext {
+  readonly stageId: string;
+  readonly store: ArtifactStore;
+  readonly config: FairlineConfig;
+  readonly log: Logger;
+  /** Reports progress to Temporal (also how cancellation reaches the stage). */
+  heartbeat(details: Record<string, Json>): void;
+  /** Aborted when the activity is cancelled or times out. */
+  readonly signal: AbortSignal;
+  /** A private folder for this attempt; removed when the attempt ends. */
+  readonly scratchDir: string;
+}
+
+/** A stage implementation: parses its own `with`, does the work, returns its outputs. */
+export type StageImplementation = (input: Record<string, Json>, context: StageContext) => Promise<Record<string, Json>>;

@@ -1,0 +1,30 @@
+/**
+ * The stage implementations this worker runs, each with a fingerprint of its source code. The
+ * fingerprint is part of the cache key: editing a stage's code invalidates exactly its results.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../common/paths';
+import type { StageImplementation } from './context';
+import { download } from './download';
+
+export interface RegisteredStage {
+  implementation: StageImplementation;
+  /** sha256 of the implementation's source; changes whenever its code does. */
+  fingerprint: string;
+}
+
+/** Fingerprint of source files, relative to the project root. */
+export function fingerprintOf(...files: string[]): string {
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(file).update('\0').update(readFileSync(join(PROJECT_ROOT, file))).update('\0');
+  return hash.digest('hex');
+}
+
+/** The built-in stages. */
+export function builtinStages(): Record<string, RegisteredStage> {
+  return {
+    download: { implementation: download, fingerprint: fingerprintOf('activities/stages/download.ts', 'pipeline/stage-types.ts') },
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * Connections to Temporal, built from the config. TLS material and API keys are read here, at
+ * connection time, from files and environment variables: they never enter the config object,
+ * workflow inputs, histories or logs.
+ */
+import { readFileSync } from 'node:fs';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
+import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import type { FairlineConfig } from '../temporal.config';
+
+interface SharedOptions {
+  address: string;
+  tls?: { clientCertPair?: { crt: Buffer; key: Buffer }; serverRootCACertificate?: Buffer; serverNameOverride?: string } | true;
+  apiKey?: string;
+}
+
+function sharedOptions(config: FairlineConfig): SharedOptions {
+  const { tls, apiKeyEnv, address } = config.temporal;
+  const apiKey = apiKeyEnv ? process.env[apiKeyEnv] : undefined;
+  if (tls) {
+    return {
+      address,
+      tls: {
+        clientCertPair: { crt: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) },
+        ...(tls.caFile ? { serverRootCACertificate: readFileSync(tls.caFile) } : {}),
+        ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
+      },
+      ...(apiKey ? { apiKey } : {}),
+    };
+  }
+  // An API key (Temporal Cloud) always travels over TLS.
+  return apiKey ? { address, tls: true, apiKey } : { address };
+}
+
+/** A client connection (CLI, tests). */
+export function connectClient(config: FairlineConfig, extra: Partial<ConnectionOptions> = {}): Promise<Connection> {
+  return Connection.connect({ ...sharedOptions(config), ...extra });
+}
+
+/** A worker connection. */
+export function connectWorker(config: FairlineConfig, extra: Partial<NativeConnectionOptions> = {}): Promise<NativeConnection> {
+  return NativeConnection.connect({ ...sharedOptions(config), ...extra });
+}

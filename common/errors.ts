@@ -1,0 +1,213 @@
+/**
+ * One error class per condition, each carrying its context as readonly fields. `type` is what
+ * Temporal sees as the failure type; `retryable` says whether a retry could ever help. Activities
+ * turn these into ApplicationFailures (activities/failures.ts) so that permanent errors are never
+ * retried. This file is imported by workflow code: no Node built-ins.
+ */
+
+export abstract class FairlineError extends Error {
+  abstract readonly type: string;
+  abstract readonly retryable: boolean;
+}
+
+/** A config value failed validation. `path` is the key path, e.g. `store.uri`. */
+export class ConfigInvalid extends FairlineError {
+  readonly type = 'ConfigInvalid';
+  readonly retryable = false;
+  constructor(
+    readonly issues: readonly { path: string; message: string }[],
+  ) {
+    super(`invalid config:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
+  }
+}
+
+/** A secret the config needs is not in the environment (or its file is missing). */
+export class SecretMissing extends FairlineError {
+  readonly type = 'SecretMissing';
+  readonly retryable = false;
+  constructor(
+    readonly path: string,
+    readonly variable: string,
+    detail?: string,
+  ) {
+    super(`${path}: ${detail ?? `missing secret: set the environment variable ${variable}`}`);
+  }
+}
+
+/** An artifact key is unsafe or malformed (`..`, absolute, control characters, empty segments). */
+export class ArtifactKeyInvalid extends FairlineError {
+  readonly type = 'ArtifactKeyInvalid';
+  readonly retryable = false;
+  constructor(
+    readonly key: string,
+    readonly reason: string,
+  ) {
+    super(`invalid artifact key ${JSON.stringify(key)}: ${reason}`);
+  }
+}
+
+/** A URI cannot be used as an artifact location (unknown scheme, not under the store's root). */
+export class ArtifactUriInvalid extends FairlineError {
+  readonly type = 'ArtifactUriInvalid';
+  readonly retryable = false;
+  constructor(
+    readonly uri: string,
+    readonly reason: string,
+  ) {
+    super(`invalid artifact URI ${JSON.stringify(uri)}: ${reason}`);
+  }
+}
+
+/** The artifact a reference names does not exist. */
+export class ArtifactNotFound extends FairlineError {
+  readonly type = 'ArtifactNotFound';
+  readonly retryable = false;
+  constructor(readonly uri: string) {
+    super(`artifact not found: ${uri}`);
+  }
+}
+
+/** Bytes read back do not hash to the digest the reference promised: corruption or tampering. */
+export class ArtifactDigestMismatch extends FairlineError {
+  readonly type = 'ArtifactDigestMismatch';
+  readonly retryable = false;
+  constructor(
+    readonly uri: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`artifact ${uri} is corrupt: expected sha256 ${expected}, read ${actual}`);
+  }
+}
+
+/** Artifacts are immutable: a key already holds different content. */
+export class ArtifactConflict extends FairlineError {
+  readonly type = 'ArtifactConflict';
+  readonly retryable = false;
+  constructor(
+    readonly uri: string,
+    readonly existing: string,
+    readonly attempted: string,
+  ) {
+    super(`artifact ${uri} already exists with sha256 ${existing}; refusing to replace it with ${attempted}`);
+  }
+}
+
+/** The store could not be reached or failed mid-operation (network, server down): worth a retry. */
+export class StoreUnavailable extends FairlineError {
+  readonly type = 'StoreUnavailable';
+  readonly retryable = true;
+  constructor(
+    readonly uri: string,
+    override readonly cause: unknown,
+  ) {
+    super(`artifact store unavailable at ${uri}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/** The store refused an operation for lack of permission (read-only disk, wrong owner, bad IAM policy). */
+export class StorePermissionDenied extends FairlineError {
+  readonly type = 'StorePermissionDenied';
+  readonly retryable = false;
+  constructor(
+    readonly uri: string,
+    readonly detail: string,
+  ) {
+    super(`artifact store refused access to ${uri}: ${detail}`);
+  }
+}
+
+/** The S3 bucket the store is configured with does not exist (create it, or fix `store.uri`). */
+export class StoreBucketMissing extends FairlineError {
+  readonly type = 'StoreBucketMissing';
+  readonly retryable = false;
+  constructor(
+    readonly bucket: string,
+    readonly uri: string,
+  ) {
+    super(`S3 bucket "${bucket}" does not exist (store ${uri}); create it or correct the store URI`);
+  }
+}
+
+/** The download source answered with a client error (4xx): retrying cannot help. */
+export class DownloadRejected extends FairlineError {
+  readonly type = 'DownloadRejected';
+  readonly retryable = false;
+  constructor(
+    readonly url: string,
+    readonly status: number,
+  ) {
+    super(`download of ${url} failed with HTTP ${status}`);
+  }
+}
+
+/** The download source failed in a way that may pass (5xx, 408, 429, connection reset). */
+export class DownloadTransient extends FairlineError {
+  readonly type = 'DownloadTransient';
+  readonly retryable = true;
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+  ) {
+    super(`download of ${url} failed (will retry): ${reason}`);
+  }
+}
+
+/** The source is larger than the stage's `maxBytes` guard. */
+export class DownloadTooLarge extends FairlineError {
+  readonly type = 'DownloadTooLarge';
+  readonly retryable = false;
+  constructor(
+    readonly url: string,
+    readonly maxBytes: number,
+  ) {
+    super(`download of ${url} exceeds maxBytes ${maxBytes}`);
+  }
+}
+
+/** The downloaded bytes do not hash to the pinned sha256. */
+export class Sha256Mismatch extends FairlineError {
+  readonly type = 'Sha256Mismatch';
+  readonly retryable = false;
+  constructor(
+    readonly url: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`sha256 mismatch for ${url}: the pipeline pins ${expected}, the download hashes to ${actual}`);
+  }
+}
+
+/** A stage's `with` block failed its schema at run time (the client validates it first). */
+export class StageInputInvalid extends FairlineError {
+  readonly type = 'StageInputInvalid';
+  readonly retryable = false;
+  constructor(
+    readonly stage: string,
+    readonly detail: string,
+  ) {
+    super(`stage "${stage}": invalid input: ${detail}`);
+  }
+}
+
+/** A stage's results are too large to travel in a workflow payload (they belong in the store). */
+export class PayloadTooLarge extends FairlineError {
+  readonly type = 'PayloadTooLarge';
+  readonly retryable = false;
+  constructor(
+    readonly what: string,
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`${what} is ${bytes} bytes, over the ${limit}-byte payload limit: store it as an artifact instead`);
+  }
+}
+
+/** `uses:` names a stage type this worker does not implement. */
+export class StageTypeUnknown extends FairlineError {
+  readonly type = 'StageTypeUnknown';
+  readonly retryable = false;
+  constructor(readonly uses: string, readonly known: readonly string[]) {
+    super(`unknown stage type "${uses}" (this worker knows: ${known.join(', ')})`);
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Starts and stops the official Temporal CLI dev server: a real Temporal server (SQLite-backed,
+ * Web UI on) on loopback, with fairline's namespace and search attributes registered.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES } from '../common/constants';
+import { temporalBinaryPath } from '../common/paths';
+import { freePort } from './ports';
+
+export interface DevServer {
+  address: string;
+  uiUrl: string;
+  namespace: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export interface DevServerOptions {
+  binary?: string;
+  /** SQLite file; omit for an in-memory server (tests). */
+  dbFile?: string;
+  /** 0 or undefined: pick a free port. */
+  port?: number;
+  uiPort?: number;
+  namespace?: string;
+  log?: (line: string) => void;
+}
+
+const READY_TIMEOUT_MS = 60_000;
+
+/** Stops a child process: SIGTERM, then SIGKILL after `graceMs`. Resolves once it has exited. */
+export async function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Registers any of fairline's search attributes the namespace lacks (idempotent). */
+export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const known = new Set(Object.keys(existing.customAttributes ?? {}));
+  const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !known.has(name));
+  if (missing.length === 0) return [];
+  const types = proto.temporal.api.enums.v1.IndexedValueType;
+  const typeOf = {
+    Keyword: types.INDEXED_VALUE_TYPE_KEYWORD,
+    Double: types.INDEXED_VALUE_TYPE_DOUBLE,
+    Bool: types.INDEXED_VALUE_TYPE_BOOL,
+  } as const;
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, typeOf[type]])),
+  });
+  return missing.map(([name]) => name);
+}
+
+/** Starts `temporal server start-dev` and resolves once the namespace answers. */
+export async function startTemporalDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const binary = options.binary ?? temporalBinaryPath();
+  if (!existsSync(binary)) {
+    throw new Error(`Temporal CLI not found at ${binary}: run \`npm run bootstrap\` to install it`);
+  }
+  const port = options.port || (await freePort());
+  const uiPort = options.uiPort || (await freePort());
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  const args = [
+    'server', 'start-dev',
+    '--ip', '127.0.0.1',
+    '--port', String(port),
+    '--ui-port', String(uiPort),
+    '--namespace', namespace,
+    '--log-level', 'warn',
+    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
+  ];
+  if (options.dbFile) {
+    await mkdir(dirname(options.dbFile), { recursive: true });
+    args.push('--db-filename', options.dbFile);
+  }
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const tail: string[] = [];
+  const onData = (chunk: Buffer): void => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) {
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      options.log?.(line);
+    }
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+
+  const address = `127.0.0.1:${port}`;
+  const server: DevServer = {
+    address,
+    uiUrl: `http://127.0.0.1:${uiPort}`,
+    namespace,
+    process: child,
+    stop: () => stopProcess(child),
+  };
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null) {
+      throw new Error(`Temporal dev server exited with code ${child.exitCode}:\n${tail.join('\n')}`);
+    }
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace });
+        await ensureSearchAttributes(connection, namespace);
+        return server;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      if (Date.now() > deadline) {
+        await server.stop();
+        throw new Error(`Temporal dev server did not become ready in ${READY_TIMEOUT_MS / 1000} s: ${(error as Error).message}\n${tail.join('\n')}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Errors for pipeline definitions, in the style of common/errors.ts (one class per condition,
+ * context as readonly fields). Validation itself returns problems rather than throwing, so that
+ * every problem of a file is reported at once; these are for callers that need to stop.
+ */
+import { FairlineError } from '../common/errors';
+
+/** A position in a pipeline file, 1-based, and what is wrong there. */
+export interface Problem {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  readonly message: string;
+}
+
+/** `FILE:LINE:COL: message`, the form editors and terminals turn into links. */
+export function formatProblem(p: Problem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.message}`;
+}
+
+/** A pipeline file failed validation; `problems` lists everything found, in file order. */
+export class PipelineInvalid extends FairlineError {
+  readonly type = 'PipelineInvalid';
+  readonly retryable = false;
+  constructor(
+    readonly file: string,
+    readonly problems: readonly Problem[],
+  ) {
+    super(`pipeline ${file} is invalid:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+  }
+}
+
+/** Stages depend on each other in a loop; `cycle` starts and ends with the same id. */
+export class PipelineCycle extends FairlineError {
+  readonly type = 'PipelineCycle';
+  readonly retryable = false;
+  constructor(readonly cycle: readonly string[]) {
+    super(`stages depend on each other in a cycle: ${cycle.join(' → ')}`);
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The registry of stage types a pipeline's `uses:` may name. Each entry is the stage's contract:
+ * the zod schema of its `with` block, its outputs, its default queue, retry policy and timeouts,
+ * and a version that is part of every cache key (bump it when the stage's output would change).
+ * Implementations live in activities/stages/; this file is shared by the client (validation) and
+ * the worker, and holds no I/O.
+ */
+import { z } from 'zod';
+import { TASK_QUEUES, type TaskQueue } from '../common/constants';
+import { artifactRefSchema } from '../store/types';
+import type { ResolvedRetry, ResolvedTimeouts } from './run-spec';
+
+export interface StageType {
+  readonly name: string;
+  readonly version: string;
+  readonly description: string;
+  /** Schema of `with` after params are substituted and other stages' outputs are resolved. */
+  readonly with: z.ZodType<Record<string, unknown>>;
+  /** Output names and what they hold: an ArtifactRef, or a small JSON scalar. */
+  readonly outputs: Readonly<Record<string, 'artifact' | 'scalar'>>;
+  readonly defaults: { queue: TaskQueue; retry: ResolvedRetry; timeout: ResolvedTimeouts };
+}
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256: 64 lowercase hex characters');
+
+/** `download`: fetch a file over http(s), s3 or file, verify its sha256, store it. */
+export const downloadWithSchema = z
+  .object({
+    url: z.string().regex(/^(https?|s3|file):\/\/\S+$/, 'must be an http(s)://, s3:// or file:// URL'),
+    sha256: sha256Hex.optional(),
+    /** File name of the stored artifact; defaults to the URL's last path segment. */
+    name: z.string().regex(/^[\p{L}\p{N}._\-=+@,~]+$/u, 'a plain file name').optional(),
+    /** Guard against runaway downloads. */
+    maxBytes: z.number().int().positive().optional(),
+  })
+  .strict();
+export type DownloadWith = z.infer<typeof downloadWithSchema>;
+
+export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
+  download: {
+    name: 'download',
+    version: '1',
+    description: 'Fetch a dataset file (http(s), s3, file), verify its sha256, store it as an artifact',
+    with: downloadWithSchema,
+    outputs: { dataset: 'artifact' },
+    defaults: {
+      queue: TASK_QUEUES.cpu,
+      retry: { maximumAttempts: 5, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 },
+      timeout: { startToCloseMs: 30 * 60_000, heartbeatMs: 30_000 },
+    },
+  },
+};
+
+/** The placeholder an output reference stands for while validating `with` in the client. */
+export function placeholderFor(kind: 'artifact' | 'scalar'): unknown {
+  return kind === 'artifact'
+    ? artifactRefSchema.parse({ uri: 'file:///placeholder', sha256: '0'.repeat(64), bytes: 0, kind: 'placeholder' })
+    : 'placeholder';
+}

@@ -1,0 +1,11 @@
+import { Connection } from '@temporalio/client';
+import { startTemporalDevServer } from '/work/main/infra/temporal';
+const t0 = Date.now();
+const s = await startTemporalDevServer({ binary: '/tmp/warm/bin/temporal', });
+console.log('ready in', Date.now() - t0, s.address, s.uiUrl);
+const c = await Connection.connect({ address: s.address });
+const r = await c.operatorService.listSearchAttributes({ namespace: 'fairline' });
+console.log(Object.keys(r.customAttributes ?? {}));
+await c.close();
+await s.stop();
+console.log('stopped');

@@ -1,0 +1,206 @@
+/**
+ * What only the S3 backend has to show: multipart uploads, conditional writes under contention,
+ * a server that dies mid-upload, and error messages that never carry credentials. Runs against
+ * real MinIO servers this file starts.
+ *
+ *   node --import tsx --test test/store/s3-store.test.ts
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { inspect } from 'node:util';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import {
+  ArtifactConflict,
+  FairlineError,
+  StoreBucketMissing,
+  StorePermissionDenied,
+  StoreUnavailable,
+} from '../../common/errors';
+import { startMinio, type MinioServer } from '../../infra/minio';
+import { freePort } from '../../infra/ports';
+import { digestOf } from '../../store/digest';
+import { createS3Store, PART_SIZE, type S3ArtifactStore } from '../../store/s3-store';
+
+const MiB = 1024 * 1024;
+const BIG_BYTES = 64 * MiB;
+const credentials = { accessKeyId: 'AKFAIRLINETEST0001', secretAccessKey: randomBytes(20).toString('hex') };
+const BUCKET_URI = 's3://fairline-s3-test/runs';
+
+let scratch = '';
+let minio: MinioServer;
+let store: S3ArtifactStore;
+/** A ≥ 64 MiB file of random bytes: eight 8 MiB parts, so a multipart upload. */
+let bigFile = '';
+const cleanups: (() => Promise<void>)[] = [];
+
+before(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'fairline-s3-store-'));
+  minio = await startMinio({
+    dataDir: join(scratch, 'minio'),
+    accessKey: credentials.accessKeyId,
+    secretKey: credentials.secretAccessKey,
+  });
+  store = createS3Store({ uri: BUCKET_URI, endpoint: minio.endpoint, credentials });
+  await store.ensureBucket();
+  bigFile = join(scratch, 'big.bin');
+  const out = createWriteStream(bigFile);
+  for (let written = 0; written < BIG_BYTES; written += MiB) {
+    if (!out.write(randomBytes(MiB))) await new Promise<void>((resume) => out.once('drain', () => resume()));
+  }
+  await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
+});
+
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  await store?.close();
+  await minio?.stop();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+test('a 64 MiB file round-trips through a multipart upload with its digest', async () => {
+  const expected = await digestOf({ path: bigFile });
+  const ref = await store.putAt('big/model.bin', { path: bigFile }, { kind: 'model' });
+  assert.equal(ref.sha256, expected.sha256);
+  assert.equal(ref.bytes, BIG_BYTES);
+
+  // A multipart object's ETag ends in -<part count>: proof it did not go up as one PutObject.
+  const raw = await store.client.send(new HeadObjectCommand({ Bucket: store.bucket, Key: store.objectKey('big/model.bin') }));
+  assert.match(raw.ETag ?? '', new RegExp(`-${Math.ceil(BIG_BYTES / PART_SIZE)}"?$`));
+  assert.equal(raw.Metadata?.sha256, expected.sha256);
+
+  const copy = join(scratch, 'big-copy.bin');
+  await store.download(ref, copy);
+  assert.deepEqual(await digestOf({ path: copy }), expected);
+  await rm(copy);
+});
+
+for (const { label, size, command } of [
+  { label: 'single PutObject', size: 64 * 1024, command: 'PutObjectCommand' },
+  { label: 'multipart', size: PART_SIZE + MiB, command: 'CompleteMultipartUploadCommand' },
+]) {
+  test(`of many concurrent writers of one key (${label}), the conditional write lets exactly one win`, async () => {
+    // Record what the server answered, to show that losers were refused by If-None-Match at the
+    // moment of writing and not merely by the HEAD that precedes an upload.
+    const refusals: string[] = [];
+    const middleware = `recordRefusals-${label}`;
+    store.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        try {
+          return await next(args);
+        } catch (error) {
+          if (error instanceof Error) refusals.push(`${context.commandName}:${error.name}`);
+          throw error;
+        }
+      },
+      { step: 'initialize', name: middleware },
+    );
+    try {
+      const key = `race/${label.replace(/ /g, '-')}`;
+      const bodies = Array.from({ length: 6 }, () => randomBytes(size));
+      // In-memory sources: every writer reaches its HEAD in the same tick, so all see a free key
+      // and the race is decided by the conditional write alone.
+      const results = await Promise.allSettled(bodies.map((bytes) => store.putAt(key, { bytes }, { kind: 'blob' })));
+      const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+      assert.equal(winners.length, 1, 'exactly one writer wins');
+      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof ArtifactConflict, String(r.reason));
+      assert.ok(
+        refusals.includes(`${command}:PreconditionFailed`),
+        `expected a refused ${command}, saw: ${refusals.join(', ') || 'nothing'}`,
+      );
+      const body = bodies[winners[0] ?? -1] ?? Buffer.alloc(0);
+      const sha256 = createHash('sha256').update(body).digest('hex');
+      assert.equal((await store.head(key))?.sha256, sha256);
+      assert.deepEqual(await store.read({ uri: store.uriOf(key), sha256, bytes: body.length, kind: 'blob' }), body);
+    } finally {
+      store.client.middlewareStack.remove(middleware);
+    }
+  });
+}
+
+test('list pages through more than 1000 objects', async () => {
+  // ListObjectsV2 returns at most 1000 keys a page; the 1001st onwards need continuation tokens.
+  const names = Array.from({ length: 1005 }, (_, i) => `many/${String(i).padStart(4, '0')}`);
+  for (let i = 0; i < names.length; i += 50) {
+    await Promise.all(names.slice(i, i + 50).map((key) => store.putAt(key, { bytes: key }, { kind: 'text' })));
+  }
+  const listed = await store.list('many/');
+  assert.equal(listed.length, names.length);
+  assert.deepEqual(listed.map((info) => info.key), names);
+  assert.equal(listed[1004]?.sha256, createHash('sha256').update('many/1004').digest('hex'));
+});
+
+test('an upload cut off by a crashed server is StoreUnavailable and leaves no partial object', async () => {
+  const dataDir = join(scratch, 'crash-minio');
+  const start = (port?: number): Promise<MinioServer> =>
+    startMinio({ dataDir, port, accessKey: credentials.accessKeyId, secretKey: credentials.secretAccessKey });
+  let server = await start();
+  cleanups.push(() => server.stop());
+  const port = server.port;
+  const crashStore = createS3Store({ uri: BUCKET_URI, endpoint: server.endpoint, credentials });
+  cleanups.push(() => crashStore.close());
+  await crashStore.ensureBucket();
+
+  // Kill the server the moment the first part is acknowledged: parts 2-4 are then in flight and
+  // 5-8 not yet sent, so CompleteMultipartUpload can never have been reached.
+  let killed = false;
+  const started = Date.now();
+  const upload = crashStore.putAt('crash/model.bin', { path: bigFile }, {
+    kind: 'model',
+    onProgress: (uploaded) => {
+      if (!killed && uploaded > 0) {
+        killed = true;
+        server.process.kill('SIGKILL');
+      }
+    },
+  });
+  await assert.rejects(upload, (error: unknown) => {
+    assert.ok(error instanceof StoreUnavailable, `expected StoreUnavailable, got ${inspect(error)}`);
+    assert.equal(error.retryable, true);
+    return true;
+  });
+  assert.ok(killed, 'the server was killed mid-upload');
+  assert.ok(Date.now() - started < 15_000, 'a dead server fails the upload within seconds');
+
+  server = await start(port);
+  assert.equal(await crashStore.head('crash/model.bin'), undefined, 'no partial object under the final key');
+  assert.deepEqual(await crashStore.list('crash/'), []);
+  // The retry that Temporal would make now succeeds against the restarted server.
+  const ref = await crashStore.putAt('crash/model.bin', { path: bigFile }, { kind: 'model' });
+  assert.equal((await crashStore.head('crash/model.bin'))?.sha256, ref.sha256);
+});
+
+test('errors name what failed but never the credentials', async () => {
+  const wrongSecret = randomBytes(20).toString('hex');
+  const deadEndpoint = `http://127.0.0.1:${await freePort()}`;
+  const cases: { what: string; store: S3ArtifactStore; expect: new (...args: never[]) => FairlineError }[] = [
+    {
+      what: 'a wrong secret key',
+      store: createS3Store({ uri: BUCKET_URI, endpoint: minio.endpoint, credentials: { ...credentials, secretAccessKey: wrongSecret } }),
+      expect: StorePermissionDenied,
+    },
+    { what: 'a server that is not running', store: createS3Store({ uri: BUCKET_URI, endpoint: deadEndpoint, credentials }), expect: StoreUnavailable },
+    { what: 'a bucket that does not exist', store: createS3Store({ uri: 's3://no-such-bucket-here', endpoint: minio.endpoint, credentials }), expect: StoreBucketMissing },
+  ];
+  for (const { what, store: failing, expect } of cases) {
+    try {
+      const error = await failing.putAt('secrets/probe', { bytes: 'probe' }, { kind: 'text' }).then(
+        () => assert.fail(`${what}: the write succeeded`),
+        (reason: unknown) => reason,
+      );
+      assert.ok(error instanceof expect, `${what}: expected ${expect.name}, got ${inspect(error)}`);
+      // Everything a log line, a Temporal failure or a debugger could show of the error.
+      const shown = [String(error), JSON.stringify(error), inspect(error, { depth: Infinity, showHidden: true })].join('\n');
+      for (const secret of [credentials.secretAccessKey, wrongSecret, credentials.accessKeyId]) {
+        assert.equal(shown.includes(secret), false, `${what}: the error shows a credential:\n${shown}`);
+      }
+      if (error instanceof StoreBucketMissing) assert.match(error.message, /no-such-bucket-here/);
+    } finally {
+      await failing.close();
+    }
+  }
+});

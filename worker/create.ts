@@ -1,0 +1,72 @@
+/**
+ * Builds fairline's Temporal workers: one per task queue, all sharing one connection. The `cpu`
+ * worker also runs the workflows (pipelineRun) and the run's bookkeeping activities; the `gpu`
+ * worker runs the trainer's stages, one at a time per GPU by default.
+ */
+import { createRequire } from 'node:module';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities, type ActivityDependencies } from '../activities';
+import { connectWorker } from '../common/connections';
+import type { FairlineConfig } from '../temporal.config';
+
+const require = createRequire(import.meta.url);
+
+/** Path of the workflows module, for Temporal's bundler. */
+export const WORKFLOWS_PATH = require.resolve('../workflows/index.ts');
+
+export interface WorkerOptions {
+  config: FairlineConfig;
+  /** Logical queues to poll: `cpu`, `gpu`. */
+  queues: readonly ('cpu' | 'gpu')[];
+  activities: ActivityDependencies;
+  connection?: NativeConnection;
+  /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkflowBundleOption;
+  maxConcurrentActivities?: Partial<Record<'cpu' | 'gpu', number>>;
+  /** How long a shutdown waits for running activities to finish or heartbeat a checkpoint. */
+  shutdownGraceTimeMs?: number;
+}
+
+export interface Workers {
+  workers: Worker[];
+  connection: NativeConnection;
+  /** Runs every worker until shutdown() (or a fatal error). */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+export async function createWorkers(options: WorkerOptions): Promise<Workers> {
+  const { config } = options;
+  const ownConnection = !options.connection;
+  const connection = options.connection ?? (await connectWorker(config));
+  const activities = createActivities(options.activities);
+  const workers: Worker[] = [];
+  for (const queue of options.queues) {
+    const isCpu = queue === 'cpu';
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.taskQueues[queue],
+        activities,
+        ...(isCpu ? (options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }) : {}),
+        maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities?.[queue] ?? (isCpu ? 8 : 1),
+        shutdownGraceTime: options.shutdownGraceTimeMs ?? 10_000,
+      }),
+    );
+  }
+  return {
+    workers,
+    connection,
+    async run() {
+      try {
+        await Promise.all(workers.map((w) => w.run()));
+      } finally {
+        if (ownConnection) await connection.close();
+      }
+    },
+    shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    },
+  };
+}

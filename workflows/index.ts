@@ -1,0 +1,2 @@
+/** Every workflow the fairline worker registers. */
+export { pipelineRun, progressQuery } from './pipeline-run';
