@@ -126,7 +126,7 @@ export function createActivities(deps: ActivityDependencies) {
       })();
     },
 
-    async runStage(input: RunStageInput): Promise<{ outputs: Record<string, Json>; cacheKey: string }> {
+    async runStage(input: RunStageInput): Promise<{ outputs: Record<string, Json>; cacheKey: string; attempt: number }> {
       return withFailures(async () => {
         const context = Context.current();
         const stage = registered(input.stage.uses);
@@ -161,7 +161,7 @@ export function createActivities(deps: ActivityDependencies) {
               log.info('replaced a stale cache entry', { stage: input.stage.id, error: String(error) });
             }
           }
-          return { outputs, cacheKey };
+          return { outputs, cacheKey, attempt: context.info.attempt };
         } finally {
           await rm(scratchDir, { recursive: true, force: true });
         }

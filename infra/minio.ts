@@ -39,6 +39,7 @@ export interface MinioServer {
 const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 const LOG_TAIL_LINES = 30;
+const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
  * Spawns `minio server` bound to 127.0.0.1 only and resolves once its liveness endpoint answers.
@@ -99,25 +100,37 @@ export async function startMinio(options: MinioOptions): Promise<MinioServer> {
     });
   }
 
-  // A test runner or CLI that exits without calling stop() must not leave MinIO running.
+  // A test runner or CLI that exits without calling stop() must not leave MinIO running: kill it
+  // when this process exits, and pass on the signals that end a process without an 'exit' event
+  // (node --test sends SIGTERM to a test file that overruns its timeout).
   const killOnExit = (): void => {
     child.kill('SIGKILL');
   };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    child.kill('SIGTERM');
+    // Our listener stopped the default action (dying). When no one else handles the signal,
+    // re-deliver it with the default restored, so the host ends as it would have without us.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
   process.once('exit', killOnExit);
+  for (const signal of FORWARDED_SIGNALS) process.once(signal, onSignal);
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const outputDrained = new Promise<void>((done) => child.once('close', () => done()));
   let spawnError: Error | undefined;
   child.once('error', (error) => {
     spawnError = error;
   });
   void exited.then(async () => {
     process.removeListener('exit', killOnExit);
+    for (const signal of FORWARDED_SIGNALS) process.removeListener(signal, onSignal);
     await rm(certsDir, { recursive: true, force: true });
   });
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      if (child.exitCode === null && child.signalCode === null) {
+      // No pid: spawning failed, there is no process to wait for (and 'exit' may never come).
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
         await exited;
@@ -138,6 +151,8 @@ export async function startMinio(options: MinioOptions): Promise<MinioServer> {
       throw new Error(explain(`could not be started: ${spawnError.message}`));
     }
     if (child.exitCode !== null || child.signalCode !== null) {
+      // 'exit' can come before the last output is read; give the pipes a moment to drain.
+      await Promise.race([outputDrained, new Promise((done) => setTimeout(done, 1_000))]);
       await stop();
       throw new Error(explain(`exited with ${child.exitCode ?? child.signalCode} before it was ready`));
     }

@@ -34,6 +34,8 @@ export interface StageState {
   queue: string;
   status: StageStatus;
   cached: boolean;
+  /** Attempts the stage's activity took (1 when it succeeded at once). */
+  attempts?: number;
   startedAt?: number;
   endedAt?: number;
   outputs?: StageOutputs;
@@ -135,6 +137,8 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
           // before the workflow sees it as cancelled.
           cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
           summary: `${stage.id} (${stage.uses})`,
+          // The stage id as activity id lets `fairline run` match heartbeats to stages.
+          activityId: stage.id,
         });
         const result = await acts.runStage({
           pipeline: spec.name,
@@ -144,6 +148,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
         });
         state.status = 'succeeded';
         state.outputs = result.outputs;
+        state.attempts = result.attempt;
       }
     } catch (error) {
       if (isCancellation(error)) {

@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { closeSync, createWriteStream, openSync, writeSync } from 'node:fs';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -79,38 +79,46 @@ test('a 64 MiB file round-trips through a multipart upload with its digest', asy
   await rm(copy);
 });
 
+const WRITERS = 6;
 for (const { label, size, command } of [
   { label: 'single PutObject', size: 64 * 1024, command: 'PutObjectCommand' },
   { label: 'multipart', size: PART_SIZE + MiB, command: 'CompleteMultipartUploadCommand' },
 ]) {
-  test(`of many concurrent writers of one key (${label}), the conditional write lets exactly one win`, async () => {
-    // Record what the server answered, to show that losers were refused by If-None-Match at the
-    // moment of writing and not merely by the HEAD that precedes an upload.
+  test(`of ${WRITERS} concurrent writers of one key (${label}), the conditional write lets exactly one win`, async () => {
+    // The store HEADs a key before uploading (to skip re-uploads). Hold every writer's first HEAD
+    // answer until all writers have theirs, so all of them see a free key and only the server's
+    // If-None-Match can decide the race; record what the server answered to show it did.
     const refusals: string[] = [];
-    const middleware = `recordRefusals-${label}`;
+    let headed = 0;
+    let releaseHeads = (): void => {};
+    const allHeaded = new Promise<void>((release) => (releaseHeads = release));
+    const middleware = `raceProbe-${label}`;
     store.client.middlewareStack.add(
       (next, context) => async (args) => {
+        const isHead = context.commandName === 'HeadObjectCommand';
         try {
           return await next(args);
         } catch (error) {
           if (error instanceof Error) refusals.push(`${context.commandName}:${error.name}`);
           throw error;
+        } finally {
+          if (isHead && ++headed === WRITERS) releaseHeads();
+          if (isHead) await allHeaded;
         }
       },
       { step: 'initialize', name: middleware },
     );
     try {
       const key = `race/${label.replace(/ /g, '-')}`;
-      const bodies = Array.from({ length: 6 }, () => randomBytes(size));
-      // In-memory sources: every writer reaches its HEAD in the same tick, so all see a free key
-      // and the race is decided by the conditional write alone.
+      const bodies = Array.from({ length: WRITERS }, () => randomBytes(size));
       const results = await Promise.allSettled(bodies.map((bytes) => store.putAt(key, { bytes }, { kind: 'blob' })));
       const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
       assert.equal(winners.length, 1, 'exactly one writer wins');
       for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof ArtifactConflict, String(r.reason));
-      assert.ok(
-        refusals.includes(`${command}:PreconditionFailed`),
-        `expected a refused ${command}, saw: ${refusals.join(', ') || 'nothing'}`,
+      assert.equal(
+        refusals.filter((refusal) => refusal === `${command}:PreconditionFailed`).length,
+        WRITERS - 1,
+        `every loser is refused at ${command}; saw: ${refusals.join(', ')}`,
       );
       const body = bodies[winners[0] ?? -1] ?? Buffer.alloc(0);
       const sha256 = createHash('sha256').update(body).digest('hex');
@@ -132,6 +140,31 @@ test('list pages through more than 1000 objects', async () => {
   assert.equal(listed.length, names.length);
   assert.deepEqual(listed.map((info) => info.key), names);
   assert.equal(listed[1004]?.sha256, createHash('sha256').update('many/1004').digest('hex'));
+});
+
+test('a source file that changes while it uploads is refused and nothing is stored', async () => {
+  const source = join(scratch, 'changing.bin');
+  await copyFile(bigFile, source);
+  let changed = false;
+  const upload = store.putAt('changing/model.bin', { path: source }, {
+    kind: 'model',
+    onProgress: () => {
+      if (changed) return;
+      changed = true;
+      // When the first part is acknowledged at most six of eight parts have been read, so the
+      // last MiB is still ahead of the reader: it will upload bytes the digest never saw.
+      const handle = openSync(source, 'r+');
+      try {
+        writeSync(handle, randomBytes(MiB), 0, MiB, BIG_BYTES - MiB);
+      } finally {
+        closeSync(handle);
+      }
+    },
+  });
+  await assert.rejects(upload, ArtifactConflict);
+  assert.ok(changed);
+  assert.equal(await store.head('changing/model.bin'), undefined, 'CompleteMultipartUpload was never sent');
+  await rm(source);
 });
 
 test('an upload cut off by a crashed server is StoreUnavailable and leaves no partial object', async () => {

@@ -1,0 +1,55 @@
+/** `fairline dev` (embedded stack + worker) and `fairline worker` (production worker). */
+import { openStore } from '../store';
+import type { FairlineConfig } from '../temporal.config';
+import { createWorkers } from '../worker/create';
+import { startEmbeddedStack, type EmbeddedStack } from './stack';
+
+const say = (line: string): void => void process.stderr.write(`${line}\n`);
+
+/** Runs workers until SIGINT/SIGTERM, then shuts them down gracefully (activities may heartbeat a last checkpoint). */
+async function runWorkersUntilSignal(config: FairlineConfig, queues: ('cpu' | 'gpu')[], max: Partial<Record<'cpu' | 'gpu', number>>): Promise<void> {
+  const store = openStore(config);
+  const workers = await createWorkers({ config, queues, activities: { store, config }, maxConcurrentActivities: max });
+  const stop = (signal: string): void => {
+    say(`${signal}: shutting down workers (running activities get the grace period to finish)…`);
+    workers.shutdown();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  say(`worker: polling ${queues.map((q) => config.taskQueues[q]).join(', ')} in namespace ${config.temporal.namespace}`);
+  try {
+    await workers.run();
+  } finally {
+    await store.close();
+  }
+}
+
+export async function devCommand(config: FairlineConfig): Promise<number> {
+  let stack: EmbeddedStack | undefined;
+  try {
+    stack = await startEmbeddedStack(config, say);
+    say('dev stack up; Ctrl-C stops it all');
+    await runWorkersUntilSignal(config, ['cpu', 'gpu'], {});
+    return 0;
+  } finally {
+    await stack?.stop();
+    say('dev stack stopped');
+  }
+}
+
+export async function workerCommand(config: FairlineConfig, opts: { queues: string; maxCpu: string; maxGpu: string }): Promise<number> {
+  const queues = opts.queues.split(',').map((q) => q.trim()).filter(Boolean);
+  const valid = queues.filter((q): q is 'cpu' | 'gpu' => q === 'cpu' || q === 'gpu');
+  if (valid.length !== queues.length || valid.length === 0) {
+    say(`--queues takes cpu, gpu or cpu,gpu; got ${JSON.stringify(opts.queues)}`);
+    return 2;
+  }
+  const maxCpu = Number(opts.maxCpu);
+  const maxGpu = Number(opts.maxGpu);
+  if (!Number.isInteger(maxCpu) || maxCpu < 1 || !Number.isInteger(maxGpu) || maxGpu < 1) {
+    say('--max-cpu and --max-gpu take positive integers');
+    return 2;
+  }
+  await runWorkersUntilSignal(config, valid, { cpu: maxCpu, gpu: maxGpu });
+  return 0;
+}

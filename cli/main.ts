@@ -1,0 +1,102 @@
+/**
+ * The `fairline` command line. Each command is a thin wrapper: parse flags, load the config, call
+ * the module that does the work, turn its result into an exit code.
+ */
+import { Command, Option } from 'commander';
+import { ConfigInvalid, FairlineError, SecretMissing } from '../common/errors';
+import { loadConfig, readConfigFile, type FairlineConfig } from '../temporal.config';
+import { formatChecks, runDoctor } from './doctor';
+import { devCommand, workerCommand } from './dev';
+import { runCommand } from './run';
+import { validateCommand } from './validate';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function config(program: Command): FairlineConfig {
+  const file = program.opts<{ config?: string }>().config;
+  return loadConfig(file ? readConfigFile(file) : {});
+}
+
+export function buildProgram(): Command {
+  const program = new Command('fairline')
+    .description('Bias-aware text-classifier pipelines as Temporal workflows')
+    .option('--config <file>', 'config overrides (JSON or YAML); environment variables and defaults fill the rest')
+    .showHelpAfterError();
+
+  program
+    .command('doctor')
+    .description('check Temporal, the artifact store, the trainer env and onnxruntime; exit 1 on any failure')
+    .action(async () => {
+      const rows = await runDoctor(config(program));
+      process.stdout.write(`${formatChecks(rows)}\n`);
+      process.exitCode = rows.every((r) => r.ok) ? 0 : 1;
+    });
+
+  program
+    .command('dev')
+    .description('start the embedded stack: Temporal dev server (+ Web UI), MinIO for an S3 store, a worker for all queues')
+    .action(async () => {
+      process.exitCode = await devCommand(config(program));
+    });
+
+  program
+    .command('worker')
+    .description('run a worker for production')
+    .option('--queues <list>', 'comma-separated task queues to poll', 'cpu,gpu')
+    .option('--max-cpu <n>', 'max concurrent activities on the cpu queue', '8')
+    .option('--max-gpu <n>', 'max concurrent activities on the gpu queue (one per GPU)', '1')
+    .action(async (opts: { queues: string; maxCpu: string; maxGpu: string }) => {
+      process.exitCode = await workerCommand(config(program), opts);
+    });
+
+  program
+    .command('validate')
+    .description('validate pipeline YAML files; print FILE:LINE:COL for every problem')
+    .argument('<files...>')
+    .option('--set <param=value>', 'override a param, e.g. --set params.lr=2e-5 (repeatable)', collect, [])
+    .action(async (files: string[], opts: { set: string[] }) => {
+      process.exitCode = await validateCommand(files, { set: opts.set });
+    });
+
+  program
+    .command('run')
+    .description('validate a pipeline and run it on Temporal, following its progress')
+    .argument('<file>')
+    .option('--set <param=value>', 'override a param, e.g. --set params.lr=2e-5 (repeatable)', collect, [])
+    .option('--id <run-id>', 'run id (default: time-based); one id never runs twice at once')
+    .option('--no-cache', 'recompute every stage (results are still cached for later runs)')
+    .option('--detach', 'start the run and exit without following it')
+    .addOption(new Option('--trigger <who>').hideHelp().default('cli'))
+    .action(async (file: string, opts: { set: string[]; id?: string; cache: boolean; detach?: boolean; trigger: string }) => {
+      process.exitCode = await runCommand(
+        file,
+        { set: opts.set, noCache: !opts.cache, detach: opts.detach ?? false, trigger: opts.trigger, ...(opts.id ? { id: opts.id } : {}) },
+        config(program),
+      );
+    });
+
+  program
+    .command('demo')
+    .description('run pipelines/demo.yaml on the embedded stack (what `npm run demo` does)')
+    .action(async () => {
+      const { demoCommand } = await import('./demo');
+      process.exitCode = await demoCommand(config(program));
+    });
+
+  return program;
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((error: unknown) => {
+    if (error instanceof ConfigInvalid || error instanceof SecretMissing) {
+      process.stderr.write(`fairline: ${error.message}\n`);
+      process.exitCode = 2;
+    } else if (error instanceof FairlineError) {
+      process.stderr.write(`fairline: ${error.type}: ${error.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`fairline: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
+    }
+  });

@@ -1,0 +1,50 @@
+/** Shared helpers of the test suite: the suite's dev server, the CLI as a subprocess, temp dirs. */
+import { spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../common/paths';
+
+/** The dev server `npm test` started for the suite (infra/run-tests.ts). */
+export function suiteTemporal(): { address: string; uiUrl: string } {
+  const address = process.env.FAIRLINE_TEST_TEMPORAL_ADDRESS;
+  const uiUrl = process.env.FAIRLINE_TEST_TEMPORAL_UI;
+  if (!address || !uiUrl) throw new Error('FAIRLINE_TEST_TEMPORAL_ADDRESS is not set: run the suite with `npm test`');
+  return { address, uiUrl };
+}
+
+export function tempDir(prefix = 'fairline-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Environment for a CLI subprocess: the caller's, minus every FAIRLINE_* and AWS_* variable. */
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(FAIRLINE_|AWS_)/.test(k) || k.startsWith('FAIRLINE_TEST_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+/** Runs `fairline ARGS…` as a user would (cli/bin.mjs), with the given environment. */
+export function fairline(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<CliResult> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), ...args], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`fairline ${args.join(' ')} timed out after ${timeoutMs} ms\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr });
+    });
+  });
+}
