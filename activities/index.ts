@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { jsonSchema, type Json } from '../pipeline/run-spec';
 import { artifactRefSchema, type ArtifactRef, type ArtifactStore } from '../store/types';
 import type { FairlineConfig } from '../temporal.config';
+import { STAGE_TYPES, type StageType } from '../pipeline/stage-types';
 import { withFailures } from './failures';
 import type { Logger } from './stages/context';
 import { builtinStages, type RegisteredStage } from './stages';
@@ -45,6 +46,8 @@ export interface ActivityDependencies {
   log?: Logger;
   /** Stage implementations; defaults to the built-in ones. */
   stages?: Record<string, RegisteredStage>;
+  /** Stage contracts (for `cacheable`); defaults to STAGE_TYPES. */
+  stageTypes?: Readonly<Record<string, StageType>>;
 }
 
 /** Canonical JSON: sorted keys, so equal values always hash equally. */
@@ -70,6 +73,7 @@ export function createActivities(deps: ActivityDependencies) {
   const { store, config } = deps;
   const stages = deps.stages ?? builtinStages();
   const log = deps.log ?? consoleLogger;
+  const stageTypes = deps.stageTypes ?? STAGE_TYPES;
 
   const registered = (uses: string): RegisteredStage => {
     const stage = stages[uses];
@@ -100,6 +104,7 @@ export function createActivities(deps: ActivityDependencies) {
     async cacheLookup(input: { stage: StageInvocation }): Promise<{ hit: boolean; key: string; outputs?: Record<string, Json> }> {
       return withFailures(async () => {
         const key = cacheKeyOf(input.stage);
+        if (stageTypes[input.stage.uses]?.cacheable?.(input.stage.with) === false) return { hit: false, key };
         const info = await store.head(cacheEntryKey(key));
         if (!info?.sha256) return { hit: false, key };
         const raw = await store.read({ uri: info.uri, sha256: info.sha256, bytes: info.bytes, kind: 'cache-entry' });

@@ -15,6 +15,7 @@ import type { RunSpec } from '../pipeline/run-spec';
 import { formatProblem, validatePipelineFile } from '../pipeline/validate';
 import { openStore } from '../store';
 import type { FairlineConfig } from '../temporal.config';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createWorkers, type Workers } from '../worker/create';
 import type { PipelineRunInput, RunProgress, StageState } from '../workflows/pipeline-run';
 import { startEmbeddedStack, type EmbeddedStack } from './stack';
@@ -122,6 +123,8 @@ async function workerIfNeeded(config: FairlineConfig, connection: Connection, sa
   });
   if ((pollers ?? []).length > 0) return undefined;
   say('worker: none polling; starting one in this process (queues cpu, gpu)…');
+  // The run's own progress lines are the interface here; worker chatter would drown them.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const store = openStore(config);
   const workers = await createWorkers({ config, queues: ['cpu', 'gpu'], activities: { store, config } });
   return workers;

@@ -59,39 +59,48 @@ export const queueSchema = z
 
 /** Retry policy overrides; each key left out keeps the stage type's default. */
 export const stageRetrySchema = z
-  .object({
-    maximumAttempts: z.number().int('must be a whole number').min(1, 'must be at least 1'),
-    initialInterval: durationSchema,
-    backoffCoefficient: z.number().min(1, 'must be at least 1'),
-    maximumInterval: durationSchema,
-  })
+  .object(
+    {
+      maximumAttempts: z.number().int('must be a whole number').min(1, 'must be at least 1'),
+      initialInterval: durationSchema,
+      backoffCoefficient: z.number().min(1, 'must be at least 1'),
+      maximumInterval: durationSchema,
+    },
+    { error: 'must be a mapping: { maximumAttempts, initialInterval, backoffCoefficient, maximumInterval }' },
+  )
   .partial()
   .strict();
 export type StageRetry = z.infer<typeof stageRetrySchema>;
 
 /** Timeout overrides; each key left out keeps the stage type's default. */
 export const stageTimeoutSchema = z
-  .object({
-    startToClose: durationSchema,
-    heartbeat: durationSchema,
-    scheduleToStart: durationSchema,
-  })
+  .object(
+    {
+      startToClose: durationSchema,
+      heartbeat: durationSchema,
+      scheduleToStart: durationSchema,
+    },
+    { error: 'must be a mapping: { startToClose, heartbeat, scheduleToStart }' },
+  )
   .partial()
   .strict();
 export type StageTimeout = z.infer<typeof stageTimeoutSchema>;
 
 /** One entry of `stages:`. `with` is free-form here; its stage type's schema checks it later. */
 export const stageSpecSchema = z
-  .object({
-    id: stageIdSchema,
-    uses: z.string({ error: 'must be a stage type name' }),
-    needs: z.array(stageIdSchema, { error: 'must be a list of stage ids' }).optional(),
-    queue: queueSchema.optional(),
-    retry: stageRetrySchema.optional(),
-    timeout: stageTimeoutSchema.optional(),
-    cache: z.boolean({ error: 'must be true or false' }).optional(),
-    with: z.record(z.string(), z.unknown(), { error: 'must be a mapping of inputs' }).optional(),
-  })
+  .object(
+    {
+      id: stageIdSchema,
+      uses: z.string({ error: 'must be a stage type name' }),
+      needs: z.array(stageIdSchema, { error: 'must be a list of stage ids' }).optional(),
+      queue: queueSchema.optional(),
+      retry: stageRetrySchema.optional(),
+      timeout: stageTimeoutSchema.optional(),
+      cache: z.boolean({ error: 'must be true or false' }).optional(),
+      with: z.record(z.string(), z.unknown(), { error: 'must be a mapping of inputs' }).optional(),
+    },
+    { error: 'a stage must be a mapping with at least `id` and `uses`' },
+  )
   .strict();
 export type StageSpec = z.infer<typeof stageSpecSchema>;
 
@@ -100,17 +109,20 @@ export type StageSpec = z.infer<typeof stageSpecSchema>;
  * plausible types) so that a typo still fails early.
  */
 export const scheduleSpecSchema = z
-  .object({
-    cron: z.string().optional(),
-    every: durationSchema.optional(),
-    timezone: z.string().optional(),
-    overlap: z.string().optional(),
-    catchupWindow: durationSchema.optional(),
-    jitter: durationSchema.optional(),
-    paused: z.boolean().optional(),
-    note: z.string().optional(),
-    skipIfUnchanged: z.boolean().optional(),
-  })
+  .object(
+    {
+      cron: z.string().optional(),
+      every: durationSchema.optional(),
+      timezone: z.string().optional(),
+      overlap: z.string().optional(),
+      catchupWindow: durationSchema.optional(),
+      jitter: durationSchema.optional(),
+      paused: z.boolean().optional(),
+      note: z.string().optional(),
+      skipIfUnchanged: z.boolean().optional(),
+    },
+    { error: 'must be a mapping with `cron` or `every`' },
+  )
   .strict()
   .refine((s) => s.cron !== undefined || s.every !== undefined, { error: 'a schedule needs `cron` or `every`' });
 export type ScheduleSpec = z.infer<typeof scheduleSpecSchema>;
@@ -121,7 +133,7 @@ export const pipelineFileSchema = z
     {
       name: pipelineNameSchema,
       description: z.string().optional(),
-      params: z.record(paramNameSchema, paramValueSchema).optional(),
+      params: z.record(paramNameSchema, paramValueSchema, { error: 'must be a mapping of param names to default values' }).optional(),
       stages: z.array(stageSpecSchema, { error: 'must be a list of stages' }).min(1, 'a pipeline needs at least one stage'),
       schedule: scheduleSpecSchema.optional(),
     },

@@ -19,6 +19,14 @@ export interface StageType {
   /** Output names and what they hold: an ArtifactRef, or a small JSON scalar. */
   readonly outputs: Readonly<Record<string, 'artifact' | 'scalar'>>;
   readonly defaults: { queue: TaskQueue; retry: ResolvedRetry; timeout: ResolvedTimeouts };
+  /**
+   * Whether a result may be served from the cache for these inputs. A stage whose output depends
+   * on something outside its inputs (an unpinned remote file) says no: it always runs, and the
+   * stages downstream, keyed on its output's digest, stay cached when the bytes did not change.
+   */
+  readonly cacheable?: (input: Record<string, unknown>) => boolean;
+  /** `with` keys that may be paths relative to the pipeline file (`./data.csv`); the client makes them file:// URLs. */
+  readonly relativePaths?: readonly string[];
 }
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256: 64 lowercase hex characters');
@@ -43,6 +51,8 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
     description: 'Fetch a dataset file (http(s), s3, file), verify its sha256, store it as an artifact',
     with: downloadWithSchema,
     outputs: { dataset: 'artifact' },
+    cacheable: (input) => typeof input.sha256 === 'string',
+    relativePaths: ['url'],
     defaults: {
       queue: TASK_QUEUES.cpu,
       retry: { maximumAttempts: 5, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 },

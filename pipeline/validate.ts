@@ -10,11 +10,13 @@
  *  3. meaning, on a lenient reading of the same data: `uses` registered, stage ids unique, `needs`
  *     known and acyclic, `${{ }}` references sound, `--set` values typed, each `with` accepted by
  *     its stage type's schema.
- * Zod issues carry paths into the parsed data; a Locator maps them back to YAML nodes, so every
+ * Zod issues carry paths into the parsed data; `locate` maps them back to YAML nodes, so every
  * problem points at the key or value it is about.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Document, type YAMLError } from 'yaml';
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json';
@@ -88,7 +90,7 @@ export function validatePipelineText(text: string, file: string, options: Valida
     return { ok: false, problems: problems.sorted() };
   }
 
-  const checker = new PipelineChecker(doc, data, problems, options.stageTypes ?? STAGE_TYPES);
+  const checker = new PipelineChecker(doc, data, problems, options.stageTypes ?? STAGE_TYPES, file);
   const fileParse = pipelineFileSchema.safeParse(data);
   if (!fileParse.success) checker.reportIssues(fileParse.error.issues, [], pipelineFileSchema);
   const params = checker.resolveParams(options.set ?? []);
@@ -392,7 +394,7 @@ function parseReference(inner: string): Reference | undefined {
 interface StageDraft {
   readonly index: number;
   readonly id: string | undefined;
-  readonly uses: string | undefined;
+  /** Its `uses` looked up in the registry; undefined when unknown (reported) or not a string. */
   readonly type: StageType | undefined;
   /** String entries of `needs`, with their index in the list (for positions). */
   readonly needs: readonly { readonly id: string; readonly index: number }[];
@@ -417,6 +419,8 @@ class PipelineChecker {
     data: unknown,
     private readonly problems: ProblemList,
     private readonly registry: StageTypeRegistry,
+    /** The pipeline file, against whose folder relative paths in `with` resolve. */
+    private readonly file: string,
   ) {
     this.root = isRecord(data) ? data : {};
   }
@@ -500,10 +504,16 @@ class PipelineChecker {
       const note = notes.get(pathKey(path));
       if (issue.code === 'invalid_type') {
         const got = note ?? describeNode(located.node);
-        const expected = issue.message.startsWith('Invalid input') ? `expected ${issue.expected}` : issue.message;
-        // `sha256: 0e12…` or `version: 1.10` are read by YAML as numbers; the fix is quoting.
+        const generic = issue.message.startsWith('Invalid input');
+        const expected = generic ? `expected ${issue.expected}` : issue.message;
+        // `sha256: 0e12…` or `version: 1.10` are read by YAML as numbers; the fix is quoting. A
+        // schema with its own message (durations) knows better: quoting `10` gives no duration.
         const hint =
-          issue.expected === 'string' && isScalar(located.node) && located.node.type === Scalar.PLAIN && typeof located.node.value !== 'string'
+          generic &&
+          issue.expected === 'string' &&
+          isScalar(located.node) &&
+          located.node.type === Scalar.PLAIN &&
+          (typeof located.node.value === 'number' || typeof located.node.value === 'boolean')
             ? `; YAML reads this unquoted value as a ${typeof located.node.value}: quote it to make it a string`
             : '';
         this.report(path, `${expected}, got ${got}${hint}`);
@@ -567,7 +577,7 @@ class PipelineChecker {
         ? raw.needs.flatMap((n: unknown, i) => (typeof n === 'string' ? [{ id: n, index: i }] : []))
         : [];
       const primary = id !== undefined && !this.byId.has(id);
-      const draft: StageDraft = { index, id, uses, type, needs, raw, primary };
+      const draft: StageDraft = { index, id, type, needs, raw, primary };
       this.drafts.push(draft);
       if (primary) this.byId.set(id, draft);
       else if (id !== undefined) {
@@ -654,6 +664,27 @@ class PipelineChecker {
     return ancestors;
   }
 
+  /**
+   * A `with` key the stage type lists in `relativePaths` may hold `./x` or `../x`: a path relative
+   * to the pipeline file, turned into an absolute file:// URL so that a pipeline and its data can
+   * live side by side in a repository and run from any working directory.
+   */
+  private resolveRelativePaths<T extends { spec: Json; check: unknown }>(resolved: T, type: StageType | undefined): T {
+    const keys = type?.relativePaths ?? [];
+    if (keys.length === 0 || !isRecord(resolved.spec) || Array.isArray(resolved.spec) || !isRecord(resolved.check)) return resolved;
+    const spec: Record<string, Json> = { ...resolved.spec };
+    const check: Record<string, unknown> = { ...resolved.check };
+    for (const key of keys) {
+      const value = spec[key];
+      if (typeof value === 'string' && /^\.\.?\//.test(value)) {
+        const url = pathToFileURL(resolvePath(dirname(resolvePath(this.file)), value)).href;
+        spec[key] = url;
+        check[key] = url;
+      }
+    }
+    return { ...resolved, spec, check };
+  }
+
   /** Resolves one stage's `with` and checks it against its type; the ResolvedStage when all is well. */
   private resolveStage(draft: StageDraft, params: ReadonlyMap<string, ParamValue>): ResolvedStage | undefined {
     const stage = stageSpecSchema.safeParse(draft.raw);
@@ -671,7 +702,8 @@ class PipelineChecker {
       broken: [],
       notes: new Map(),
     };
-    const { spec: resolvedWith, check: checkWith } = this.resolveRecord(rawWith ?? {}, withPath, context);
+    const resolved = this.resolveRecord(rawWith ?? {}, withPath, context);
+    const { spec: resolvedWith, check: checkWith } = this.resolveRelativePaths(resolved, draft.type);
 
     let withAccepted = false;
     if (draft.type !== undefined) {

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startEngine, activityIntervals, scheduledStages, type Engine } from '../engine';
+import { startHttpSource, type HttpSource } from '../http-source';
+
+const fastRetry = 'retry: { maximumAttempts: 3, initialInterval: 200ms, maximumInterval: 1s }';
+
+describe('pipelineRun on the real dev server', () => {
+  let engine: Engine;
+  let http: HttpSource;
+
+  before(async () => {
+    engine = await startEngine();
+    http = await startHttpSource();
+  });
+  after(async () => {
+    await engine?.close();
+    await http?.close();
+  });
+
+  test('a diamond DAG runs its two middle stages concurrently', async () => {
+    const outcome = await engine.run(`
+name: diamond
+stages:
+  - { id: top, uses: download, with: { url: "${http.url('/files/top.txt')}" } }
+  - { id: left, uses: download, needs: [top], with: { url: "${http.url('/slow/left.txt?ms=1500')}" } }
+  - { id: right, uses: download, needs: [top], with: { url: "${http.url('/slow/right.txt?ms=1500')}" } }
+  - { id: bottom, uses: download, needs: [left, right], with: { url: "${http.url('/files/bottom.txt')}" } }
+`);
+    assert.equal(outcome.status, 'succeeded');
+    const spans = activityIntervals(outcome.history);
+    const left = spans.get('left')!;
+    const right = spans.get('right')!;
+    const top = spans.get('top')!;
+    const bottom = spans.get('bottom')!;
+    assert.ok(left.start < right.end && right.start < left.end, `left ${JSON.stringify(left)} and right ${JSON.stringify(right)} overlap`);
+    assert.ok(top.end <= Math.min(left.start, right.start), 'top finishes before the middle starts');
+    assert.ok(bottom.start >= Math.max(left.end, right.end), 'bottom starts after both middle stages');
+  });
+
+  test('a transient failure (503 once) is retried and the run succeeds', async () => {
+    const outcome = await engine.run(`
+name: flaky
+stages:
+  - id: data
+    uses: download
+    ${fastRetry}
+    with: { url: "${http.url('/flaky/flaky.txt')}" }
+`);
+    assert.equal(outcome.status, 'succeeded');
+    assert.equal(http.hits.get('/flaky/flaky.txt'), 2);
+    assert.equal(outcome.progress.stages[0]!.attempts, 2);
+  });
+
+  test('a 404 fails at once, non-retryable, and the stages downstream are skipped, never started', async () => {
+    const outcome = await engine.run(`
+name: missing
+stages:
+  - id: data
+    uses: download
+    ${fastRetry}
+    with: { url: "${http.url('/missing/nothing.txt')}" }
+  - { id: after, uses: download, needs: [data], with: { url: "${http.url('/files/after.txt')}" } }
+  - { id: independent, uses: download, with: { url: "${http.url('/files/independent.txt')}" } }
+`);
+    assert.equal(outcome.status, 'failed');
+    assert.equal(http.hits.get('/missing/nothing.txt'), 1, 'no retry after a 404');
+    assert.match(outcome.error!.cause!.message, /stage "data" failed: download of .*\/missing\/nothing\.txt failed with HTTP 404/);
+    const byId = new Map(outcome.progress.stages.map((s) => [s.id, s]));
+    assert.equal(byId.get('data')!.status, 'failed');
+    assert.equal(byId.get('after')!.status, 'skipped');
+    assert.equal(byId.get('after')!.skippedBecause, 'data');
+    assert.equal(byId.get('independent')!.status, 'succeeded');
+    assert.deepEqual(scheduledStages(outcome.history).sort(), ['data', 'independent']);
+    assert.equal(http.hits.get('/files/after.txt'), undefined);
+  });
+
+  test('a sha256 mismatch fails non-retryably, naming both digests', async () => {
+    http.files.set('pinned.txt', 'actual content\n');
+    const outcome = await engine.run(`
+name: pinned
+stages:
+  - id: data
+    uses: download
+    ${fastRetry}
+    with: { url: "${http.url('/files/pinned.txt')}", sha256: "${'a'.repeat(64)}" }
+`);
+    assert.equal(outcome.status, 'failed');
+    assert.match(outcome.error!.cause!.message, new RegExp(`pins ${'a'.repeat(64)}, the download hashes to [0-9a-f]{64}`));
+    assert.equal(http.hits.get('/files/pinned.txt'), 1);
+  });
+});
