@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ArtifactConflict, ArtifactDigestMismatch, ArtifactNotFound, PayloadTooLarge, StageTypeUnknown } from '../common/errors';
 import { z } from 'zod';
+import { canonicalJson } from '../pipeline/canonical-json';
 import { jsonSchema, type Json } from '../pipeline/run-spec';
 import { artifactRefSchema, type ArtifactRef, type ArtifactStore } from '../store/types';
 import type { FairlineConfig } from '../temporal.config';
@@ -50,16 +51,17 @@ export interface ActivityDependencies {
   stageTypes?: Readonly<Record<string, StageType>>;
 }
 
-/** Canonical JSON: sorted keys, so equal values always hash equally. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
+
+/**
+ * Input artifacts count by content: an ArtifactRef becomes its digest and kind, so the same
+ * bytes stored under another name or store location hit the same cache entry.
+ */
+function byContent(value: Json): Json {
+  const ref = artifactRefSchema.safeParse(value);
+  if (ref.success) return { sha256: ref.data.sha256, kind: ref.data.kind };
+  if (Array.isArray(value)) return value.map(byContent);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, byContent(v)]));
+  return value;
 }
 
 const cacheEntrySchema = z.object({ outputs: z.record(z.string(), jsonSchema) }).passthrough();
@@ -87,7 +89,7 @@ export function createActivities(deps: ActivityDependencies) {
    */
   const cacheKeyOf = (stage: StageInvocation): string =>
     createHash('sha256')
-      .update(canonicalJson({ uses: stage.uses, version: stage.version, with: stage.with, code: registered(stage.uses).fingerprint }))
+      .update(canonicalJson({ uses: stage.uses, version: stage.version, with: byContent(stage.with), code: registered(stage.uses).fingerprint }))
       .digest('hex');
 
   const cacheEntryKey = (key: string): string => `cache/${key}.json`;

@@ -72,7 +72,7 @@ function outputsText(state: StageState): string {
 export function summaryTable(progress: RunProgress, attempts: Map<string, number>): string {
   const rows = [['stage', 'status', 'cached', 'attempts', 'duration', 'outputs']];
   for (const s of progress.stages) {
-    rows.push([s.id, s.status + (s.skippedBecause ? ` (after ${s.skippedBecause})` : ''), s.cached ? 'yes' : 'no', String(s.attempts ?? attempts.get(s.id) ?? 0), seconds(s), s.error ?? outputsText(s)]);
+    rows.push([s.id, s.status + (s.skippedBecause ? ` (after ${s.skippedBecause})` : ''), s.cached ? 'yes' : 'no', s.cached ? '-' : String(s.attempts ?? attempts.get(s.id) ?? 0), seconds(s), s.error ?? outputsText(s)]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');

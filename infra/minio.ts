@@ -5,7 +5,7 @@
  * after a crash).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants } from 'node:fs';
+import { constants, rmSync } from 'node:fs';
 import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,9 +105,12 @@ export async function startMinio(options: MinioOptions): Promise<MinioServer> {
   // (node --test sends SIGTERM to a test file that overruns its timeout).
   const killOnExit = (): void => {
     child.kill('SIGKILL');
+    rmSync(certsDir, { recursive: true, force: true });
   };
   const onSignal = (signal: NodeJS.Signals): void => {
     child.kill('SIGTERM');
+    // Synchronously: nothing asynchronous runs once the signal is re-delivered below.
+    rmSync(certsDir, { recursive: true, force: true });
     // Our listener stopped the default action (dying). When no one else handles the signal,
     // re-deliver it with the default restored, so the host ends as it would have without us.
     if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
