@@ -90,3 +90,47 @@ stages:
     assert.equal(http.hits.get('/files/pinned.txt'), 1);
   });
 });
+
+describe('cancelling a run', () => {
+  let engine: Engine;
+  let http: HttpSource;
+  before(async () => {
+    engine = await startEngine();
+    http = await startHttpSource();
+  });
+  after(async () => {
+    await engine?.close();
+    await http?.close();
+  });
+
+  test('cancel during a running stage ends the run as cancelled within the heartbeat timeout', async () => {
+    const handle = await engine.start(`
+name: endless
+stages:
+  - id: trickle
+    uses: download
+    timeout: { startToClose: 10m, heartbeat: 3s }
+    with: { url: "${http.url('/trickle/forever.bin')}" }
+  - { id: after, uses: download, needs: [trickle], with: { url: "${http.url('/files/never.txt')}" } }
+`);
+    // Wait until the stage is running and has heartbeated.
+    for (let i = 0; i < 100; i++) {
+      const description = await handle.describe();
+      if ((description.raw.pendingActivities ?? []).some((a) => a.heartbeatDetails)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const requested = Date.now();
+    await handle.cancel();
+    const outcome = await engine.outcome(handle);
+    const took = Date.now() - requested;
+    assert.equal(outcome.status, 'cancelled');
+    assert.ok(took < 3_000 + 2_000, `cancelled in ${took} ms`);
+    const byId = new Map(outcome.progress.stages.map((s) => [s.id, s.status]));
+    assert.equal(byId.get('trickle'), 'cancelled');
+    assert.equal(byId.get('after'), 'cancelled');
+    const events = outcome.history.events ?? [];
+    assert.ok(events.some((e) => e.activityTaskCanceledEventAttributes), 'the stage activity acknowledged the cancellation');
+    assert.equal(http.hits.get('/files/never.txt'), undefined);
+    assert.ok(outcome.progress.manifest, 'a cancelled run still writes its manifest');
+  });
+});
