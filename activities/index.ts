@@ -41,6 +41,34 @@ export interface RunStageInput {
   recordCache: boolean;
 }
 
+/** What the workflow hands to writeManifest: the run's identity, spec digest and stage states. */
+export interface ManifestInput {
+  pipeline: string;
+  runId: string;
+  specDigest: string;
+  params: Record<string, Json>;
+  status: string;
+  trigger: string;
+  gitCommit?: string;
+  stages: {
+    id: string;
+    uses: string;
+    status: string;
+    cached: boolean;
+    attempts?: number;
+    startedAt?: number;
+    endedAt?: number;
+    inputs?: Record<string, Json>;
+    outputs?: Record<string, Json>;
+    error?: string;
+  }[];
+}
+
+/** Key of the lineage entry recording that a stage of a run produced the artifact with this digest. */
+export function lineageKey(sha256: string, pipeline: string, runId: string, stage: string, output: string): string {
+  return `lineage/${sha256}/${pipeline}=${runId}=${stage}=${output}.json`;
+}
+
 export interface ActivityDependencies {
   store: ArtifactStore;
   config: FairlineConfig;
@@ -175,11 +203,26 @@ export function createActivities(deps: ActivityDependencies) {
       })();
     },
 
-    async writeManifest(manifest: { pipeline: string; runId: string } & Record<string, unknown>): Promise<ArtifactRef> {
+    /**
+     * Writes the run's manifest, and one lineage entry per artifact a stage of this run produced
+     * (not those it took from the cache), so `fairline lineage` finds an artifact's producer by
+     * its digest without scanning every manifest.
+     */
+    async writeManifest(manifest: ManifestInput): Promise<ArtifactRef> {
       return withFailures(async () => {
         const execution = Context.current().info.workflowExecution?.runId ?? 'no-execution';
-        const body = JSON.stringify({ ...manifest, writtenAt: new Date().toISOString() }, null, 2);
-        return store.putAt(`runs/${manifest.pipeline}/${manifest.runId}/${execution}/manifest.json`, { bytes: body }, { kind: 'manifest' });
+        const body = JSON.stringify({ ...manifest, workflowRunId: execution, writtenAt: new Date().toISOString() }, null, 2);
+        const ref = await store.putAt(`runs/${manifest.pipeline}/${manifest.runId}/${execution}/manifest.json`, { bytes: body }, { kind: 'manifest' });
+        for (const stage of manifest.stages) {
+          if (stage.cached || stage.status !== 'succeeded') continue;
+          for (const [output, value] of Object.entries(stage.outputs ?? {})) {
+            const produced = artifactRefSchema.safeParse(value);
+            if (!produced.success) continue;
+            const entry = { artifact: produced.data, output, stage: stage.id, uses: stage.uses, pipeline: manifest.pipeline, runId: manifest.runId, workflowRunId: execution, manifest: ref.uri };
+            await store.putAt(lineageKey(produced.data.sha256, manifest.pipeline, manifest.runId, stage.id, output), { bytes: canonicalJson(entry) }, { kind: 'lineage' });
+          }
+        }
+        return ref;
       })();
     },
   };

@@ -7,6 +7,7 @@ import { ConfigInvalid, FairlineError, SecretMissing } from '../common/errors';
 import { loadConfig, readConfigFile, type FairlineConfig } from '../temporal.config';
 import { formatChecks, runDoctor } from './doctor';
 import { devCommand, workerCommand } from './dev';
+import { cacheLsCommand, cacheRmCommand, cancelCommand, lineageCommand, runsCommand } from './inspect';
 import { runCommand } from './run';
 import { validateCommand } from './validate';
 
@@ -73,6 +74,53 @@ export function buildProgram(): Command {
         { set: opts.set, noCache: !opts.cache, detach: opts.detach ?? false, trigger: opts.trigger, ...(opts.id ? { id: opts.id } : {}) },
         config(program),
       );
+    });
+
+  program
+    .command('cancel')
+    .description('cancel a running pipeline run; its stages stop at their next heartbeat')
+    .argument('<run-id>', 'run id, pipeline/run, or the whole workflow id')
+    .option('--wait <seconds>', 'how long to wait for the run to end', '60')
+    .action(async (runId: string, opts: { wait: string }) => {
+      process.exitCode = await cancelCommand(config(program), runId, opts);
+    });
+
+  program
+    .command('runs')
+    .description('list recent pipeline runs')
+    .option('--pipeline <name>', 'only runs of this pipeline')
+    .option('--limit <n>', 'at most this many', '20')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { pipeline?: string; limit: string; json?: boolean }) => {
+      process.exitCode = await runsCommand(config(program), opts);
+    });
+
+  program
+    .command('lineage')
+    .description('name the run and stage that produced an artifact')
+    .argument('<uri>')
+    .option('--json', 'machine-readable output')
+    .action(async (uri: string, opts: { json?: boolean }) => {
+      process.exitCode = await lineageCommand(config(program), uri, opts);
+    });
+
+  const cache = program.command('cache').description('inspect or clear the stage cache');
+  cache
+    .command('ls')
+    .description('list cache entries')
+    .option('--pipeline <name>', 'only entries of this pipeline')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { pipeline?: string; json?: boolean }) => {
+      process.exitCode = await cacheLsCommand(config(program), opts);
+    });
+  cache
+    .command('rm')
+    .description('remove cache entries (the artifacts stay); their stages run again next time')
+    .argument('[keys...]', 'cache keys or unique prefixes')
+    .option('--pipeline <name>', 'every entry of this pipeline')
+    .option('--all', 'every entry')
+    .action(async (keys: string[], opts: { pipeline?: string; all?: boolean }) => {
+      process.exitCode = await cacheRmCommand(config(program), keys, opts);
     });
 
   program

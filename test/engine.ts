@@ -59,10 +59,12 @@ export interface EngineOptions {
   stageTypes?: StageTypeRegistry;
   /** Reuse a store folder across engines (a worker restarted with new code). */
   storeDir?: string;
+  /** Temporal frontend to use; defaults to the suite's dev server (scripts and benchmarks start their own). */
+  address?: string;
 }
 
 export async function startEngine(options: EngineOptions = {}): Promise<Engine> {
-  const { address } = suiteTemporal();
+  const address = options.address ?? suiteTemporal().address;
   const storeDir = options.storeDir ?? join(await tempDir('fairline-engine-'), 'store');
   const suffix = randomUUID().slice(0, 8);
   const base = loadConfig({ temporal: { address }, store: { uri: pathToFileURL(storeDir).href } }, {});

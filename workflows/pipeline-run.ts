@@ -38,6 +38,8 @@ export interface StageState {
   attempts?: number;
   startedAt?: number;
   endedAt?: number;
+  /** The stage's resolved `with` (other stages' outputs in place): its inputs, for lineage. */
+  inputs?: Record<string, Json>;
   outputs?: StageOutputs;
   error?: string;
   /** The stage that failed upstream, for skipped stages. */
@@ -115,6 +117,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
     upsertSearchAttributes({ FairlineStage: [stage.id] });
     const outputsSoFar = Object.fromEntries([...states.values()].filter((s) => s.outputs).map((s) => [s.id, s.outputs!]));
     const resolvedWith = resolveWith(stage.with, outputsSoFar);
+    state.inputs = resolvedWith;
     try {
       const lookup = stage.cache && !input.noCache ? await cacheActs.cacheLookup({ stage: describe(stage, resolvedWith) }) : undefined;
       if (lookup?.hit) {

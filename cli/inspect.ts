@@ -1,0 +1,199 @@
+/**
+ * Commands that look at runs and artifacts: `cancel`, `runs`, `lineage`, `cache ls|rm`.
+ */
+import { Client, WorkflowFailedError, type WorkflowExecutionInfo } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { connectClient } from '../common/connections';
+import { openStore } from '../store';
+import { artifactRefSchema, type ArtifactStore } from '../store/types';
+import type { FairlineConfig } from '../temporal.config';
+import { workflowUrl } from './run';
+
+const say = (line: string): void => void process.stderr.write(`${line}\n`);
+const print = (line: string): void => void process.stdout.write(`${line}\n`);
+
+async function withClient<T>(config: FairlineConfig, body: (client: Client) => Promise<T>): Promise<T> {
+  const connection = await connectClient(config);
+  try {
+    return await body(new Client({ connection, namespace: config.temporal.namespace }));
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Aligned columns; the last column is not padded. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+/**
+ * Finds a run's workflow id from what a user types: the whole workflow id (`pipeline/p/r`),
+ * `p/r`, or the bare run id (looked up among pipelineRun workflows).
+ */
+export async function findRun(client: Client, id: string): Promise<string | undefined> {
+  if (id.startsWith('pipeline/')) return id;
+  if (id.includes('/')) return `pipeline/${id}`;
+  for await (const execution of client.workflow.list({ query: `WorkflowType = 'pipelineRun'` })) {
+    if (execution.workflowId.endsWith(`/${id}`)) return execution.workflowId;
+  }
+  return undefined;
+}
+
+export async function cancelCommand(config: FairlineConfig, runId: string, opts: { wait: string }): Promise<number> {
+  return withClient(config, async (client) => {
+    const workflowId = await findRun(client, runId);
+    if (!workflowId) {
+      say(`no run ${runId} found in namespace ${config.temporal.namespace}`);
+      return 1;
+    }
+    const handle = client.workflow.getHandle(workflowId);
+    const { status } = await handle.describe();
+    if (status.name !== 'RUNNING') {
+      say(`${workflowId} is not running (${status.name.toLowerCase()})`);
+      return 1;
+    }
+    await handle.cancel();
+    say(`cancel requested for ${workflowId}; running stages stop at their next heartbeat…`);
+    const waitMs = Number(opts.wait) * 1000;
+    const outcome = await Promise.race([
+      handle.result().then(
+        () => 'succeeded before the cancellation reached it',
+        (error: unknown) => (error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure ? 'cancelled' : `ended: ${String(error)}`),
+      ),
+      new Promise<string>((r) => setTimeout(() => r(`still stopping after ${opts.wait} s (see ${workflowUrl(config, workflowId)})`), waitMs)),
+    ]);
+    print(`${workflowId}: ${outcome}`);
+    return outcome === 'cancelled' ? 0 : 1;
+  });
+}
+
+function duration(info: WorkflowExecutionInfo): string {
+  const end = info.closeTime ?? new Date();
+  const s = (end.getTime() - info.startTime.getTime()) / 1000;
+  return s < 90 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`;
+}
+
+export async function runsCommand(config: FairlineConfig, opts: { pipeline?: string; limit: string; json?: boolean }): Promise<number> {
+  const limit = Number(opts.limit);
+  const query = [`WorkflowType = 'pipelineRun'`, ...(opts.pipeline ? [`FairlinePipeline = ${JSON.stringify(opts.pipeline)}`] : [])].join(' AND ');
+  return withClient(config, async (client) => {
+    const rows: Record<string, string>[] = [];
+    for await (const info of client.workflow.list({ query })) {
+      const attrs = info.typedSearchAttributes;
+      const keyword = (name: string): string => {
+        const pair = attrs.getAll().find((p) => p.key.name === name);
+        return pair ? String(pair.value) : '';
+      };
+      rows.push({
+        run: info.workflowId.split('/').slice(2).join('/'),
+        pipeline: keyword('FairlinePipeline') || (info.workflowId.split('/')[1] ?? ''),
+        status: info.status.name.toLowerCase(),
+        stage: keyword('FairlineStage'),
+        started: info.startTime.toISOString().replace('T', ' ').slice(0, 19),
+        duration: duration(info),
+        workflowId: info.workflowId,
+      });
+      if (rows.length >= limit) break;
+    }
+    if (opts.json) print(JSON.stringify(rows, null, 2));
+    else if (rows.length === 0) say('no runs yet');
+    else print(table([['run', 'pipeline', 'status', 'last stage', 'started (UTC)', 'duration'], ...rows.map((r) => [r.run!, r.pipeline!, r.status!, r.stage!, r.started!, r.duration!])]));
+    return 0;
+  });
+}
+
+const lineageEntrySchema = z
+  .object({ artifact: artifactRefSchema, output: z.string(), stage: z.string(), uses: z.string(), pipeline: z.string(), runId: z.string(), workflowRunId: z.string(), manifest: z.string() })
+  .strict();
+
+async function readJson(store: ArtifactStore, key: string): Promise<unknown> {
+  const info = await store.head(key);
+  if (!info?.sha256) return undefined;
+  return JSON.parse((await store.read({ uri: info.uri, sha256: info.sha256, bytes: info.bytes, kind: 'json' })).toString('utf8'));
+}
+
+export async function lineageCommand(config: FairlineConfig, uri: string, opts: { json?: boolean }): Promise<number> {
+  const store = openStore(config);
+  try {
+    const key = store.keyOf(uri);
+    const info = await store.head(key);
+    if (!info?.sha256) {
+      say(`${uri}: no such artifact in ${store.rootUri}`);
+      return 1;
+    }
+    const entries = [];
+    for (const object of await store.list(`lineage/${info.sha256}/`)) {
+      const parsed = lineageEntrySchema.safeParse(await readJson(store, object.key));
+      if (parsed.success) entries.push(parsed.data);
+    }
+    if (opts.json) {
+      print(JSON.stringify({ uri, sha256: info.sha256, bytes: info.bytes, producedBy: entries }, null, 2));
+    } else if (entries.length === 0) {
+      print(`${uri}\n  sha256 ${info.sha256}, ${info.bytes} bytes\n  no run recorded producing it (stored by hand, or by a run that did not finish)`);
+    } else {
+      print(`${uri}\n  sha256 ${info.sha256}, ${info.bytes} bytes, produced by:`);
+      for (const e of entries) print(`  - pipeline ${e.pipeline}, run ${e.runId}, stage ${e.stage} (${e.uses}) output ${e.output}\n    manifest ${e.manifest}`);
+    }
+    return entries.length > 0 ? 0 : 1;
+  } finally {
+    await store.close();
+  }
+}
+
+const cacheEntrySchema = z.object({ outputs: z.record(z.string(), z.unknown()), stage: z.string(), uses: z.string(), pipeline: z.string(), runId: z.string() }).passthrough();
+
+export async function cacheLsCommand(config: FairlineConfig, opts: { pipeline?: string; json?: boolean }): Promise<number> {
+  const store = openStore(config);
+  try {
+    const rows = [];
+    for (const object of await store.list('cache/')) {
+      const parsed = cacheEntrySchema.safeParse(await readJson(store, object.key));
+      if (!parsed.success) continue;
+      if (opts.pipeline && parsed.data.pipeline !== opts.pipeline) continue;
+      const bytes = Object.values(parsed.data.outputs)
+        .map((v) => artifactRefSchema.safeParse(v))
+        .reduce((sum, r) => sum + (r.success ? r.data.bytes : 0), 0);
+      rows.push({ key: object.key.replace(/^cache\/|\.json$/g, ''), pipeline: parsed.data.pipeline, stage: parsed.data.stage, uses: parsed.data.uses, run: parsed.data.runId, bytes });
+    }
+    if (opts.json) print(JSON.stringify(rows, null, 2));
+    else if (rows.length === 0) say('the cache is empty');
+    else print(table([['key', 'pipeline', 'stage', 'uses', 'from run', 'output bytes'], ...rows.map((r) => [r.key.slice(0, 16), r.pipeline, r.stage, r.uses, r.run, String(r.bytes)])]));
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+export async function cacheRmCommand(config: FairlineConfig, keys: string[], opts: { pipeline?: string; all?: boolean }): Promise<number> {
+  if (keys.length === 0 && !opts.pipeline && !opts.all) {
+    say('say what to remove: cache keys (or unique prefixes), --pipeline NAME, or --all');
+    return 2;
+  }
+  const store = openStore(config);
+  try {
+    let removed = 0;
+    const unmatched = new Set(keys);
+    for (const object of await store.list('cache/')) {
+      const key = object.key.replace(/^cache\/|\.json$/g, '');
+      const prefix = keys.find((k) => key.startsWith(k));
+      let match = opts.all === true || prefix !== undefined;
+      if (!match && opts.pipeline) {
+        const parsed = cacheEntrySchema.safeParse(await readJson(store, object.key));
+        match = parsed.success && parsed.data.pipeline === opts.pipeline;
+      }
+      if (prefix) unmatched.delete(prefix);
+      if (match) {
+        await store.delete(object.key);
+        removed++;
+      }
+    }
+    // The artifacts stay: other cache entries or runs may reference them.
+    say(`removed ${removed} cache ${removed === 1 ? 'entry' : 'entries'}; the stages they served will run again`);
+    for (const k of unmatched) say(`no cache entry matches ${k}`);
+    return unmatched.size > 0 ? 1 : 0;
+  } finally {
+    await store.close();
+  }
+}
