@@ -48,8 +48,9 @@ export async function cancelCommand(config: FairlineConfig, runId: string, opts:
       say(`no run ${runId} found in namespace ${config.temporal.namespace}`);
       return 1;
     }
-    const handle = client.workflow.getHandle(workflowId);
-    const { status } = await handle.describe();
+    const { status, runId: executionRunId } = await client.workflow.getHandle(workflowId).describe();
+    // Pinned to the execution found now, so a later run under the same id is never touched.
+    const handle = client.workflow.getHandle(workflowId, executionRunId);
     if (status.name !== 'RUNNING') {
       say(`${workflowId} is not running (${status.name.toLowerCase()})`);
       return 1;
@@ -62,7 +63,8 @@ export async function cancelCommand(config: FairlineConfig, runId: string, opts:
         () => 'succeeded before the cancellation reached it',
         (error: unknown) => (error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure ? 'cancelled' : `ended: ${String(error)}`),
       ),
-      new Promise<string>((r) => setTimeout(() => r(`still stopping after ${opts.wait} s (see ${workflowUrl(config, workflowId)})`), waitMs)),
+      // unref: once the run has ended, this timer must not keep the command alive.
+      new Promise<string>((r) => setTimeout(() => r(`still stopping after ${opts.wait} s (see ${workflowUrl(config, workflowId)})`), waitMs).unref()),
     ]);
     print(`${workflowId}: ${outcome}`);
     return outcome === 'cancelled' ? 0 : 1;

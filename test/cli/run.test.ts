@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { PROJECT_ROOT } from '../../common/paths';
+import { stopProcess } from '../../infra/temporal';
+import { startHttpSource, type HttpSource } from '../http-source';
+import { cleanEnv, fairline, suiteTemporal, tempDir } from '../helpers';
+
+/** `fairline worker` as its own process, as in production; resolves once it polls. */
+async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), 'worker', '--queues', 'cpu,gpu'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((ready, fail) => {
+    let seen = '';
+    const onData = (c: Buffer): void => {
+      seen += c.toString();
+      if (seen.includes('worker: polling')) ready();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => fail(new Error(`worker exited ${code}: ${seen}`)));
+  });
+  return child;
+}
+
+describe('fairline run and the commands around it', () => {
+  let env: NodeJS.ProcessEnv;
+  let worker: ChildProcess;
+  let http: HttpSource;
+  let dir: string;
+
+  before(async () => {
+    dir = await tempDir();
+    http = await startHttpSource();
+    const { address, uiUrl } = suiteTemporal();
+    env = cleanEnv({
+      FAIRLINE_TEMPORAL_ADDRESS: address,
+      FAIRLINE_TEMPORAL_UI_URL: uiUrl,
+      FAIRLINE_STORE: pathToFileURL(join(dir, 'store')).href,
+    });
+    worker = await startWorkerProcess(env);
+  });
+  after(async () => {
+    if (worker) await stopProcess(worker);
+    await http?.close();
+  });
+
+  test('runs the demo pipeline, prints its UI link and a summary table, and exits 0', async () => {
+    const { code, stdout, stderr } = await fairline(['run', 'pipelines/demo.yaml', '--id', 'cli-first'], env);
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /watch it: http:\/\/127\.0\.0\.1:\d+\/namespaces\/fairline\/workflows\/pipeline%2Fdemo%2Fcli-first/);
+    assert.match(stdout, /stage\s+status\s+cached\s+attempts\s+duration\s+outputs/);
+    assert.match(stdout, /train-data\s+succeeded\s+no\s+1\s+[\d.]+ s\s+dataset=file:\/\/.*\/objects\/e9f01df4[0-9a-f]+\/train\.json \(6367 B\)/);
+    assert.match(stdout, /manifest: file:\/\/.*\/runs\/demo\/cli-first\/.*\/manifest\.json/);
+  });
+
+  test('a second run is served from the cache', async () => {
+    const { code, stdout } = await fairline(['run', 'pipelines/demo.yaml', '--id', 'cli-second'], env);
+    assert.equal(code, 0);
+    assert.match(stdout, /train-data\s+cached\s+yes/);
+    assert.match(stdout, /test-data\s+cached\s+yes/);
+  });
+
+  test('runs lists both runs of the pipeline', async () => {
+    const { code, stdout } = await fairline(['runs', '--pipeline', 'demo', '--json'], env);
+    assert.equal(code, 0);
+    const rows: { run: string; status: string }[] = JSON.parse(stdout);
+    assert.deepEqual(rows.map((r) => [r.run, r.status]).sort(), [['cli-first', 'completed'], ['cli-second', 'completed']]);
+  });
+
+  test('lineage names the run and stage that produced an artifact', async () => {
+    const uri = pathToFileURL(join(dir, 'store', 'objects', 'e9f01df41c56aba33242ce55db2af0a5b7d96e48e6f5c1e2ed8ff0e3789425e1', 'train.json')).href;
+    const { code, stdout } = await fairline(['lineage', uri], env);
+    assert.equal(code, 0, stdout);
+    assert.match(stdout, /pipeline demo, run cli-first, stage train-data \(download\) output dataset/);
+    assert.doesNotMatch(stdout, /cli-second/, 'the cached run produced nothing');
+  });
+
+  test('cache ls shows the entries and cache rm --all clears them', async () => {
+    const listed = await fairline(['cache', 'ls', '--json'], env);
+    assert.deepEqual(JSON.parse(listed.stdout).map((r: { stage: string }) => r.stage).sort(), ['test-data', 'train-data']);
+    const removed = await fairline(['cache', 'rm', '--all'], env);
+    assert.equal(removed.code, 0);
+    assert.match(removed.stderr, /removed 2 cache entries/);
+    const after = await fairline(['cache', 'ls', '--json'], env);
+    assert.deepEqual(JSON.parse(after.stdout), []);
+  });
+
+  test('a failing pipeline exits 1 and the table shows the failure and the skipped stage', async () => {
+    const file = join(dir, 'broken.yaml');
+    await writeFile(file, `name: broken\nstages:\n  - { id: gone, uses: download, with: { url: "${http.url('/missing/x')}" } }\n  - { id: next, uses: download, needs: [gone], with: { url: "${http.url('/files/y')}" } }\n`);
+    const { code, stdout, stderr } = await fairline(['run', file], env);
+    assert.equal(code, 1);
+    assert.match(stderr, /run failed: stage "gone" failed: download of .* failed with HTTP 404/);
+    assert.match(stdout, /gone\s+failed/);
+    assert.match(stdout, /next\s+skipped \(after gone\)/);
+  });
+
+  test('a detached run can be cancelled by its run id, and the same id cannot run twice at once', async () => {
+    const file = join(dir, 'slow.yaml');
+    await writeFile(file, `name: slow\nstages:\n  - id: trickle\n    uses: download\n    timeout: { heartbeat: 3s }\n    with: { url: "${http.url('/trickle/slow.bin')}" }\n`);
+    const started = await fairline(['run', file, '--id', 'to-cancel', '--detach'], env);
+    assert.equal(started.code, 0, started.stderr);
+    assert.equal(JSON.parse(started.stdout).workflowId, 'pipeline/slow/to-cancel');
+    const twice = await fairline(['run', file, '--id', 'to-cancel', '--detach'], env);
+    assert.notEqual(twice.code, 0);
+    assert.match(twice.stderr, /already (started|running)/i);
+    const cancelled = await fairline(['cancel', 'to-cancel'], env);
+    assert.equal(cancelled.code, 0, cancelled.stderr);
+    assert.match(cancelled.stdout, /pipeline\/slow\/to-cancel: cancelled/);
+  });
+
+  test('an invalid pipeline is refused before anything starts, with FILE:LINE:COL', async () => {
+    const file = join(dir, 'invalid.yaml');
+    await writeFile(file, 'name: invalid\nstages:\n  - id: a\n    uses: nope\n');
+    const { code, stderr } = await fairline(['run', file], env);
+    assert.equal(code, 1);
+    assert.match(stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:4:11: .*unknown stage type "nope"`));
+  });
+});
