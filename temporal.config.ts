@@ -83,7 +83,7 @@ export type FairlineConfig = z.infer<typeof configSchema>;
 /** What a caller may set explicitly: any subset of the config, checked with the same strictness. */
 export const configOverridesSchema = z
   .object({
-    temporal: configSchema.shape.temporal.omit({ embedded: true }).partial().strict().optional(),
+    temporal: configSchema.shape.temporal.partial().strict().optional(),
     taskQueues: configSchema.shape.taskQueues.partial().strict().optional(),
     store: z
       .object({ uri: storeUri.optional(), s3: configSchema.shape.store.shape.s3.partial().strict().optional() })
@@ -133,7 +133,11 @@ export function loadConfig(overrides: unknown = {}, env: NodeJS.ProcessEnv = pro
   const o = parsedOverrides.data;
 
   const address = o.temporal?.address ?? env[ENV.temporalAddress];
-  const embedded = address === undefined;
+  const embeddedRaw = env[ENV.temporalEmbedded];
+  // Embedded unless an address is configured; a dev stack on other ports says so explicitly.
+  const embedded =
+    o.temporal?.embedded ??
+    (embeddedRaw !== undefined ? parseBool(`temporal.embedded (${ENV.temporalEmbedded})`, embeddedRaw) : address === undefined);
   const tlsCert = o.temporal?.tls?.certFile ?? env[ENV.temporalTlsCert];
   const tlsKey = o.temporal?.tls?.keyFile ?? env[ENV.temporalTlsKey];
   const tlsCa = o.temporal?.tls?.caFile ?? env[ENV.temporalTlsCa];
@@ -176,6 +180,9 @@ export function loadConfig(overrides: unknown = {}, env: NodeJS.ProcessEnv = pro
 
   // Files and secrets: present now, read later.
   const problems: { path: string; message: string }[] = [];
+  if (config.temporal.embedded && !/^(127\.0\.0\.1|localhost):\d+$/.test(config.temporal.address)) {
+    problems.push({ path: 'temporal.address', message: 'the embedded dev server listens on 127.0.0.1 only; set temporal.embedded to false for a remote server' });
+  }
   if (config.temporal.tls) {
     for (const key of ['certFile', 'keyFile', 'caFile'] as const) {
       const file = config.temporal.tls[key];

@@ -32,6 +32,8 @@ export const SEARCH_ATTRIBUTES = {
 /** Environment variables fairline reads. Config precedence: explicit option > these > defaults. */
 export const ENV = {
   temporalAddress: 'FAIRLINE_TEMPORAL_ADDRESS',
+  /** `true`: fairline starts the dev server itself at the configured (loopback) address. */
+  temporalEmbedded: 'FAIRLINE_TEMPORAL_EMBEDDED',
   temporalNamespace: 'FAIRLINE_TEMPORAL_NAMESPACE',
   temporalUiUrl: 'FAIRLINE_TEMPORAL_UI_URL',
   temporalTlsCert: 'FAIRLINE_TEMPORAL_TLS_CERT',
