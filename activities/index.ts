@@ -13,6 +13,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
+import { MAX_PAYLOAD_BYTES } from '../common/constants';
 import { ArtifactConflict, ArtifactDigestMismatch, ArtifactNotFound, PayloadTooLarge, StageTypeUnknown } from '../common/errors';
 import { z } from 'zod';
 import { canonicalJson } from '../pipeline/canonical-json';
@@ -24,8 +25,6 @@ import { withFailures } from './failures';
 import type { Logger } from './stages/context';
 import { builtinStages, type RegisteredStage } from './stages';
 
-/** Temporal caps payloads at 2 MB; fairline keeps stage results far below that (claim check). */
-export const MAX_STAGE_RESULT_BYTES = 256 * 1024;
 
 export interface StageInvocation {
   id: string;
@@ -181,7 +180,7 @@ export function createActivities(deps: ActivityDependencies) {
             scratchDir,
           });
           const size = Buffer.byteLength(JSON.stringify(outputs));
-          if (size > MAX_STAGE_RESULT_BYTES) throw new PayloadTooLarge(`outputs of stage "${input.stage.id}"`, size, MAX_STAGE_RESULT_BYTES);
+          if (size > MAX_PAYLOAD_BYTES) throw new PayloadTooLarge(`outputs of stage "${input.stage.id}"`, size, MAX_PAYLOAD_BYTES);
           const cacheKey = cacheKeyOf(input.stage);
           if (input.recordCache) {
             const entry = { outputs, stage: input.stage.id, uses: input.stage.uses, pipeline: input.pipeline, runId: input.runId };

@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Client, WorkflowFailedError, type Connection } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { workflowIds } from '../common/constants';
+import { MAX_PAYLOAD_BYTES, workflowIds } from '../common/constants';
+import { PayloadTooLarge } from '../common/errors';
 import { connectClient } from '../common/connections';
 import { PROJECT_ROOT } from '../common/paths';
 import type { RunSpec } from '../pipeline/run-spec';
@@ -78,7 +79,7 @@ export function summaryTable(progress: RunProgress, attempts: Map<string, number
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
-interface Live {
+export interface Live {
   progress: RunProgress;
   /** Heartbeat details of running stages, by stage id. */
   heartbeats: Map<string, unknown>;
@@ -100,18 +101,64 @@ async function poll(client: Client, workflowId: string, live: Live): Promise<voi
   }
 }
 
-function progressLine(live: Live): string {
-  const parts = live.progress.stages.map((s) => {
-    const beat = live.heartbeats.get(s.id);
-    let detail = '';
-    if (s.status === 'running' && beat && typeof beat === 'object' && 'bytes' in beat && typeof beat.bytes === 'number') {
-      const total = 'total' in beat && typeof beat.total === 'number' ? beat.total : undefined;
-      detail = total ? ` ${Math.round((100 * beat.bytes) / total)}%` : ` ${beat.bytes} B`;
-    }
-    const mark = { pending: '·', running: '▶', succeeded: '✓', cached: '≡', failed: '✗', skipped: '-', cancelled: '⊘' }[s.status];
-    return `${mark} ${s.id}${detail}`;
+const MARKS: Record<StageState['status'], string> = { pending: '·', running: '▶', succeeded: '✓', cached: '≡', failed: '✗', skipped: '-', cancelled: '⊘' };
+
+function megabytes(bytes: number): string {
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function bar(fraction: number, width = 20): string {
+  const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(fraction * 100)).padStart(3)}%`;
+}
+
+/** What a stage's last heartbeat says, as a progress bar when it carries a total. */
+export function heartbeatText(beat: unknown): string {
+  if (beat === null || typeof beat !== 'object') return '';
+  const fields = new Map(Object.entries(beat));
+  const n = (key: string): number | undefined => {
+    const value: unknown = fields.get(key);
+    return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+  };
+  const step = n('step');
+  const of = n('of');
+  if (step !== undefined && of !== undefined && of > 0) {
+    const epoch = n('epoch');
+    const loss = n('loss');
+    return `${bar(step / of)} step ${step}/${of}${epoch !== undefined ? ` epoch ${epoch}` : ''}${loss !== undefined ? ` loss ${loss.toFixed(4)}` : ''}`;
+  }
+  const bytes = n('bytes');
+  const total = n('total');
+  if (bytes !== undefined && total !== undefined && total > 0) return `${bar(bytes / total)} ${megabytes(bytes)} / ${megabytes(total)}`;
+  if (bytes !== undefined) return megabytes(bytes);
+  const done = n('done');
+  const rows = n('rows');
+  if (done !== undefined && rows !== undefined && rows > 0) return `${bar(done / rows)} ${done}/${rows} rows`;
+  return '';
+}
+
+/** One line per stage: mark, id, status, and the running ones' progress. */
+export function progressLines(live: Live): string[] {
+  const width = Math.max(...live.progress.stages.map((s) => s.id.length), 5);
+  return live.progress.stages.map((s) => {
+    const detail = s.status === 'running' ? heartbeatText(live.heartbeats.get(s.id)) : '';
+    const attempt = (live.attempts.get(s.id) ?? 1) > 1 ? ` (attempt ${live.attempts.get(s.id)})` : '';
+    return `  ${MARKS[s.status]} ${s.id.padEnd(width)}  ${s.status}${attempt}${detail ? `  ${detail}` : ''}`;
   });
-  return parts.join('  ');
+}
+
+/**
+ * Redraws the stage lines in place on a terminal; elsewhere (CI logs, pipes) prints them only
+ * when they change, so logs stay readable.
+ */
+function createProgressPrinter(stream: NodeJS.WriteStream): (lines: string[]) => void {
+  let previous: string[] = [];
+  return (lines) => {
+    if (lines.join('\n') === previous.join('\n')) return;
+    if (stream.isTTY && previous.length > 0) stream.write(`\x1b[${previous.length}A\x1b[0J`);
+    stream.write(`${lines.join('\n')}\n`);
+    previous = lines;
+  };
 }
 
 /** Starts the in-process worker when nothing polls the cpu queue (embedded mode only). */
@@ -164,6 +211,8 @@ export async function runCommand(file: string, options: RunOptions, config: Fair
       bookkeepingQueue: config.taskQueues.cpu,
       ...(gitCommit() ? { gitCommit: gitCommit() } : {}),
     };
+    const inputBytes = Buffer.byteLength(JSON.stringify(input));
+    if (inputBytes > MAX_PAYLOAD_BYTES) throw new PayloadTooLarge(`the run spec of ${file}`, inputBytes, MAX_PAYLOAD_BYTES);
     const handle = await client.workflow.start('pipelineRun', {
       workflowId,
       taskQueue: config.taskQueues.cpu,
@@ -179,22 +228,18 @@ export async function runCommand(file: string, options: RunOptions, config: Fair
     }
 
     const live: Live = { progress: { pipeline: spec.name, runId, status: 'running', stages: [] }, heartbeats: new Map(), attempts: new Map() };
-    let lastLine = '';
+    const printProgress = createProgressPrinter(process.stderr);
     const timer = setInterval(() => {
       poll(client, workflowId, live)
-        .then(() => {
-          const line = progressLine(live);
-          if (line !== lastLine) {
-            lastLine = line;
-            say(`  ${line}`);
-          }
-        })
+        .then(() => printProgress(progressLines(live)))
+        // A query can fail while a worker restarts; the next tick tries again.
         .catch(() => undefined);
-    }, 1_000);
+    }, 500);
     let code = 0;
     try {
       const result = await handle.result();
       live.progress = result;
+      printProgress(progressLines(live));
     } catch (error) {
       if (error instanceof WorkflowFailedError) {
         code = error.cause instanceof CancelledFailure ? 130 : 1;

@@ -64,6 +64,12 @@ export const PINS = {
   minioModule: 'github.com/minio/minio',
 } as const;
 
+/**
+ * Largest workflow input or stage result fairline lets through. Temporal refuses payloads over
+ * 2 MB; everything bigger than small scalars and ArtifactRefs belongs in the artifact store.
+ */
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
+
 /** Ports of the embedded dev stack (`fairline dev`, `npm run demo`). */
 export const DEV_PORTS = { temporal: 7233, temporalUi: 8233, minio: 9000 } as const;
 

@@ -38,6 +38,29 @@ stages:
     assert.ok(bottom.start >= Math.max(left.end, right.end), 'bottom starts after both middle stages');
   });
 
+  test('the run is findable by its search attributes, and each stage activity carries a summary naming its stage', async () => {
+    const handle = await engine.start(`
+name: searchable
+stages:
+  - { id: fetch-train, uses: download, with: { url: "${http.url('/files/s.txt')}" } }
+`);
+    const outcome = await engine.outcome(handle);
+    assert.equal(outcome.status, 'succeeded');
+    const summaries = (outcome.history.events ?? [])
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runStage')
+      .map((e) => e.userMetadata?.summary?.data);
+    assert.equal(summaries.length, 1);
+    assert.match(Buffer.from(summaries[0]!).toString(), /fetch-train \(download\)/);
+    // Visibility is eventually consistent: poll briefly.
+    let found: string[] = [];
+    for (let i = 0; i < 50 && found.length === 0; i++) {
+      found = [];
+      for await (const w of engine.client.workflow.list({ query: `FairlinePipeline = "searchable" AND FairlineStatus = "succeeded" AND FairlineStage = "fetch-train"` })) found.push(w.workflowId);
+      if (found.length === 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.deepEqual(found, [handle.workflowId]);
+  });
+
   test('a transient failure (503 once) is retried and the run succeeds', async () => {
     const outcome = await engine.run(`
 name: flaky
