@@ -171,7 +171,7 @@ async function workerIfNeeded(config: FairlineConfig, connection: Connection, sa
   if ((pollers ?? []).length > 0) return undefined;
   say('worker: none polling; starting one in this process (queues cpu, gpu)…');
   // The run's own progress lines are the interface here; worker chatter would drown them.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
   const store = openStore(config);
   const workers = await createWorkers({ config, queues: ['cpu', 'gpu'], activities: { store, config } });
   return workers;

@@ -16,7 +16,8 @@ export interface DevServer {
   address: string;
   uiUrl: string;
   namespace: string;
-  process: ChildProcess;
+  /** The server process; undefined when the SDK started (and owns) a downloaded server. */
+  process: ChildProcess | undefined;
   stop(): Promise<void>;
 }
 
@@ -62,15 +63,55 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   return missing.map(([name]) => name);
 }
 
+const searchAttributeArgs = (): string[] =>
+  Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
+
+/**
+ * Where no bootstrapped binary exists (a user's machine without Go, say), the Temporal SDK
+ * downloads the official dev server into its own cache and runs it. This needs the internet;
+ * offline, the error says to run the bootstrap instead.
+ */
+async function startDownloadedDevServer(
+  options: DevServerOptions & { port: number; uiPort: number; namespace: string },
+  missing: string,
+): Promise<DevServer> {
+  options.log?.(`Temporal CLI not found at ${missing}; asking the Temporal SDK to download the dev server`);
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+  let env;
+  try {
+    env = await TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'cached-download' },
+        ip: '127.0.0.1',
+        port: options.port,
+        ui: true,
+        uiPort: options.uiPort,
+        namespace: options.namespace,
+        ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
+        extraArgs: searchAttributeArgs(),
+      },
+    });
+  } catch (error) {
+    throw new Error(
+      `Temporal CLI not found at ${missing}, and the SDK could not download a dev server (${(error as Error).message}): run \`npm run bootstrap\``,
+    );
+  }
+  return {
+    address: env.address,
+    uiUrl: `http://127.0.0.1:${options.uiPort}`,
+    namespace: options.namespace,
+    process: undefined,
+    stop: () => env.teardown(),
+  };
+}
+
 /** Starts `temporal server start-dev` and resolves once the namespace answers. */
 export async function startTemporalDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const binary = options.binary ?? temporalBinaryPath();
-  if (!existsSync(binary)) {
-    throw new Error(`Temporal CLI not found at ${binary}: run \`npm run bootstrap\` to install it`);
-  }
   const port = options.port || (await freePort());
   const uiPort = options.uiPort || (await freePort());
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  if (!existsSync(binary)) return startDownloadedDevServer({ ...options, port, uiPort, namespace }, binary);
   const args = [
     'server', 'start-dev',
     '--ip', '127.0.0.1',
@@ -78,7 +119,7 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
     '--ui-port', String(uiPort),
     '--namespace', namespace,
     '--log-level', 'warn',
-    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
+    ...searchAttributeArgs(),
   ];
   if (options.dbFile) {
     await mkdir(dirname(options.dbFile), { recursive: true });
