@@ -49,6 +49,8 @@ export interface ManifestInput {
   status: string;
   trigger: string;
   gitCommit?: string;
+  /** Digests of the download stages' outputs (see workflows/pipeline-run.ts). */
+  dataFingerprint?: string;
   stages: {
     id: string;
     uses: string;
@@ -66,6 +68,12 @@ export interface ManifestInput {
 /** Key of the lineage entry recording that a stage of a run produced the artifact with this digest. */
 export function lineageKey(sha256: string, pipeline: string, runId: string, stage: string, output: string): string {
   return `lineage/${sha256}/${pipeline}=${runId}=${stage}=${output}.json`;
+}
+
+/** Index entry: a successful run of `pipeline` with this spec digest saw these source digests. */
+export function successKey(pipeline: string, specDigest: string, dataFingerprint: string): string {
+  const data = createHash('sha256').update(dataFingerprint).digest('hex');
+  return `runs-index/${pipeline}/${specDigest}/${data}.json`;
 }
 
 export interface ActivityDependencies {
@@ -121,6 +129,52 @@ export function createActivities(deps: ActivityDependencies) {
 
   const cacheEntryKey = (key: string): string => `cache/${key}.json`;
 
+  const readCacheEntry = async (key: string): Promise<{ outputs: Record<string, Json> } | undefined> => {
+    const info = await store.head(cacheEntryKey(key));
+    if (!info?.sha256) return undefined;
+    const raw = await store.read({ uri: info.uri, sha256: info.sha256, bytes: info.bytes, kind: 'cache-entry' });
+    const entry = cacheEntrySchema.safeParse(JSON.parse(raw.toString('utf8')));
+    if (!entry.success) log.warn('unreadable cache entry: ignoring it', { uri: info.uri });
+    return entry.success ? { outputs: entry.data.outputs } : undefined;
+  };
+
+  /** True when every artifact among the outputs still exists and hashes to its digest. */
+  const outputsVerify = async (outputs: Record<string, Json>, stageId: string): Promise<boolean> => {
+    for (const value of Object.values(outputs)) {
+      const ref = artifactRefSchema.safeParse(value);
+      if (!ref.success) continue;
+      try {
+        await verify(ref.data);
+      } catch (error) {
+        if (error instanceof ArtifactNotFound || error instanceof ArtifactDigestMismatch) {
+          log.warn('cache entry names a missing or corrupt artifact', { stage: stageId, uri: ref.data.uri });
+          return false;
+        }
+        throw error;
+      }
+    }
+    return true;
+  };
+
+  /**
+   * Records a cache entry. Entries are immutable, so a key can already hold one: from a run with
+   * equal inputs that finished first (concurrent backfills), which stands when its artifacts
+   * verify; or a stale one whose artifacts were deleted, which the fresh entry replaces.
+   */
+  const recordCacheEntry = async (key: string, entry: Record<string, Json>): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await store.putAt(cacheEntryKey(key), { bytes: canonicalJson(entry) }, { kind: 'cache-entry' });
+        return;
+      } catch (error) {
+        if (!(error instanceof ArtifactConflict) || attempt >= 3) throw error;
+        const existing = await readCacheEntry(key);
+        if (existing && (await outputsVerify(existing.outputs, String(entry.stage)))) return;
+        await store.delete(cacheEntryKey(key));
+      }
+    }
+  };
+
   /** Drains an artifact through the verifying stream: throws unless every byte matches. */
   const verify = async (ref: ArtifactRef): Promise<void> => {
     const stream = await store.open(ref);
@@ -134,29 +188,10 @@ export function createActivities(deps: ActivityDependencies) {
       return withFailures(async () => {
         const key = cacheKeyOf(input.stage);
         if (stageTypes[input.stage.uses]?.cacheable?.(input.stage.with) === false) return { hit: false, key };
-        const info = await store.head(cacheEntryKey(key));
-        if (!info?.sha256) return { hit: false, key };
-        const raw = await store.read({ uri: info.uri, sha256: info.sha256, bytes: info.bytes, kind: 'cache-entry' });
-        const entry = cacheEntrySchema.safeParse(JSON.parse(raw.toString('utf8')));
-        if (!entry.success) {
-          log.warn('unreadable cache entry: recomputing', { stage: input.stage.id, uri: info.uri });
-          return { hit: false, key };
-        }
-        const outputs = entry.data.outputs;
-        for (const value of Object.values(outputs)) {
-          const ref = artifactRefSchema.safeParse(value);
-          if (!ref.success) continue;
-          try {
-            await verify(ref.data);
-          } catch (error) {
-            if (error instanceof ArtifactNotFound || error instanceof ArtifactDigestMismatch) {
-              log.warn('cache entry names a missing or corrupt artifact: recomputing', { stage: input.stage.id, uri: ref.data.uri });
-              return { hit: false, key };
-            }
-            throw error;
-          }
-        }
-        return { hit: true, key, outputs };
+        const entry = await readCacheEntry(key);
+        if (!entry) return { hit: false, key };
+        if (!(await outputsVerify(entry.outputs, input.stage.id))) return { hit: false, key };
+        return { hit: true, key, outputs: entry.outputs };
       })();
     },
 
@@ -183,22 +218,23 @@ export function createActivities(deps: ActivityDependencies) {
           if (size > MAX_PAYLOAD_BYTES) throw new PayloadTooLarge(`outputs of stage "${input.stage.id}"`, size, MAX_PAYLOAD_BYTES);
           const cacheKey = cacheKeyOf(input.stage);
           if (input.recordCache) {
-            const entry = { outputs, stage: input.stage.id, uses: input.stage.uses, pipeline: input.pipeline, runId: input.runId };
-            try {
-              await store.putAt(cacheEntryKey(cacheKey), { bytes: canonicalJson(entry) }, { kind: 'cache-entry' });
-            } catch (error) {
-              if (!(error instanceof ArtifactConflict)) throw error;
-              // An entry from an earlier run with equal inputs may exist (e.g. after its artifact
-              // was deleted and recomputed): replace it, since the new outputs are verified fresh.
-              await store.delete(cacheEntryKey(cacheKey));
-              await store.putAt(cacheEntryKey(cacheKey), { bytes: canonicalJson(entry) }, { kind: 'cache-entry' });
-              log.info('replaced a stale cache entry', { stage: input.stage.id, error: String(error) });
-            }
+            await recordCacheEntry(cacheKey, { outputs, stage: input.stage.id, uses: input.stage.uses, pipeline: input.pipeline, runId: input.runId });
           }
           return { outputs, cacheKey, attempt: context.info.attempt };
         } finally {
           await rm(scratchDir, { recursive: true, force: true });
         }
+      })();
+    },
+
+    /** A successful run of this pipeline with this spec and these source digests, if one was recorded. */
+    async findSuccessfulRun(input: { pipeline: string; specDigest: string; dataFingerprint: string }): Promise<{ runId: string } | undefined> {
+      return withFailures(async () => {
+        const key = successKey(input.pipeline, input.specDigest, input.dataFingerprint);
+        const info = await store.head(key);
+        if (!info?.sha256) return undefined;
+        const parsed = z.object({ runId: z.string() }).passthrough().safeParse(JSON.parse((await store.read({ uri: info.uri, sha256: info.sha256, bytes: info.bytes, kind: 'run-index' })).toString('utf8')));
+        return parsed.success ? { runId: parsed.data.runId } : undefined;
       })();
     },
 
@@ -220,6 +256,13 @@ export function createActivities(deps: ActivityDependencies) {
             const entry = { artifact: produced.data, output, stage: stage.id, uses: stage.uses, pipeline: manifest.pipeline, runId: manifest.runId, workflowRunId: execution, manifest: ref.uri };
             await store.putAt(lineageKey(produced.data.sha256, manifest.pipeline, manifest.runId, stage.id, output), { bytes: canonicalJson(entry) }, { kind: 'lineage' });
           }
+        }
+        if (manifest.status === 'succeeded' && manifest.dataFingerprint) {
+          const entry = canonicalJson({ runId: manifest.runId, workflowRunId: execution, manifest: ref.uri });
+          // Several successful runs can share spec and data; the first one recorded stands.
+          await store.putAt(successKey(manifest.pipeline, manifest.specDigest, manifest.dataFingerprint), { bytes: entry }, { kind: 'run-index' }).catch((error: unknown) => {
+            if (!(error instanceof ArtifactConflict)) throw error;
+          });
         }
         return ref;
       })();

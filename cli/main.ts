@@ -9,6 +9,7 @@ import { formatChecks, runDoctor } from './doctor';
 import { devCommand, workerCommand } from './dev';
 import { cacheLsCommand, cacheRmCommand, cancelCommand, lineageCommand, runsCommand } from './inspect';
 import { runCommand } from './run';
+import { scheduleApplyCommand, scheduleBackfillCommand, scheduleDescribeCommand, scheduleListCommand, scheduleStateCommand } from './schedule';
 import { validateCommand } from './validate';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -121,6 +122,58 @@ export function buildProgram(): Command {
     .option('--all', 'every entry')
     .action(async (keys: string[], opts: { pipeline?: string; all?: boolean }) => {
       process.exitCode = await cacheRmCommand(config(program), keys, opts);
+    });
+
+  const schedule = program.command('schedule').description("retrain on Temporal Schedules from a pipeline's schedule: block");
+  schedule
+    .command('apply')
+    .description('create or update the schedules of pipeline files (idempotent; prints what changes)')
+    .argument('<files...>')
+    .action(async (files: string[]) => {
+      process.exitCode = await scheduleApplyCommand(config(program), files);
+    });
+  schedule
+    .command('list')
+    .description('list fairline schedules')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      process.exitCode = await scheduleListCommand(config(program), opts);
+    });
+  schedule
+    .command('describe')
+    .description('next 5 run times and the last runs with their status and bias gate')
+    .argument('<pipeline>')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts: { json?: boolean }) => {
+      process.exitCode = await scheduleDescribeCommand(config(program), name, opts);
+    });
+  for (const verb of ['pause', 'unpause'] as const) {
+    schedule
+      .command(verb)
+      .description(`${verb} a schedule, with a note`)
+      .argument('<pipeline>')
+      .option('--note <text>', 'why')
+      .action(async (name: string, opts: { note?: string }) => {
+        process.exitCode = await scheduleStateCommand(config(program), name, verb, opts.note);
+      });
+  }
+  for (const verb of ['trigger', 'delete'] as const) {
+    schedule
+      .command(verb)
+      .description(verb === 'trigger' ? 'start a scheduled run now' : 'delete a schedule (its past runs stay)')
+      .argument('<pipeline>')
+      .action(async (name: string) => {
+        process.exitCode = await scheduleStateCommand(config(program), name, verb);
+      });
+  }
+  schedule
+    .command('backfill')
+    .description('run the schedule for every time it would have fired in a past range')
+    .argument('<pipeline>')
+    .requiredOption('--from <iso-time>', 'start of the range')
+    .requiredOption('--to <iso-time>', 'end of the range')
+    .action(async (name: string, opts: { from: string; to: string }) => {
+      process.exitCode = await scheduleBackfillCommand(config(program), name, opts);
     });
 
   program

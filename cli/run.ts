@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Client, WorkflowFailedError, type Connection } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { MAX_PAYLOAD_BYTES, workflowIds } from '../common/constants';
+import { MAX_PAYLOAD_BYTES, RUN_ID_PATTERN, workflowIds } from '../common/constants';
 import { PayloadTooLarge } from '../common/errors';
 import { connectClient } from '../common/connections';
 import { PROJECT_ROOT } from '../common/paths';
@@ -186,6 +186,10 @@ export async function runCommand(file: string, options: RunOptions, config: Fair
   }
   const spec = withConfiguredQueues(validation.spec, config);
   const runId = options.id ?? newRunId();
+  if (!RUN_ID_PATTERN.test(runId)) {
+    say(`--id ${JSON.stringify(runId)}: use letters, digits, '.', '_' and '-' (at most 128, starting with a letter or digit)`);
+    return 2;
+  }
   const workflowId = workflowIds.pipelineRun(spec.name, runId);
 
   let stack: EmbeddedStack | undefined;

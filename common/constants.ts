@@ -73,8 +73,18 @@ export const MAX_PAYLOAD_BYTES = 256 * 1024;
 /** Ports of the embedded dev stack (`fairline dev`, `npm run demo`). */
 export const DEV_PORTS = { temporal: 7233, temporalUi: 8233, minio: 9000 } as const;
 
+/** What a run id given with `--id` may contain: it names artifact keys and workflow ids. */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
 /** Workflow ids are built here and nowhere else, so every part names a run the same way. */
 export const workflowIds = {
   pipelineRun: (pipeline: string, runId: string): string => `pipeline/${pipeline}/${runId}`,
   schedule: (pipeline: string): string => `schedule/${pipeline}`,
+  /** Prefix of scheduled runs' ids; Temporal appends `-<scheduled time>` to each. */
+  scheduledRun: (pipeline: string): string => `pipeline/${pipeline}/scheduled`,
+  /**
+   * The run id inside a pipelineRun workflow id (the part after `pipeline/<name>/`), made safe
+   * as an artifact-key segment: scheduled ids end in an ISO time, whose `:` becomes `-`.
+   */
+  runIdOf: (workflowId: string): string => workflowId.split('/').slice(2).join('-').replace(/[^A-Za-z0-9._-]/g, '-'),
 };

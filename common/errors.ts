@@ -211,3 +211,141 @@ export class StageTypeUnknown extends FairlineError {
     super(`unknown stage type "${uses}" (this worker knows: ${known.join(', ')})`);
   }
 }
+
+/** Where a dataset row is: its 1-based line in the JSONL artifact, and its id when it has one. */
+export interface RowLocation {
+  readonly dataset: string;
+  readonly line: number;
+  readonly id?: string;
+}
+
+function rowName(row: RowLocation): string {
+  return `row ${row.id !== undefined ? `"${row.id}" ` : ''}(line ${row.line} of ${row.dataset})`;
+}
+
+/** A dataset row is not valid JSON or not a canonical row (pipeline/dataset.ts), or its tokens do not fit its text. */
+export class DatasetRowInvalid extends FairlineError {
+  readonly type = 'DatasetRowInvalid';
+  readonly retryable = false;
+  constructor(
+    readonly row: RowLocation,
+    readonly detail: string,
+  ) {
+    super(`${rowName(row)}: ${detail}`);
+  }
+}
+
+/** A row's NER tags follow no scheme fairline reads (BIO/IOB2, BIOES): e.g. `PER`, `L-PS`, `U-LC`. */
+export class TagSchemeUnknown extends FairlineError {
+  readonly type = 'TagSchemeUnknown';
+  readonly retryable = false;
+  constructor(
+    readonly row: RowLocation,
+    readonly tag: string,
+    readonly index: number,
+  ) {
+    super(`${rowName(row)}: tag ${JSON.stringify(tag)} at token ${index} is not BIO/IOB2/BIOES (O, B-X, I-X, E-X, S-X)`);
+  }
+}
+
+/** An entity span reaches outside its row's text (offsets count Unicode code points). */
+export class SpanOutOfBounds extends FairlineError {
+  readonly type = 'SpanOutOfBounds';
+  readonly retryable = false;
+  constructor(
+    readonly row: RowLocation,
+    readonly source: string,
+    readonly span: { start: number; end: number; type: string },
+    readonly textLength: number,
+  ) {
+    super(`${rowName(row)}: ${source} span [${span.start}, ${span.end}) ${span.type} is out of bounds of the text (${textLength} characters)`);
+  }
+}
+
+/** Two spans from the same source overlap in one row: the annotation is ambiguous. */
+export class SpansOverlap extends FairlineError {
+  readonly type = 'SpansOverlap';
+  readonly retryable = false;
+  constructor(
+    readonly row: RowLocation,
+    readonly source: string,
+    readonly first: { start: number; end: number; type: string },
+    readonly second: { start: number; end: number; type: string },
+  ) {
+    super(
+      `${rowName(row)}: ${source} spans [${first.start}, ${first.end}) ${first.type} and [${second.start}, ${second.end}) ${second.type} overlap`,
+    );
+  }
+}
+
+/** A lexicon file does not parse, or an entry is not a term. `line` is 1-based. */
+export class LexiconInvalid extends FairlineError {
+  readonly type = 'LexiconInvalid';
+  readonly retryable = false;
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly detail: string,
+  ) {
+    super(`lexicon ${file}:${line}: ${detail}`);
+  }
+}
+
+/** An external analyzer process (the morphological analyzer) failed. Retryable when it crashed, not when it cannot start. */
+export class AnalyzerFailed extends FairlineError {
+  readonly type = 'AnalyzerFailed';
+  constructor(
+    readonly analyzer: string,
+    readonly detail: string,
+    readonly retryable: boolean,
+  ) {
+    super(`${analyzer} failed: ${detail}`);
+  }
+}
+
+/**
+ * A dataset file cannot be read as its format at all (truncated JSON, an unterminated quoted
+ * field, no records): nothing after the break can be trusted, so `onInvalidRow: skip` does not apply.
+ * `where` names the place: `train.json: byte 1200`, `dev.tsv:17`.
+ */
+export class DatasetMalformed extends FairlineError {
+  readonly type = 'DatasetMalformed';
+  readonly retryable = false;
+  constructor(
+    readonly where: string,
+    readonly reason: string,
+  ) {
+    super(`${where}: ${reason}`);
+  }
+}
+
+/**
+ * Rows of a dataset failed mapping or validation under `onInvalidRow: fail`; no dataset artifact
+ * was written. `problems` holds the first ones as `source:row: reason`; `total` counts them all.
+ */
+export class DatasetRowsInvalid extends FairlineError {
+  readonly type = 'DatasetRowsInvalid';
+  readonly retryable = false;
+  constructor(
+    readonly total: number,
+    readonly problems: readonly string[],
+    readonly note = '',
+  ) {
+    super(
+      `${total} invalid row${total === 1 ? '' : 's'}${note}${total > problems.length ? `; the first ${problems.length}` : ''}:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+    );
+  }
+}
+
+/** A mapping names a column that the source does not have (not in its header, or past its last field). */
+export class DatasetColumnMissing extends FairlineError {
+  readonly type = 'DatasetColumnMissing';
+  readonly retryable = false;
+  constructor(
+    readonly source: string,
+    readonly column: string | number,
+    readonly available: readonly string[],
+  ) {
+    super(`${source}: the mapping names column ${JSON.stringify(column)}, which the header does not have (columns: ${available.map((c) => JSON.stringify(c)).join(', ')})`);
+  }
+}

@@ -18,7 +18,10 @@ import {
   setHandler,
   proxyLocalActivities,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { workflowIds } from '../common/constants';
 import type { createActivities } from '../activities';
 import type { ArtifactRef } from '../store/types';
 import type { Json, ResolvedStage, RunSpec } from '../pipeline/run-spec';
@@ -46,7 +49,8 @@ export interface StageState {
   skippedBecause?: string;
 }
 
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+/** `skipped`: a skipIfUnchanged run found its data and spec unchanged since a successful run. */
+export type RunStatus = 'running' | 'succeeded' | 'skipped' | 'failed' | 'cancelled';
 
 export interface RunProgress {
   pipeline: string;
@@ -58,12 +62,18 @@ export interface RunProgress {
 
 export interface PipelineRunInput {
   spec: RunSpec;
-  runId: string;
+  /** Defaults to the part of the workflow id after `pipeline/<name>/` (scheduled runs). */
+  runId?: string;
+  /**
+   * End early as `skipped` when the download stages yield the same digests as a successful run
+   * of the same spec (nightly retraining with nothing new).
+   */
+  skipIfUnchanged?: boolean;
   /** Ignore cached results (they are still written for later runs). */
   noCache?: boolean;
   /** Upper bound on stages running at once. */
   maxParallel?: number;
-  /** Who started the run: cli, schedule, backfill. */
+  /** Who started the run: cli, schedule, backfill; derived from the schedule's attributes when absent. */
   trigger?: string;
   /** Git commit of the client's checkout, when known; recorded in the manifest. */
   gitCommit?: string;
@@ -72,15 +82,21 @@ export interface PipelineRunInput {
 }
 
 export interface PipelineRunResult extends RunProgress {
-  status: 'succeeded';
+  status: 'succeeded' | 'skipped';
 }
 
 export const progressQuery = defineQuery<RunProgress>('progress');
 
 const DEFAULT_MAX_PARALLEL = 4;
+const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+/** A scheduled run starting this long after its scheduled time counts as a backfill. */
+const BACKFILL_LAG_MS = 60_000;
 
 export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunResult> {
-  const { spec, runId } = input;
+  const { spec } = input;
+  const info = workflowInfo();
+  const runId = input.runId ?? workflowIds.runIdOf(info.workflowId);
+  const trigger = input.trigger ?? triggerOf(info);
   const maxParallel = input.maxParallel ?? DEFAULT_MAX_PARALLEL;
   const states = new Map<string, StageState>(
     spec.stages.map((s) => [s.id, { id: s.id, uses: s.uses, queue: s.queue, status: 'pending', cached: false }]),
@@ -95,7 +111,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
     retry: { maximumAttempts: 5 },
   });
 
-  upsertSearchAttributes({ FairlinePipeline: [spec.name], FairlineStatus: ['running'], ...(input.trigger ? { FairlineTrigger: [input.trigger] } : {}) });
+  upsertSearchAttributes({ FairlinePipeline: [spec.name], FairlineStatus: ['running'], FairlineTrigger: [trigger] });
 
   const running = new Map<string, Promise<void>>();
   let firstFailure: { stage: string; error: unknown } | undefined;
@@ -168,19 +184,45 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
     }
   };
 
-  try {
+  /** Starts every ready, eligible stage (up to maxParallel) until none is running. */
+  const drive = async (eligible: (stage: ResolvedStage) => boolean): Promise<void> => {
     for (;;) {
       for (const stage of spec.stages) {
         if (running.size >= maxParallel) break;
         const state = states.get(stage.id)!;
-        if (state.status !== 'pending') continue;
+        if (state.status !== 'pending' || !eligible(stage)) continue;
         const ready = stage.needs.every((n) => ['succeeded', 'cached'].includes(states.get(n)!.status));
         if (!ready) continue;
         running.set(stage.id, runStage(stage).finally(() => running.delete(stage.id)));
       }
-      if (running.size === 0) break;
+      if (running.size === 0) return;
       await Promise.race(running.values());
     }
+  };
+
+  let dataFingerprint: string | undefined;
+  try {
+    if (input.skipIfUnchanged) {
+      // Sources first: their digests decide whether anything downstream needs to run.
+      await drive((stage) => stage.uses === 'download');
+      dataFingerprint = fingerprintOfSources(spec.stages, states);
+      if (!firstFailure && dataFingerprint !== undefined) {
+        const seen = await bookkeeping.findSuccessfulRun({ pipeline: spec.name, specDigest: spec.specDigest, dataFingerprint });
+        if (seen) {
+          for (const state of states.values()) {
+            if (state.status === 'pending') {
+              state.status = 'skipped';
+              state.skippedBecause = `unchanged since run ${seen.runId}`;
+            }
+          }
+          progress.status = 'skipped';
+          upsertSearchAttributes({ FairlineStatus: ['skipped'] });
+          progress.manifest = await bookkeeping.writeManifest(manifestInput(input, runId, trigger, progress, dataFingerprint));
+          return { ...progress, status: 'skipped' };
+        }
+      }
+    }
+    await drive(() => true);
   } catch (error) {
     if (isCancellation(error)) {
       for (const state of states.values()) if (state.status === 'pending' || state.status === 'running') state.status = 'cancelled';
@@ -188,7 +230,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
       await CancellationScope.nonCancellable(async () => {
         await Promise.allSettled(running.values());
         upsertSearchAttributes({ FairlineStatus: ['cancelled'] });
-        progress.manifest = await bookkeeping.writeManifest(manifestInput(input, progress));
+        progress.manifest = await bookkeeping.writeManifest(manifestInput(input, runId, trigger, progress, dataFingerprint));
       });
     }
     throw error;
@@ -196,7 +238,8 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
 
   progress.status = firstFailure ? 'failed' : 'succeeded';
   upsertSearchAttributes({ FairlineStatus: [progress.status] });
-  progress.manifest = await bookkeeping.writeManifest(manifestInput(input, progress));
+  dataFingerprint ??= fingerprintOfSources(spec.stages, states);
+  progress.manifest = await bookkeeping.writeManifest(manifestInput(input, runId, trigger, progress, dataFingerprint));
   if (firstFailure) {
     throw ApplicationFailure.create({
       type: 'StageFailed',
@@ -213,17 +256,46 @@ function describe(stage: ResolvedStage, resolvedWith: Record<string, Json>) {
   return { id: stage.id, uses: stage.uses, version: stage.version, with: resolvedWith };
 }
 
-function manifestInput(input: PipelineRunInput, progress: RunProgress) {
+function manifestInput(input: PipelineRunInput, runId: string, trigger: string, progress: RunProgress, dataFingerprint: string | undefined) {
   return {
     pipeline: input.spec.name,
-    runId: input.runId,
+    runId,
     specDigest: input.spec.specDigest,
     params: input.spec.params,
     status: progress.status,
-    trigger: input.trigger ?? 'cli',
-    gitCommit: input.gitCommit,
+    trigger,
+    ...(input.gitCommit ? { gitCommit: input.gitCommit } : {}),
+    ...(dataFingerprint ? { dataFingerprint } : {}),
     stages: progress.stages,
   };
+}
+
+/**
+ * The digests of every download stage's outputs, sorted and joined: what "the data" of a run is
+ * for skipIfUnchanged. Undefined while any download stage has no outputs (failed, not run).
+ */
+function fingerprintOfSources(stages: ResolvedStage[], states: Map<string, StageState>): string | undefined {
+  const digests: string[] = [];
+  for (const stage of stages) {
+    if (stage.uses !== 'download') continue;
+    const outputs = states.get(stage.id)?.outputs;
+    if (!outputs) return undefined;
+    for (const [name, value] of Object.entries(outputs)) {
+      if (value !== null && typeof value === 'object' && !Array.isArray(value) && typeof value.sha256 === 'string') digests.push(`${stage.id}.${name}=${value.sha256}`);
+    }
+  }
+  return digests.length > 0 ? digests.sort().join(';') : undefined;
+}
+
+/**
+ * How a run without an explicit trigger was started. Temporal stamps scheduled runs with
+ * TemporalScheduledStartTime: a run that starts well after its scheduled time was backfilled
+ * (or caught up after downtime); otherwise the schedule fired it.
+ */
+function triggerOf(info: ReturnType<typeof workflowInfo>): string {
+  const scheduled = info.typedSearchAttributes.get(SCHEDULED_START_TIME);
+  if (!scheduled) return 'cli';
+  return info.startTime.getTime() - scheduled.getTime() > BACKFILL_LAG_MS ? 'backfill' : 'schedule';
 }
 
 /** True when `stage` needs `ancestor`, directly or through other stages. */

@@ -5,6 +5,8 @@
  * Errors are classified for Temporal: 5xx/408/429 and dropped connections retry; other 4xx, a
  * sha256 mismatch or a `maxBytes` overrun do not. Data mirrors (config.dataMirrors) redirect a
  * URL prefix to a local one, so pipelines keep their authors' public URLs in air-gapped labs.
+ * The fetch itself (`fetchToFile`) is shared with the `dataset` stage, which parses the file
+ * instead of storing it.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -23,7 +25,7 @@ import {
 } from '../../common/errors';
 import { downloadWithSchema } from '../../pipeline/stage-types';
 import type { FairlineConfig } from '../../temporal.config';
-import type { StageImplementation } from './context';
+import type { StageContext, StageImplementation } from './context';
 
 const HEARTBEAT_EVERY_MS = 1_000;
 
@@ -84,13 +86,21 @@ async function openSource(url: string, config: FairlineConfig, signal: AbortSign
   return { body: Readable.fromWeb(response.body), ...(Number.isFinite(length) && length > 0 ? { total: length } : {}) };
 }
 
-export const download: StageImplementation = async (input, context) => {
-  const parsed = downloadWithSchema.safeParse(input);
-  if (!parsed.success) throw new StageInputInvalid(context.stageId, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  const spec = parsed.data;
+/** What a fetch is told: the URL as the pipeline names it, its pin and its size guard. */
+export interface FetchSpec {
+  url: string;
+  sha256?: string | undefined;
+  maxBytes?: number | undefined;
+}
+
+/**
+ * Fetches `spec.url` (after data mirrors) into the local file `destination`, hashing it on the
+ * way, heartbeating `{ phase: 'download', … }`, and enforcing `maxBytes` and the sha256 pin. The
+ * `download` stage stores the file; the `dataset` stage parses it. Errors name `spec.url`.
+ */
+export async function fetchToFile(spec: FetchSpec, destination: string, context: StageContext): Promise<{ sha256: string; bytes: number }> {
   const url = applyMirrors(spec.url, context.config.dataMirrors);
   if (url !== spec.url) context.log.info('download redirected by a data mirror', { from: spec.url, to: url });
-  const name = spec.name ?? decodeURIComponent(new URL(spec.url).pathname.split('/').filter(Boolean).pop() ?? 'download');
 
   const { body, total } = await openSource(url, context.config, context.signal);
   if (spec.maxBytes !== undefined && total !== undefined && total > spec.maxBytes) {
@@ -113,9 +123,8 @@ export const download: StageImplementation = async (input, context) => {
       done(null, chunk);
     },
   });
-  const scratch = join(context.scratchDir, 'download');
   try {
-    await pipeline(body, meter, createWriteStream(scratch), { signal: context.signal });
+    await pipeline(body, meter, createWriteStream(destination), { signal: context.signal });
   } catch (error) {
     if (error instanceof DownloadTooLarge || context.signal.aborted) throw error;
     const code = (error as NodeJS.ErrnoException).code;
@@ -126,6 +135,16 @@ export const download: StageImplementation = async (input, context) => {
   }
   const sha256 = hash.digest('hex');
   if (spec.sha256 && spec.sha256 !== sha256) throw new Sha256Mismatch(spec.url, spec.sha256, sha256);
+  return { sha256, bytes };
+}
+
+export const download: StageImplementation = async (input, context) => {
+  const parsed = downloadWithSchema.safeParse(input);
+  if (!parsed.success) throw new StageInputInvalid(context.stageId, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  const spec = parsed.data;
+  const name = spec.name ?? decodeURIComponent(new URL(spec.url).pathname.split('/').filter(Boolean).pop() ?? 'download');
+  const scratch = join(context.scratchDir, 'download');
+  const { sha256, bytes } = await fetchToFile(spec, scratch, context);
   const dataset = await context.store.put({ path: scratch }, { kind: 'dataset', name });
   context.log.info('downloaded', { url: spec.url, bytes, sha256 });
   return { dataset };
