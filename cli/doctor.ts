@@ -47,7 +47,7 @@ export async function checkTemporal(config: FairlineConfig): Promise<CheckResult
   try {
     const listed = await connection.operatorService.listSearchAttributes({ namespace });
     const present = new Set(Object.keys(listed.customAttributes ?? {}));
-    const missing = Object.keys(SEARCH_ATTRIBUTES).filter((name) => !present.has(name));
+    const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !present.has(name));
     return [
       { name: 'temporal', ok: true, detail: `${address}, namespace ${namespace} · Web UI ${uiUrl}/namespaces/${namespace}/workflows` },
       missing.length === 0
@@ -55,8 +55,8 @@ export async function checkTemporal(config: FairlineConfig): Promise<CheckResult
         : {
             name: 'search attributes',
             ok: false,
-            detail: `missing: ${missing.join(', ')}`,
-            fix: `register them: ${missing.map((m) => `temporal operator search-attribute create --namespace ${namespace} --name ${m} --type ${SEARCH_ATTRIBUTES[m as keyof typeof SEARCH_ATTRIBUTES]}`).join(' && ')}`,
+            detail: `missing: ${missing.map(([name]) => name).join(', ')}`,
+            fix: `register them: ${missing.map(([name, type]) => `temporal operator search-attribute create --namespace ${namespace} --name ${name} --type ${type}`).join(' && ')}`,
           },
     ];
   } finally {

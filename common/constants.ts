@@ -1,3 +1,5 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
 /**
  * Every name that more than one part of fairline must agree on lives here: task queues,
  * search-attribute keys, environment variable names, workflow-id builders and cache paths.
@@ -12,22 +14,31 @@ export const ALL_TASK_QUEUES: readonly TaskQueue[] = [TASK_QUEUES.cpu, TASK_QUEU
 /** The Temporal namespace fairline uses unless configured otherwise. */
 export const DEFAULT_NAMESPACE = 'fairline';
 
-/**
- * Search attributes the dev server registers at start (infra/temporal.ts) and workflows upsert.
- * Types are the Temporal indexed-value types used on the `temporal` CLI command line.
- */
-export const SEARCH_ATTRIBUTES = {
-  FairlinePipeline: 'Keyword',
-  FairlineStatus: 'Keyword',
-  FairlineStage: 'Keyword',
-  FairlineDatasetDigest: 'Keyword',
-  FairlineModelDigest: 'Keyword',
-  FairlineTrigger: 'Keyword',
-  FairlineMacroF1: 'Double',
-  FairlineMicroF1: 'Double',
-  FairlineReactivity: 'Double',
-  FairlineGatePassed: 'Bool',
+
+
+/** Typed keys of the search attributes, for workflows (upserts) and clients (queries, reads). */
+export const SA = {
+  pipeline: defineSearchAttributeKey('FairlinePipeline', SearchAttributeType.KEYWORD),
+  status: defineSearchAttributeKey('FairlineStatus', SearchAttributeType.KEYWORD),
+  stage: defineSearchAttributeKey('FairlineStage', SearchAttributeType.KEYWORD),
+  datasetDigest: defineSearchAttributeKey('FairlineDatasetDigest', SearchAttributeType.KEYWORD),
+  modelDigest: defineSearchAttributeKey('FairlineModelDigest', SearchAttributeType.KEYWORD),
+  trigger: defineSearchAttributeKey('FairlineTrigger', SearchAttributeType.KEYWORD),
+  macroF1: defineSearchAttributeKey('FairlineMacroF1', SearchAttributeType.DOUBLE),
+  microF1: defineSearchAttributeKey('FairlineMicroF1', SearchAttributeType.DOUBLE),
+  reactivity: defineSearchAttributeKey('FairlineReactivity', SearchAttributeType.DOUBLE),
+  gatePassed: defineSearchAttributeKey('FairlineGatePassed', SearchAttributeType.BOOL),
 } as const;
+
+const CLI_TYPE_NAMES = { KEYWORD: 'Keyword', DOUBLE: 'Double', BOOL: 'Bool' } as const;
+
+/**
+ * The same attributes as `name → type` in the Temporal CLI's spelling, for registering them
+ * (`--search-attribute`, the operator API) and for the doctor's check.
+ */
+export const SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Double' | 'Bool'>> = Object.fromEntries(
+  Object.values(SA).map((key) => [key.name, CLI_TYPE_NAMES[key.type]]),
+);
 
 /** Environment variables fairline reads. Config precedence: explicit option > these > defaults. */
 export const ENV = {

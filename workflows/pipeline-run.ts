@@ -14,14 +14,16 @@ import {
   defineQuery,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   proxyLocalActivities,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { workflowIds } from '../common/constants';
+import { SA, workflowIds } from '../common/constants';
 import type { createActivities } from '../activities';
 import type { ArtifactRef } from '../store/types';
 import type { Json, ResolvedStage, RunSpec } from '../pipeline/run-spec';
@@ -111,7 +113,11 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
     retry: { maximumAttempts: 5 },
   });
 
-  upsertSearchAttributes({ FairlinePipeline: [spec.name], FairlineStatus: ['running'], FairlineTrigger: [trigger] });
+  upsertSearchAttributes([
+    { key: SA.pipeline, value: spec.name },
+    { key: SA.status, value: 'running' },
+    { key: SA.trigger, value: trigger },
+  ]);
 
   const running = new Map<string, Promise<void>>();
   let firstFailure: { stage: string; error: unknown } | undefined;
@@ -130,7 +136,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
     const state = states.get(stage.id)!;
     state.status = 'running';
     state.startedAt = Date.now();
-    upsertSearchAttributes({ FairlineStage: [stage.id] });
+    upsertSearchAttributes([{ key: SA.stage, value: stage.id }]);
     const outputsSoFar = Object.fromEntries([...states.values()].filter((s) => s.outputs).map((s) => [s.id, s.outputs!]));
     const resolvedWith = resolveWith(stage.with, outputsSoFar);
     state.inputs = resolvedWith;
@@ -216,7 +222,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
             }
           }
           progress.status = 'skipped';
-          upsertSearchAttributes({ FairlineStatus: ['skipped'] });
+          upsertSearchAttributes([{ key: SA.status, value: 'skipped' }]);
           progress.manifest = await bookkeeping.writeManifest(manifestInput(input, runId, trigger, progress, dataFingerprint));
           return { ...progress, status: 'skipped' };
         }
@@ -229,7 +235,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
       progress.status = 'cancelled';
       await CancellationScope.nonCancellable(async () => {
         await Promise.allSettled(running.values());
-        upsertSearchAttributes({ FairlineStatus: ['cancelled'] });
+        upsertSearchAttributes([{ key: SA.status, value: 'cancelled' }]);
         progress.manifest = await bookkeeping.writeManifest(manifestInput(input, runId, trigger, progress, dataFingerprint));
       });
     }
@@ -237,9 +243,11 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
   }
 
   progress.status = firstFailure ? 'failed' : 'succeeded';
-  upsertSearchAttributes({ FairlineStatus: [progress.status] });
+  upsertSearchAttributes([{ key: SA.status, value: progress.status }]);
   dataFingerprint ??= fingerprintOfSources(spec.stages, states);
   progress.manifest = await bookkeeping.writeManifest(manifestInput(input, runId, trigger, progress, dataFingerprint));
+  // Runs recorded before the memo existed replay without it.
+  if (patched('run-memo-summary')) upsertMemo({ summary: summaryOf(progress), manifest: progress.manifest.uri });
   if (firstFailure) {
     throw ApplicationFailure.create({
       type: 'StageFailed',
@@ -268,6 +276,14 @@ function manifestInput(input: PipelineRunInput, runId: string, trigger: string, 
     ...(dataFingerprint ? { dataFingerprint } : {}),
     stages: progress.stages,
   };
+}
+
+/** A one-line summary for the run's memo: how its stages ended. */
+export function summaryOf(progress: RunProgress): string {
+  const counts = new Map<string, number>();
+  for (const s of progress.stages) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
+  const parts = [...counts.entries()].map(([status, n]) => `${n} ${status}`);
+  return `${progress.pipeline} ${progress.runId}: ${progress.status} (${parts.join(', ')})`;
 }
 
 /**

@@ -59,6 +59,9 @@ stages:
       if (found.length === 0) await new Promise((r) => setTimeout(r, 200));
     }
     assert.deepEqual(found, [handle.workflowId]);
+    const { memo } = await handle.describe();
+    assert.match(String(memo?.summary), /^searchable .*: succeeded \(1 succeeded\)$/);
+    assert.match(String(memo?.manifest), /^file:\/\/.*\/manifest\.json$/);
   });
 
   test('a transient failure (503 once) is retried and the run succeeds', async () => {
