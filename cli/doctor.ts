@@ -12,6 +12,8 @@ import type { FairlineConfig } from '../temporal.config';
 export interface CheckResult {
   name: string;
   ok: boolean;
+  /** Passing, but worth a look (no worker polls a queue, say). */
+  warning?: boolean;
   detail: string;
   fix?: string;
 }
@@ -22,6 +24,9 @@ export interface CheckResult {
  */
 const PROBE_MODEL_BASE64 =
   'CAgSD2ZhaXJsaW5lLWRvY3Rvcjo+Cg8KAXgSAXkiB1NpZ21vaWQSBXByb2JlWhEKAXgSDAoKCAESBgoACgIIAmIRCgF5EgwKCggBEgYKAAoCCAJCBAoAEA0=';
+
+/** describeTaskQueue's TASK_QUEUE_TYPE_ACTIVITY: pollers for activity tasks. */
+const TASK_QUEUE_TYPE_ACTIVITY = 2;
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 
@@ -45,11 +50,28 @@ export async function checkTemporal(config: FairlineConfig): Promise<CheckResult
     ];
   }
   try {
+    const pollerRows: CheckResult[] = [];
+    for (const [logical, queue] of Object.entries(config.taskQueues)) {
+      const { pollers } = await connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: queue }, taskQueueType: TASK_QUEUE_TYPE_ACTIVITY });
+      const count = (pollers ?? []).length;
+      pollerRows.push(
+        count > 0
+          ? { name: `workers: ${logical}`, ok: true, detail: `${count} poller${count === 1 ? '' : 's'} on task queue ${queue}` }
+          : {
+              name: `workers: ${logical}`,
+              ok: true,
+              warning: true,
+              detail: `no worker polls task queue ${queue}: its stages will wait`,
+              fix: `start one: npx fairline worker --queues ${logical} (or npx fairline dev)`,
+            },
+      );
+    }
     const listed = await connection.operatorService.listSearchAttributes({ namespace });
     const present = new Set(Object.keys(listed.customAttributes ?? {}));
     const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !present.has(name));
     return [
       { name: 'temporal', ok: true, detail: `${address}, namespace ${namespace} · Web UI ${uiUrl}/namespaces/${namespace}/workflows` },
+      ...pollerRows,
       missing.length === 0
         ? { name: 'search attributes', ok: true, detail: `${present.size} custom, all ${Object.keys(SEARCH_ATTRIBUTES).length} of fairline's registered` }
         : {
@@ -147,6 +169,6 @@ export async function runDoctor(config: FairlineConfig): Promise<CheckResult[]> 
 export function formatChecks(rows: CheckResult[]): string {
   const width = Math.max(...rows.map((r) => r.name.length));
   return rows
-    .map((r) => `${r.ok ? '✓' : '✗'} ${r.name.padEnd(width)}  ${r.detail}${r.fix ? `\n  ${' '.repeat(width)}  fix: ${r.fix}` : ''}`)
+    .map((r) => `${r.ok ? (r.warning ? '!' : '✓') : '✗'} ${r.name.padEnd(width)}  ${r.detail}${r.fix ? `\n  ${' '.repeat(width)}  fix: ${r.fix}` : ''}`)
     .join('\n');
 }

@@ -80,10 +80,41 @@ export function summaryTable(progress: RunProgress, attempts: Map<string, number
 }
 
 export interface Live {
+  /** Stages already warned about waiting on a queue nobody polls. */
+  warned: Set<string>;
+  /** Configured task-queue name → logical queue (cpu/gpu), for the fix a warning suggests. */
+  logicalQueues?: Map<string, string>;
   progress: RunProgress;
   /** Heartbeat details of running stages, by stage id. */
   heartbeats: Map<string, unknown>;
   attempts: Map<string, number>;
+}
+
+/** After this long in SCHEDULED state, a stage whose queue has no poller gets a warning. */
+const UNPOLLED_WARNING_AFTER_MS = 10_000;
+const PENDING_ACTIVITY_STATE_SCHEDULED = 1;
+
+async function warnIfUnpolled(
+  client: Client,
+  live: Live,
+  stageId: string,
+  activity: { state?: number | null; scheduledTime?: { seconds?: unknown } | null },
+): Promise<void> {
+  if (live.warned.has(stageId) || activity.state !== PENDING_ACTIVITY_STATE_SCHEDULED) return;
+  const scheduledAt = Number(activity.scheduledTime?.seconds ?? 0) * 1000;
+  if (scheduledAt === 0 || Date.now() - scheduledAt < UNPOLLED_WARNING_AFTER_MS) return;
+  const queue = live.progress.stages.find((s) => s.id === stageId)?.queue;
+  if (!queue) return;
+  const { pollers } = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: queue },
+    taskQueueType: 2, // activity
+  });
+  live.warned.add(stageId);
+  if ((pollers ?? []).length === 0) {
+    const logical = live.logicalQueues?.get(queue) ?? queue;
+    process.stderr.write(`  ! stage ${stageId} is waiting on task queue "${queue}", which no worker polls: start one with \`npx fairline worker --queues ${logical}\`\n`);
+  }
 }
 
 async function poll(client: Client, workflowId: string, live: Live): Promise<void> {
@@ -96,6 +127,7 @@ async function poll(client: Client, workflowId: string, live: Live): Promise<voi
     const stageId = activity.activityId;
     if (!stageId || activity.activityType?.name !== 'runStage') continue;
     live.attempts.set(stageId, activity.attempt ?? 1);
+    await warnIfUnpolled(client, live, stageId, activity);
     const payloads = activity.heartbeatDetails?.payloads ?? [];
     if (payloads.length > 0) live.heartbeats.set(stageId, client.options.loadedDataConverter.payloadConverter.fromPayload(payloads[0]!));
   }
@@ -231,7 +263,10 @@ export async function runCommand(file: string, options: RunOptions, config: Fair
       return 0;
     }
 
-    const live: Live = { progress: { pipeline: spec.name, runId, status: 'running', stages: [] }, heartbeats: new Map(), attempts: new Map() };
+    const live: Live = {
+      warned: new Set(),
+      logicalQueues: new Map(Object.entries(config.taskQueues).map(([logical, name]) => [name, logical])),
+      progress: { pipeline: spec.name, runId, status: 'running', stages: [] }, heartbeats: new Map(), attempts: new Map() };
     const printProgress = createProgressPrinter(process.stderr);
     const timer = setInterval(() => {
       poll(client, workflowId, live)

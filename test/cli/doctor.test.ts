@@ -33,6 +33,16 @@ describe('fairline doctor', () => {
     assert.match(stdout, /torch 2\.\d+\.\d+/);
   });
 
+  test('warns, without failing, about a task queue that no worker polls', async () => {
+    const file = join(dir, 'queues.json');
+    await writeFile(file, JSON.stringify({ taskQueues: { cpu: 'doctor-cpu', gpu: 'doctor-gpu' } }));
+    const { code, stdout } = await fairline(['--config', file, 'doctor'], env);
+    assert.equal(code, 0, stdout);
+    assert.match(stdout, /! workers: cpu\s+no worker polls task queue doctor-cpu/);
+    assert.match(stdout, /! workers: gpu\s+no worker polls task queue doctor-gpu: its stages will wait/);
+    assert.match(stdout, /fix: start one: npx fairline worker --queues gpu/);
+  });
+
   test('names an unreachable Temporal address and how to fix it', async () => {
     const port = await freePort();
     const { code, stdout } = await fairline(['doctor'], { ...env, FAIRLINE_TEMPORAL_ADDRESS: `127.0.0.1:${port}` });

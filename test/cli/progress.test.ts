@@ -15,6 +15,7 @@ describe('live progress', () => {
 
   test('each stage gets a line with its status, and retried stages say which attempt', () => {
     const lines = progressLines({
+      warned: new Set(),
       progress: {
         pipeline: 'p',
         runId: 'r',

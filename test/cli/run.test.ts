@@ -112,6 +112,31 @@ describe('fairline run and the commands around it', () => {
     assert.match(cancelled.stdout, /pipeline\/slow\/to-cancel: cancelled/);
   });
 
+  test('a stage waiting on a queue that no worker polls gets a warning naming the queue', async () => {
+    const configFile = join(dir, 'lonely.json');
+    await writeFile(configFile, JSON.stringify({ taskQueues: { cpu: 'lonely-cpu', gpu: 'lonely-gpu' } }));
+    const cpuOnly = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), '--config', configFile, 'worker', '--queues', 'cpu'], { cwd: PROJECT_ROOT, env, stdio: 'ignore' });
+    const file = join(dir, 'gpu-stage.yaml');
+    await writeFile(file, `name: lonely\nstages:\n  - { id: on-gpu, uses: download, queue: gpu, with: { url: "${http.url('/files/g.txt')}" } }\n`);
+    const run = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), '--config', configFile, 'run', file, '--id', 'lonely-1'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const warning = await new Promise<string>((found, fail) => {
+        let seen = '';
+        run.stderr!.on('data', (c: Buffer) => {
+          seen += c.toString();
+          const line = seen.split('\n').find((l) => l.includes('no worker polls'));
+          if (line) found(line);
+        });
+        run.on('exit', (code) => fail(new Error(`run exited (${code}) without a warning:\n${seen}`)));
+      });
+      assert.match(warning, /stage on-gpu is waiting on task queue "lonely-gpu", which no worker polls: start one with `npx fairline worker --queues gpu`/);
+    } finally {
+      run.kill('SIGTERM');
+      await fairline(['--config', configFile, 'cancel', 'lonely-1', '--wait', '5'], env);
+      await stopProcess(cpuOnly);
+    }
+  });
+
   test('an invalid pipeline is refused before anything starts, with FILE:LINE:COL', async () => {
     const file = join(dir, 'invalid.yaml');
     await writeFile(file, 'name: invalid\nstages:\n  - id: a\n    uses: nope\n');
