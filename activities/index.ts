@@ -213,6 +213,8 @@ export function createActivities(deps: ActivityDependencies) {
             heartbeat: (details) => context.heartbeat(details),
             signal: context.cancellationSignal,
             scratchDir,
+            previousHeartbeat: context.info.heartbeatDetails,
+            attempt: context.info.attempt,
           });
           const size = Buffer.byteLength(JSON.stringify(outputs));
           if (size > MAX_PAYLOAD_BYTES) throw new PayloadTooLarge(`outputs of stage "${input.stage.id}"`, size, MAX_PAYLOAD_BYTES);

@@ -349,3 +349,51 @@ export class DatasetColumnMissing extends FairlineError {
     super(`${source}: the mapping names column ${JSON.stringify(column)}, which the header does not have (columns: ${available.map((c) => JSON.stringify(c)).join(', ')})`);
   }
 }
+
+/** The trainer refused its config or data (exit 2): fixing the pipeline is the only cure. */
+export class TrainerConfigInvalid extends FairlineError {
+  readonly type = 'TrainerConfigInvalid';
+  readonly retryable = false;
+  constructor(
+    readonly stage: string,
+    readonly detail: string,
+  ) {
+    super(`stage "${stage}": the trainer refused its input: ${detail}`);
+  }
+}
+
+/** The loss became NaN or infinite (exit 3): a learning rate or data problem, not an outage. */
+export class TrainingDiverged extends FairlineError {
+  readonly type = 'TrainingDiverged';
+  readonly retryable = false;
+  constructor(
+    readonly stage: string,
+    readonly detail: string,
+  ) {
+    super(`stage "${stage}": training diverged: ${detail}`);
+  }
+}
+
+/** The trainer ran out of (GPU) memory (exit 4); another worker or a retry may have room. */
+export class TrainerOutOfMemory extends FairlineError {
+  readonly type = 'TrainerOutOfMemory';
+  readonly retryable = true;
+  constructor(
+    readonly stage: string,
+    readonly detail: string,
+  ) {
+    super(`stage "${stage}": the trainer ran out of memory: ${detail}`);
+  }
+}
+
+/** The trainer process died for another reason (crash, killed): retried from the last checkpoint. */
+export class TrainerCrashed extends FairlineError {
+  readonly type = 'TrainerCrashed';
+  readonly retryable = true;
+  constructor(
+    readonly stage: string,
+    readonly detail: string,
+  ) {
+    super(`stage "${stage}": the trainer failed: ${detail}`);
+  }
+}

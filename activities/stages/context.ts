@@ -19,6 +19,10 @@ export interface StageContext {
   readonly signal: AbortSignal;
   /** A private folder for this attempt; removed when the attempt ends. */
   readonly scratchDir: string;
+  /** The last heartbeat details of the previous attempt (a resume token), if this is a retry. */
+  readonly previousHeartbeat?: unknown;
+  /** 1 on the first attempt. */
+  readonly attempt?: number;
 }
 
 /** A stage implementation: parses its own `with`, does the work, returns its outputs. */

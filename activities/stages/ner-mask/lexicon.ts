@@ -202,7 +202,7 @@ export function parseLexiconFile(
   options: { format: 'auto' | 'list' | 'groups'; categories?: readonly string[]; type: string },
 ): LexiconTerm[] {
   const lines = new LineCounter();
-  const doc = parseDocument(source, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(source, { lineCounter: lines, uniqueKeys: true });
   const [error] = doc.errors;
   if (error) throw new LexiconInvalid(file, error.linePos?.[0].line ?? 1, error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
   const lineOf = (node: unknown): number => {

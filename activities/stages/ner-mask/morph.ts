@@ -94,6 +94,8 @@ export class MorphAnalyzer {
     if (this.failure !== undefined) throw this.failure;
     if (texts.length === 0) return [];
     const answered = new Promise<Span[][]>((resolve, reject) => this.waiters.push({ expected: texts.length, spans: [], resolve, reject }));
+    // Awaited below; until then a rejection (the process died mid-write) must not count as unhandled.
+    answered.catch(() => undefined);
     const payload = texts.map((text) => JSON.stringify({ text })).join('\n') + '\n';
     if (!this.child.stdin.write(payload)) {
       await Promise.race([once(this.child.stdin, 'drain'), this.exit]);

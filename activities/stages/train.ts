@@ -1,0 +1,238 @@
+/**
+ * The `train` stage: runs the Python trainer (`python -m trainer train`, trainer/) as a child
+ * process and makes it a durable Temporal activity.
+ *
+ * - Inputs are downloaded from the store into the attempt's scratch folder; the trainer gets a
+ *   JSON config (camelCase, as trainer/config.py reads it) and an argv array, never a shell.
+ * - Every JSON line the trainer prints on stdout is a heartbeat (epoch, step, of, loss), and
+ *   each `checkpoint` event uploads that checkpoint folder to the store; every later heartbeat
+ *   carries the checkpoint's reference, so a retry (after a worker died, say) downloads it and
+ *   resumes with `--resume` instead of starting over.
+ * - Cancellation sends SIGTERM (the trainer checkpoints and exits), then SIGKILL after a grace
+ *   period. The trainer also exits when its stdin closes, so a worker killed outright (SIGKILL)
+ *   leaves no orphaned trainer behind.
+ * - Exit codes become typed failures: 2 config/data and 3 NaN are permanent; 4 OOM and crashes
+ *   are retried.
+ */
+import { spawn } from 'node:child_process';
+import { readdir, stat, writeFile, mkdir } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { createInterface } from 'node:readline';
+import { z } from 'zod';
+import {
+  StageInputInvalid,
+  TrainerConfigInvalid,
+  TrainerCrashed,
+  TrainerOutOfMemory,
+  TrainingDiverged,
+} from '../../common/errors';
+import { PROJECT_ROOT } from '../../common/paths';
+import type { Json } from '../../pipeline/run-spec';
+import { trainWithSchema, type TrainWith } from '../../pipeline/train-stage';
+import { artifactRefSchema, type ArtifactRef, type ArtifactStore } from '../../store/types';
+import type { StageContext, StageImplementation } from './context';
+
+/** How long the trainer gets after SIGTERM to write its checkpoint and exit. */
+export const TRAINER_GRACE_MS = 15_000;
+
+/** A checkpoint folder in the store: one artifact per file plus this bundle listing them. */
+const bundleSchema = z.object({ step: z.number().int().nonnegative(), files: z.record(z.string(), artifactRefSchema) }).strict();
+type Bundle = z.infer<typeof bundleSchema>;
+
+/** What each heartbeat carries; `checkpoint` is the resume token of a retry. */
+const heartbeatSchema = z.object({ checkpoint: artifactRefSchema.optional() }).passthrough();
+
+const stepEvent = z.object({ event: z.literal('step'), epoch: z.number().optional(), step: z.number(), of: z.number().optional(), loss: z.number().nullable().optional() }).passthrough();
+const checkpointEvent = z.object({ event: z.literal('checkpoint'), path: z.string(), step: z.number() }).passthrough();
+const doneEvent = z.object({ event: z.literal('done') }).passthrough();
+const errorEvent = z.object({ event: z.literal('error'), kind: z.string().optional(), message: z.string() }).passthrough();
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await filesUnder(path)));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out.sort();
+}
+
+/** Uploads every file of a folder and a bundle that lists them; returns the bundle's ref. */
+async function uploadFolder(store: ArtifactStore, dir: string, kind: string, step: number): Promise<ArtifactRef> {
+  const files: Record<string, ArtifactRef> = {};
+  for (const path of await filesUnder(dir)) {
+    const name = relative(dir, path).split(sep).join('/');
+    files[name] = await store.put({ path }, { kind: `${kind}-file`, name: name.replace(/\//g, '__') });
+  }
+  const bundle: Bundle = { step, files };
+  return store.put({ bytes: JSON.stringify(bundle, null, 1) }, { kind, name: `${kind}.json` });
+}
+
+/** Downloads a bundle's files into `dir`, verified. */
+async function downloadFolder(store: ArtifactStore, ref: ArtifactRef, dir: string): Promise<Bundle> {
+  const bundle = bundleSchema.parse(JSON.parse((await store.read(ref)).toString('utf8')));
+  for (const [name, file] of Object.entries(bundle.files)) await store.download(file, join(dir, ...name.split('/')));
+  return bundle;
+}
+
+/** The trainer config for this attempt: the pipeline's options plus local paths. */
+function trainerConfig(spec: TrainWith, paths: { train: string; validation?: string; hardNegatives?: string; output: string }): Record<string, Json> {
+  const { dataset: _d, validation: _v, hardNegatives, ...options } = spec;
+  const config: Record<string, Json> = { ...JSON.parse(JSON.stringify(options)), trainFile: paths.train, outputDir: paths.output };
+  if (paths.validation) config.validationFile = paths.validation;
+  if (paths.hardNegatives) config.hardNegatives = { path: paths.hardNegatives, ...(hardNegatives?.weight !== undefined ? { weight: hardNegatives.weight } : {}) };
+  return config;
+}
+
+export const train: StageImplementation = async (input, context) => {
+  const parsed = trainWithSchema.safeParse(input);
+  if (!parsed.success) throw new StageInputInvalid(context.stageId, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  const spec = parsed.data;
+  const { store, scratchDir } = context;
+
+  const inputs = join(scratchDir, 'inputs');
+  const output = join(scratchDir, 'output');
+  await mkdir(output, { recursive: true });
+  const paths = {
+    train: join(inputs, 'train.jsonl'),
+    output,
+    ...(spec.validation ? { validation: join(inputs, 'validation.jsonl') } : {}),
+    ...(spec.hardNegatives ? { hardNegatives: join(inputs, 'hard-negatives.jsonl') } : {}),
+  };
+  await store.download(spec.dataset, paths.train);
+  if (spec.validation && paths.validation) await store.download(spec.validation, paths.validation);
+  if (spec.hardNegatives && paths.hardNegatives) await store.download(spec.hardNegatives.dataset, paths.hardNegatives);
+  const configPath = join(scratchDir, 'train-config.json');
+  await writeFile(configPath, JSON.stringify(trainerConfig(spec, paths), null, 2));
+
+  // A retry resumes from the checkpoint the previous attempt's last heartbeat named.
+  const argv = ['-m', 'trainer', 'train', '--config', configPath];
+  const previous = heartbeatSchema.safeParse(context.previousHeartbeat);
+  let lastCheckpoint: ArtifactRef | undefined = previous.success ? previous.data.checkpoint : undefined;
+  if (lastCheckpoint) {
+    const resumeDir = join(scratchDir, 'resume');
+    const bundle = await downloadFolder(store, lastCheckpoint, resumeDir);
+    argv.push('--resume', resumeDir);
+    context.log.info('resuming from checkpoint', { step: bundle.step, checkpoint: lastCheckpoint.uri });
+  }
+
+  return runTrainer(context, argv, output, () => lastCheckpoint, (ref) => (lastCheckpoint = ref));
+};
+
+/** Spawns the trainer, relays its progress, and maps its end to outputs or a typed failure. */
+async function runTrainer(
+  context: StageContext,
+  argv: string[],
+  output: string,
+  getCheckpoint: () => ArtifactRef | undefined,
+  setCheckpoint: (ref: ArtifactRef) => void,
+): Promise<Record<string, Json>> {
+  const { store, stageId } = context;
+  const child = spawn(context.config.trainer.python, argv, {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, PYTHONUNBUFFERED: '1', FAIRLINE_TRAINER_WATCH_STDIN: '1' },
+    // stdin stays open and unused: the trainer exits when it closes, i.e. when this process dies.
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const stderrTail: string[] = [];
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    stderrTail.push(line);
+    if (stderrTail.length > 40) stderrTail.shift();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('exit', (code, signal) => done({ code, signal })));
+  const spawnError = new Promise<Error>((done) => child.on('error', done));
+
+  const onAbort = (): void => {
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), TRAINER_GRACE_MS);
+    void exited.then(() => clearTimeout(timer));
+  };
+  if (context.signal.aborted) onAbort();
+  else context.signal.addEventListener('abort', onAbort, { once: true });
+
+  let lastError: string | undefined;
+  let lastProgress: Record<string, Json> = {};
+  let uploads = Promise.resolve();
+  const beat = (): void => {
+    const checkpoint = getCheckpoint();
+    context.heartbeat({ ...lastProgress, ...(checkpoint ? { checkpoint } : {}) });
+  };
+
+  const lines = createInterface({ input: child.stdout });
+  const reading = (async () => {
+    for await (const line of lines) {
+      let event: unknown;
+      try {
+        event = JSON.parse(line);
+      } catch {
+        context.log.warn('trainer printed a non-JSON line on stdout', { line: line.slice(0, 200) });
+        continue;
+      }
+      const step = stepEvent.safeParse(event);
+      if (step.success) {
+        lastProgress = {
+          step: step.data.step,
+          ...(step.data.of !== undefined ? { of: step.data.of } : {}),
+          ...(step.data.epoch !== undefined ? { epoch: step.data.epoch } : {}),
+          ...(typeof step.data.loss === 'number' ? { loss: step.data.loss } : {}),
+        };
+        beat();
+        continue;
+      }
+      const checkpoint = checkpointEvent.safeParse(event);
+      if (checkpoint.success) {
+        // Uploads run one after another, in the order the trainer wrote the checkpoints.
+        uploads = uploads.then(async () => {
+          setCheckpoint(await uploadFolder(store, checkpoint.data.path, 'checkpoint', checkpoint.data.step));
+          beat();
+        });
+        continue;
+      }
+      const error = errorEvent.safeParse(event);
+      if (error.success) lastError = `${error.data.kind ?? 'error'}: ${error.data.message}`;
+      if (doneEvent.safeParse(event).success) beat();
+    }
+  })();
+
+  const result = await Promise.race([exited, spawnError.then((error) => ({ error }))]);
+  if ('error' in result) throw new TrainerCrashed(stageId, `cannot start ${context.config.trainer.python}: ${result.error.message}`);
+  await reading;
+  await uploads;
+  context.signal.removeEventListener('abort', onAbort);
+  if (context.signal.aborted) throw context.signal.reason ?? new Error('cancelled');
+
+  const detail = lastError ?? (stderrTail.slice(-5).join(' | ') || `exit ${result.code ?? result.signal}`);
+  if (result.code === 2) throw new TrainerConfigInvalid(stageId, detail);
+  if (result.code === 3) throw new TrainingDiverged(stageId, detail);
+  if (result.code === 4) throw new TrainerOutOfMemory(stageId, detail);
+  if (result.code !== 0) throw new TrainerCrashed(stageId, detail);
+
+  return uploadOutputs(store, output);
+}
+
+/** The trained model, as artifacts: ONNX + tokenizer for TS inference, the HF folder, metrics. */
+async function uploadOutputs(store: ArtifactStore, output: string): Promise<Record<string, Json>> {
+  const put = async (name: string, kind: string): Promise<ArtifactRef> => {
+    const path = join(output, name);
+    await stat(path);
+    return store.put({ path }, { kind, name });
+  };
+  const model = await put('model.onnx', 'onnx-model');
+  const tokenizer = await put('tokenizer.json', 'tokenizer');
+  const metrics = await put('metrics.jsonl', 'metrics');
+  const config = await put('train_config.json', 'train-config');
+  // The Hugging Face folder (config.json, model.safetensors, tokenizer files) as one bundle, so
+  // `AutoModelForSequenceClassification.from_pretrained` works on a downloaded copy.
+  const huggingface = await uploadFolderExcept(store, output, ['checkpoints/', 'model.onnx', 'metrics.jsonl']);
+  return { model, tokenizer, metrics, config, huggingface };
+}
+
+async function uploadFolderExcept(store: ArtifactStore, dir: string, skip: string[]): Promise<ArtifactRef> {
+  const files: Record<string, ArtifactRef> = {};
+  for (const path of await filesUnder(dir)) {
+    const name = relative(dir, path).split(sep).join('/');
+    if (skip.some((s) => (s.endsWith('/') ? name.startsWith(s) : name === s))) continue;
+    files[name] = await store.put({ path }, { kind: 'hf-model-file', name: name.replace(/\//g, '__') });
+  }
+  return store.put({ bytes: JSON.stringify({ step: 0, files }, null, 1) }, { kind: 'hf-model', name: 'hf-model.json' });
+}

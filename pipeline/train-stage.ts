@@ -1,0 +1,60 @@
+/**
+ * The contract of the `train` stage (implementation: activities/stages/train.ts): what a pipeline
+ * may say about a training run. The keys mirror the trainer's own config (trainer/config.py,
+ * camelCase), minus the file paths the stage fills in; test/trainer/train-stage.test.ts checks
+ * that every key here is one the trainer knows. Workflow-safe: zod only.
+ */
+import { z } from 'zod';
+import { artifactRefSchema } from '../store/types';
+
+const positiveInt = z.number().int().positive();
+
+export const scratchModelSchema = z
+  .object({
+    hidden: positiveInt.optional(),
+    layers: positiveInt.optional(),
+    heads: positiveInt.optional(),
+    intermediate: positiveInt.optional(),
+    vocabSize: positiveInt.optional(),
+    dropout: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+
+export const trainWithSchema = z
+  .object({
+    /** Canonical JSONL to train on (a `dataset` stage's `train`, or a `ner-mask` output). */
+    dataset: artifactRefSchema,
+    /** Canonical JSONL for per-epoch metrics and the ONNX parity check; the training set when absent. */
+    validation: artifactRefSchema.optional(),
+    /** Extra weighted rows, e.g. from mine-hard-negatives. */
+    hardNegatives: z.object({ dataset: artifactRefSchema, weight: z.number().positive().optional() }).strict().optional(),
+    mode: z.enum(['baseline', 'debiased']).optional(),
+    /** `scratch`, a Hugging Face hub id, or a local model folder. */
+    model: z.string().min(1).optional(),
+    scratch: scratchModelSchema.optional(),
+    task: z.enum(['auto', 'multilabel', 'multiclass']).optional(),
+    numLabels: z.number().int().nonnegative().optional(),
+    labelNames: z.array(z.string().min(1)).optional(),
+    entityTypes: z.array(z.string().min(1)).optional(),
+    maxLength: positiveInt.optional(),
+    batchSize: positiveInt.optional(),
+    epochs: positiveInt.optional(),
+    maxSteps: z.number().int().nonnegative().optional(),
+    lr: z.number().positive().optional(),
+    warmupRatio: z.number().min(0).max(1).optional(),
+    weightDecay: z.number().min(0).optional(),
+    gradClip: z.number().min(0).optional(),
+    seed: z.number().int().optional(),
+    groupByLength: z.boolean().optional(),
+    threshold: z.number().min(0).max(1).optional(),
+    alpha: z.number().min(0).max(1).optional(),
+    alphaOrientation: z.enum(['manual', 'public']).optional(),
+    lambdaDebias: z.number().min(0).optional(),
+    temperature: z.number().positive().optional(),
+    debiasHeads: z.enum(['perHead', 'mean']).optional(),
+    checkpointEvery: z.number().int().nonnegative().optional(),
+    device: z.enum(['auto', 'cpu', 'cuda']).optional(),
+    precision: z.enum(['auto', 'fp32', 'bf16']).optional(),
+  })
+  .strict();
+export type TrainWith = z.infer<typeof trainWithSchema>;
