@@ -8,6 +8,9 @@
 import { z } from 'zod';
 import { TASK_QUEUES, type TaskQueue } from '../common/constants';
 import { artifactRefSchema } from '../store/types';
+import { trainWithSchema } from './train-stage';
+import { datasetCacheable, datasetWithSchema } from './dataset-stage';
+import { nerMaskCacheable, nerMaskWithSchema } from './ner-mask';
 import type { ResolvedRetry, ResolvedTimeouts } from './run-spec';
 
 export interface StageType {
@@ -25,7 +28,10 @@ export interface StageType {
    * stages downstream, keyed on its output's digest, stay cached when the bytes did not change.
    */
   readonly cacheable?: (input: Record<string, unknown>) => boolean;
-  /** `with` keys that may be paths relative to the pipeline file (`./data.csv`); the client makes them file:// URLs. */
+  /**
+   * `with` keys that may be paths relative to the pipeline file (`./data.csv`); the client makes
+   * them file:// URLs. Dotted for nested keys, `*` for every key of a mapping: `sources.*.url`.
+   */
   readonly relativePaths?: readonly string[];
 }
 
@@ -57,6 +63,47 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
       queue: TASK_QUEUES.cpu,
       retry: { maximumAttempts: 5, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 },
       timeout: { startToCloseMs: 30 * 60_000, heartbeatMs: 30_000 },
+    },
+  },
+  dataset: {
+    name: 'dataset',
+    version: '1',
+    description: 'Fetch dataset files, parse (csv/tsv/json/jsonl/klue-ner), map and validate every row, split; write canonical JSONL per split and a dataset card',
+    with: datasetWithSchema,
+    outputs: { train: 'artifact', validation: 'artifact', test: 'artifact', card: 'artifact' },
+    cacheable: datasetCacheable,
+    relativePaths: ['url', 'sources.*.url'],
+    defaults: {
+      queue: TASK_QUEUES.cpu,
+      retry: { maximumAttempts: 5, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 },
+      timeout: { startToCloseMs: 60 * 60_000, heartbeatMs: 30_000 },
+    },
+  },
+  'ner-mask': {
+    name: 'ner-mask',
+    version: '1',
+    description: 'Build x̂: replace entity spans (dataset tags, a lexicon, a morphological analyzer, an ONNX tagger) with the mask token',
+    with: nerMaskWithSchema,
+    outputs: { dataset: 'artifact', card: 'artifact', shareMasked: 'scalar' },
+    cacheable: nerMaskCacheable,
+    relativePaths: ['tokenizer', 'sources.lexicon.file'],
+    defaults: {
+      queue: TASK_QUEUES.cpu,
+      retry: { maximumAttempts: 3, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 },
+      timeout: { startToCloseMs: 2 * 60 * 60_000, heartbeatMs: 60_000 },
+    },
+  },
+  train: {
+    name: 'train',
+    version: '1',
+    description: 'Train a text classifier (baseline, or debiased by bidirectional distillation) with the Python trainer; export ONNX',
+    with: trainWithSchema,
+    outputs: { model: 'artifact', tokenizer: 'artifact', metrics: 'artifact', config: 'artifact', huggingface: 'artifact' },
+    defaults: {
+      queue: TASK_QUEUES.gpu,
+      // A retry resumes from the last uploaded checkpoint, so a few attempts are cheap.
+      retry: { maximumAttempts: 3, initialIntervalMs: 10_000, backoffCoefficient: 2, maximumIntervalMs: 300_000 },
+      timeout: { startToCloseMs: 6 * 60 * 60_000, heartbeatMs: 2 * 60_000 },
     },
   },
 };

@@ -301,6 +301,22 @@ function describeNode(node: unknown): string {
   return 'nothing';
 }
 
+/**
+ * A copy of `value` with `rewrite` applied to the strings at a dotted key path (`url`,
+ * `sources.*.url`; `*` is every key of a mapping); everything else, and paths that do not exist,
+ * are left alone. Strings become strings, so the copy keeps the shape (and type) of `value`.
+ */
+function rewriteAt<V>(value: V, path: readonly string[], rewrite: (v: string) => string): V {
+  const [head, ...rest] = path;
+  if (head === undefined) return typeof value === 'string' ? (rewrite(value) as V) : value;
+  if (!isRecord(value)) return value;
+  const keys = head === '*' ? Object.keys(value) : Object.hasOwn(value, head) ? [head] : [];
+  if (keys.length === 0) return value;
+  const copy: Record<string, unknown> = { ...value };
+  for (const key of keys) copy[key] = rewriteAt(value[key], rest, rewrite);
+  return copy as V;
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto: unknown = Object.getPrototypeOf(value);
@@ -672,15 +688,12 @@ class PipelineChecker {
   private resolveRelativePaths<T extends { spec: Json; check: unknown }>(resolved: T, type: StageType | undefined): T {
     const keys = type?.relativePaths ?? [];
     if (keys.length === 0 || !isRecord(resolved.spec) || Array.isArray(resolved.spec) || !isRecord(resolved.check)) return resolved;
-    const spec: Record<string, Json> = { ...resolved.spec };
-    const check: Record<string, unknown> = { ...resolved.check };
+    const rewrite = (value: string): string => (/^\.\.?\//.test(value) ? pathToFileURL(resolvePath(dirname(resolvePath(this.file)), value)).href : value);
+    let spec = resolved.spec;
+    let check = resolved.check;
     for (const key of keys) {
-      const value = spec[key];
-      if (typeof value === 'string' && /^\.\.?\//.test(value)) {
-        const url = pathToFileURL(resolvePath(dirname(resolvePath(this.file)), value)).href;
-        spec[key] = url;
-        check[key] = url;
-      }
+      spec = rewriteAt(spec, key.split('.'), rewrite);
+      check = rewriteAt(check, key.split('.'), rewrite);
     }
     return { ...resolved, spec, check };
   }

@@ -61,13 +61,15 @@ export interface EngineOptions {
   storeDir?: string;
   /** Temporal frontend to use; defaults to the suite's dev server (scripts and benchmarks start their own). */
   address?: string;
+  /** config.dataMirrors of the workers (pipelines with public URLs read local copies). */
+  dataMirrors?: FairlineConfig['dataMirrors'];
 }
 
 export async function startEngine(options: EngineOptions = {}): Promise<Engine> {
   const address = options.address ?? suiteTemporal().address;
   const storeDir = options.storeDir ?? join(await tempDir('fairline-engine-'), 'store');
   const suffix = randomUUID().slice(0, 8);
-  const base = loadConfig({ temporal: { address }, store: { uri: pathToFileURL(storeDir).href } }, {});
+  const base = loadConfig({ temporal: { address }, store: { uri: pathToFileURL(storeDir).href }, ...(options.dataMirrors ? { dataMirrors: options.dataMirrors } : {}) }, {});
   const config: FairlineConfig = { ...base, taskQueues: { cpu: `cpu-${suffix}`, gpu: `gpu-${suffix}` } };
   const store = new FsArtifactStore(storeDir);
   const nativeConnection = await NativeConnection.connect({ address });

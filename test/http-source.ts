@@ -9,14 +9,14 @@ export interface HttpSource {
   url(path: string): string;
   /** Requests seen per path. */
   hits: Map<string, number>;
-  /** Sets the body served at /files/<name>. */
-  files: Map<string, string>;
+  /** Sets the body served at /files/<name> (text, or bytes as they are). */
+  files: Map<string, string | Buffer>;
   close(): Promise<void>;
 }
 
 export async function startHttpSource(): Promise<HttpSource> {
   const hits = new Map<string, number>();
-  const files = new Map<string, string>();
+  const files = new Map<string, string | Buffer>();
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const count = (hits.get(url.pathname) ?? 0) + 1;

@@ -3,11 +3,14 @@
  * fingerprint is part of the cache key: editing a stage's code invalidates exactly its results.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../common/paths';
 import type { StageImplementation } from './context';
+import { dataset, DATASET_SOURCE_FILES } from './dataset/stage';
 import { download } from './download';
+import { nerMask, nerMaskSourceFiles } from './ner-mask';
+import { train } from './train';
 
 export interface RegisteredStage {
   implementation: StageImplementation;
@@ -22,9 +25,21 @@ export function fingerprintOf(...files: string[]): string {
   return hash.digest('hex');
 }
 
+/** The trainer package's Python files, relative to the project root (its tests excluded). */
+function trainerSources(): string[] {
+  return readdirSync(join(PROJECT_ROOT, 'trainer'))
+    .filter((f) => f.endsWith('.py'))
+    .sort()
+    .map((f) => `trainer/${f}`);
+}
+
 /** The built-in stages. */
 export function builtinStages(): Record<string, RegisteredStage> {
   return {
     download: { implementation: download, fingerprint: fingerprintOf('activities/stages/download.ts', 'pipeline/stage-types.ts') },
+    dataset: { implementation: dataset, fingerprint: fingerprintOf(...DATASET_SOURCE_FILES) },
+    'ner-mask': { implementation: nerMask, fingerprint: fingerprintOf(...nerMaskSourceFiles()) },
+    // The trainer's Python code is this stage's code too: editing it retrains.
+    train: { implementation: train, fingerprint: fingerprintOf('activities/stages/train.ts', 'pipeline/train-stage.ts', 'trainer/requirements.txt', ...trainerSources()) },
   };
 }

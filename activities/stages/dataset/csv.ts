@@ -1,7 +1,8 @@
 /**
  * A streaming CSV/TSV parser (RFC 4180), written here because no package is available and the
  * dialect matters: Python's `csv` module (what most dataset authors wrote their files with) is the
- * reference, and test/stages/dataset/csv.test.ts checks that both read every shared file alike.
+ * reference, and test/activities/stages/dataset/csv.test.ts checks that both read every shared
+ * file alike.
  *
  * - Fields are separated by a one-byte delimiter; records end at LF, CRLF or a lone CR.
  * - A field that starts with `"` is quoted: delimiters, CR and LF inside are data, `""` is one
@@ -62,7 +63,11 @@ function unquote(raw: string): string {
   }
 }
 
-export async function* parseCsv(input: AsyncIterable<Buffer>, options: CsvParseOptions): AsyncGenerator<CsvRecord> {
+/**
+ * The records of `input`, in batches (one per input chunk: one promise per chunk, not per record,
+ * keeps the async iteration cheap).
+ */
+export async function* parseCsv(input: AsyncIterable<Buffer>, options: CsvParseOptions): AsyncGenerator<CsvRecord[]> {
   if (options.delimiter.length !== 1 || options.delimiter.charCodeAt(0) > 0x7e) throw new Error(`delimiter must be one ASCII character, got ${JSON.stringify(options.delimiter)}`);
   const delimiter = options.delimiter.charCodeAt(0);
   const quoting = options.quoting !== 'none';
@@ -89,6 +94,14 @@ export async function* parseCsv(input: AsyncIterable<Buffer>, options: CsvParseO
     if (spans.length === 3 && spans[0] === spans[1] && spans[2] === 0) return undefined;
     const problem = utf8Problem(buf.subarray(recordStart - bufStart, end - bufStart), recordStart);
     if (problem !== undefined) return { ok: false, detail: problem, line: recordLine, byte: recordStart };
+    let quoted = false;
+    for (let i = 2; i < spans.length; i += 3) quoted ||= spans[i] === 1;
+    if (!quoted) {
+      // The common case: decode the record once and cut it at the delimiter (an ASCII byte is
+      // never part of a multi-byte character, so the cuts fall exactly where the byte scan found them).
+      const text = buf.toString('utf8', recordStart - bufStart, end - bufStart);
+      return { ok: true, fields: spans.length === 3 ? [text] : text.split(options.delimiter), line: recordLine, byte: recordStart };
+    }
     const out: string[] = [];
     for (let i = 0; i < spans.length; i += 3) {
       const raw = buf.toString('utf8', spans[i]! - bufStart, spans[i + 1]! - bufStart);
@@ -104,6 +117,7 @@ export async function* parseCsv(input: AsyncIterable<Buffer>, options: CsvParseO
     }
   });
 
+  let batch: CsvRecord[] = [];
   for await (const chunk of body) {
     buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
     const end = bufStart + buf.length;
@@ -128,7 +142,7 @@ export async function* parseCsv(input: AsyncIterable<Buffer>, options: CsvParseO
             if (b === delimiter) state = FIELD_START;
             else {
               const record = emit(pos);
-              if (record) yield record;
+              if (record) batch.push(record);
               recordStart = pos + 1;
               if (b === LF) {
                 line += 1;
@@ -166,6 +180,10 @@ export async function* parseCsv(input: AsyncIterable<Buffer>, options: CsvParseO
     }
     buf = buf.subarray(recordStart - bufStart);
     bufStart = recordStart;
+    if (batch.length > 0) {
+      yield batch;
+      batch = [];
+    }
   }
 
   if (state === QUOTED) {
@@ -177,6 +195,6 @@ export async function* parseCsv(input: AsyncIterable<Buffer>, options: CsvParseO
   if (state !== AFTER_CR && (pos > recordStart || fields.length > 0)) {
     fields.push(fieldStart, pos, fieldQuoted ? 1 : 0);
     const record = emit(pos);
-    if (record) yield record;
+    if (record) yield [record];
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Readers for JSON sources: a JSON array of objects (`format: json`), streamed item by item, and
- * JSON Lines (`format: jsonl`), one object per line. Both yield one record per object.
+ * JSON Lines (`format: jsonl`), one object per line. Both yield one record per object (in
+ * batches, one per input chunk).
  *
  * The array reader scans bytes for the extent of each top-level item (tracking strings, escapes
  * and bracket depth), then decodes and `JSON.parse`s that item alone, so memory holds one item,
@@ -39,10 +40,9 @@ function recordOf(bytes: Buffer, where: Where): SourceRecord {
 }
 
 /** JSON Lines: every non-blank line is one object. */
-export async function* readJsonl(input: AsyncIterable<Buffer>, source: string): AsyncGenerator<SourceRecord> {
-  for await (const line of linesOf(input, source)) {
-    if (isBlank(line.bytes)) continue;
-    yield recordOf(line.bytes, { line: line.line, byte: line.byte });
+export async function* readJsonl(input: AsyncIterable<Buffer>, source: string): AsyncGenerator<SourceRecord[]> {
+  for await (const lines of linesOf(input, source)) {
+    yield lines.filter((line) => !isBlank(line.bytes)).map((line) => recordOf(line.bytes, { line: line.line, byte: line.byte }));
   }
 }
 
@@ -69,7 +69,7 @@ function byteName(b: number): string {
 }
 
 /** A JSON array of objects, streamed: one record per item, `where.item` its 1-based index. */
-export async function* readJsonArray(input: AsyncIterable<Buffer>, source: string, maxItemBytes = MAX_RECORD_BYTES): AsyncGenerator<SourceRecord> {
+export async function* readJsonArray(input: AsyncIterable<Buffer>, source: string, maxItemBytes = MAX_RECORD_BYTES): AsyncGenerator<SourceRecord[]> {
   let buf: Buffer = Buffer.alloc(0);
   let bufStart = 0;
   let pos = 0;
@@ -95,6 +95,7 @@ export async function* readJsonArray(input: AsyncIterable<Buffer>, source: strin
   for await (const chunk of body) {
     buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
     const end = bufStart + buf.length;
+    const batch: SourceRecord[] = [];
     while (pos < end) {
       const b = buf[pos - bufStart]!;
       if (state === IN_ITEM) {
@@ -119,7 +120,7 @@ export async function* readJsonArray(input: AsyncIterable<Buffer>, source: strin
         if (b === 0x0a) line += 1;
         if (done) {
           const itemEnd = reread ? pos : pos + 1;
-          yield recordOf(buf.subarray(itemStart - bufStart, itemEnd - bufStart), { line: itemLine, byte: itemStart, item: items });
+          batch.push(recordOf(buf.subarray(itemStart - bufStart, itemEnd - bufStart), { line: itemLine, byte: itemStart, item: items }));
           state = AFTER_ITEM;
           if (reread) {
             if (b === 0x0a) line -= 1; // counted again when re-read
@@ -173,11 +174,12 @@ export async function* readJsonArray(input: AsyncIterable<Buffer>, source: strin
     }
     buf = buf.subarray(keepFrom - bufStart);
     bufStart = keepFrom;
+    if (batch.length > 0) yield batch;
   }
 
   if (state === IN_ITEM && !inString && depth === 0) {
     // A bare value right at the end of the input; the array is still unclosed.
-    yield recordOf(buf.subarray(itemStart - bufStart, pos - bufStart), { line: itemLine, byte: itemStart, item: items });
+    yield [recordOf(buf.subarray(itemStart - bufStart, pos - bufStart), { line: itemLine, byte: itemStart, item: items })];
     state = AFTER_ITEM;
   }
   if (state !== END) {

@@ -1,5 +1,6 @@
 /**
- * What every source reader yields, and the byte-level helpers they share. Readers work on bytes,
+ * What every source reader yields (records, in batches: one per input chunk), and the byte-level
+ * helpers they share. Readers work on bytes,
  * not decoded text: every structural character of csv/tsv/json/jsonl is ASCII, and UTF-8 never
  * uses ASCII bytes inside a multi-byte character, so records can be cut before decoding. Each
  * record is then checked to be valid UTF-8 (the same rule as `new TextDecoder('utf-8', { fatal:
@@ -120,10 +121,11 @@ export interface Line {
 }
 
 /**
- * Splits a byte stream into lines at LF (a CR before the LF is dropped). A final line without LF
- * is still a line. Memory holds one line at a time, so files larger than memory stream through.
+ * Splits a byte stream into lines at LF (a CR before the LF is dropped), in batches (one per
+ * input chunk). A final line without LF is still a line. Memory holds one chunk and one line, so
+ * files larger than memory stream through.
  */
-export async function* linesOf(input: AsyncIterable<Buffer>, source: string, maxLineBytes = MAX_RECORD_BYTES): AsyncGenerator<Line> {
+export async function* linesOf(input: AsyncIterable<Buffer>, source: string, maxLineBytes = MAX_RECORD_BYTES): AsyncGenerator<Line[]> {
   let offset = 0;
   const body = withoutBom(input, (n) => (offset = n));
   let pending: Buffer[] = [];
@@ -132,6 +134,7 @@ export async function* linesOf(input: AsyncIterable<Buffer>, source: string, max
   let line = 1;
   for await (const chunk of body) {
     if (lineStart < 0) lineStart = offset;
+    const batch: Line[] = [];
     let from = 0;
     for (;;) {
       const lf = chunk.indexOf(0x0a, from);
@@ -141,7 +144,7 @@ export async function* linesOf(input: AsyncIterable<Buffer>, source: string, max
       pending = [];
       pendingBytes = 0;
       const bytes = whole.length > 0 && whole[whole.length - 1] === 0x0d ? whole.subarray(0, whole.length - 1) : whole;
-      yield { bytes, line, byte: lineStart };
+      batch.push({ bytes, line, byte: lineStart });
       line += 1;
       offset += lf - from + 1;
       lineStart = offset;
@@ -153,10 +156,11 @@ export async function* linesOf(input: AsyncIterable<Buffer>, source: string, max
       offset += chunk.length - from;
       if (pendingBytes > maxLineBytes) throw new DatasetMalformed(`${source}:${line}`, `a line longer than ${maxLineBytes} bytes`);
     }
+    if (batch.length > 0) yield batch;
   }
   if (pendingBytes > 0) {
     const whole = Buffer.concat(pending);
-    yield { bytes: whole[whole.length - 1] === 0x0d ? whole.subarray(0, whole.length - 1) : whole, line, byte: lineStart };
+    yield [{ bytes: whole[whole.length - 1] === 0x0d ? whole.subarray(0, whole.length - 1) : whole, line, byte: lineStart }];
   }
 }
 
