@@ -57,7 +57,7 @@ test('fairline dev starts Temporal, its Web UI, MinIO and a worker, serves runs,
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /reusing the dev server/);
     assert.doesNotMatch(run.stderr, /starting one in this process/, "the dev stack's worker ran the stages");
-    assert.match(run.stdout, /train-data\s+succeeded.*dataset=s3:\/\/fairline-dev\/artifacts\/objects\//);
+    assert.match(run.stdout, /data\s+succeeded.*train=s3:\/\/fairline-dev\/artifacts\/objects\//);
     assert.doesNotMatch(output + run.stdout + run.stderr + doctor.stdout, /fairline-dev-secret-key/, 'the secret never shows');
   } finally {
     dev.kill('SIGINT');

@@ -30,6 +30,8 @@ describe('fairline run and the commands around it', () => {
   let worker: ChildProcess;
   let http: HttpSource;
   let dir: string;
+  /** The demo's train split, as the first run stored it. */
+  let trainUri = '';
 
   before(async () => {
     dir = await tempDir();
@@ -52,15 +54,18 @@ describe('fairline run and the commands around it', () => {
     assert.equal(code, 0, stderr);
     assert.match(stderr, /watch it: http:\/\/127\.0\.0\.1:\d+\/namespaces\/fairline\/workflows\/pipeline%2Fdemo%2Fcli-first/);
     assert.match(stdout, /stage\s+status\s+cached\s+attempts\s+duration\s+outputs/);
-    assert.match(stdout, /train-data\s+succeeded\s+no\s+1\s+[\d.]+ s\s+dataset=file:\/\/.*\/objects\/e9f01df4[0-9a-f]+\/train\.json \(6367 B\)/);
+    const train = /data\s+succeeded\s+no\s+1\s+[\d.]+ s\s+train=(file:\/\/\S+\/objects\/[0-9a-f]{64}\/train\.jsonl) \(\d+ B\)/.exec(stdout);
+    assert.ok(train, stdout);
+    trainUri = train[1]!;
+    assert.match(stdout, /mask\s+succeeded\s+no\s+1\s+[\d.]+ s\s+dataset=file:\/\/.*\/masked\.jsonl .*shareMasked=1\b/);
     assert.match(stdout, /manifest: file:\/\/.*\/runs\/demo\/cli-first\/.*\/manifest\.json/);
   });
 
   test('a second run is served from the cache', async () => {
     const { code, stdout } = await fairline(['run', 'pipelines/demo.yaml', '--id', 'cli-second'], env);
     assert.equal(code, 0);
-    assert.match(stdout, /train-data\s+cached\s+yes/);
-    assert.match(stdout, /test-data\s+cached\s+yes/);
+    assert.match(stdout, /data\s+cached\s+yes/);
+    assert.match(stdout, /mask\s+cached\s+yes/);
   });
 
   test('runs lists both runs of the pipeline', async () => {
@@ -71,16 +76,15 @@ describe('fairline run and the commands around it', () => {
   });
 
   test('lineage names the run and stage that produced an artifact', async () => {
-    const uri = pathToFileURL(join(dir, 'store', 'objects', 'e9f01df41c56aba33242ce55db2af0a5b7d96e48e6f5c1e2ed8ff0e3789425e1', 'train.json')).href;
-    const { code, stdout } = await fairline(['lineage', uri], env);
+    const { code, stdout } = await fairline(['lineage', trainUri], env);
     assert.equal(code, 0, stdout);
-    assert.match(stdout, /pipeline demo, run cli-first, stage train-data \(download\) output dataset/);
+    assert.match(stdout, /pipeline demo, run cli-first, stage data \(dataset\) output train/);
     assert.doesNotMatch(stdout, /cli-second/, 'the cached run produced nothing');
   });
 
   test('cache ls shows the entries and cache rm --all clears them', async () => {
     const listed = await fairline(['cache', 'ls', '--json'], env);
-    assert.deepEqual(JSON.parse(listed.stdout).map((r: { stage: string }) => r.stage).sort(), ['test-data', 'train-data']);
+    assert.deepEqual(JSON.parse(listed.stdout).map((r: { stage: string }) => r.stage).sort(), ['data', 'mask']);
     const removed = await fairline(['cache', 'rm', '--all'], env);
     assert.equal(removed.code, 0);
     assert.match(removed.stderr, /removed 2 cache entries/);
