@@ -215,6 +215,7 @@ export function createActivities(deps: ActivityDependencies) {
             scratchDir,
             previousHeartbeat: context.info.heartbeatDetails,
             attempt: context.info.attempt,
+            executionKey: `${input.pipeline}/${input.runId}/${context.info.workflowExecution?.runId ?? 'no-execution'}/${input.stage.id}`,
           });
           const size = Buffer.byteLength(JSON.stringify(outputs));
           if (size > MAX_PAYLOAD_BYTES) throw new PayloadTooLarge(`outputs of stage "${input.stage.id}"`, size, MAX_PAYLOAD_BYTES);

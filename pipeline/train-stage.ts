@@ -18,7 +18,8 @@ export const scratchModelSchema = z
     vocabSize: positiveInt.optional(),
     dropout: z.number().min(0).max(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.hidden === undefined || s.heads === undefined || s.hidden % s.heads === 0, { message: 'hidden must be a multiple of heads' });
 
 export const trainWithSchema = z
   .object({
@@ -41,18 +42,24 @@ export const trainWithSchema = z
     epochs: positiveInt.optional(),
     maxSteps: z.number().int().nonnegative().optional(),
     lr: z.number().positive().optional(),
-    warmupRatio: z.number().min(0).max(1).optional(),
+    warmupRatio: z.number().min(0).lt(1).optional(),
     weightDecay: z.number().min(0).optional(),
     gradClip: z.number().min(0).optional(),
     seed: z.number().int().optional(),
     groupByLength: z.boolean().optional(),
-    threshold: z.number().min(0).max(1).optional(),
+    threshold: z.number().gt(0).lt(1).optional(),
     alpha: z.number().min(0).max(1).optional(),
     alphaOrientation: z.enum(['manual', 'public']).optional(),
     lambdaDebias: z.number().min(0).optional(),
     temperature: z.number().positive().optional(),
     debiasHeads: z.enum(['perHead', 'mean']).optional(),
     checkpointEvery: z.number().int().nonnegative().optional(),
+    /** Newest local checkpoint folders the trainer keeps (each is uploaded as it appears); 0 keeps all. */
+    keepCheckpoints: z.number().int().nonnegative().optional(),
+    logEvery: positiveInt.optional(),
+    attnImplementation: z.string().min(1).optional(),
+    parityTolerance: z.number().positive().optional(),
+    onnxOpset: positiveInt.optional(),
     device: z.enum(['auto', 'cpu', 'cuda']).optional(),
     precision: z.enum(['auto', 'fp32', 'bf16']).optional(),
   })

@@ -23,6 +23,11 @@ export interface StageContext {
   readonly previousHeartbeat?: unknown;
   /** 1 on the first attempt. */
   readonly attempt?: number;
+  /**
+   * Names this stage in this workflow execution (`<pipeline>/<run>/<execution>/<stage>`), the same
+   * across retries: where a stage keeps what a retry needs (checkpoints) under the store's keys.
+   */
+  readonly executionKey?: string;
 }
 
 /** A stage implementation: parses its own `with`, does the work, returns its outputs. */

@@ -57,15 +57,36 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/** Uploads every file of a folder and a bundle that lists them; returns the bundle's ref. */
-async function uploadFolder(store: ArtifactStore, dir: string, kind: string, step: number): Promise<ArtifactRef> {
+/**
+ * Uploads a checkpoint folder: every file content-addressed, then a bundle listing them under
+ * `checkpoints/<execution key>/step-<N>.json`. The bundle is written last, so a listed bundle
+ * always names files that exist.
+ */
+async function uploadCheckpoint(store: ArtifactStore, dir: string, executionKey: string, step: number): Promise<ArtifactRef> {
   const files: Record<string, ArtifactRef> = {};
   for (const path of await filesUnder(dir)) {
     const name = relative(dir, path).split(sep).join('/');
-    files[name] = await store.put({ path }, { kind: `${kind}-file`, name: name.replace(/\//g, '__') });
+    files[name] = await store.put({ path }, { kind: 'checkpoint-file', name: name.replace(/\//g, '__') });
   }
   const bundle: Bundle = { step, files };
-  return store.put({ bytes: JSON.stringify(bundle, null, 1) }, { kind, name: `${kind}.json` });
+  return store.putAt(checkpointKey(executionKey, step), { bytes: JSON.stringify(bundle, null, 1) }, { kind: 'checkpoint' });
+}
+
+/** Checkpoint bundles sort by key in step order (zero-padded). */
+function checkpointKey(executionKey: string, step: number): string {
+  return `checkpoints/${executionKey}/step-${String(step).padStart(10, '0')}.json`;
+}
+
+/**
+ * The newest checkpoint a retry can resume from. Heartbeat details are throttled (to 0.8 × the
+ * heartbeat timeout), so the last one the server holds can be many checkpoints old; the bundles
+ * in the store are exact. The heartbeat's reference still counts, for a store listing that lags.
+ */
+async function latestCheckpoint(store: ArtifactStore, executionKey: string, fromHeartbeat: ArtifactRef | undefined): Promise<ArtifactRef | undefined> {
+  const listed = await store.list(`checkpoints/${executionKey}/`);
+  const newest = listed.at(-1);
+  if (newest?.sha256) return { uri: newest.uri, sha256: newest.sha256, bytes: newest.bytes, kind: 'checkpoint' };
+  return fromHeartbeat;
 }
 
 /** Downloads a bundle's files into `dir`, verified. */
@@ -88,6 +109,18 @@ export const train: StageImplementation = async (input, context) => {
   const parsed = trainWithSchema.safeParse(input);
   if (!parsed.success) throw new StageInputInvalid(context.stageId, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   const spec = parsed.data;
+  // Downloads and the trainer's own start-up (importing torch) can outlast a short heartbeat
+  // timeout; the stage is alive while this process is, so it says so every second until the
+  // trainer's step events take over.
+  const keepalive = setInterval(() => context.heartbeat({ phase: 'setup' }), 1_000);
+  try {
+    return await prepareAndRun(spec, context, () => clearInterval(keepalive));
+  } finally {
+    clearInterval(keepalive);
+  }
+};
+
+async function prepareAndRun(spec: TrainWith, context: StageContext, started: () => void): Promise<Record<string, Json>> {
   const { store, scratchDir } = context;
 
   const inputs = join(scratchDir, 'inputs');
@@ -105,10 +138,11 @@ export const train: StageImplementation = async (input, context) => {
   const configPath = join(scratchDir, 'train-config.json');
   await writeFile(configPath, JSON.stringify(trainerConfig(spec, paths), null, 2));
 
-  // A retry resumes from the checkpoint the previous attempt's last heartbeat named.
+  // A retry resumes from the newest checkpoint an earlier attempt of this stage uploaded.
   const argv = ['-m', 'trainer', 'train', '--config', configPath];
   const previous = heartbeatSchema.safeParse(context.previousHeartbeat);
-  let lastCheckpoint: ArtifactRef | undefined = previous.success ? previous.data.checkpoint : undefined;
+  const executionKey = context.executionKey ?? `adhoc/${context.stageId}`;
+  let lastCheckpoint = await latestCheckpoint(store, executionKey, previous.success ? previous.data.checkpoint : undefined);
   if (lastCheckpoint) {
     const resumeDir = join(scratchDir, 'resume');
     const bundle = await downloadFolder(store, lastCheckpoint, resumeDir);
@@ -116,14 +150,16 @@ export const train: StageImplementation = async (input, context) => {
     context.log.info('resuming from checkpoint', { step: bundle.step, checkpoint: lastCheckpoint.uri });
   }
 
-  return runTrainer(context, argv, output, () => lastCheckpoint, (ref) => (lastCheckpoint = ref));
-};
+  return runTrainer(context, argv, output, executionKey, started, () => lastCheckpoint, (ref) => (lastCheckpoint = ref));
+}
 
 /** Spawns the trainer, relays its progress, and maps its end to outputs or a typed failure. */
 async function runTrainer(
   context: StageContext,
   argv: string[],
   output: string,
+  executionKey: string,
+  started: () => void,
   getCheckpoint: () => ArtifactRef | undefined,
   setCheckpoint: (ref: ArtifactRef) => void,
 ): Promise<Record<string, Json>> {
@@ -157,6 +193,10 @@ async function runTrainer(
     const checkpoint = getCheckpoint();
     context.heartbeat({ ...lastProgress, ...(checkpoint ? { checkpoint } : {}) });
   };
+  // While the trainer lives, it heartbeats through us: events when it has them, else this.
+  const alive = setInterval(beat, 1_000);
+  void exited.then(() => clearInterval(alive));
+  started();
 
   const lines = createInterface({ input: child.stdout });
   const reading = (async () => {
@@ -183,8 +223,15 @@ async function runTrainer(
       if (checkpoint.success) {
         // Uploads run one after another, in the order the trainer wrote the checkpoints.
         uploads = uploads.then(async () => {
-          setCheckpoint(await uploadFolder(store, checkpoint.data.path, 'checkpoint', checkpoint.data.step));
-          beat();
+          try {
+            setCheckpoint(await uploadCheckpoint(store, checkpoint.data.path, executionKey, checkpoint.data.step));
+            beat();
+          } catch (error) {
+            // The trainer prunes old folders (keepCheckpoints); one pruned before its upload is
+            // skipped, and the next checkpoint takes its place.
+            if (!(error instanceof Error && 'code' in error && error.code === 'ENOENT')) throw error;
+            context.log.warn('a checkpoint folder was pruned before its upload', { step: checkpoint.data.step });
+          }
         });
         continue;
       }

@@ -1,0 +1,269 @@
+"""The training config: one dataclass whose defaults carry their reason.
+
+The config file is JSON with camelCase keys (the TypeScript side writes it); the dataclass fields
+are their snake_case spellings (`trainFile` -> `train_file`). Unknown keys, wrong types and
+out-of-range values are `ConfigError`s naming the key, so a typo never trains silently with a default.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from .errors import ConfigError
+
+
+@dataclass
+class ScratchModel:
+    """Size of the BERT-style model trained from zero when `model` is "scratch"."""
+
+    hidden: int = 64  # tiny, so tests and the demo train on a laptop CPU in seconds
+    layers: int = 2
+    heads: int = 2  # hidden must divide by heads; 2 heads keeps per-head attention maps to compare
+    intermediate: int = 128  # 2x hidden: BERT uses 4x, a tiny model does not need it
+    vocab_size: int = 2000  # WordPiece vocabulary trained on the training text; enough for the demo's
+    # templates. Korean corpora with ~1k distinct syllables want 4k-8k, or words fall to [UNK].
+    dropout: float = 0.1  # BERT's hidden dropout
+
+
+@dataclass
+class HardNegatives:
+    """Extra training rows (canonical JSONL), e.g. from the mine-hard-negatives stage."""
+
+    path: str
+    weight: float = 1.0  # each row's weight in the weighted mean of the classification losses
+
+
+@dataclass
+class Debug:
+    """Switches that drive real failure paths in tests."""
+
+    nan_at_step: int = 0  # multiply the logits by NaN at this optimizer step (0: never): the NaN exit path
+
+
+@dataclass
+class TrainConfig:
+    # --- data
+    train_file: str  # canonical JSONL (pipeline/dataset.ts)
+    output_dir: str  # model.onnx, HF model, tokenizer, metrics.jsonl, train_config.json, checkpoints/
+    validation_file: Optional[str] = None  # per-epoch metrics and the ONNX parity set; None: train file
+    hard_negatives: Optional[HardNegatives] = None
+    task: Literal["auto", "multilabel", "multiclass"] = "auto"  # auto: a 0/1 list is multilabel, an int multiclass
+    num_labels: int = 0  # 0: multilabel from the first row's width, multiclass from the largest index + 1
+    label_names: Optional[list[str]] = None  # id2label of the HF config; default LABEL_0..
+    entity_types: Optional[list[str]] = None  # entity span types to mask in x̂; None: every type
+    # --- model
+    model: str = "scratch"  # "scratch", a Hugging Face hub id, or a local folder
+    scratch: ScratchModel = field(default_factory=ScratchModel)
+    attn_implementation: str = "auto"  # auto: "eager" in debiased mode (attention maps are needed), model default otherwise
+    max_length: int = 256  # the manual's; longer texts are truncated (tokenizer.json truncates the same)
+    # --- optimisation (the manual's defaults: batch 32, lr 3e-5, warmup 0.1, wd 0.01, 5 epochs, seed 42)
+    mode: Literal["baseline", "debiased"] = "baseline"
+    batch_size: int = 32
+    epochs: int = 5
+    max_steps: int = 0  # 0: epochs decide; else stop after this many optimizer steps (schedule spans them)
+    lr: float = 3e-5  # the manual's fine-tuning rate; a scratch model learns far faster at ~1e-3
+    warmup_ratio: float = 0.1  # linear warmup over this share of the steps, then linear decay to 0
+    weight_decay: float = 0.01  # AdamW; not applied to biases and LayerNorm weights (1-d parameters)
+    grad_clip: float = 1.0  # max global gradient norm; 0 disables
+    seed: int = 42  # the manual's
+    group_by_length: bool = True  # batches of similar length waste less padding; order stays seeded
+    threshold: float = 0.5  # multilabel decision threshold on sigmoid probabilities (the manual's)
+    # --- debiased mode: L_total = L_all + L_mask + lambda * L_debias (ARCHITECTURE.md "Trainer")
+    alpha: float = 0.7  # weight of the gold-label term of L_mask; 0.7 is the public code's best search result
+    alpha_orientation: Literal["manual", "public"] = "manual"  # public: alpha weights the teacher term instead
+    lambda_debias: float = 10.0  # lambda, the public code's best search result
+    temperature: float = 2.0  # T of the teacher term of L_mask (T^2-scaled, Hinton KD); 1 gives the manual's plain form
+    debias_heads: Literal["perHead", "mean"] = "perHead"  # KL per attention head, or between head-averaged maps
+    # --- running
+    checkpoint_every: int = 500  # optimizer steps between checkpoints (plus one at each epoch end); 0: epoch ends only
+    keep_checkpoints: int = 3  # newest checkpoint folders kept on disk (the train stage uploads each); 0: all
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA when available
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 autocast on CUDA that supports it, fp32 on CPU
+    log_every: int = 10  # steps between human log lines on stderr (JSON step events go out every step)
+    onnx_opset: int = 17  # LayerNormalization is a single op from 17; onnxruntime-node 1.30 runs it
+    parity_tolerance: float = 1e-4  # max |ONNX - PyTorch| logit difference on the validation set
+    debug: Debug = field(default_factory=Debug)
+
+    def to_json(self) -> dict:
+        return _to_camel_dict(self)
+
+
+# Keys that may differ between a run and its resumption: where things are, how often to save,
+# which device. Everything else changes what the run computes, so a resume refuses a change.
+RESUME_MAY_CHANGE = {"trainFile", "validationFile", "outputDir", "hardNegatives.path", "checkpointEvery",
+                     "keepCheckpoints", "device", "logEvery"}
+
+
+def snake_to_camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def camel_to_snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _to_camel_dict(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {snake_to_camel(f.name): _to_camel_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, list):
+        return [_to_camel_dict(v) for v in obj]
+    return obj
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return " | ".join(json.dumps(a) for a in typing.get_args(tp))
+    if origin is list:
+        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+    if dataclasses.is_dataclass(tp):
+        return "an object"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(tp, str(tp))
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Checks `value` against the annotation `tp` (the few shapes the config uses) and converts it."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _coerce(value, args[0], key)
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            raise ConfigError(key, f"{key} must be one of {_type_name(tp)}, got {json.dumps(value)}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(key, f"{key} must be {_type_name(tp)}, got {json.dumps(value)}")
+        return [_coerce(v, typing.get_args(tp)[0], f"{key}[{i}]") for i, v in enumerate(value)]
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(key, f"{key} must be an object, got {json.dumps(value)}")
+        return _from_dict(tp, value, key + ".")
+    ok = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, (int, float)) and not isinstance(value, bool),
+        str: isinstance(value, str),
+    }.get(tp)
+    if not ok:
+        raise ConfigError(key, f"{key} must be {_type_name(tp)}, got {json.dumps(value)}")
+    return float(value) if tp is float else value
+
+
+def _from_dict(cls: type, data: dict, prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {snake_to_camel(f.name): f for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in fields:
+            camel = snake_to_camel(key)  # a snake_case spelling of a real key
+            guess = [camel] if camel in fields else difflib.get_close_matches(key, list(fields), n=1)
+            hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+            raise ConfigError(prefix + key, f"unknown config key {prefix + key!r}{hint}")
+    kwargs = {}
+    for key, f in fields.items():
+        if key in data:
+            kwargs[f.name] = _coerce(data[key], hints[f.name], prefix + key)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(prefix + key, f"missing required config key {prefix + key!r}")
+    return cls(**kwargs)
+
+
+def _check(condition: bool, key: str, message: str) -> None:
+    if not condition:
+        raise ConfigError(key, f"{key} {message}")
+
+
+def validate(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
+    """Range checks and file existence; raises ConfigError naming the key."""
+    for key, value in [("batchSize", cfg.batch_size), ("epochs", cfg.epochs), ("maxLength", cfg.max_length),
+                       ("scratch.hidden", cfg.scratch.hidden), ("scratch.layers", cfg.scratch.layers),
+                       ("scratch.heads", cfg.scratch.heads), ("scratch.intermediate", cfg.scratch.intermediate),
+                       ("scratch.vocabSize", cfg.scratch.vocab_size), ("onnxOpset", cfg.onnx_opset)]:
+        _check(value > 0, key, f"must be positive, got {value}")
+    for key, value in [("maxSteps", cfg.max_steps), ("numLabels", cfg.num_labels),
+                       ("checkpointEvery", cfg.checkpoint_every), ("keepCheckpoints", cfg.keep_checkpoints),
+                       ("debug.nanAtStep", cfg.debug.nan_at_step), ("logEvery", cfg.log_every)]:
+        _check(value >= 0, key, f"must be zero or positive, got {value}")
+    _check(cfg.lr > 0, "lr", f"must be positive, got {cfg.lr}")
+    _check(0 <= cfg.warmup_ratio < 1, "warmupRatio", f"must be in [0, 1), got {cfg.warmup_ratio}")
+    _check(cfg.weight_decay >= 0, "weightDecay", f"must be zero or positive, got {cfg.weight_decay}")
+    _check(cfg.grad_clip >= 0, "gradClip", f"must be zero or positive, got {cfg.grad_clip}")
+    _check(0 < cfg.threshold < 1, "threshold", f"must be in (0, 1), got {cfg.threshold}")
+    _check(0 <= cfg.alpha <= 1, "alpha", f"must be in [0, 1], got {cfg.alpha}")
+    _check(cfg.lambda_debias >= 0, "lambdaDebias", f"must be zero or positive, got {cfg.lambda_debias}")
+    _check(cfg.temperature > 0, "temperature", f"must be positive, got {cfg.temperature}")
+    _check(0 <= cfg.scratch.dropout < 1, "scratch.dropout", f"must be in [0, 1), got {cfg.scratch.dropout}")
+    _check(cfg.scratch.hidden % cfg.scratch.heads == 0, "scratch.heads",
+           f"must divide scratch.hidden ({cfg.scratch.hidden}), got {cfg.scratch.heads}")
+    _check(cfg.parity_tolerance > 0, "parityTolerance", f"must be positive, got {cfg.parity_tolerance}")
+    _check(cfg.attn_implementation in ("auto", "eager", "sdpa"), "attnImplementation",
+           f'must be "auto", "eager" or "sdpa", got {json.dumps(cfg.attn_implementation)}')
+    _check(not (cfg.mode == "debiased" and cfg.attn_implementation == "sdpa"), "attnImplementation",
+           'must be "eager" (or "auto") in debiased mode: L_debias needs the attention maps')
+    if cfg.hard_negatives is not None:
+        _check(cfg.hard_negatives.weight > 0, "hardNegatives.weight",
+               f"must be positive, got {cfg.hard_negatives.weight}")
+    if cfg.label_names is not None:
+        _check(len(cfg.label_names) > 0, "labelNames", "must not be empty")
+        _check(cfg.num_labels in (0, len(cfg.label_names)), "labelNames",
+               f"has {len(cfg.label_names)} names but numLabels is {cfg.num_labels}")
+    if check_files:
+        for key, path in [("trainFile", cfg.train_file), ("validationFile", cfg.validation_file),
+                          ("hardNegatives.path", cfg.hard_negatives.path if cfg.hard_negatives else None)]:
+            if path is not None:
+                _check(Path(path).is_file(), key, f"names a file that does not exist: {path}")
+        if cfg.model != "scratch" and (cfg.model.startswith((".", "/", "~")) or Path(cfg.model).exists()):
+            _check(Path(cfg.model).expanduser().is_dir(), "model", f"names a folder that does not exist: {cfg.model}")
+    return cfg
+
+
+def config_from_dict(data: Any, check_files: bool = True) -> TrainConfig:
+    if not isinstance(data, dict):
+        raise ConfigError("", "the config must be a JSON object")
+    return validate(_from_dict(TrainConfig, data), check_files)
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """Reads and validates a config file; relative paths (data, outputDir, a `./` or `../` model
+    folder) resolve against the config file's folder."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("--config", f"config file not found: {path}") from None
+    except json.JSONDecodeError as e:
+        raise ConfigError("--config", f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
+    if isinstance(data, dict):
+        base = path.resolve().parent
+        for key in ("trainFile", "validationFile", "outputDir"):
+            if isinstance(data.get(key), str):
+                data[key] = str(base / Path(data[key]).expanduser())
+        model = data.get("model")
+        if isinstance(model, str) and model.startswith(("./", "../")):  # a local folder, not a hub id
+            data["model"] = str(base / model)
+        negatives = data.get("hardNegatives")
+        if isinstance(negatives, dict) and isinstance(negatives.get("path"), str):
+            negatives["path"] = str(base / Path(negatives["path"]).expanduser())
+    return config_from_dict(data)
+
+
+def changed_keys(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """camelCase keys (dotted when nested) whose values differ between two `to_json()` dicts."""
+    keys = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys += changed_keys(a, b, prefix + key + ".")
+        elif a != b:
+            keys.append(prefix + key)
+    return keys
