@@ -66,6 +66,7 @@ describe('fairline run and the commands around it', () => {
     assert.equal(code, 0);
     assert.match(stdout, /data\s+cached\s+yes/);
     assert.match(stdout, /mask\s+cached\s+yes/);
+    assert.match(stdout, /debiased\s+cached\s+yes/);
   });
 
   test('runs lists both runs of the pipeline', async () => {
@@ -84,10 +85,10 @@ describe('fairline run and the commands around it', () => {
 
   test('cache ls shows the entries and cache rm --all clears them', async () => {
     const listed = await fairline(['cache', 'ls', '--json'], env);
-    assert.deepEqual(JSON.parse(listed.stdout).map((r: { stage: string }) => r.stage).sort(), ['data', 'mask']);
+    assert.deepEqual(JSON.parse(listed.stdout).map((r: { stage: string }) => r.stage).sort(), ['baseline', 'data', 'debiased', 'mask']);
     const removed = await fairline(['cache', 'rm', '--all'], env);
     assert.equal(removed.code, 0);
-    assert.match(removed.stderr, /removed 2 cache entries/);
+    assert.match(removed.stderr, /removed 4 cache entries/);
     const after = await fairline(['cache', 'ls', '--json'], env);
     assert.deepEqual(JSON.parse(after.stdout), []);
   });
