@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 
 def die_with_parent() -> None:
@@ -31,20 +32,56 @@ def die_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+_acked = {"step": -1, "closed": False}
+_ack_changed = threading.Condition()
+
+
 def exit_when_stdin_closes(fd: int = 0) -> threading.Thread:
-    """Starts a daemon thread that sends SIGTERM to this process once `fd` (stdin) reaches end-of-file.
+    """Starts a daemon thread that reads `fd` (stdin) until end-of-file, then sends SIGTERM to this
+    process. The parent writes only checkpoint acknowledgements (`ack STEP` lines, see
+    wait_for_ack); anything else is ignored.
 
     It reads the raw file descriptor, not sys.stdin: a daemon thread blocked inside a buffered
     reader holds that reader's lock, and interpreter shutdown then aborts the process."""
 
     def watch() -> None:
+        pending = b""
         try:
-            while os.read(fd, 65536):
-                pass  # the parent writes nothing; anything read is ignored
+            while chunk := os.read(fd, 65536):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    parts = line.split()
+                    if len(parts) == 2 and parts[0] == b"ack" and parts[1].isdigit():
+                        with _ack_changed:
+                            _acked["step"] = max(_acked["step"], int(parts[1]))
+                            _ack_changed.notify_all()
         except OSError:
             pass  # a closed or invalid descriptor means the same: the parent is gone
+        with _ack_changed:
+            _acked["closed"] = True
+            _ack_changed.notify_all()
         os.kill(os.getpid(), signal.SIGTERM)
 
     thread = threading.Thread(target=watch, name="parent-lifeline", daemon=True)
     thread.start()
     return thread
+
+
+def acks_enabled() -> bool:
+    """Whether the parent acknowledges each checkpoint once it is durable (the train stage does)."""
+    return os.environ.get("FAIRLINE_TRAINER_ACK_CHECKPOINTS") == "1"
+
+
+def wait_for_ack(step: int, should_stop, timeout_s: float = 600.0) -> bool:
+    """Blocks until the parent acknowledges the checkpoint of `step` (uploaded, so a retry can
+    resume from it), the parent goes away, `should_stop()` turns true, or `timeout_s` passes.
+    Training waits so that it never runs more than one checkpoint interval ahead of the last
+    durable checkpoint. Returns whether the acknowledgement came."""
+    deadline = time.monotonic() + timeout_s
+    with _ack_changed:
+        while _acked["step"] < step and not _acked["closed"]:
+            if should_stop() or time.monotonic() > deadline:
+                return False
+            _ack_changed.wait(0.2)
+        return _acked["step"] >= step

@@ -47,6 +47,7 @@ from .config import RESUME_MAY_CHANGE, TrainConfig, changed_keys, config_from_di
 from .data import (MULTILABEL, Encoded, LabelSpec, check_labels, collate, encode, epoch_batches, file_sha256,
                    label_spec, read_rows)
 from .errors import ConfigError, DataError, NanLossError, OutOfMemory, Stopped, TrainerError
+from . import lifeline
 from .events import Events, log
 from .export import export_onnx, onnx_parity, save_hf, tokenizer_parity
 from .losses import loss_all, loss_debias, loss_mask, per_example_loss, probabilities
@@ -444,6 +445,8 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
                                metrics_file, epoch_loss)
         prune_checkpoints(ckpt_root, cfg.keep_checkpoints)
         events.emit("checkpoint", path=str(path.resolve()), step=step, epoch=position[0] + (position[1] > 0))
+        if lifeline.acks_enabled() and not lifeline.wait_for_ack(step, lambda: stop.signum is not None):
+            log(f"checkpoint {step}: no acknowledgement from the train stage; continuing")
         return path
 
     last_checkpoint = None

@@ -166,8 +166,10 @@ async function runTrainer(
   const { store, stageId } = context;
   const child = spawn(context.config.trainer.python, argv, {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, PYTHONUNBUFFERED: '1', FAIRLINE_TRAINER_WATCH_STDIN: '1' },
-    // stdin stays open and unused: the trainer exits when it closes, i.e. when this process dies.
+    env: { ...process.env, PYTHONUNBUFFERED: '1', FAIRLINE_TRAINER_WATCH_STDIN: '1', FAIRLINE_TRAINER_ACK_CHECKPOINTS: '1' },
+    // stdin carries `ack STEP` lines once a checkpoint is uploaded (the trainer waits for them, so
+    // it never runs more than one interval past a durable checkpoint); its end-of-file tells the
+    // trainer that this process died.
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const stderrTail: string[] = [];
@@ -187,6 +189,9 @@ async function runTrainer(
   else context.signal.addEventListener('abort', onAbort, { once: true });
 
   let lastError: string | undefined;
+  let uploadError: unknown;
+  // A trainer that exits closes its end of stdin; a late ack must not crash this process.
+  child.stdin.on('error', () => undefined);
   let lastProgress: Record<string, Json> = {};
   let uploads = Promise.resolve();
   const beat = (): void => {
@@ -229,9 +234,15 @@ async function runTrainer(
           } catch (error) {
             // The trainer prunes old folders (keepCheckpoints); one pruned before its upload is
             // skipped, and the next checkpoint takes its place.
-            if (!(error instanceof Error && 'code' in error && error.code === 'ENOENT')) throw error;
+            if (!(error instanceof Error && 'code' in error && error.code === 'ENOENT')) {
+              // The store failed (retryable): stop the trainer; the attempt fails with this error.
+              uploadError ??= error;
+              child.kill('SIGTERM');
+              return;
+            }
             context.log.warn('a checkpoint folder was pruned before its upload', { step: checkpoint.data.step });
           }
+          if (child.stdin.writable) child.stdin.write(`ack ${checkpoint.data.step}\n`);
         });
         continue;
       }
@@ -245,8 +256,10 @@ async function runTrainer(
   if ('error' in result) throw new TrainerCrashed(stageId, `cannot start ${context.config.trainer.python}: ${result.error.message}`);
   await reading;
   await uploads;
+  child.stdin.end();
   context.signal.removeEventListener('abort', onAbort);
   if (context.signal.aborted) throw context.signal.reason ?? new Error('cancelled');
+  if (uploadError !== undefined) throw uploadError;
 
   const detail = lastError ?? (stderrTail.slice(-5).join(' | ') || `exit ${result.code ?? result.signal}`);
   if (result.code === 2) throw new TrainerConfigInvalid(stageId, detail);
