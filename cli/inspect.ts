@@ -4,7 +4,7 @@
 import { Client, WorkflowFailedError, type WorkflowExecutionInfo } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { connectClient } from '../common/connections';
+import { withClient } from '../common/connections';
 import { openStore } from '../store';
 import { artifactRefSchema, type ArtifactStore } from '../store/types';
 import type { FairlineConfig } from '../temporal.config';
@@ -12,15 +12,6 @@ import { workflowUrl } from './run';
 
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
-
-async function withClient<T>(config: FairlineConfig, body: (client: Client) => Promise<T>): Promise<T> {
-  const connection = await connectClient(config);
-  try {
-    return await body(new Client({ connection, namespace: config.temporal.namespace }));
-  } finally {
-    await connection.close();
-  }
-}
 
 /** Aligned columns; the last column is not padded. */
 export function table(rows: string[][]): string {

@@ -8,7 +8,6 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  Client,
   ScheduleNotFoundError,
   ScheduleOverlapPolicy,
   type ScheduleDescription,
@@ -17,7 +16,7 @@ import {
 } from '@temporalio/client';
 import { z } from 'zod';
 import { workflowIds } from '../common/constants';
-import { connectClient } from '../common/connections';
+import { withClient } from '../common/connections';
 import { canonicalJson } from '../pipeline/canonical-json';
 import type { Json } from '../pipeline/run-spec';
 import type { ScheduleSpec } from '../pipeline/spec';
@@ -40,15 +39,6 @@ const OVERLAP: Record<string, ScheduleOverlapPolicy> = {
 /** What `apply` records on the schedule, to compare the next apply against. */
 const appliedSchema = z.object({ digest: z.string(), schedule: z.record(z.string(), z.unknown()), specDigest: z.string(), file: z.string() }).strict();
 type Applied = z.infer<typeof appliedSchema>;
-
-async function withClient<T>(config: FairlineConfig, body: (client: Client) => Promise<T>): Promise<T> {
-  const connection = await connectClient(config);
-  try {
-    return await body(new Client({ connection, namespace: config.temporal.namespace }));
-  } finally {
-    await connection.close();
-  }
-}
 
 /** Maps the YAML schedule block onto Temporal's schedule spec and policies; errors name the key. */
 export function temporalSchedule(schedule: ScheduleSpec): { spec: TemporalScheduleSpec; overlap: ScheduleOverlapPolicy } {

@@ -4,7 +4,7 @@
  * workflow inputs, histories or logs.
  */
 import { readFileSync } from 'node:fs';
-import { Connection, type ConnectionOptions } from '@temporalio/client';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { FairlineConfig } from '../temporal.config';
 
@@ -40,4 +40,14 @@ export function connectClient(config: FairlineConfig, extra: Partial<ConnectionO
 /** A worker connection. */
 export function connectWorker(config: FairlineConfig, extra: Partial<NativeConnectionOptions> = {}): Promise<NativeConnection> {
   return NativeConnection.connect({ ...sharedOptions(config), ...extra });
+}
+
+/** Runs `body` with a client on the configured namespace, closing the connection afterwards. */
+export async function withClient<T>(config: FairlineConfig, body: (client: Client) => Promise<T>): Promise<T> {
+  const connection = await connectClient(config);
+  try {
+    return await body(new Client({ connection, namespace: config.temporal.namespace }));
+  } finally {
+    await connection.close();
+  }
 }

@@ -1,5 +1,5 @@
 /** Shared helpers of the test suite: the suite's dev server, the CLI as a subprocess, temp dirs. */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,5 +46,23 @@ export function fairline(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120
       clearTimeout(timer);
       done({ code, stdout, stderr });
     });
+  });
+}
+
+/**
+ * `fairline [GLOBAL ARGS] worker` as its own process, as in production; resolves once it polls.
+ * `globalArgs` go before the command, e.g. `['--config', file]`.
+ */
+export function startWorkerProcess(env: NodeJS.ProcessEnv, globalArgs: string[] = [], workerArgs: string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), ...globalArgs, 'worker', ...workerArgs], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((ready, fail) => {
+    let seen = '';
+    const onData = (c: Buffer): void => {
+      seen += c.toString();
+      if (seen.includes('worker: polling')) ready(child);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => fail(new Error(`worker exited ${code}: ${seen}`)));
   });
 }

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
 import sys
 from dataclasses import dataclass
+
+from .lifeline import die_with_parent
 
 EXIT_BAD_INPUT = 2
 EXIT_NO_ANALYZER = 3
@@ -69,22 +69,6 @@ def proper_nouns(kiwi, text: str, tags: tuple[str, ...] = ("NNP",)) -> list[list
     return [s for s in spans if _has_content(text[s[0]:s[1]])]
 
 
-def _die_with_parent() -> None:
-    """Linux: receive SIGTERM when the parent process exits (prctl PR_SET_PDEATHSIG)."""
-    if not sys.platform.startswith("linux"):
-        return
-    parent = os.getppid()
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
-    except OSError:
-        return
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        sys.exit(0)
-
-
 def load_kiwi():
     from kiwipiepy import Kiwi
 
@@ -115,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     tags = tuple(t.strip() for t in args.tags.split(",") if t.strip())
     if not tags:
         parser.error("--tags names no tag")
-    _die_with_parent()
+    die_with_parent()
     try:
         kiwi = load_kiwi()
     except Exception as error:  # ImportError, a missing or corrupt model

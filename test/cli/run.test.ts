@@ -7,23 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { PROJECT_ROOT } from '../../common/paths';
 import { stopProcess } from '../../infra/temporal';
 import { startHttpSource, type HttpSource } from '../http-source';
-import { cleanEnv, fairline, suiteTemporal, tempDir } from '../helpers';
-
-/** `fairline worker` as its own process, as in production; resolves once it polls. */
-async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), 'worker', '--queues', 'cpu,gpu'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((ready, fail) => {
-    let seen = '';
-    const onData = (c: Buffer): void => {
-      seen += c.toString();
-      if (seen.includes('worker: polling')) ready();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => fail(new Error(`worker exited ${code}: ${seen}`)));
-  });
-  return child;
-}
+import { cleanEnv, fairline, startWorkerProcess, suiteTemporal, tempDir } from '../helpers';
 
 describe('fairline run and the commands around it', () => {
   let env: NodeJS.ProcessEnv;

@@ -1,30 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { PROJECT_ROOT } from '../../common/paths';
 import { stopProcess } from '../../infra/temporal';
 import { startHttpSource, type HttpSource } from '../http-source';
-import { cleanEnv, fairline, suiteTemporal, tempDir } from '../helpers';
-
-async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), 'worker'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((ready, fail) => {
-    let seen = '';
-    const onData = (c: Buffer): void => {
-      seen += c.toString();
-      if (seen.includes('worker: polling')) ready();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => fail(new Error(`worker exited ${code}: ${seen}`)));
-  });
-  return child;
-}
+import { cleanEnv, fairline, startWorkerProcess, suiteTemporal, tempDir } from '../helpers';
 
 describe('fairline schedule', () => {
   let env: NodeJS.ProcessEnv;

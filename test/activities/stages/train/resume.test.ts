@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,23 +12,9 @@ import { stopProcess } from '../../../../infra/temporal';
 import { FsArtifactStore } from '../../../../store/fs-store';
 import { artifactRefSchema } from '../../../../store/types';
 import type { pipelineRun } from '../../../../workflows/pipeline-run';
-import { cleanEnv, fairline, suiteTemporal, tempDir } from '../../../helpers';
+import { cleanEnv, fairline, startWorkerProcess, suiteTemporal, tempDir } from '../../../helpers';
 
 const CHECKPOINT_EVERY = 5;
-
-function startWorker(env: NodeJS.ProcessEnv, configFile: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), '--config', configFile, 'worker'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((ready, fail) => {
-    let seen = '';
-    const onData = (c: Buffer): void => {
-      seen += c.toString();
-      if (seen.includes('worker: polling')) ready(child);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => fail(new Error(`worker exited ${code}: ${seen}`)));
-  });
-}
 
 function alive(pid: number): boolean {
   try {
@@ -81,7 +67,7 @@ stages:
 `,
   );
 
-  const first = await startWorker(env, configFile);
+  const first = await startWorkerProcess(env, ['--config', configFile]);
   workers.push(first);
   const started = await fairline(['--config', configFile, 'run', file, '--id', 'resume-1', '--detach'], env);
   assert.equal(started.code, 0, started.stderr);
@@ -130,7 +116,7 @@ stages:
   const lastStepReached = Math.max(...killedSteps);
   const recomputed = lastStepReached - checkpointStep;
 
-  workers.push(await startWorker(env, configFile));
+  workers.push(await startWorkerProcess(env, ['--config', configFile]));
   const result = await handle.result();
   await connection.close();
   const model = result.stages.find((s) => s.id === 'model')!;
