@@ -66,3 +66,13 @@ export function startWorkerProcess(env: NodeJS.ProcessEnv, globalArgs: string[] 
     child.on('exit', (code) => fail(new Error(`worker exited ${code}: ${seen}`)));
   });
 }
+
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Json } from '../../../../pipeline/run-spec';
 import { startEngine, scheduledStages, type Engine, type Outcome } from '../../../engine';
-import { tempDir } from '../../../helpers';
+import { alive, tempDir } from '../../../helpers';
 import { assertMaskedConsistent, KOSBI_GROUPS, kosbiGenderPairs, parseKlueNer, readOutputs, type KlueSentence } from './support';
 
 /** A pipeline: download a JSONL file, then mask it with `withBlock` (YAML flow mapping entries). */
@@ -170,14 +170,6 @@ describe('the ner-mask stage in a pipeline', () => {
   });
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function childArgs(): string[] {
   return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean);

@@ -6,6 +6,7 @@ import { nerMaskCacheable } from '../../../../pipeline/ner-mask';
 import { validatePipelineText } from '../../../../pipeline/validate';
 import { MorphAnalyzer } from '../../../../activities/stages/ner-mask/morph';
 import { assertMaskedConsistent, direct, onnxFixture, type MaskedRow } from './support';
+import { alive } from '../../../helpers';
 
 const ROWS = [
   { id: 'a', text: '김철수는 서울에 갔다.', labels: [1, 0, 0], entities: [{ start: 0, end: 3, type: 'PS' }, { start: 5, end: 7, type: 'LC' }] },
@@ -217,14 +218,6 @@ stages:
   }
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The pid of this process's `python -m trainer.morph` child, once it runs. */
 async function waitForAnalyzer(): Promise<number> {

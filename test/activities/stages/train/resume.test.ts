@@ -12,18 +12,10 @@ import { stopProcess } from '../../../../infra/temporal';
 import { FsArtifactStore } from '../../../../store/fs-store';
 import { artifactRefSchema } from '../../../../store/types';
 import type { pipelineRun } from '../../../../workflows/pipeline-run';
-import { cleanEnv, fairline, startWorkerProcess, suiteTemporal, tempDir } from '../../../helpers';
+import { alive, cleanEnv, fairline, startWorkerProcess, suiteTemporal, tempDir } from '../../../helpers';
 
 const CHECKPOINT_EVERY = 5;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Pids of `python -m trainer train` processes whose parent is `parent`. */
 function trainerChildren(parent: number): number[] {
