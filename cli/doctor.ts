@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import proto from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../common/constants';
 import { connectClient } from '../common/connections';
 import { openStore } from '../store';
@@ -25,8 +26,7 @@ export interface CheckResult {
 const PROBE_MODEL_BASE64 =
   'CAgSD2ZhaXJsaW5lLWRvY3Rvcjo+Cg8KAXgSAXkiB1NpZ21vaWQSBXByb2JlWhEKAXgSDAoKCAESBgoACgIIAmIRCgF5EgwKCggBEgYKAAoCCAJCBAoAEA0=';
 
-/** describeTaskQueue's TASK_QUEUE_TYPE_ACTIVITY: pollers for activity tasks. */
-const TASK_QUEUE_TYPE_ACTIVITY = 2;
+const { TaskQueueType } = proto.temporal.api.enums.v1;
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 
@@ -52,7 +52,7 @@ export async function checkTemporal(config: FairlineConfig): Promise<CheckResult
   try {
     const pollerRows: CheckResult[] = [];
     for (const [logical, queue] of Object.entries(config.taskQueues)) {
-      const { pollers } = await connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: queue }, taskQueueType: TASK_QUEUE_TYPE_ACTIVITY });
+      const { pollers } = await connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: queue }, taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY });
       const count = (pollers ?? []).length;
       pollerRows.push(
         count > 0

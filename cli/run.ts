@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Client, WorkflowFailedError, type Connection } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
+import proto from '@temporalio/proto';
 import { MAX_PAYLOAD_BYTES, RUN_ID_PATTERN, workflowIds } from '../common/constants';
 import { PayloadTooLarge } from '../common/errors';
 import { connectClient } from '../common/connections';
@@ -92,7 +93,6 @@ export interface Live {
 
 /** After this long in SCHEDULED state, a stage whose queue has no poller gets a warning. */
 const UNPOLLED_WARNING_AFTER_MS = 10_000;
-const PENDING_ACTIVITY_STATE_SCHEDULED = 1;
 
 async function warnIfUnpolled(
   client: Client,
@@ -100,7 +100,7 @@ async function warnIfUnpolled(
   stageId: string,
   activity: { state?: number | null; scheduledTime?: { seconds?: unknown } | null },
 ): Promise<void> {
-  if (live.warned.has(stageId) || activity.state !== PENDING_ACTIVITY_STATE_SCHEDULED) return;
+  if (live.warned.has(stageId) || activity.state !== PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED) return;
   const scheduledAt = Number(activity.scheduledTime?.seconds ?? 0) * 1000;
   if (scheduledAt === 0 || Date.now() - scheduledAt < UNPOLLED_WARNING_AFTER_MS) return;
   const queue = live.progress.stages.find((s) => s.id === stageId)?.queue;
@@ -108,7 +108,7 @@ async function warnIfUnpolled(
   const { pollers } = await client.workflowService.describeTaskQueue({
     namespace: client.options.namespace,
     taskQueue: { name: queue },
-    taskQueueType: 2, // activity
+    taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
   });
   live.warned.add(stageId);
   if ((pollers ?? []).length === 0) {
@@ -132,6 +132,8 @@ async function poll(client: Client, workflowId: string, live: Live): Promise<voi
     if (payloads.length > 0) live.heartbeats.set(stageId, client.options.loadedDataConverter.payloadConverter.fromPayload(payloads[0]!));
   }
 }
+
+const { PendingActivityState, TaskQueueType } = proto.temporal.api.enums.v1;
 
 const MARKS: Record<StageState['status'], string> = { pending: '·', running: '▶', succeeded: '✓', cached: '≡', failed: '✗', skipped: '-', cancelled: '⊘' };
 
@@ -198,7 +200,7 @@ async function workerIfNeeded(config: FairlineConfig, connection: Connection, sa
   const { pollers } = await connection.workflowService.describeTaskQueue({
     namespace: config.temporal.namespace,
     taskQueue: { name: config.taskQueues.cpu },
-    taskQueueType: 1, // workflow
+    taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
   });
   if ((pollers ?? []).length > 0) return undefined;
   say('worker: none polling; starting one in this process (queues cpu, gpu)…');
@@ -239,13 +241,14 @@ export async function runCommand(file: string, options: RunOptions, config: Fair
       say('--detach needs a dev server that outlives this command: start `npx fairline dev` in another terminal first');
       return 2;
     }
+    const commit = gitCommit();
     const input: PipelineRunInput = {
       spec,
       runId,
       noCache: options.noCache ?? false,
       trigger: options.trigger ?? 'cli',
       bookkeepingQueue: config.taskQueues.cpu,
-      ...(gitCommit() ? { gitCommit: gitCommit() } : {}),
+      ...(commit ? { gitCommit: commit } : {}),
     };
     const inputBytes = Buffer.byteLength(JSON.stringify(input));
     if (inputBytes > MAX_PAYLOAD_BYTES) throw new PayloadTooLarge(`the run spec of ${file}`, inputBytes, MAX_PAYLOAD_BYTES);

@@ -78,6 +78,7 @@ export function describeChanges(before: Applied, after: Applied): string[] {
 export async function scheduleApplyCommand(config: FairlineConfig, files: string[]): Promise<number> {
   return withClient(config, async (client) => {
     let failures = 0;
+    const commit = gitCommit();
     for (const file of files) {
       const validation = await validatePipelineFile(file);
       if (!validation.ok) {
@@ -106,7 +107,7 @@ export async function scheduleApplyCommand(config: FairlineConfig, files: string
         // No runId: each scheduled run derives its own from the workflow id Temporal gives it.
         skipIfUnchanged: schedule.skipIfUnchanged ?? false,
         bookkeepingQueue: config.taskQueues.cpu,
-        ...(gitCommit() ? { gitCommit: gitCommit() } : {}),
+        ...(commit ? { gitCommit: commit } : {}),
       };
       const scheduleId = workflowIds.schedule(spec.name);
       const options: ScheduleOptions = {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { minioBinaryPath } from '../common/paths';
 import { freePort } from './ports';
+import { stopProcess } from './process';
 
 export interface MinioOptions {
   /** The `minio` executable; defaults to the pinned build `npm run bootstrap` installs. */
@@ -132,13 +133,7 @@ export async function startMinio(options: MinioOptions): Promise<MinioServer> {
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      // No pid: spawning failed, there is no process to wait for (and 'exit' may never come).
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopProcess(child, STOP_GRACE_MS);
       await rm(certsDir, { recursive: true, force: true });
     })();
     return stopping;

@@ -11,6 +11,9 @@ import proto from '@temporalio/proto';
 import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES } from '../common/constants';
 import { temporalBinaryPath } from '../common/paths';
 import { freePort } from './ports';
+import { stopProcess } from './process';
+
+export { stopProcess } from './process';
 
 export interface DevServer {
   address: string;
@@ -33,16 +36,6 @@ export interface DevServerOptions {
 }
 
 const READY_TIMEOUT_MS = 60_000;
-
-/** Stops a child process: SIGTERM, then SIGKILL after `graceMs`. Resolves once it has exited. */
-export async function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
 
 /** Registers any of fairline's search attributes the namespace lacks (idempotent). */
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {

@@ -18,18 +18,6 @@ export function formatProblem(p: Problem): string {
   return `${p.file}:${p.line}:${p.col}: ${p.message}`;
 }
 
-/** A pipeline file failed validation; `problems` lists everything found, in file order. */
-export class PipelineInvalid extends FairlineError {
-  readonly type = 'PipelineInvalid';
-  readonly retryable = false;
-  constructor(
-    readonly file: string,
-    readonly problems: readonly Problem[],
-  ) {
-    super(`pipeline ${file} is invalid:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
-  }
-}
-
 /** Stages depend on each other in a loop; `cycle` starts and ends with the same id. */
 export class PipelineCycle extends FairlineError {
   readonly type = 'PipelineCycle';

@@ -119,13 +119,14 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
     { key: SA.trigger, value: trigger },
   ]);
 
+  const byId = new Map(spec.stages.map((s) => [s.id, s]));
   const running = new Map<string, Promise<void>>();
   let firstFailure: { stage: string; error: unknown } | undefined;
 
   const downstreamOf = (failed: string): void => {
     for (const stage of spec.stages) {
       const state = states.get(stage.id)!;
-      if (state.status === 'pending' && dependsOn(spec.stages, stage.id, failed)) {
+      if (state.status === 'pending' && dependsOn(byId, stage.id, failed)) {
         state.status = 'skipped';
         state.skippedBecause = failed;
       }
@@ -315,8 +316,7 @@ function triggerOf(info: ReturnType<typeof workflowInfo>): string {
 }
 
 /** True when `stage` needs `ancestor`, directly or through other stages. */
-function dependsOn(stages: ResolvedStage[], stage: string, ancestor: string): boolean {
-  const byId = new Map(stages.map((s) => [s.id, s]));
+function dependsOn(byId: ReadonlyMap<string, ResolvedStage>, stage: string, ancestor: string): boolean {
   const seen = new Set<string>();
   const stack = [...(byId.get(stage)?.needs ?? [])];
   while (stack.length > 0) {

@@ -63,12 +63,7 @@ async function filesUnder(dir: string): Promise<string[]> {
  * always names files that exist.
  */
 async function uploadCheckpoint(store: ArtifactStore, dir: string, executionKey: string, step: number): Promise<ArtifactRef> {
-  const files: Record<string, ArtifactRef> = {};
-  for (const path of await filesUnder(dir)) {
-    const name = relative(dir, path).split(sep).join('/');
-    files[name] = await store.put({ path }, { kind: 'checkpoint-file', name: name.replace(/\//g, '__') });
-  }
-  const bundle: Bundle = { step, files };
+  const bundle: Bundle = { step, files: await putFiles(store, dir, 'checkpoint-file', []) };
   return store.putAt(checkpointKey(executionKey, step), { bytes: JSON.stringify(bundle, null, 1) }, { kind: 'checkpoint' });
 }
 
@@ -283,16 +278,21 @@ async function uploadOutputs(store: ArtifactStore, output: string): Promise<Reco
   const config = await put('train_config.json', 'train-config');
   // The Hugging Face folder (config.json, model.safetensors, tokenizer files) as one bundle, so
   // `AutoModelForSequenceClassification.from_pretrained` works on a downloaded copy.
-  const huggingface = await uploadFolderExcept(store, output, ['checkpoints/', 'model.onnx', 'metrics.jsonl']);
+  const files = await putFiles(store, output, 'hf-model-file', ['checkpoints/', 'model.onnx', 'metrics.jsonl']);
+  const huggingface = await store.put({ bytes: JSON.stringify({ step: 0, files }, null, 1) }, { kind: 'hf-model', name: 'hf-model.json' });
   return { model, tokenizer, metrics, config, huggingface };
 }
 
-async function uploadFolderExcept(store: ArtifactStore, dir: string, skip: string[]): Promise<ArtifactRef> {
+/**
+ * Stores every file under `dir` content-addressed, except the names in `skip` (a trailing `/`
+ * skips a folder), and returns them by their path relative to `dir`.
+ */
+async function putFiles(store: ArtifactStore, dir: string, kind: string, skip: readonly string[]): Promise<Record<string, ArtifactRef>> {
   const files: Record<string, ArtifactRef> = {};
   for (const path of await filesUnder(dir)) {
     const name = relative(dir, path).split(sep).join('/');
     if (skip.some((s) => (s.endsWith('/') ? name.startsWith(s) : name === s))) continue;
-    files[name] = await store.put({ path }, { kind: 'hf-model-file', name: name.replace(/\//g, '__') });
+    files[name] = await store.put({ path }, { kind, name: name.replace(/\//g, '__') });
   }
-  return store.put({ bytes: JSON.stringify({ step: 0, files }, null, 1) }, { kind: 'hf-model', name: 'hf-model.json' });
+  return files;
 }
