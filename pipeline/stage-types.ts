@@ -95,10 +95,10 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
   },
   train: {
     name: 'train',
-    version: '1',
+    version: '2',
     description: 'Train a text classifier (baseline, or debiased by bidirectional distillation) with the Python trainer; export ONNX',
     with: trainWithSchema,
-    outputs: { model: 'artifact', tokenizer: 'artifact', metrics: 'artifact', config: 'artifact', huggingface: 'artifact' },
+    outputs: { model: 'artifact', tokenizer: 'artifact', metrics: 'artifact', config: 'artifact', huggingface: 'artifact', classifier: 'artifact' },
     defaults: {
       queue: TASK_QUEUES.gpu,
       // A retry resumes from the last uploaded checkpoint, so a few attempts are cheap.

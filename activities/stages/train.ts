@@ -15,7 +15,7 @@
  *   are retried.
  */
 import { spawn } from 'node:child_process';
-import { readdir, stat, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
@@ -29,6 +29,7 @@ import {
 import { PROJECT_ROOT } from '../../common/paths';
 import type { Json } from '../../pipeline/run-spec';
 import { trainWithSchema, type TrainWith } from '../../pipeline/train-stage';
+import { CLASSIFIER_KIND, classifierBundleSchema, type ClassifierBundle } from '../../pipeline/classifier';
 import { artifactRefSchema, type ArtifactRef, type ArtifactStore } from '../../store/types';
 import type { StageContext, StageImplementation } from './context';
 
@@ -280,7 +281,32 @@ async function uploadOutputs(store: ArtifactStore, output: string): Promise<Reco
   // `AutoModelForSequenceClassification.from_pretrained` works on a downloaded copy.
   const files = await putFiles(store, output, 'hf-model-file', ['checkpoints/', 'model.onnx', 'metrics.jsonl']);
   const huggingface = await store.put({ bytes: JSON.stringify({ step: 0, files }, null, 1) }, { kind: 'hf-model', name: 'hf-model.json' });
-  return { model, tokenizer, metrics, config, huggingface };
+  const classifier = await storeClassifier(store, { model, tokenizer, config }, JSON.parse(await readFile(join(output, 'train_config.json'), 'utf8')));
+  return { model, tokenizer, metrics, config, huggingface, classifier };
+}
+
+const resolvedConfigSchema = z.object({
+  task: z.enum(['multilabel', 'multiclass']),
+  labelNames: z.array(z.string().min(1)).min(1),
+  maxLength: z.number().int().positive(),
+  threshold: z.number().gt(0).lt(1),
+  mode: z.string().min(1),
+  seed: z.number().int(),
+});
+
+/**
+ * The `classifier` output (pipeline/classifier.ts): the model, tokenizer and config by reference
+ * plus the config values inference needs, read from the trainer's resolved train_config.json.
+ */
+export async function storeClassifier(
+  store: ArtifactStore,
+  refs: { model: ArtifactRef; tokenizer: ArtifactRef; config: ArtifactRef },
+  resolvedConfig: unknown,
+): Promise<ArtifactRef> {
+  const parsed = resolvedConfigSchema.safeParse(resolvedConfig);
+  if (!parsed.success) throw new TrainerCrashed('train', `the trainer's train_config.json lacks what inference needs: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const bundle: ClassifierBundle = classifierBundleSchema.parse({ ...refs, ...parsed.data });
+  return store.put({ bytes: JSON.stringify(bundle, null, 1) }, { kind: CLASSIFIER_KIND, name: 'classifier.json' });
 }
 
 /**
