@@ -8,7 +8,9 @@ import { FairlineError } from '../common/errors';
 
 export function toFailure(error: unknown): unknown {
   if (error instanceof FairlineError) {
-    return ApplicationFailure.create({ type: error.type, message: error.message, nonRetryable: !error.retryable, cause: error });
+    // A failure that carries findings (a failed bias gate's audit) hands them to the workflow.
+    const details = 'outputs' in error && typeof error.outputs === 'object' && error.outputs !== null ? [{ outputs: error.outputs }] : undefined;
+    return ApplicationFailure.create({ type: error.type, message: error.message, nonRetryable: !error.retryable, cause: error, ...(details ? { details } : {}) });
   }
   return error;
 }

@@ -22,7 +22,7 @@ import { artifactRefSchema, type ArtifactRef, type ArtifactStore } from '../stor
 import type { FairlineConfig } from '../temporal.config';
 import { STAGE_TYPES, type StageType } from '../pipeline/stage-types';
 import { withFailures } from './failures';
-import type { Logger } from './stages/context';
+import type { Logger, RunInfo } from './stages/context';
 import { builtinStages, type RegisteredStage } from './stages';
 
 
@@ -38,6 +38,8 @@ export interface RunStageInput {
   runId: string;
   stage: StageInvocation;
   recordCache: boolean;
+  /** Who the run is, for stages that record it (the report); absent in runs recorded before. */
+  run?: RunInfo;
 }
 
 /** What the workflow hands to writeManifest: the run's identity, spec digest and stage states. */
@@ -215,6 +217,7 @@ export function createActivities(deps: ActivityDependencies) {
             scratchDir,
             previousHeartbeat: context.info.heartbeatDetails,
             attempt: context.info.attempt,
+            ...(input.run ? { run: { pipeline: input.pipeline, runId: input.runId, ...input.run } } : {}),
             executionKey: `${input.pipeline}/${input.runId}/${context.info.workflowExecution?.runId ?? 'no-execution'}/${input.stage.id}`,
           });
           const size = Buffer.byteLength(JSON.stringify(outputs));

@@ -30,6 +30,9 @@ export const SA = {
   gatePassed: defineSearchAttributeKey('FairlineGatePassed', SearchAttributeType.BOOL),
 } as const;
 
+/** A search attribute's name, e.g. `FairlineMacroF1`. */
+export type SearchAttributeName = (typeof SA)[keyof typeof SA]['name'];
+
 const CLI_TYPE_NAMES = { KEYWORD: 'Keyword', DOUBLE: 'Double', BOOL: 'Bool' } as const;
 
 /**

@@ -50,6 +50,13 @@ export const resolvedStageSchema = z
     cache: z.boolean(),
     /** The stage's inputs: params already substituted; other stages' outputs as OutputRefs. */
     with: z.record(z.string(), jsonSchema),
+    /** From the stage type (pipeline/stage-types.ts StagePublish): outputs shown as search attributes and memo. */
+    publish: z
+      .object({ searchAttributes: z.record(z.string(), z.string()).optional(), memo: z.record(z.string(), z.string()).optional() })
+      .strict()
+      .optional(),
+    /** From the stage type: runs after failed needs that handed over outputs (a report after a failed gate). */
+    alwaysRuns: z.boolean().optional(),
   })
   .strict();
 export type ResolvedStage = z.infer<typeof resolvedStageSchema>;

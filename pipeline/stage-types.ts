@@ -6,7 +6,7 @@
  * the worker, and holds no I/O.
  */
 import { z } from 'zod';
-import { TASK_QUEUES, type TaskQueue } from '../common/constants';
+import { TASK_QUEUES, type SearchAttributeName, type TaskQueue } from '../common/constants';
 import { artifactRefSchema } from '../store/types';
 import { trainWithSchema } from './train-stage';
 import { datasetCacheable, datasetWithSchema } from './dataset-stage';
@@ -33,6 +33,25 @@ export interface StageType {
    * them file:// URLs. Dotted for nested keys, `*` for every key of a mapping: `sources.*.url`.
    */
   readonly relativePaths?: readonly string[];
+  /** What the run shows of this stage's outputs once it ends (see StagePublish). */
+  readonly publish?: StagePublish;
+  /**
+   * Runs once its needs have ended even if one failed, as long as each produced outputs: a
+   * report still gets written when the audit's bias gate failed (the audit hands over its
+   * findings with the failure). Every other stage downstream of a failure is skipped.
+   */
+  readonly alwaysRuns?: boolean;
+}
+
+/**
+ * Outputs a run makes visible outside the artifact store: `searchAttributes` maps an output name
+ * to a search attribute (numbers to Double attributes, booleans to Bool, strings and artifact
+ * digests to Keyword), so the Temporal UI can filter runs by them; `memo` maps an output to a memo
+ * key that gets the artifact's URI.
+ */
+export interface StagePublish {
+  readonly searchAttributes?: Readonly<Record<string, SearchAttributeName>>;
+  readonly memo?: Readonly<Record<string, string>>;
 }
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256: 64 lowercase hex characters');
@@ -57,6 +76,7 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
     description: 'Fetch a dataset file (http(s), s3, file), verify its sha256, store it as an artifact',
     with: downloadWithSchema,
     outputs: { dataset: 'artifact' },
+    publish: { searchAttributes: { dataset: 'FairlineDatasetDigest' } },
     cacheable: (input) => typeof input.sha256 === 'string',
     relativePaths: ['url'],
     defaults: {
@@ -71,6 +91,8 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
     description: 'Fetch dataset files, parse (csv/tsv/json/jsonl/klue-ner), map and validate every row, split; write canonical JSONL per split and a dataset card',
     with: datasetWithSchema,
     outputs: { train: 'artifact', validation: 'artifact', test: 'artifact', card: 'artifact' },
+    // The card names every split by digest: one digest for the whole dataset.
+    publish: { searchAttributes: { card: 'FairlineDatasetDigest' } },
     cacheable: datasetCacheable,
     relativePaths: ['url', 'sources.*.url'],
     defaults: {

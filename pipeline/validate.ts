@@ -742,6 +742,8 @@ class PipelineChecker {
       timeout: resolveTimeouts(stage.data, draft.type),
       cache: stage.data.cache ?? true,
       with: resolvedWith,
+      ...(draft.type.publish ? { publish: { ...draft.type.publish } } : {}),
+      ...(draft.type.alwaysRuns ? { alwaysRuns: true } : {}),
     };
   }
 

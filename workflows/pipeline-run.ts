@@ -9,6 +9,7 @@
  */
 import {
   ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   defineQuery,
@@ -22,7 +23,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributeUpdatePair } from '@temporalio/common';
 import { SA, workflowIds } from '../common/constants';
 import type { createActivities } from '../activities';
 import type { ArtifactRef } from '../store/types';
@@ -126,10 +127,27 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
   const downstreamOf = (failed: string): void => {
     for (const stage of spec.stages) {
       const state = states.get(stage.id)!;
-      if (state.status === 'pending' && dependsOn(byId, stage.id, failed)) {
+      // A stage that always runs waits: drive() starts or skips it once its needs have ended.
+      if (state.status === 'pending' && !stage.alwaysRuns && dependsOn(byId, stage.id, failed)) {
         state.status = 'skipped';
         state.skippedBecause = failed;
       }
+    }
+  };
+
+  const memo: Record<string, string> = {};
+  /** Shows a stage's outputs as the search attributes and memo keys its type asks for. */
+  const publish = (stage: ResolvedStage, outputs: StageOutputs | undefined): void => {
+    if (!outputs || !stage.publish) return;
+    const updates: SearchAttributeUpdatePair[] = [];
+    for (const [output, name] of Object.entries(stage.publish.searchAttributes ?? {})) {
+      const update = searchAttributeUpdate(name, outputs[output]);
+      if (update) updates.push(update);
+    }
+    if (updates.length > 0) upsertSearchAttributes(updates);
+    for (const [output, key] of Object.entries(stage.publish.memo ?? {})) {
+      const uri = uriOf(outputs[output]);
+      if (uri) memo[key] = uri;
     }
   };
 
@@ -171,11 +189,13 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
           runId,
           stage: describe(stage, resolvedWith),
           recordCache: stage.cache,
+          run: { workflowId: info.workflowId, specDigest: spec.specDigest, trigger, params: spec.params, ...(input.gitCommit ? { gitCommit: input.gitCommit } : {}) },
         });
         state.status = 'succeeded';
         state.outputs = result.outputs;
         state.attempts = result.attempt;
       }
+      publish(stage, state.outputs);
     } catch (error) {
       if (isCancellation(error)) {
         state.status = 'cancelled';
@@ -183,6 +203,13 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
       }
       state.status = 'failed';
       state.error = messageOf(error);
+      // A stage may fail with findings (an audit whose bias gate failed): they stay visible and
+      // reach the stages that always run (the report).
+      const handedOver = outputsOfFailure(error);
+      if (handedOver) {
+        state.outputs = handedOver;
+        publish(stage, handedOver);
+      }
       firstFailure ??= { stage: stage.id, error };
       downstreamOf(stage.id);
       log.warn('stage failed', { stage: stage.id, error: state.error });
@@ -198,8 +225,17 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
         if (running.size >= maxParallel) break;
         const state = states.get(stage.id)!;
         if (state.status !== 'pending' || !eligible(stage)) continue;
-        const ready = stage.needs.every((n) => ['succeeded', 'cached'].includes(states.get(n)!.status));
-        if (!ready) continue;
+        const needs = stage.needs.map((n) => states.get(n)!);
+        const ready = needs.every((n) => n.status === 'succeeded' || n.status === 'cached' || (stage.alwaysRuns === true && n.status === 'failed' && n.outputs !== undefined));
+        if (!ready) {
+          const blocked = stage.alwaysRuns === true && needs.find((n) => n.status === 'skipped' || n.status === 'cancelled' || (n.status === 'failed' && n.outputs === undefined));
+          if (blocked) {
+            state.status = 'skipped';
+            state.skippedBecause = blocked.skippedBecause ?? blocked.id;
+            downstreamOf(stage.id);
+          }
+          continue;
+        }
         running.set(stage.id, runStage(stage).finally(() => running.delete(stage.id)));
       }
       if (running.size === 0) return;
@@ -248,10 +284,11 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
   dataFingerprint ??= fingerprintOfSources(spec.stages, states);
   progress.manifest = await bookkeeping.writeManifest(manifestInput(input, runId, trigger, progress, dataFingerprint));
   // Runs recorded before the memo existed replay without it.
-  if (patched('run-memo-summary')) upsertMemo({ summary: summaryOf(progress), manifest: progress.manifest.uri });
+  if (patched('run-memo-summary')) upsertMemo({ summary: summaryOf(progress), manifest: progress.manifest.uri, ...memo });
   if (firstFailure) {
     throw ApplicationFailure.create({
-      type: 'StageFailed',
+      // A failed bias gate is the run's verdict, not an accident of one stage: say so in the type.
+      type: failureTypeOf(firstFailure.error) === 'BiasGateFailed' ? 'BiasGateFailed' : 'StageFailed',
       message: `stage "${firstFailure.stage}" failed: ${messageOf(firstFailure.error)}`,
       nonRetryable: true,
       cause: firstFailure.error instanceof Error ? firstFailure.error : undefined,
@@ -259,6 +296,39 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
     });
   }
   return { ...progress, status: 'succeeded' };
+}
+
+/** The ApplicationFailure type of a failed activity (BiasGateFailed, DownloadRejected, …). */
+function failureTypeOf(error: unknown): string | undefined {
+  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? (error.cause.type ?? undefined) : undefined;
+}
+
+/** Outputs a failed stage handed over in its failure's details (activities/failures.ts). */
+function outputsOfFailure(error: unknown): StageOutputs | undefined {
+  if (!(error instanceof ActivityFailure) || !(error.cause instanceof ApplicationFailure)) return undefined;
+  const first: unknown = error.cause.details?.[0];
+  if (typeof first !== 'object' || first === null || !('outputs' in first)) return undefined;
+  const outputs: unknown = first.outputs;
+  if (typeof outputs !== 'object' || outputs === null || Array.isArray(outputs)) return undefined;
+  return Object.fromEntries(Object.entries(outputs).filter((e): e is [string, Json] => e[1] !== undefined));
+}
+
+/** The URI of an artifact output, if it is one. */
+function uriOf(value: Json | undefined): string | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof value.uri === 'string' ? value.uri : undefined;
+}
+
+/** A search attribute update from an output: Double from a number, Bool from a boolean, Keyword from a string or an artifact's digest. */
+function searchAttributeUpdate(name: string, value: Json | undefined): SearchAttributeUpdatePair | undefined {
+  const double = [SA.macroF1, SA.microF1, SA.reactivity].find((k) => k.name === name);
+  if (double) return typeof value === 'number' && Number.isFinite(value) ? { key: double, value } : undefined;
+  const bool = [SA.gatePassed].find((k) => k.name === name);
+  if (bool) return typeof value === 'boolean' ? { key: bool, value } : undefined;
+  const keyword = [SA.datasetDigest, SA.modelDigest, SA.pipeline, SA.status, SA.stage, SA.trigger].find((k) => k.name === name);
+  if (!keyword) return undefined;
+  if (typeof value === 'string') return { key: keyword, value };
+  const digest = typeof value === 'object' && value !== null && !Array.isArray(value) ? value.sha256 : undefined;
+  return typeof digest === 'string' ? { key: keyword, value: digest } : undefined;
 }
 
 function describe(stage: ResolvedStage, resolvedWith: Record<string, Json>) {

@@ -28,6 +28,17 @@ export interface StageContext {
    * across retries: where a stage keeps what a retry needs (checkpoints) under the store's keys.
    */
   readonly executionKey?: string;
+  /** The run this stage belongs to (pipeline, run id, workflow id, spec digest, trigger, git commit). */
+  readonly run?: RunInfo & { pipeline: string; runId: string };
+}
+
+/** The run a stage belongs to, as the workflow knows it. */
+export interface RunInfo {
+  workflowId: string;
+  specDigest: string;
+  trigger: string;
+  params: Record<string, Json>;
+  gitCommit?: string;
 }
 
 /** A stage implementation: parses its own `with`, does the work, returns its outputs. */
