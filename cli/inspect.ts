@@ -1,7 +1,7 @@
 /**
- * Commands that look at runs and artifacts: `cancel`, `runs`, `lineage`, `cache ls|rm`.
+ * Commands that look at runs and artifacts: `cancel`, `lineage`, `cache ls|rm` (`runs` is in runs.ts).
  */
-import { Client, WorkflowFailedError, type WorkflowExecutionInfo } from '@temporalio/client';
+import { Client, WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { withClient } from '../common/connections';
@@ -13,10 +13,20 @@ import { workflowUrl } from './run';
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 
+/** East Asian wide characters (Hangul, CJK, full-width forms) take two terminal columns. */
+const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/u;
+
+/** Terminal columns a cell takes, so Korean labels line up with Latin ones. */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const char of text) width += WIDE.test(char) ? 2 : 1;
+  return width;
+}
+
 /** Aligned columns; the last column is not padded. */
 export function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => displayWidth(r[i] ?? ''))));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - displayWidth(c)))).join('  ')).join('\n');
 }
 
 /**
@@ -59,41 +69,6 @@ export async function cancelCommand(config: FairlineConfig, runId: string, opts:
     ]);
     print(`${workflowId}: ${outcome}`);
     return outcome === 'cancelled' ? 0 : 1;
-  });
-}
-
-function duration(info: WorkflowExecutionInfo): string {
-  const end = info.closeTime ?? new Date();
-  const s = (end.getTime() - info.startTime.getTime()) / 1000;
-  return s < 90 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`;
-}
-
-export async function runsCommand(config: FairlineConfig, opts: { pipeline?: string; limit: string; json?: boolean }): Promise<number> {
-  const limit = Number(opts.limit);
-  const query = [`WorkflowType = 'pipelineRun'`, ...(opts.pipeline ? [`FairlinePipeline = ${JSON.stringify(opts.pipeline)}`] : [])].join(' AND ');
-  return withClient(config, async (client) => {
-    const rows: Record<string, string>[] = [];
-    for await (const info of client.workflow.list({ query })) {
-      const attrs = info.typedSearchAttributes;
-      const keyword = (name: string): string => {
-        const pair = attrs.getAll().find((p) => p.key.name === name);
-        return pair ? String(pair.value) : '';
-      };
-      rows.push({
-        run: info.workflowId.split('/').slice(2).join('/'),
-        pipeline: keyword('FairlinePipeline') || (info.workflowId.split('/')[1] ?? ''),
-        status: info.status.name.toLowerCase(),
-        stage: keyword('FairlineStage'),
-        started: info.startTime.toISOString().replace('T', ' ').slice(0, 19),
-        duration: duration(info),
-        workflowId: info.workflowId,
-      });
-      if (rows.length >= limit) break;
-    }
-    if (opts.json) print(JSON.stringify(rows, null, 2));
-    else if (rows.length === 0) say('no runs yet');
-    else print(table([['run', 'pipeline', 'status', 'last stage', 'started (UTC)', 'duration'], ...rows.map((r) => [r.run!, r.pipeline!, r.status!, r.stage!, r.started!, r.duration!])]));
-    return 0;
   });
 }
 

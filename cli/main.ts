@@ -7,7 +7,11 @@ import { ConfigInvalid, FairlineError, SecretMissing } from '../common/errors';
 import { loadConfig, readConfigFile, type FairlineConfig } from '../temporal.config';
 import { formatChecks, runDoctor } from './doctor';
 import { devCommand, workerCommand } from './dev';
-import { cacheLsCommand, cacheRmCommand, cancelCommand, lineageCommand, runsCommand } from './inspect';
+import { RUNS_DEFAULT_LIMIT } from '../common/constants';
+import { compareCommand } from './compare';
+import { reportCommand } from './report';
+import { cacheLsCommand, cacheRmCommand, cancelCommand, lineageCommand } from './inspect';
+import { runsCommand } from './runs';
 import { runCommand } from './run';
 import { scheduleApplyCommand, scheduleBackfillCommand, scheduleDescribeCommand, scheduleListCommand, scheduleStateCommand } from './schedule';
 import { validateCommand } from './validate';
@@ -88,12 +92,35 @@ export function buildProgram(): Command {
 
   program
     .command('runs')
-    .description('list recent pipeline runs')
+    .description('list recent pipeline runs with their macro F1, reactivity and bias gate (docs/runs.md)')
     .option('--pipeline <name>', 'only runs of this pipeline')
-    .option('--limit <n>', 'at most this many', '20')
+    .option('--where <filter>', `a Temporal list filter over the search attributes, e.g. 'FairlineReactivity > 0.07'`)
+    .option('--limit <n>', 'at most this many, newest first', String(RUNS_DEFAULT_LIMIT))
     .option('--json', 'machine-readable output')
-    .action(async (opts: { pipeline?: string; limit: string; json?: boolean }) => {
+    .action(async (opts: { pipeline?: string; where?: string; limit: string; json?: boolean }) => {
       process.exitCode = await runsCommand(config(program), opts);
+    });
+
+  program
+    .command('compare')
+    .description("what changed from run A to run B: spec and params, digests, metric, reactivity and gate deltas (B − A, the better direction marked)")
+    .argument('<run-a>', 'run id, pipeline/run, or the whole workflow id')
+    .argument('<run-b>', 'the run to compare with A, named the same ways')
+    .option('--pipeline <name>', 'the pipeline both runs belong to (needed when a bare run id is used by several pipelines)')
+    .option('--json', 'machine-readable output')
+    .action(async (runA: string, runB: string, opts: { pipeline?: string; json?: boolean }) => {
+      process.exitCode = await compareCommand(config(program), runA, runB, opts);
+    });
+
+  program
+    .command('report')
+    .description("where a run's report is (report.html, report.json), its headline numbers, and a local copy with --out")
+    .argument('<run>', 'run id, pipeline/run, or the whole workflow id')
+    .option('--pipeline <name>', 'the pipeline the run belongs to (needed when a bare run id is used by several pipelines)')
+    .option('--out <path>', 'write report.html there (a folder gets report.html and report.json; a file path gets its .json beside it)')
+    .option('--json', 'machine-readable output')
+    .action(async (run: string, opts: { pipeline?: string; out?: string; json?: boolean }) => {
+      process.exitCode = await reportCommand(config(program), run, opts);
     });
 
   program
@@ -182,6 +209,19 @@ export function buildProgram(): Command {
     .action(async () => {
       const { demoCommand } = await import('./demo');
       process.exitCode = await demoCommand(config(program));
+    });
+
+  program
+    .command('metrics')
+    .description('score a predictions file and print the metrics as JSON (docs/metrics.md); exit 2 on bad input, naming FILE:LINE')
+    .addOption(new Option('--task <task>', 'how to read the rows').choices(['multilabel', 'multiclass', 'binary']).makeOptionMandatory())
+    .requiredOption('--input <file>', 'JSONL, one {"y_true": …, "y_score": …} per line (- for stdin); multiclass: class index + probability vector, multilabel: 0/1 vector + probability vector, binary: 0/1 + P(class 1)')
+    .option('--labels <a,b,c>', 'label names in y_score order (default: 0,1,2,…; binary: 0,1)')
+    .option('--exclude <label>', "leave this label out of micro_f1 only (KLUE-RE's no_relation)")
+    .option('--threshold <p>', 'multilabel/binary: positive when score > p (default 0.5, as the trainer)')
+    .action(async (opts: { task: string; input: string; labels?: string; exclude?: string; threshold?: string }) => {
+      const { metricsCommand } = await import('./metrics');
+      process.exitCode = await metricsCommand(opts);
     });
 
   return program;

@@ -16,6 +16,7 @@ import { PROJECT_ROOT } from '../common/paths';
 import type { RunSpec } from '../pipeline/run-spec';
 import { formatProblem, validatePipelineFile } from '../pipeline/validate';
 import { openStore } from '../store';
+import { artifactRefSchema } from '../store/types';
 import type { FairlineConfig } from '../temporal.config';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createWorkers, type Workers } from '../worker/create';
@@ -271,11 +272,15 @@ export async function runCommand(file: string, options: RunOptions, config: Fair
       logicalQueues: new Map(Object.entries(config.taskQueues).map(([logical, name]) => [name, logical])),
       progress: { pipeline: spec.name, runId, status: 'running', stages: [] }, heartbeats: new Map(), attempts: new Map() };
     const printProgress = createProgressPrinter(process.stderr);
+    // One poll at a time, and the last one awaited before the connection closes: a query still
+    // retrying inside the client after close() would throw from a timer and crash the process.
+    let polling: Promise<void> | undefined;
     const timer = setInterval(() => {
-      poll(client, workflowId, live)
+      polling ??= poll(client, workflowId, live)
         .then(() => printProgress(progressLines(live)))
         // A query can fail while a worker restarts; the next tick tries again.
-        .catch(() => undefined);
+        .catch(() => undefined)
+        .finally(() => (polling = undefined));
     }, 500);
     let code = 0;
     try {
@@ -294,9 +299,14 @@ export async function runCommand(file: string, options: RunOptions, config: Fair
       } else throw error;
     } finally {
       clearInterval(timer);
+      await polling;
     }
     process.stdout.write(`\n${summaryTable(live.progress, live.attempts)}\n`);
     if (live.progress.manifest) process.stdout.write(`\nmanifest: ${live.progress.manifest.uri}\n`);
+    for (const stage of live.progress.stages) {
+      const html = stage.uses === 'report' ? artifactRefSchema.safeParse(stage.outputs?.html) : undefined;
+      if (html?.success) process.stdout.write(`report: ${html.data.uri}\n`);
+    }
     process.stdout.write(`run: ${workflowUrl(config, workflowId)}\n`);
     return code;
   } finally {

@@ -66,7 +66,16 @@ export const ENV = {
   dataMirrors: 'FAIRLINE_DATA_MIRRORS',
   cacheDir: 'FAIRLINE_CACHE_DIR',
   stateDir: 'FAIRLINE_STATE_DIR',
+  /** The Chromium binary the browser tests drive (test/browser.ts); default CHROMIUM.defaultPath. */
+  chromium: 'FAIRLINE_CHROMIUM',
 } as const;
+
+/**
+ * The browser of the browser tests: Debian's `chromium` package (installed by infra/bootstrap.ts),
+ * driven by playwright-core, which downloads no browser of its own. fonts-nanum gives it Korean
+ * glyphs, so screenshots of Korean text show letters instead of empty boxes.
+ */
+export const CHROMIUM = { defaultPath: '/usr/bin/chromium', aptPackages: ['chromium', 'fonts-nanum'] } as const;
 
 /** Pinned versions of the real services fairline installs (infra/bootstrap.ts). */
 export const PINS = {
@@ -83,6 +92,15 @@ export const PINS = {
  * 2 MB; everything bigger than small scalars and ArtifactRefs belongs in the artifact store.
  */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
+
+/** How many runs `fairline runs` lists unless `--limit` says otherwise. */
+export const RUNS_DEFAULT_LIMIT = 20;
+
+/**
+ * gRPC status codes fairline tells apart in Temporal's answers (google.rpc.Code; the SDK does
+ * not re-export grpc-js's enum). INVALID_ARGUMENT: e.g. a list filter the server cannot parse.
+ */
+export const GRPC_STATUS = { invalidArgument: 3 } as const;
 
 /** Ports of the embedded dev stack (`fairline dev`, `npm run demo`). */
 export const DEV_PORTS = { temporal: 7233, temporalUi: 8233, minio: 9000 } as const;

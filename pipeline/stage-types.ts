@@ -11,6 +11,10 @@ import { artifactRefSchema } from '../store/types';
 import { trainWithSchema } from './train-stage';
 import { datasetCacheable, datasetWithSchema } from './dataset-stage';
 import { nerMaskCacheable, nerMaskWithSchema } from './ner-mask';
+import { auditCacheable, auditWithSchema } from './audit-stage';
+import { evaluateWithSchema } from './evaluate-stage';
+import { reportWithSchema } from './report-stage';
+import { mineWithSchema } from './mine-stage';
 import type { ResolvedRetry, ResolvedTimeouts } from './run-spec';
 
 export interface StageType {
@@ -115,6 +119,19 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
       timeout: { startToCloseMs: 2 * 60 * 60_000, heartbeatMs: 60_000 },
     },
   },
+  'mine-hard-negatives': {
+    name: 'mine-hard-negatives',
+    version: '1',
+    description: 'Mine hard negatives from a training pool: rows a classifier is confidently wrong or unsure about, and BM25 look-alikes of positives that carry another label',
+    with: mineWithSchema,
+    outputs: { dataset: 'artifact', summary: 'artifact', mined: 'scalar' },
+    defaults: {
+      queue: TASK_QUEUES.cpu,
+      // Deterministic: a retry helps only with a lost worker or a store hiccup.
+      retry: { maximumAttempts: 3, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 },
+      timeout: { startToCloseMs: 2 * 60 * 60_000, heartbeatMs: 60_000 },
+    },
+  },
   train: {
     name: 'train',
     version: '2',
@@ -126,6 +143,51 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
       // A retry resumes from the last uploaded checkpoint, so a few attempts are cheap.
       retry: { maximumAttempts: 3, initialIntervalMs: 10_000, backoffCoefficient: 2, maximumIntervalMs: 300_000 },
       timeout: { startToCloseMs: 6 * 60 * 60_000, heartbeatMs: 2 * 60_000 },
+    },
+  },
+  audit: {
+    name: 'audit',
+    version: '1',
+    description: 'Reactivity of classifiers to identity-term pairs (per label, pair and group, bootstrap CIs), flip rate, and a pass/fail bias gate',
+    with: auditWithSchema,
+    outputs: { audit: 'artifact', reactivity: 'scalar', flipRate: 'scalar', gatePassed: 'scalar' },
+    publish: { searchAttributes: { reactivity: 'FairlineReactivity', gatePassed: 'FairlineGatePassed' } },
+    cacheable: auditCacheable,
+    relativePaths: ['groupsFile'],
+    defaults: {
+      queue: TASK_QUEUES.cpu,
+      // Inference is deterministic: a retry helps only with a lost worker or store hiccup.
+      retry: { maximumAttempts: 3, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 },
+      timeout: { startToCloseMs: 2 * 60 * 60_000, heartbeatMs: 60_000 },
+    },
+  },
+  evaluate: {
+    name: 'evaluate',
+    version: '1',
+    description: 'Score classifiers on a labelled split (onnxruntime): F1, per-label P/R/F1, ROC-AUC, AUPRC, confusion matrices, deltas between models',
+    with: evaluateWithSchema,
+    outputs: { evaluation: 'artifact', macroF1: 'scalar', microF1: 'scalar', modelDigest: 'scalar' },
+    publish: { searchAttributes: { macroF1: 'FairlineMacroF1', microF1: 'FairlineMicroF1', modelDigest: 'FairlineModelDigest' } },
+    defaults: {
+      queue: TASK_QUEUES.cpu,
+      retry: { maximumAttempts: 3, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 },
+      timeout: { startToCloseMs: 2 * 60 * 60_000, heartbeatMs: 60_000 },
+    },
+  },
+  report: {
+    name: 'report',
+    version: '1',
+    description: "Gather the run's evaluation, audit and hard negatives into report.json and a self-contained report.html",
+    with: reportWithSchema,
+    outputs: { report: 'artifact', html: 'artifact' },
+    // Provenance names the run: a cached report would name another one.
+    cacheable: () => false,
+    alwaysRuns: true,
+    publish: { memo: { report: 'report', html: 'reportHtml' } },
+    defaults: {
+      queue: TASK_QUEUES.cpu,
+      retry: { maximumAttempts: 3, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 },
+      timeout: { startToCloseMs: 10 * 60_000, heartbeatMs: 60_000 },
     },
   },
 };

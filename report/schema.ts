@@ -85,6 +85,8 @@ export const evaluatedModelSchema = z
     /** sha256 of the ONNX model. */
     model_digest: z.string(),
     mode: z.string(),
+    /** The training seed, for provenance. */
+    seed: z.number().int().optional(),
     metrics: metricsSchema,
     curves: z.array(labelCurvesSchema),
     /** Predictions artifact: JSONL rows {id, y_true, y_score}. */

@@ -91,8 +91,9 @@ def _row_spans(raw: dict, fail) -> list[tuple[int, int, str]]:
     return spans
 
 
-def read_rows(path: str | Path, weight: float = 1.0) -> list[Row]:
-    """Reads canonical JSONL; a malformed line is a DataError naming the file, line and row id."""
+def read_rows(path: str | Path, weight: float = 1.0, allow_empty: bool = False) -> list[Row]:
+    """Reads canonical JSONL; a malformed line is a DataError naming the file, line and row id.
+    An empty file is a DataError unless allow_empty (hard negatives: mining may find none)."""
     rows, seen = [], set()
     with open(path, encoding="utf-8") as f:
         for line_no, line in enumerate(f, 1):
@@ -122,7 +123,7 @@ def read_rows(path: str | Path, weight: float = 1.0) -> list[Row]:
             if not (multilabel or multiclass):
                 fail("labels must be a 0/1 list (multilabel) or a class index (multiclass)")
             rows.append(Row(row_id, raw["text"], labels, _row_spans(raw, fail), weight, str(path), line_no))
-    if not rows:
+    if not rows and not allow_empty:
         raise DataError("the file has no rows", str(path))
     return rows
 

@@ -358,7 +358,7 @@ def read_datasets(cfg: TrainConfig):
     if cfg.label_names is not None and len(cfg.label_names) != spec.num_labels:
         raise ConfigError("labelNames", f"labelNames has {len(cfg.label_names)} names for {spec.num_labels} labels")
     check_labels(train_rows, spec)
-    extra = read_rows(cfg.hard_negatives.path, cfg.hard_negatives.weight) if cfg.hard_negatives else []
+    extra = read_rows(cfg.hard_negatives.path, cfg.hard_negatives.weight, allow_empty=True) if cfg.hard_negatives else []
     check_labels(extra, spec)
     valid = read_rows(cfg.validation_file) if cfg.validation_file else []
     check_labels(valid, spec)

@@ -8,7 +8,11 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../common/paths';
 import type { StageImplementation } from './context';
 import { dataset, DATASET_SOURCE_FILES } from './dataset/stage';
+import { audit, AUDIT_SOURCE_FILES } from './audit';
 import { download } from './download';
+import { evaluate, EVALUATE_SOURCE_FILES } from './evaluate';
+import { report, REPORT_SOURCE_FILES } from './report';
+import { mineHardNegatives, mineSourceFiles } from './mine-hard-negatives';
 import { nerMask, nerMaskSourceFiles } from './ner-mask';
 import { train } from './train';
 
@@ -39,6 +43,10 @@ export function builtinStages(): Record<string, RegisteredStage> {
     download: { implementation: download, fingerprint: fingerprintOf('activities/stages/download.ts', 'pipeline/stage-types.ts') },
     dataset: { implementation: dataset, fingerprint: fingerprintOf(...DATASET_SOURCE_FILES) },
     'ner-mask': { implementation: nerMask, fingerprint: fingerprintOf(...nerMaskSourceFiles()) },
+    audit: { implementation: audit, fingerprint: fingerprintOf(...AUDIT_SOURCE_FILES) },
+    evaluate: { implementation: evaluate, fingerprint: fingerprintOf(...EVALUATE_SOURCE_FILES) },
+    report: { implementation: report, fingerprint: fingerprintOf(...REPORT_SOURCE_FILES) },
+    'mine-hard-negatives': { implementation: mineHardNegatives, fingerprint: fingerprintOf(...mineSourceFiles()) },
     // The trainer's Python code is this stage's code too: editing it retrains.
     train: { implementation: train, fingerprint: fingerprintOf('activities/stages/train.ts', 'pipeline/train-stage.ts', 'trainer/requirements.txt', ...trainerSources()) },
   };

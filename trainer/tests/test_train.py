@@ -88,6 +88,15 @@ def test_hard_negatives_join_the_training_rows_with_their_weight(tmp_path):
     assert run.last["metrics"]["train_rows"] == 88
 
 
+def test_an_empty_hard_negatives_file_adds_no_rows_and_is_no_error(tmp_path):
+    """Mining may find nothing; the run that trains on its output still trains."""
+    empty = tmp_path / "hard.jsonl"
+    empty.write_text("", encoding="utf-8")
+    run = train_in_process(demo_config(tmp_path, hardNegatives={"path": str(empty)}), tmp_path)
+    assert run.code == 0, run.last
+    assert run.last["metrics"]["train_rows"] == 80
+
+
 def test_resuming_from_a_checkpoint_gives_the_uninterrupted_runs_result(tmp_path):
     config = demo_config(tmp_path, mode="debiased", epochs=2, checkpointEvery=3, keepCheckpoints=0)
     first = train_in_process(config, tmp_path)

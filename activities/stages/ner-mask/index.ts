@@ -48,16 +48,15 @@
 import { createWriteStream, readdirSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { StringDecoder } from 'node:string_decoder';
 import { z } from 'zod';
 import { DatasetRowInvalid, StageInputInvalid, type RowLocation } from '../../../common/errors';
 import { PROJECT_ROOT } from '../../../common/paths';
-import { canonicalRowSchema, type CanonicalRow } from '../../../pipeline/dataset';
+import type { CanonicalRow } from '../../../pipeline/dataset';
 import { morphSourceSchema, nerMaskWithSchema, SPAN_SOURCES, type NerMaskWith, type SpanSource } from '../../../pipeline/ner-mask';
 import type { Json } from '../../../pipeline/run-spec';
 import type { StageContext, StageImplementation } from '../context';
+import { lines, parseRow } from '../rows';
 import { loadTokenizer, readText, tokenRanges, type Tokenizer } from './files';
 import { inlineTerms, Lexicon, parseLexiconFile, type LexiconTerm } from './lexicon';
 import { MorphAnalyzer } from './morph';
@@ -93,41 +92,6 @@ export interface MaskCard {
   mode: NerMaskWith['mode'];
   sources: SpanSource[];
   offsets: 'code points';
-}
-
-/** Splits a byte stream into lines (1-based numbers), decoding UTF-8 across chunk boundaries. */
-async function* lines(stream: Readable): AsyncGenerator<{ number: number; text: string }> {
-  const decoder = new StringDecoder('utf8');
-  let pending = '';
-  let number = 0;
-  for await (const chunk of stream) {
-    pending += decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-    let newline: number;
-    while ((newline = pending.indexOf('\n')) >= 0) {
-      number++;
-      yield { number, text: pending.slice(0, newline).replace(/\r$/, '') };
-      pending = pending.slice(newline + 1);
-    }
-  }
-  pending += decoder.end();
-  if (pending !== '') yield { number: number + 1, text: pending.replace(/\r$/, '') };
-}
-
-/** A JSONL line as a canonical row; DatasetRowInvalid naming the line (and id) otherwise. */
-export function parseRow(text: string, where: RowLocation): { row: CanonicalRow; where: RowLocation } {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new DatasetRowInvalid(where, `not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  const id = json && typeof json === 'object' && 'id' in json && typeof json.id === 'string' ? json.id : undefined;
-  const located = id !== undefined ? { ...where, id } : where;
-  const parsed = canonicalRowSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new DatasetRowInvalid(located, `not a canonical row: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(row)'}: ${i.message}`).join('; ')}`);
-  }
-  return { row: parsed.data, where: located };
 }
 
 /** The dataset's own spans of a row: `entities`, and spans decoded from `meta.tokens` + `meta.ner_tags`. */
@@ -304,5 +268,5 @@ export function nerMaskSourceFiles(): string[] {
     .filter((f) => f.endsWith('.ts'))
     .sort()
     .map((f) => `${folder}/${f}`);
-  return [...own, 'pipeline/ner-mask.ts', 'pipeline/stage-types.ts', 'pipeline/dataset.ts', 'trainer/morph.py', 'trainer/requirements.txt'];
+  return [...own, 'activities/stages/rows.ts', 'pipeline/ner-mask.ts', 'pipeline/stage-types.ts', 'pipeline/dataset.ts', 'trainer/morph.py', 'trainer/requirements.txt'];
 }

@@ -1,0 +1,17 @@
+/**
+ * A seeded pseudo-random generator for the audit's sampling and bootstrap: mulberry32 (Tommy
+ * Ettinger's 32-bit generator), small and the same on every platform, so a seed gives the same
+ * sentences and confidence intervals everywhere. Not for anything security-related.
+ */
+
+/** A generator of floats in [0, 1) from a 32-bit seed. */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
