@@ -2,6 +2,8 @@
 import { openStore } from '../store';
 import type { FairlineConfig } from '../temporal.config';
 import { createWorkers } from '../worker/create';
+import { defaultGpuConcurrency } from '../worker/gpus';
+import { DEFAULT_CPU_CONCURRENCY } from '../worker/create';
 import { startEmbeddedStack, type EmbeddedStack } from './stack';
 
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -16,7 +18,8 @@ async function runWorkersUntilSignal(config: FairlineConfig, queues: ('cpu' | 'g
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
-  say(`worker: polling ${queues.map((q) => config.taskQueues[q]).join(', ')} in namespace ${config.temporal.namespace}`);
+  const limits = queues.map((q) => `${config.taskQueues[q]} (at most ${max[q] ?? (q === 'gpu' ? defaultGpuConcurrency() : DEFAULT_CPU_CONCURRENCY)} activities at once)`);
+  say(`worker: polling ${limits.join(', ')} in namespace ${config.temporal.namespace}`);
   try {
     await workers.run();
   } finally {
@@ -29,7 +32,7 @@ export async function devCommand(config: FairlineConfig): Promise<number> {
   try {
     stack = await startEmbeddedStack(config, say);
     say('dev stack up; Ctrl-C stops it all');
-    await runWorkersUntilSignal(config, ['cpu', 'gpu'], {});
+    await runWorkersUntilSignal(config, ['cpu', 'gpu'], { cpu: DEFAULT_CPU_CONCURRENCY, gpu: defaultGpuConcurrency() });
     return 0;
   } finally {
     await stack?.stop();
@@ -37,7 +40,7 @@ export async function devCommand(config: FairlineConfig): Promise<number> {
   }
 }
 
-export async function workerCommand(config: FairlineConfig, opts: { queues: string; maxCpu: string; maxGpu: string }): Promise<number> {
+export async function workerCommand(config: FairlineConfig, opts: { queues: string; maxCpu: string; maxGpu?: string | undefined }): Promise<number> {
   const queues = opts.queues.split(',').map((q) => q.trim()).filter(Boolean);
   const valid = queues.filter((q): q is 'cpu' | 'gpu' => q === 'cpu' || q === 'gpu');
   if (valid.length !== queues.length || valid.length === 0) {
@@ -45,7 +48,7 @@ export async function workerCommand(config: FairlineConfig, opts: { queues: stri
     return 2;
   }
   const maxCpu = Number(opts.maxCpu);
-  const maxGpu = Number(opts.maxGpu);
+  const maxGpu = opts.maxGpu === undefined ? defaultGpuConcurrency() : Number(opts.maxGpu);
   if (!Number.isInteger(maxCpu) || maxCpu < 1 || !Number.isInteger(maxGpu) || maxGpu < 1) {
     say('--max-cpu and --max-gpu take positive integers');
     return 2;

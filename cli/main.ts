@@ -10,6 +10,7 @@ import { devCommand, workerCommand } from './dev';
 import { RUNS_DEFAULT_LIMIT } from '../common/constants';
 import { compareCommand } from './compare';
 import { reportCommand } from './report';
+import { DEFAULT_CPU_CONCURRENCY } from '../worker/create';
 import { cacheLsCommand, cacheRmCommand, cancelCommand, lineageCommand } from './inspect';
 import { runsCommand } from './runs';
 import { runCommand } from './run';
@@ -49,9 +50,9 @@ export function buildProgram(): Command {
     .command('worker')
     .description('run a worker for production')
     .option('--queues <list>', 'comma-separated task queues to poll', 'cpu,gpu')
-    .option('--max-cpu <n>', 'max concurrent activities on the cpu queue', '8')
-    .option('--max-gpu <n>', 'max concurrent activities on the gpu queue (one per GPU)', '1')
-    .action(async (opts: { queues: string; maxCpu: string; maxGpu: string }) => {
+    .option('--max-cpu <n>', 'max concurrent activities on the cpu queue', String(DEFAULT_CPU_CONCURRENCY))
+    .option('--max-gpu <n>', 'max concurrent activities on the gpu queue (default: one per visible GPU, 1 without a GPU)')
+    .action(async (opts: { queues: string; maxCpu: string; maxGpu?: string }) => {
       process.exitCode = await workerCommand(config(program), opts);
     });
 

@@ -12,6 +12,9 @@ import type { FairlineConfig } from '../temporal.config';
 const require = createRequire(import.meta.url);
 
 /** Path of the workflows module, for Temporal's bundler. */
+/** Activities at once on the cpu queue unless told otherwise: inference and data stages are light and mostly wait on I/O. */
+export const DEFAULT_CPU_CONCURRENCY = 8;
+
 export const WORKFLOWS_PATH = require.resolve('../workflows/index.ts');
 
 export interface WorkerOptions {
@@ -50,7 +53,7 @@ export async function createWorkers(options: WorkerOptions): Promise<Workers> {
         taskQueue: config.taskQueues[queue],
         activities,
         ...(isCpu ? (options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }) : {}),
-        maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities?.[queue] ?? (isCpu ? 8 : 1),
+        maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities?.[queue] ?? (isCpu ? DEFAULT_CPU_CONCURRENCY : 1),
         shutdownGraceTime: options.shutdownGraceTimeMs ?? 10_000,
       }),
     );

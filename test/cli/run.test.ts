@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { PROJECT_ROOT } from '../../common/paths';
+import { reportSchema } from '../../report/schema';
 import { stopProcess } from '../../infra/temporal';
 import { startHttpSource, type HttpSource } from '../http-source';
 import { cleanEnv, fairline, startWorkerProcess, suiteTemporal, tempDir } from '../helpers';
@@ -60,6 +61,35 @@ describe('fairline run and the commands around it', () => {
     assert.deepEqual(rows.map((r) => [r.run, r.status]).sort(), [['cli-first', 'completed'], ['cli-second', 'completed']]);
   });
 
+  test('report prints where the run’s report is and its headline, and writes a local copy', async () => {
+    const out = join(dir, 'report-copy');
+    const { code, stdout, stderr } = await fairline(['report', 'cli-first', '--pipeline', 'demo', '--out', `${out}/`], env);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /report\.html: \/.*\/report\.html/);
+    const report = reportSchema.parse(JSON.parse(await readFile(join(out, 'report.json'), 'utf8')));
+    assert.equal(report.provenance.run_id, 'cli-first');
+    assert.deepEqual(report.evaluation?.models.map((m) => m.name), ['baseline', 'debiased']);
+    assert.deepEqual(report.audits.map((a) => a.name), ['baseline', 'debiased']);
+    assert.ok(report.hard_negatives && report.hard_negatives.mined > 0);
+    assert.match(stdout, new RegExp(`macro F1 ${report.headline.macro_f1!.toFixed(4)} .* gate passed`));
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    assert.ok(html.includes('cli-first'));
+  });
+
+  test('a failed bias gate fails the run as BiasGateFailed and still writes the report', async () => {
+    const { code, stdout, stderr } = await fairline(['run', 'pipelines/demo.yaml', '--id', 'cli-gate', '--set', 'params.maxReactivity=0.000001'], env);
+    assert.equal(code, 1, stdout);
+    assert.match(stderr, /run failed: stage "audit" failed: .*debiased.*exceeds/);
+    assert.match(stdout, /audit\s+failed/);
+    assert.match(stdout, /report\s+succeeded/);
+    assert.match(stdout, /^report: file:\/\/.*\/report\.html$/m);
+    const runs = await fairline(['runs', '--pipeline', 'demo', '--where', 'FairlineGatePassed = false', '--json'], env);
+    assert.deepEqual(JSON.parse(runs.stdout).map((r: { run: string }) => r.run), ['cli-gate']);
+    const compared = await fairline(['compare', 'demo/cli-first', 'demo/cli-gate', '--json'], env);
+    assert.equal(compared.code, 0, compared.stderr);
+    assert.match(compared.stdout, /maxReactivity/, 'the params diff names the changed threshold');
+  });
+
   test('lineage names the run and stage that produced an artifact', async () => {
     const { code, stdout } = await fairline(['lineage', trainUri], env);
     assert.equal(code, 0, stdout);
@@ -69,10 +99,11 @@ describe('fairline run and the commands around it', () => {
 
   test('cache ls shows the entries and cache rm --all clears them', async () => {
     const listed = await fairline(['cache', 'ls', '--json'], env);
-    assert.deepEqual(JSON.parse(listed.stdout).map((r: { stage: string }) => r.stage).sort(), ['baseline', 'data', 'debiased', 'mask']);
+    // The report is never cached, nor is an audit whose gate failed (a failed stage records nothing).
+    assert.deepEqual(JSON.parse(listed.stdout).map((r: { stage: string }) => r.stage).sort(), ['audit', 'baseline', 'data', 'debiased', 'evaluate', 'mask', 'mine']);
     const removed = await fairline(['cache', 'rm', '--all'], env);
     assert.equal(removed.code, 0);
-    assert.match(removed.stderr, /removed 4 cache entries/);
+    assert.match(removed.stderr, /removed 7 cache entries/);
     const after = await fairline(['cache', 'ls', '--json'], env);
     assert.deepEqual(JSON.parse(after.stdout), []);
   });

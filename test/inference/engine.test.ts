@@ -83,7 +83,8 @@ describe('the inference engine', () => {
     multilabel = await trainedClassifier();
     direct = await directContext('evaluate');
     bundleRef = await direct.classifier(multilabel);
-    texts = [...multilabel.validation.map((r) => r.text), ...EXTRA_TEXTS];
+    // The validation rows (the trainer's own parity set), the training texts so that batches of 64 cut the input, and the extras.
+    texts = [...multilabel.validation.map((r) => r.text), ...demoRows('train').map((r) => r.text), ...EXTRA_TEXTS];
   });
 
   describe('on a multilabel model', () => {
@@ -93,11 +94,12 @@ describe('the inference engine', () => {
     });
 
     for (const batchSize of [1, 7, 64]) {
-      test(`matches the trainer's PyTorch logits and probabilities within 1e-5 with batches of ${batchSize}, in input order`, async () => {
+      test(`matches the trainer's PyTorch logits and probabilities within 1e-5 with batches of ${batchSize}, in input order`, async (t) => {
         const classifier = await Classifier.load(bundleRef, direct.context, { batchSize, threads: 1 }, 'models.baseline');
         try {
           const predictions = await classifier.predict(texts);
           const worst = worstDifference(predictions, reference);
+          t.diagnostic(`${texts.length} texts: max |Δlogit| ${worst.logit.toExponential(2)}, max |Δprob| ${worst.probability.toExponential(2)}`);
           assert.ok(worst.logit <= TOLERANCE, `max |Δlogit| ${worst.logit}`);
           assert.ok(worst.probability <= TOLERANCE, `max |Δprob| ${worst.probability}`);
         } finally {
@@ -142,6 +144,24 @@ describe('the inference engine', () => {
         await long.release();
       }
     });
+
+    test("reads the vocabulary from an onnxruntime-optimized graph (fused embedding, int32 ids) and still matches PyTorch", async () => {
+      const optimized = join(await tempDir('fairline-optimized-onnx-'), 'model-optimized.onnx');
+      const script = join(PROJECT_ROOT, 'test', 'inference', 'optimize_onnx.py');
+      const result = spawnSync(loadConfig({}, {}).trainer.python, [script, multilabel.modelPath, optimized, '--heads', String(SCRATCH.heads), '--hidden', String(SCRATCH.hidden)], { encoding: 'utf8' });
+      assert.equal(result.status, 0, result.stderr);
+      const files = { modelPath: optimized, task: 'multilabel' as const, labelNames: ['TA', 'UD', 'UI'], maxLength: MAX_LENGTH, threshold: 0.5 };
+      const classifier = await Classifier.fromFiles({ ...files, tokenizerPath: multilabel.tokenizerPath }, { batchSize: 7 }, 'optimized');
+      try {
+        const worst = worstDifference(await classifier.predict(texts), reference);
+        assert.ok(worst.logit <= TOLERANCE && worst.probability <= TOLERANCE, JSON.stringify(worst));
+      } finally {
+        await classifier.release();
+      }
+      const small = await trainedClassifier({ train: demoRows('train'), validation: demoRows('test'), options: { scratch: { ...SCRATCH, vocabSize: 150 } } });
+      const error = await rejectsWith(Classifier.fromFiles({ ...files, tokenizerPath: small.tokenizerPath }, {}, 'optimized'), TokenizerModelMismatch);
+      assert.match(error.message, /^optimized: tokenizer\.json has a vocabulary of 150 tokens but model-optimized\.onnx's word-embedding table has 219 rows/);
+    });
   });
 
   describe('on a multiclass model', () => {
@@ -153,18 +173,19 @@ describe('the inference engine', () => {
 
     before(async () => {
       multiclass = await trainedClassifier({ train: asClass(demoRows('train')), validation: asClass(demoRows('test')) });
-      classTexts = [...multiclass.validation.map((r) => r.text), ...EXTRA_TEXTS];
+      classTexts = [...multiclass.validation.map((r) => r.text), ...demoRows('train').map((r) => r.text), ...EXTRA_TEXTS];
       reference = await torchPredict(multiclass, classTexts, 'multiclass');
       ref = await direct.classifier(multiclass);
     });
 
-    test("matches the trainer's PyTorch softmax within 1e-5 with batches of 1, 7 and 64, and decides one-hot argmax", async () => {
+    test("matches the trainer's PyTorch softmax within 1e-5 with batches of 1, 7 and 64, and decides one-hot argmax", async (t) => {
       for (const batchSize of [1, 7, 64]) {
         const classifier = await Classifier.load(ref, direct.context, { batchSize }, 'models.debiased');
         try {
           assert.equal(classifier.task, 'multiclass');
           const predictions = await classifier.predict(classTexts);
           const worst = worstDifference(predictions, reference);
+          t.diagnostic(`batch ${batchSize}: max |Δlogit| ${worst.logit.toExponential(2)}, max |Δprob| ${worst.probability.toExponential(2)}`);
           assert.ok(worst.logit <= TOLERANCE && worst.probability <= TOLERANCE, `batch ${batchSize}: ${JSON.stringify(worst)}`);
           predictions.forEach((p, i) => {
             assert.ok(Math.abs(p.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-12);
