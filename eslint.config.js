@@ -26,7 +26,7 @@ export default tseslint.config(
             { group: ['yaml'], message: 'YAML is parsed in the client; workflows receive the validated spec.' },
             { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Workflows use @temporalio/workflow only.' },
             {
-              group: ['**/store/*', '**/activities', '**/activities/*', '**/infra/*', '**/cli/*', '**/worker/*', '**/common/paths', '**/common/connections', '**/temporal.config'],
+              group: ['**/store/*', '**/activities', '**/activities/*', '**/infra/*', '**/cli/*', '**/worker/*', '**/inference/*', '**/eval/*', '**/audit/*', '**/mining/*', '**/report/html', '**/report/svg', '**/common/paths', '**/common/connections', '**/temporal.config'],
               message: 'Node-side modules cannot run in the workflow sandbox (type-only imports are fine).',
               allowTypeImports: true,
             },

@@ -146,5 +146,6 @@ export const EVALUATE_SOURCE_FILES = [
   'eval/curves.ts',
   'eval/input.ts',
   'inference/engine.ts',
+  'inference/onnx-model.ts',
   'report/schema.ts',
 ] as const;
