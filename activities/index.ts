@@ -223,7 +223,8 @@ export function createActivities(deps: ActivityDependencies) {
           const size = Buffer.byteLength(JSON.stringify(outputs));
           if (size > MAX_PAYLOAD_BYTES) throw new PayloadTooLarge(`outputs of stage "${input.stage.id}"`, size, MAX_PAYLOAD_BYTES);
           const cacheKey = cacheKeyOf(input.stage);
-          if (input.recordCache) {
+          // A result the cache may never serve (an unpinned download, a report naming its run) is not recorded.
+          if (input.recordCache && stageTypes[input.stage.uses]?.cacheable?.(input.stage.with) !== false) {
             await recordCacheEntry(cacheKey, { outputs, stage: input.stage.id, uses: input.stage.uses, pipeline: input.pipeline, runId: input.runId });
           }
           return { outputs, cacheKey, attempt: context.info.attempt };

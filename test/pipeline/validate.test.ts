@@ -305,6 +305,8 @@ describe('a valid file resolves into the RunSpec the workflow receives', () => {
         sha256: '8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4',
         name: 'train.json',
       },
+      // The stage type's publish declaration travels with the spec: the workflow upserts from it.
+      publish: { searchAttributes: { dataset: 'FairlineDatasetDigest' } },
     });
     assert.deepEqual(baseline, {
       id: 'baseline',
