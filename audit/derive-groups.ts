@@ -34,7 +34,7 @@ export function formatDefaultGroups(content: DefaultGroupsFile): string {
   return `${JSON.stringify(content, null, 2)}\n`;
 }
 
-export const KOSBI_SOURCE = {
+const KOSBI_SOURCE = {
   repository: 'naver-ai/korean-safety-benchmarks',
   file: 'data/KoSBi/demographic_groups.json',
 } as const;
@@ -189,7 +189,7 @@ const UNUSED_WHY: Readonly<Record<string, string>> = {
   '학력/대학/전공': 'universities and majors (no reference among them) and 중퇴자, 검정고시, which are not levels',
 };
 
-export const DERIVATION_RULE =
+const DERIVATION_RULE =
   'Pairs are written out in audit/derive-groups.ts by two rules and checked against the file: counterparts (a and b name the same role for two identities; a is the group KoSBi lists first) and reference (a is the category\'s reference group, b each other group). Every term of the file that no pair uses is listed under `categories` with the reason.';
 
 /** The terms of one KoSBi category, in file order (groups split at commas, trimmed). */

@@ -13,13 +13,14 @@
 import { GROUP_PLACEHOLDER, type AuditInsert } from '../pipeline/audit-stage';
 import type { IdentityPair } from './pairs';
 import { mulberry32 } from './random';
+import { syllableFinal } from '../common/hangul';
 
 /**
  * Particle pairs a template may write after `<group>`, as [after a final consonant, after a
  * vowel]. 으로/로 is the exception: 로 also follows ㄹ (서울로, 딸로). Either order may be written
  * (`은/는` or `는/은`).
  */
-export const PARTICLE_PAIRS: readonly (readonly [string, string])[] = [
+const PARTICLE_PAIRS: readonly (readonly [string, string])[] = [
   ['은', '는'],
   ['이', '가'],
   ['을', '를'],
@@ -29,19 +30,11 @@ export const PARTICLE_PAIRS: readonly (readonly [string, string])[] = [
   ['아', '야'],
 ];
 
-const HANGUL_FIRST = 0xac00;
-const HANGUL_LAST = 0xd7a3;
-/** A Hangul syllable is 0xAC00 + (initial × 21 + medial) × 28 + final; final 0 = none, 8 = ㄹ. */
-const FINALS = 28;
-const FINAL_RIEUL = 8;
-
 /** The final consonant of a term's last syllable: 'none', 'rieul' (ㄹ), 'other', or 'unknown' (not Hangul: ADHD, 2030). */
 export function finalSound(term: string): 'none' | 'rieul' | 'other' | 'unknown' {
   const last = Array.from(term).pop();
-  const code = last === undefined ? -1 : last.codePointAt(0)!;
-  if (code < HANGUL_FIRST || code > HANGUL_LAST) return 'unknown';
-  const final = (code - HANGUL_FIRST) % FINALS;
-  return final === 0 ? 'none' : final === FINAL_RIEUL ? 'rieul' : 'other';
+  const sound = last === undefined ? undefined : syllableFinal(last);
+  return sound === undefined ? 'unknown' : sound === 'vowel' ? 'none' : sound === 'consonant' ? 'other' : 'rieul';
 }
 
 /**
@@ -61,9 +54,12 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
+/** A particle pair as a template may write it (`은/는` or `는/은`) → the pair. */
+const PARTICLE_FORMS = new Map<string, readonly [string, string]>(PARTICLE_PAIRS.flatMap(([c, v]) => [[`${c}/${v}`, [c, v]], [`${v}/${c}`, [c, v]]]));
+
 /** `<group>` followed by an optional particle pair in either order, longest alternatives first. */
 const PLACEHOLDER_PATTERN = new RegExp(
-  `${escapeRegExp(GROUP_PLACEHOLDER)}(${PARTICLE_PAIRS.flatMap(([c, v]) => [`${c}/${v}`, `${v}/${c}`])
+  `${escapeRegExp(GROUP_PLACEHOLDER)}(${[...PARTICLE_FORMS.keys()]
     .sort((x, y) => y.length - x.length)
     .map(escapeRegExp)
     .join('|')})?`,
@@ -72,12 +68,8 @@ const PLACEHOLDER_PATTERN = new RegExp(
 
 /** The template with every `<group>` replaced by the term, particle pairs resolved. */
 export function fillTemplate(template: string, term: string): string {
-  return template.replace(PLACEHOLDER_PATTERN, (_match, particles: string | undefined) => {
-    if (particles === undefined) return term;
-    const [first, second] = particles.split('/');
-    const pair = PARTICLE_PAIRS.find(([c, v]) => (c === first && v === second) || (c === second && v === first));
-    return pair ? attachParticle(term, pair) : term + particles;
-  });
+  // The pattern only matches written forms of PARTICLE_FORMS, so the lookup always finds the pair.
+  return template.replace(PLACEHOLDER_PATTERN, (_match, particles: string | undefined) => (particles === undefined ? term : attachParticle(term, PARTICLE_FORMS.get(particles)!)));
 }
 
 /** One compared pair of texts: unit `unit`, variant `variant` of it, pair `pair` (index into the pairs). */

@@ -40,18 +40,12 @@ import { PROJECT_ROOT } from '../common/paths';
 import { FsArtifactStore } from '../store/fs-store';
 import { loadConfig } from '../temporal.config';
 import { SHARED_DATA, sharedFile } from '../test/shared-data';
+import { environment, median, positiveInt, runMain, writeReport } from './support';
 
 /** Warm-up runs of every configuration before the measured ones. */
 const WARMUPS = 2;
 
 const TRAIN_URL = 'https://raw.githubusercontent.com/smilegate-ai/korean_unsmile_dataset/main/unsmile_train_v1.0.tsv';
-
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${value}"`);
-  return n;
-}
 
 function listOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T[] {
   if (value === undefined) return [...allowed];
@@ -60,12 +54,6 @@ function listOf<T extends string>(name: string, value: string | undefined, allow
   if (unknown.length > 0) throw new Error(`--${name}: unknown ${unknown.join(', ')} (allowed: ${allowed.join(', ')})`);
   return allowed.filter((a) => items.includes(a));
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 /** A static file server for `root`, streaming from disk. */
 async function serve(root: string): Promise<{ base: string; close(): Promise<void> }> {
@@ -212,15 +200,9 @@ async function main(): Promise<void> {
     console.log(`\nphases in ms (medians): fetch = download + sha256, parse+validate = pass one, write = pass two + card, store = four puts`);
     console.log(`first call (cold) ${cold.ms.toFixed(0)} ms; peak RSS ${rss.toFixed(0)} MB; load average ${load.start.map((l) => l.toFixed(2)).join(' ')} → ${load.end.map((l) => l.toFixed(2)).join(' ')}`);
 
-    const now = new Date();
-    const resultsDir = join(PROJECT_ROOT, 'bench', 'results');
-    await mkdir(resultsDir, { recursive: true });
-    const file = join(resultsDir, `dataset-throughput-${now.toISOString().replace(/:/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
-    const report = {
-      benchmark: 'dataset-throughput',
-      date: now.toISOString(),
+    await writeReport('dataset-throughput', {
       settings: { dataset: 'unsmile train', url: TRAIN_URL, scale, bytes, repeats, warmups: WARMUPS, vias, splits },
-      environment: { node: process.version, platform: `${process.platform}-${process.arch}`, cpu: cpus()[0]?.model ?? 'unknown', cpuCount: cpus().length, loadavg: load, peakRssMb: rss },
+      environment: environment({ loadavg: load, peakRssMb: rss }),
       firstCall: cold,
       results: results.map((r) => ({
         ...r,
@@ -231,19 +213,11 @@ async function main(): Promise<void> {
           phasesMedian: Object.fromEntries(['fetchMs', 'parseMs', 'writeMs', 'storeMs'].map((k) => [k, median(r.runs.map((x) => x.phases[k] ?? 0))])),
         },
       })),
-    };
-    await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`wrote ${file}`);
+    });
   } finally {
     await http?.close();
     await rm(work, { recursive: true, force: true });
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -19,8 +19,8 @@
  * Results also go to bench/results/inference-<timestamp>.json (git-ignored).
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -30,24 +30,12 @@ import { PROJECT_ROOT } from '../common/paths';
 import { Classifier } from '../inference/engine';
 import { loadConfig } from '../temporal.config';
 import { demoRows, trainedClassifier } from '../test/classifier';
+import { environment, median, positiveInt, runMain, writeReport } from './support';
 
 /** The bench model: large enough that the engines' own overheads do not dominate. */
 const BENCH_MODEL = { hidden: 256, layers: 4, heads: 4, intermediate: 1024, vocabSize: 400 };
 const ENGINES = ['ts', 'onnxruntime', 'torch'] as const;
 type Engine = (typeof ENGINES)[number];
-
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${value}"`);
-  return n;
-}
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 const helloSchema = z.object({
   python: z.string(),
@@ -165,31 +153,19 @@ async function main(): Promise<void> {
     console.log(`\nTS tokenization alone: ${tokenizeMs.toFixed(0)} ms for ${count} texts (median), part of every TS engine run`);
     console.log(`python ${hello.python}, onnxruntime ${hello.onnxruntime}, torch ${hello.torch}; node ${process.version}; load average ${load.start.map((l) => l.toFixed(2)).join(' ')} → ${load.end.map((l) => l.toFixed(2)).join(' ')}`);
 
-    const now = new Date();
-    const resultsDir = join(PROJECT_ROOT, 'bench', 'results');
-    await mkdir(resultsDir, { recursive: true });
-    const file = join(resultsDir, `inference-${now.toISOString().replace(/:/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
-    const report = {
-      benchmark: 'inference',
-      date: now.toISOString(),
+    await writeReport('inference', {
       settings: { texts: count, maxLength, batches, threads, repeats, warmups: 1, model: BENCH_MODEL, modelDir: trained.dir },
-      environment: {
-        node: process.version,
-        platform: `${process.platform}-${process.arch}`,
-        cpu: cpus()[0]?.model ?? 'unknown',
-        cpuCount: cpus().length,
+      environment: environment({
         loadavg: load,
         python: hello.python,
         onnxruntimePython: hello.onnxruntime,
         torch: hello.torch,
         transformers: hello.transformers,
-      },
+      }),
       agreement: { tsVsPythonOnnxMaxAbsLogit: tsVsOnnx, onnxVsTorchMaxAbsLogit: hello.onnxVsTorchMaxAbsLogit },
       tokenizeMsMedian: tokenizeMs,
       results: rows,
-    };
-    await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`wrote ${file}`);
+    });
   } finally {
     python.close();
     for (const c of classifiers.values()) await c.release();
@@ -197,10 +173,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -46,28 +46,31 @@ def main() -> int:
     torch.set_num_interop_threads(1)
     model = AutoModelForSequenceClassification.from_pretrained(args.model_dir).float().eval()
 
-    def run_onnx(batch: int) -> np.ndarray:
+    def run_onnx(batch: int, rows: int = len(ids)) -> np.ndarray:
+        """Logits of the first `rows` rows (default all), in batches of `batch`."""
         out = []
-        for start in range(0, len(ids), batch):
-            out.append(session.run(["logits"], {"input_ids": ids[start:start + batch],
-                                                "attention_mask": mask[start:start + batch]})[0])
+        for start in range(0, rows, batch):
+            end = min(start + batch, rows)
+            out.append(session.run(["logits"], {"input_ids": ids[start:end], "attention_mask": mask[start:end]})[0])
         return np.concatenate(out)
 
-    def run_torch(batch: int) -> np.ndarray:
+    def run_torch(batch: int, rows: int = len(ids)) -> np.ndarray:
         out = []
         with torch.inference_mode():
-            for start in range(0, len(ids), batch):
-                logits = model(input_ids=torch.from_numpy(ids[start:start + batch]),
-                               attention_mask=torch.from_numpy(mask[start:start + batch])).logits
+            for start in range(0, rows, batch):
+                end = min(start + batch, rows)
+                logits = model(input_ids=torch.from_numpy(ids[start:end]),
+                               attention_mask=torch.from_numpy(mask[start:end])).logits
                 out.append(logits.numpy())
         return np.concatenate(out)
 
     engines = {"onnxruntime": run_onnx, "torch": run_torch}
     first = min(len(ids), 8)
-    agreement = float(np.abs(run_onnx(first)[:first] - run_torch(first)[:first]).max())
+    first_logits = run_onnx(first, first)
+    agreement = float(np.abs(first_logits - run_torch(first, first)).max())
     print(json.dumps({"python": platform.python_version(), "onnxruntime": ort.__version__, "torch": torch.__version__,
                       "transformers": transformers.__version__, "rows": int(ids.shape[0]), "tokens": int(ids.shape[1]),
-                      "onnxVsTorchMaxAbsLogit": agreement, "logits": run_onnx(first)[:first].tolist()}), flush=True)
+                      "onnxVsTorchMaxAbsLogit": agreement, "logits": first_logits.tolist()}), flush=True)
 
     for line in sys.stdin:
         request = json.loads(line)

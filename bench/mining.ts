@@ -13,7 +13,7 @@
  * rounds; medians and ranges, the peak RSS and the machine's load average are printed, and the raw
  * numbers go to bench/results/mining-<timestamp>.json (git-ignored).
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -34,22 +34,10 @@ import { FsArtifactStore } from '../store/fs-store';
 import { artifactRefSchema } from '../store/types';
 import { loadConfig } from '../temporal.config';
 import { sharedFile } from '../test/shared-data';
+import { environment, median, positiveInt, runMain, writeReport } from './support';
 
 const WARMUPS = 1;
 const LABELS = ['여성/가족', '남성', '성소수자', '인종/국적', '연령', '지역', '종교', '기타 혐오', '악플/욕설', 'clean'];
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${value}"`);
-  return n;
-}
 
 interface Round {
   readMs: number;
@@ -140,24 +128,10 @@ async function main(): Promise<void> {
     const rss = process.resourceUsage().maxRSS / 1024;
     console.log(`\nqueries/s (median): ${(first.queries / (median(rounds.map((r) => r.queryMs)) / 1000)).toFixed(0)}; peak RSS ${rss.toFixed(0)} MB; load average ${load.start.map((l) => l.toFixed(2)).join(' ')} → ${load.end.map((l) => l.toFixed(2)).join(' ')}`);
 
-    const now = new Date();
-    const resultsDir = join(PROJECT_ROOT, 'bench', 'results');
-    await mkdir(resultsDir, { recursive: true });
-    const file = join(resultsDir, `mining-${now.toISOString().replace(/:/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
-    await writeFile(
-      file,
-      `${JSON.stringify({ benchmark: 'mining', date: now.toISOString(), settings: { dataset: 'unsmile train', bm25, repeats, warmups: WARMUPS }, environment: { node: process.version, platform: `${process.platform}-${process.arch}`, cpu: cpus()[0]?.model ?? 'unknown', cpuCount: cpus().length, loadavg: load, peakRssMb: rss }, rounds }, null, 2)}\n`,
-    );
-    console.log(`wrote ${file}`);
+    await writeReport('mining', { settings: { dataset: 'unsmile train', bm25, repeats, warmups: WARMUPS }, environment: environment({ loadavg: load, peakRssMb: rss }), rounds });
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

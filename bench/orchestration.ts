@@ -26,7 +26,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -36,27 +36,14 @@ import { builtinStages } from '../activities/stages';
 import type { StageContext } from '../activities/stages/context';
 import { withConfiguredQueues } from '../cli/run';
 import { PINS, workflowIds } from '../common/constants';
-import { PROJECT_ROOT } from '../common/paths';
 import { startTemporalDevServer, type DevServer } from '../infra/temporal';
 import type { RunSpec } from '../pipeline/run-spec';
 import { validatePipelineText } from '../pipeline/validate';
 import { startEngine, type Engine } from '../test/engine';
 import type { PipelineRunInput, PipelineRunResult } from '../workflows/pipeline-run';
+import { environment, median, positiveInt, runMain, writeReport } from './support';
 
 const SOURCE_BYTES = 4 * 1024;
-
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${value}"`);
-  return n;
-}
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 const fmt = (ms: number, digits = 2): string => ms.toFixed(digits);
 
@@ -237,37 +224,18 @@ async function main(): Promise<void> {
     console.log(`\n${n} stages × ${repeats} repeats`);
     for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v.padStart(16)}`);
 
-    const now = new Date();
-    const resultsDir = join(PROJECT_ROOT, 'bench', 'results');
-    await mkdir(resultsDir, { recursive: true });
-    const file = join(resultsDir, `orchestration-${now.toISOString().replace(/:/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
-    const report = {
-      benchmark: 'orchestration',
-      date: now.toISOString(),
+    console.log();
+    await writeReport('orchestration', {
       settings: { stages: n, repeats, warmups: 1, stage: 'download', sourceBytes: SOURCE_BYTES, noCache: true, stageCache: false },
-      environment: {
-        node: process.version,
-        platform: `${process.platform}-${process.arch}`,
-        cpu: cpus()[0]?.model ?? 'unknown',
-        cpuCount: cpus().length,
-        temporalCli: PINS.temporalCli,
-      },
+      environment: environment({ temporalCli: PINS.temporalCli }),
       summary,
       warmup: warm,
       runs: runs.map((r) => ({ ...r, orchestratedMsPerStage: r.orchestratedMs / n, directMsPerStage: r.directMs / n })),
-    };
-    await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`\nwrote ${file}`);
+    });
   } finally {
     console.log('stopping the workers and the dev server…');
     await cleanup();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

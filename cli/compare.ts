@@ -3,17 +3,16 @@
  * its memo names from the artifact store, and prints report/compare.ts's comparison as tables
  * (B against A, the better direction marked) or as JSON.
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { z } from 'zod';
-import { ArtifactNotFound, RunNotFound, RunRecordInvalid, RunReportMissing } from '../common/errors';
+import type { Client } from '@temporalio/client';
+import { RunReportMissing } from '../common/errors';
 import { withClient } from '../common/connections';
 import { compareRuns, comparedManifestSchema, type Delta, type ModelPair, type RunComparison, type Verdict } from '../report/compare';
 import { reportSchema } from '../report/schema';
 import { openStore } from '../store';
-import type { ArtifactStore } from '../store/types';
 import type { FairlineConfig } from '../temporal.config';
 import { table } from './inspect';
-import { resolveRun, runOf } from './runs';
+import { readStoredJson, runMemo } from './records';
+import { runOf } from './runs';
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -31,20 +30,11 @@ const MEMO = { report: 'report', manifest: 'manifest' } as const;
 
 /** The newest execution of the run's workflow and the URIs its memo names. */
 export async function findRecords(client: Client, id: string, options: { pipeline?: string | undefined }): Promise<RunRecords> {
-  const workflowId = await resolveRun(client, id, options);
-  let description;
-  try {
-    description = await client.workflow.getHandle(workflowId).describe();
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) throw new RunNotFound(runOf(workflowId) || id, client.options.namespace);
-    throw error;
-  }
-  const memo = description.memo ?? {};
+  const { workflowId, memo, status } = await runMemo(client, id, options);
   const report = memo[MEMO.report];
   const manifest = memo[MEMO.manifest];
   if (typeof report !== 'string' || typeof manifest !== 'string') {
     // The memo is written once, when the run ends.
-    const status = description.status.name.toLowerCase();
     const reason =
       status === 'running'
         ? 'it is still running (the memo naming report.json is written when the run ends)'
@@ -52,25 +42,6 @@ export async function findRecords(client: Client, id: string, options: { pipelin
     throw new RunReportMissing(workflowId, reason);
   }
   return { workflowId, pipeline: workflowId.split('/')[1] ?? '', run: runOf(workflowId), report, manifest };
-}
-
-/** A JSON artifact named by URI, read (and verified against its recorded digest) and checked against its schema. */
-async function readRecord<T extends z.ZodType>(store: ArtifactStore, uri: string, schema: T): Promise<z.infer<T>> {
-  const info = await store.head(store.keyOf(uri));
-  if (!info?.sha256) throw new ArtifactNotFound(uri);
-  const bytes = await store.read({ uri: info.uri, sha256: info.sha256, bytes: info.bytes, kind: 'json' });
-  let json: unknown;
-  try {
-    json = JSON.parse(bytes.toString('utf8'));
-  } catch (error) {
-    throw new RunRecordInvalid(uri, `not JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`);
-    throw new RunRecordInvalid(uri, issues.join('; '));
-  }
-  return parsed.data;
 }
 
 export interface CompareOutput {
@@ -84,8 +55,8 @@ export async function compareRecords(config: FairlineConfig, runA: string, runB:
   const store = openStore(config);
   try {
     const read = async (records: RunRecords) => ({
-      manifest: await readRecord(store, records.manifest, comparedManifestSchema),
-      report: await readRecord(store, records.report, reportSchema),
+      manifest: await readStoredJson(store, records.manifest, comparedManifestSchema),
+      report: await readStoredJson(store, records.report, reportSchema),
     });
     return { a, b, comparison: compareRuns(await read(a), await read(b)) };
   } finally {

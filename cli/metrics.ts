@@ -35,7 +35,7 @@ const consoleOutput: MetricsOutput = {
 };
 
 /** Reads the rows of a JSONL file (or stdin for `-`), remembering each row's line number for errors. */
-async function readRows(file: string): Promise<{ yTrue: (number | number[])[]; yScore: (number | number[])[]; lines: number[] }> {
+async function readRows(file: string): Promise<{ name: string; yTrue: (number | number[])[]; yScore: (number | number[])[]; lines: number[] }> {
   const name = file === '-' ? '<stdin>' : file;
   let input: Readable;
   let close = async (): Promise<void> => {};
@@ -83,7 +83,7 @@ async function readRows(file: string): Promise<{ yTrue: (number | number[])[]; y
     await close();
   }
   if (lines.length === 0) throw new MetricsInputInvalid(name, 'no rows to score');
-  return { yTrue, yScore, lines };
+  return { name, yTrue, yScore, lines };
 }
 
 /** Prints the metrics of a predictions file; returns the exit code (0, or 2 for unusable input). */
@@ -98,7 +98,6 @@ export async function metricsCommand(options: MetricsCommandOptions, output: Met
       throw new MetricsInputInvalid('--threshold', `must be a number, got ${JSON.stringify(options.threshold)}`);
     }
     const rows = await readRows(options.input);
-    const name = options.input === '-' ? '<stdin>' : options.input;
     const metrics = computeMetrics(
       {
         task: task.data,
@@ -108,7 +107,7 @@ export async function metricsCommand(options: MetricsCommandOptions, output: Met
         ...(options.exclude !== undefined ? { exclude: options.exclude } : {}),
         ...(threshold !== undefined ? { threshold } : {}),
       },
-      { rowName: (index) => `${name}:${rows.lines[index]}` },
+      { rowName: (index) => `${rows.name}:${rows.lines[index]}` },
     );
     output.out(`${JSON.stringify(metrics, null, 2)}\n`);
     return 0;

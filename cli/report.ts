@@ -7,80 +7,44 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { ArtifactNotFound, RunNotFound, RunRecordInvalid, RunReportMissing } from '../common/errors';
 import { withClient } from '../common/connections';
-import { reportSchema, type Report } from '../report/schema';
+import { reportSchema } from '../report/schema';
 import { openStore } from '../store';
-import type { ArtifactStore } from '../store/types';
 import type { FairlineConfig } from '../temporal.config';
-import { resolveRun, runOf } from './runs';
+import { parseRecord, readStored, runMemo } from './records';
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 
 /** The memo keys the report stage publishes (pipeline/stage-types.ts). */
 const MEMO = { json: 'report', html: 'reportHtml' } as const;
 
-/** A stored artifact's bytes by URI, verified against the digest the store recorded. */
-async function readUri(store: ArtifactStore, uri: string): Promise<Buffer> {
-  const info = await store.head(store.keyOf(uri));
-  if (!info?.sha256) throw new ArtifactNotFound(uri);
-  return store.read({ uri: info.uri, sha256: info.sha256, bytes: info.bytes, kind: 'report' });
-}
-
 /** A file:// URI as the path a person can open; other URIs as they are. */
 const shown = (uri: string): string => (uri.startsWith('file://') ? fileURLToPath(uri) : uri);
 
 const num = (v: number | null): string => (v === null ? '—' : v.toFixed(4));
 
-export interface ReportLocation {
-  workflowId: string;
-  json: string;
-  html: string;
-}
-
 export async function reportCommand(config: FairlineConfig, id: string, opts: { pipeline?: string; out?: string; json?: boolean }): Promise<number> {
   try {
-    const location = await withClient(config, async (client): Promise<ReportLocation> => {
-      const workflowId = await resolveRun(client, id, { pipeline: opts.pipeline });
-      let memo: Record<string, unknown>;
-      try {
-        memo = (await client.workflow.getHandle(workflowId).describe()).memo ?? {};
-      } catch (error) {
-        if (error instanceof WorkflowNotFoundError) throw new RunNotFound(runOf(workflowId) || id, client.options.namespace);
-        throw error;
-      }
-      const json = memo[MEMO.json];
-      const html = memo[MEMO.html];
-      if (typeof json !== 'string' || typeof html !== 'string') {
-        throw new RunReportMissing(workflowId, 'its memo names no report: the run is still running, or its pipeline has no report stage, or the report stage did not run');
-      }
-      return { workflowId, json, html };
-    });
+    const { workflowId, memo } = await withClient(config, (client) => runMemo(client, id, { pipeline: opts.pipeline }));
+    const json = memo[MEMO.json];
+    const html = memo[MEMO.html];
+    if (typeof json !== 'string' || typeof html !== 'string') {
+      throw new RunReportMissing(workflowId, 'its memo names no report: the run is still running, or its pipeline has no report stage, or the report stage did not run');
+    }
     const store = openStore(config);
     try {
-      const jsonBytes = await readUri(store, location.json);
-      let parsed;
-      try {
-        parsed = reportSchema.safeParse(JSON.parse(jsonBytes.toString('utf8')));
-      } catch (error) {
-        throw new RunRecordInvalid(location.json, `not JSON: ${error instanceof Error ? error.message : String(error)}`);
-      }
-      if (!parsed.success) throw new RunRecordInvalid(location.json, parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-      const report: Report = parsed.data;
-      let written: { html: string; json: string } | undefined;
-      if (opts.out) {
-        const html = await readUri(store, location.html);
-        written = await writeCopy(opts.out, html, jsonBytes);
-      }
+      const jsonBytes = await readStored(store, json);
+      const report = parseRecord(json, jsonBytes, reportSchema);
+      const written = opts.out ? await writeCopy(opts.out, await readStored(store, html), jsonBytes) : undefined;
       if (opts.json) {
-        print(JSON.stringify({ run: location.workflowId, report: location.json, html: location.html, headline: report.headline, ...(written ? { written } : {}) }, null, 2));
+        print(JSON.stringify({ run: workflowId, report: json, html, headline: report.headline, ...(written ? { written } : {}) }, null, 2));
         return 0;
       }
       const h = report.headline;
-      print(`run:         ${location.workflowId}`);
-      print(`report.html: ${shown(location.html)}`);
-      print(`report.json: ${shown(location.json)}`);
+      print(`run:         ${workflowId}`);
+      print(`report.html: ${shown(html)}`);
+      print(`report.json: ${shown(json)}`);
       print(`headline:    model ${h.model ?? '—'} · macro F1 ${num(h.macro_f1)} · micro F1 ${num(h.micro_f1)} · max |reactivity| ${num(h.reactivity)} · gate ${h.gate_passed === null ? '—' : h.gate_passed ? 'passed' : 'FAILED'}`);
       if (written) print(`written:     ${written.html} and ${written.json}`);
       return 0;

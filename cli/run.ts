@@ -18,7 +18,6 @@ import { formatProblem, validatePipelineFile } from '../pipeline/validate';
 import { openStore } from '../store';
 import { artifactRefSchema } from '../store/types';
 import type { FairlineConfig } from '../temporal.config';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createWorkers, type Workers } from '../worker/create';
 import type { PipelineRunInput, RunProgress, StageState } from '../workflows/pipeline-run';
 import { startEmbeddedStack, type EmbeddedStack } from './stack';
@@ -206,6 +205,8 @@ async function workerIfNeeded(config: FairlineConfig, connection: Connection, sa
   if ((pollers ?? []).length > 0) return undefined;
   say('worker: none polling; starting one in this process (queues cpu, gpu)…');
   // The run's own progress lines are the interface here; worker chatter would drown them.
+  // Loaded here: commands that find a worker polling never need the worker SDK.
+  const { DefaultLogger, Runtime } = await import('@temporalio/worker');
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const store = openStore(config);
   const workers = await createWorkers({ config, queues: ['cpu', 'gpu'], activities: { store, config } });

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
-import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import type { NativeConnection, NativeConnectionOptions } from '@temporalio/worker';
 import type { FairlineConfig } from '../temporal.config';
 
 interface SharedOptions {
@@ -37,8 +37,9 @@ export function connectClient(config: FairlineConfig, extra: Partial<ConnectionO
   return Connection.connect({ ...sharedOptions(config), ...extra });
 }
 
-/** A worker connection. */
-export function connectWorker(config: FairlineConfig, extra: Partial<NativeConnectionOptions> = {}): Promise<NativeConnection> {
+/** A worker connection. The worker SDK is loaded only here: client commands never need it. */
+export async function connectWorker(config: FairlineConfig, extra: Partial<NativeConnectionOptions> = {}): Promise<NativeConnection> {
+  const { NativeConnection } = await import('@temporalio/worker');
   return NativeConnection.connect({ ...sharedOptions(config), ...extra });
 }
 

@@ -12,7 +12,7 @@ import type { LabelCurves } from '../report/schema';
 import { prepareInput, type MetricsInput, type RowNaming } from './input';
 
 /** Cumulative false and true positives at each distinct score, highest score first. */
-export interface ThresholdCounts {
+interface ThresholdCounts {
   fps: number[];
   tps: number[];
 }
@@ -28,7 +28,7 @@ export interface PrCurve {
 }
 
 /** scikit-learn's `_binary_clf_curve`: counts at the end of each run of equal scores, scores descending. */
-export function thresholdCounts(truth: ArrayLike<number>, score: ArrayLike<number>): ThresholdCounts {
+function thresholdCounts(truth: ArrayLike<number>, score: ArrayLike<number>): ThresholdCounts {
   const n = truth.length;
   // Order within a run of equal scores does not matter: counts are read only at the run's end.
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => score[b]! - score[a]!);
@@ -48,8 +48,8 @@ export function thresholdCounts(truth: ArrayLike<number>, score: ArrayLike<numbe
 }
 
 /** scikit-learn's `roc_curve` with drop_intermediate=True; null when the label has no positives or no negatives. */
-export function rocCurve(truth: ArrayLike<number>, score: ArrayLike<number>): RocCurve | null {
-  let { fps, tps } = thresholdCounts(truth, score);
+function rocCurve(counts: ThresholdCounts): RocCurve | null {
+  let { fps, tps } = counts;
   if (fps.length > 2) {
     // Keep the ends and every point where the curve bends (a non-zero second difference).
     const keep = fps.map((_, k) => k === 0 || k === fps.length - 1 || fps[k + 1]! - 2 * fps[k]! + fps[k - 1]! !== 0 || tps[k + 1]! - 2 * tps[k]! + tps[k - 1]! !== 0);
@@ -65,13 +65,18 @@ export function rocCurve(truth: ArrayLike<number>, score: ArrayLike<number>): Ro
 }
 
 /** scikit-learn's `precision_recall_curve` (recall decreasing, ending at precision 1, recall 0); null when the label has no positives. */
-export function precisionRecallCurve(truth: ArrayLike<number>, score: ArrayLike<number>): PrCurve | null {
-  const { fps, tps } = thresholdCounts(truth, score);
+function precisionRecallCurve({ fps, tps }: ThresholdCounts): PrCurve | null {
   const positives = tps[tps.length - 1] ?? 0;
   if (positives === 0) return null;
   const precision = tps.map((t, k) => (t + fps[k]! === 0 ? 0 : t / (t + fps[k]!))).reverse();
   const recall = tps.map((t) => t / positives).reverse();
   return { precision: [...precision, 1], recall: [...recall, 0] };
+}
+
+/** Both curves of one label, from one sort of its scores. */
+export function labelCurves(truth: ArrayLike<number>, score: ArrayLike<number>): { roc: RocCurve | null; pr: PrCurve | null } {
+  const counts = thresholdCounts(truth, score);
+  return { roc: rocCurve(counts), pr: precisionRecallCurve(counts) };
 }
 
 /** Trapezoidal area under the ROC curve, as `sklearn.metrics.auc(fpr, tpr)`. */
@@ -96,6 +101,6 @@ export function computeCurves(input: MetricsInput, naming: RowNaming = {}): Labe
   const prepared = prepareInput(input, naming);
   return prepared.labels.map((label, j) => {
     const { truth, score } = prepared.columns[j]!;
-    return { label, roc: rocCurve(truth, score), pr: precisionRecallCurve(truth, score) };
+    return { label, ...labelCurves(truth, score) };
   });
 }

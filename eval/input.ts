@@ -42,7 +42,6 @@ export const metricsRowSchema = z.object({
   y_true: z.union([z.number(), z.array(z.number())]),
   y_score: z.union([z.number(), z.array(z.number())]),
 });
-export type MetricsRow = z.infer<typeof metricsRowSchema>;
 
 /** How errors name a row: the library says `row 7`; the command line passes `FILE:LINE`. */
 export interface RowNaming {

@@ -8,11 +8,11 @@
  * are null and their macro means skip them (scikit-learn raises, or returns 0 for average
  * precision without positives). Workflow-safe: no Node built-ins.
  */
-import type { Metrics, PerLabelMetrics } from '../report/schema';
-import { averagePrecision, precisionRecallCurve, rocAuc, rocCurve } from './curves';
-import { prepareInput, type LabelColumn, type MetricsInput, type RowNaming } from './input';
+import type { LabelCurves, Metrics, PerLabelMetrics } from '../report/schema';
+import { averagePrecision, labelCurves, rocAuc } from './curves';
+import { prepareInput, type LabelColumn, type MetricsInput, type PreparedInput, type RowNaming } from './input';
 
-export { DEFAULT_THRESHOLD, type MetricsInput, type RowNaming } from './input';
+export type { MetricsInput, RowNaming } from './input';
 
 interface Counts {
   tp: number;
@@ -51,14 +51,25 @@ function meanDefined(values: readonly (number | null)[]): number | null {
  * option) for input that does not fit the task or the labels.
  */
 export function computeMetrics(input: MetricsInput, naming: RowNaming = {}): Metrics {
-  const { task, labels, threshold, n, columns, classes, exclude } = prepareInput(input, naming);
+  return scorePredictions(input, naming).metrics;
+}
+
+/**
+ * The metrics and every label's ROC and precision-recall curves, the input checked and each
+ * label's scores sorted once (what the evaluate stage writes).
+ */
+export function scorePredictions(input: MetricsInput, naming: RowNaming = {}): { metrics: Metrics; curves: LabelCurves[] } {
+  const prepared = prepareInput(input, naming);
+  const curves = prepared.labels.map((label, j) => ({ label, ...labelCurves(prepared.columns[j]!.truth, prepared.columns[j]!.score) }));
+  return { metrics: metricsOf(prepared, curves), curves };
+}
+
+function metricsOf({ task, labels, threshold, n, columns, classes, exclude }: PreparedInput, curves: readonly LabelCurves[]): Metrics {
   const perCounts = columns.map(counts);
 
   const perLabel: PerLabelMetrics[] = labels.map((label, j) => {
     const c = perCounts[j]!;
-    const { truth, score } = columns[j]!;
-    const roc = rocCurve(truth, score);
-    const pr = precisionRecallCurve(truth, score);
+    const { roc, pr } = curves[j]!;
     return {
       label,
       precision: divide(c.tp, c.tp + c.fp),

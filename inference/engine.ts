@@ -27,7 +27,7 @@ import { basename } from 'node:path';
 import type { TruncationStrategy } from 'tokenizers';
 import { ClassifierInvalid, ExecutionProviderUnavailable, ModelOutputMismatch, TokenizerModelMismatch } from '../common/errors';
 import type { StageContext } from '../activities/stages/context';
-import { localPath } from '../activities/stages/ner-mask/files';
+import { artifactName, localPath } from '../activities/stages/ner-mask/files';
 import { CLASSIFIER_KIND, classifierBundleSchema, type ClassifierBundle } from '../pipeline/classifier';
 import { INFERENCE_DEFAULTS, type InferenceOptions } from '../pipeline/inference';
 import type { ArtifactRef } from '../store/types';
@@ -79,6 +79,9 @@ export interface ClassifierFiles {
   threshold: number;
   /** sha256 of model.onnx; computed from the file when not given. */
   modelDigest?: string;
+  /** How the model was trained (`baseline`, `debiased`) and its seed, when a bundle says so. */
+  mode?: string;
+  seed?: number;
 }
 
 let ortModule: Promise<Ort> | undefined;
@@ -94,6 +97,9 @@ export class Classifier {
   readonly modelDigest: string;
   readonly maxLength: number;
   readonly batchSize: number;
+  /** From the bundle (undefined for fromFiles without them): provenance for reports. */
+  readonly mode: string | undefined;
+  readonly seed: number | undefined;
 
   private constructor(
     files: ClassifierFiles & { modelDigest: string },
@@ -110,6 +116,8 @@ export class Classifier {
     this.modelDigest = files.modelDigest;
     this.maxLength = files.maxLength;
     this.batchSize = options.batchSize ?? INFERENCE_DEFAULTS.batchSize;
+    this.mode = files.mode;
+    this.seed = files.seed;
   }
 
   /**
@@ -315,7 +323,6 @@ interface ModelInterface {
 }
 
 /** An artifact's file name: the last segment of its URI (the store keeps names as given). */
-const artifactName = (ref: ArtifactRef): string => decodeURIComponent(ref.uri.split('/').pop() ?? ref.uri);
 
 async function openTokenizer(path: string, maxLength: number, where: string, name: string): Promise<Tokenizer> {
   const { Tokenizer } = await import('tokenizers');

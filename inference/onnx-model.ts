@@ -70,12 +70,12 @@ const LOOKUPS: Record<string, [ids: number, table: number]> = {
 let modelType: protobuf.Type | undefined;
 
 /**
- * Rows of the table the graph input `idsInput` is looked up in: the model's vocabulary size, the
+ * Rows of the table the graph input `input_ids` is looked up in: the model's vocabulary size, the
  * smallest if several tables take the ids. undefined when the graph does no such lookup that this
  * reader recognises (the caller then relies on onnxruntime's bounds check of the ids).
  * Throws when the bytes do not decode as an ONNX model.
  */
-export function embeddingRows(bytes: Uint8Array, idsInput = 'input_ids'): number | undefined {
+export function embeddingRows(bytes: Uint8Array): number | undefined {
   modelType ??= protobuf.Root.fromJSON(ONNX_SUBSET).lookupType('onnx.ModelProto');
   const decoded = modelType.toObject(modelType.decode(bytes), { longs: Number, arrays: true, defaults: true });
   const parsed = modelSchema.safeParse(decoded);
@@ -102,7 +102,7 @@ export function embeddingRows(bytes: Uint8Array, idsInput = 'input_ids'): number
   };
 
   // ONNX nodes are stored in topological order, so one pass follows the ids forward.
-  const ids = new Set([idsInput]);
+  const ids = new Set(['input_ids']);
   const rows: number[] = [];
   for (const node of graph.node) {
     const first = node.input[0];

@@ -46,6 +46,9 @@ export function terms(text: string, ngrams: readonly [number, number]): string[]
   return out;
 }
 
+/** Lucene's non-negative idf of a term held by `df` of `n` documents. */
+const idfOf = (n: number, df: number): number => Math.log(1 + (n - df + 0.5) / (df + 0.5));
+
 export interface Bm25Parameters {
   readonly ngrams: readonly [number, number];
   readonly k1: number;
@@ -113,7 +116,7 @@ export class Bm25Index {
     const fill = this.postingStart.slice(0, vocabulary);
     this.postingDoc = new Int32Array(termsOf.length);
     this.postingWeight = new Float64Array(termsOf.length);
-    const idf = Float64Array.from(this.df, (df) => Math.log(1 + (texts.length - df + 0.5) / (df + 0.5)));
+    const idf = Float64Array.from(this.df, (df) => idfOf(texts.length, df));
     for (let d = 0; d < texts.length; d++) {
       // An empty pool of terms (every text punctuation) has avgdl 0: no document has terms then.
       const norm = k1 * (1 - b + (this.averageLength > 0 ? (b * lengths[d]!) / this.averageLength : 0));
@@ -137,8 +140,7 @@ export class Bm25Index {
   /** idf of a term (0 for a term no document holds: it cannot score). */
   idf(term: string): number {
     const id = this.termIds.get(term);
-    if (id === undefined) return 0;
-    return Math.log(1 + (this.size - this.df[id]! + 0.5) / (this.df[id]! + 0.5));
+    return id === undefined ? 0 : idfOf(this.size, this.df[id]!);
   }
 
   /**

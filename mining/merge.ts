@@ -30,7 +30,8 @@ export interface Mined {
 }
 
 const reasonOrder = (reason: HardNegativeProvenance['reason']): number => MINING_REASONS.indexOf(reason);
-const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+/** Strings by UTF-16 code unit: how ids break ties throughout mining. */
+export const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 interface Ranked extends Find {
   readonly rank: number;

@@ -16,6 +16,7 @@
  * different recipe. Ties: the smaller id first, so results do not depend on the pool's order.
  * The provenance `score` is the model's probability for the label; source and neighbour are the row.
  */
+import { byString } from './merge';
 import type { Find } from './types';
 
 export interface ScoredPool {
@@ -79,7 +80,7 @@ export function mineModelBased(pool: ScoredPool, recipe: ModelBasedRecipe): Find
   }
   const finds: Find[] = [];
   const take = (reason: 'confident-wrong' | 'low-margin', y: number, candidates: Candidate[]): void => {
-    candidates.sort((a, b) => a.key - b.key || (ids[a.row]! < ids[b.row]! ? -1 : ids[a.row]! > ids[b.row]! ? 1 : 0));
+    candidates.sort((a, b) => a.key - b.key || byString(ids[a.row]!, ids[b.row]!));
     for (const c of candidates.slice(0, recipe.perLabel)) {
       finds.push({ row: c.row, provenance: { reason, label: recipe.labelNames[y]!, source_id: ids[c.row]!, neighbour_id: ids[c.row]!, score: c.score } });
     }

@@ -7,8 +7,8 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { DatasetRowInvalid, type RowLocation } from '../common/errors';
-import { lines, parseRow } from '../activities/stages/rows';
+import { DatasetRowInvalid } from '../common/errors';
+import { canonicalRows } from '../activities/stages/rows';
 import type { CanonicalRow, Task } from '../pipeline/dataset';
 import type { HardNegativeProvenance } from './types';
 
@@ -22,13 +22,6 @@ export interface Pool {
   readonly labels: Int32Array;
 }
 
-/** The pool's rows in order, blank lines skipped; DatasetRowInvalid naming the line otherwise. */
-async function* rowsOf(stream: Readable, dataset: string): AsyncGenerator<{ row: CanonicalRow; where: RowLocation }> {
-  for await (const line of lines(stream)) {
-    if (line.text.trim() !== '') yield parseRow(line.text, { dataset, line: line.number });
-  }
-}
-
 const describe = (labels: CanonicalRow['labels']): string => (typeof labels === 'number' ? 'a class index' : `a 0/1 vector of ${labels.length}`);
 
 /** Reads the pool: every row canonical, ids unique, labels of one kind and width. */
@@ -39,7 +32,7 @@ export async function readPool(stream: Readable, dataset: string, signal?: Abort
   const seen = new Map<string, number>();
   let first: { labels: CanonicalRow['labels']; line: number } | undefined;
   let width = 0;
-  for await (const { row, where } of rowsOf(stream, dataset)) {
+  for await (const { row, where } of canonicalRows(stream, dataset)) {
     if (ids.length % 1024 === 0) signal?.throwIfAborted();
     const earlier = seen.get(row.id);
     if (earlier !== undefined) throw new DatasetRowInvalid(where, `duplicate id: line ${earlier} has it too`);
@@ -81,7 +74,7 @@ export async function writeMined(stream: Readable, dataset: string, mined: Reado
   let index = 0;
   let written = 0;
   try {
-    for await (const { row } of rowsOf(stream, dataset)) {
+    for await (const { row } of canonicalRows(stream, dataset)) {
       const provenance = mined.get(index++);
       if (provenance === undefined) continue;
       if (writeError !== undefined) throw writeError;

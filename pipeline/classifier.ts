@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { artifactRefSchema } from '../store/types';
+import { taskSchema } from './dataset';
 
 export const classifierBundleSchema = z
   .object({
@@ -16,7 +17,7 @@ export const classifierBundleSchema = z
     tokenizer: artifactRefSchema,
     /** The trainer's resolved train_config.json. */
     config: artifactRefSchema,
-    task: z.enum(['multilabel', 'multiclass']),
+    task: taskSchema,
     labelNames: z.array(z.string().min(1)).min(1),
     maxLength: z.number().int().positive(),
     /** Multilabel decision threshold on sigmoid probabilities. */

@@ -18,6 +18,14 @@ export function formatProblem(p: Problem): string {
   return `${p.file}:${p.line}:${p.col}: ${p.message}`;
 }
 
+/**
+ * Schema issues (zod's `error.issues`) as one line: `path.to.key: message; …`. `emptyPath` names
+ * an issue about the value as a whole (its path is empty).
+ */
+export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[], emptyPath = ''): string {
+  return issues.map((i) => `${i.path.join('.') || emptyPath}: ${i.message}`).join('; ');
+}
+
 /** Stages depend on each other in a loop; `cycle` starts and ends with the same id. */
 export class PipelineCycle extends FairlineError {
   readonly type = 'PipelineCycle';

@@ -73,6 +73,11 @@ export const downloadWithSchema = z
   .strict();
 export type DownloadWith = z.infer<typeof downloadWithSchema>;
 
+/** Stages that fetch from outside: a source that blinks deserves a few more tries. */
+const FETCH_RETRY: ResolvedRetry = { maximumAttempts: 5, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 };
+/** Deterministic computation: a retry helps only with a lost worker or a store hiccup. */
+const COMPUTE_RETRY: ResolvedRetry = { maximumAttempts: 3, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 };
+
 export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
   download: {
     name: 'download',
@@ -85,7 +90,7 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
     relativePaths: ['url'],
     defaults: {
       queue: TASK_QUEUES.cpu,
-      retry: { maximumAttempts: 5, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 },
+      retry: FETCH_RETRY,
       timeout: { startToCloseMs: 30 * 60_000, heartbeatMs: 30_000 },
     },
   },
@@ -101,7 +106,7 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
     relativePaths: ['url', 'sources.*.url'],
     defaults: {
       queue: TASK_QUEUES.cpu,
-      retry: { maximumAttempts: 5, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 },
+      retry: FETCH_RETRY,
       timeout: { startToCloseMs: 60 * 60_000, heartbeatMs: 30_000 },
     },
   },
@@ -115,7 +120,7 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
     relativePaths: ['tokenizer', 'sources.lexicon.file'],
     defaults: {
       queue: TASK_QUEUES.cpu,
-      retry: { maximumAttempts: 3, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 },
+      retry: COMPUTE_RETRY,
       timeout: { startToCloseMs: 2 * 60 * 60_000, heartbeatMs: 60_000 },
     },
   },
@@ -127,8 +132,7 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
     outputs: { dataset: 'artifact', summary: 'artifact', mined: 'scalar' },
     defaults: {
       queue: TASK_QUEUES.cpu,
-      // Deterministic: a retry helps only with a lost worker or a store hiccup.
-      retry: { maximumAttempts: 3, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 },
+      retry: COMPUTE_RETRY,
       timeout: { startToCloseMs: 2 * 60 * 60_000, heartbeatMs: 60_000 },
     },
   },
@@ -156,8 +160,7 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
     relativePaths: ['groupsFile'],
     defaults: {
       queue: TASK_QUEUES.cpu,
-      // Inference is deterministic: a retry helps only with a lost worker or store hiccup.
-      retry: { maximumAttempts: 3, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 },
+      retry: COMPUTE_RETRY,
       timeout: { startToCloseMs: 2 * 60 * 60_000, heartbeatMs: 60_000 },
     },
   },
@@ -170,7 +173,7 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
     publish: { searchAttributes: { macroF1: 'FairlineMacroF1', microF1: 'FairlineMicroF1', modelDigest: 'FairlineModelDigest' } },
     defaults: {
       queue: TASK_QUEUES.cpu,
-      retry: { maximumAttempts: 3, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 },
+      retry: COMPUTE_RETRY,
       timeout: { startToCloseMs: 2 * 60 * 60_000, heartbeatMs: 60_000 },
     },
   },
@@ -186,7 +189,7 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
     publish: { memo: { report: 'report', html: 'reportHtml' } },
     defaults: {
       queue: TASK_QUEUES.cpu,
-      retry: { maximumAttempts: 3, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 },
+      retry: COMPUTE_RETRY,
       timeout: { startToCloseMs: 10 * 60_000, heartbeatMs: 60_000 },
     },
   },

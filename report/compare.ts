@@ -141,7 +141,7 @@ function union(a: readonly string[], b: readonly string[]): string[] {
 }
 
 /** Models with the same name in both runs, and the two reported models when their names differ (a baseline run against a debiased one). */
-export function modelPairs(a: readonly string[], b: readonly string[], headlineA: string | null, headlineB: string | null): ModelPair[] {
+function modelPairs(a: readonly string[], b: readonly string[], headlineA: string | null, headlineB: string | null): ModelPair[] {
   const pairs = a.filter((name) => b.includes(name)).map((name) => ({ a: name, b: name }));
   if (headlineA !== null && headlineB !== null && headlineA !== headlineB && a.includes(headlineA) && b.includes(headlineB)) pairs.push({ a: headlineA, b: headlineB });
   return pairs;
@@ -163,7 +163,7 @@ function byContent(value: Json): Json {
 function flatten(value: Record<string, Json>, prefix: string, out: Map<string, Json> = new Map()): Map<string, Json> {
   for (const [key, member] of Object.entries(value)) {
     const path = `${prefix}.${key}`;
-    if (member !== null && typeof member === 'object' && !Array.isArray(member) && Object.keys(member).length > 0) flatten(member, path, out);
+    if (isObject(member) && Object.keys(member).length > 0) flatten(member, path, out);
     else out.set(path, member);
   }
   return out;
@@ -180,7 +180,7 @@ function diffMaps(a: Map<string, Json>, b: Map<string, Json>): Change[] {
 }
 
 /** Params and stages: a stage only one run has is one change (its `uses`); a shared one is compared key by key. */
-export function specChanges(a: ComparedManifest, b: ComparedManifest): Change[] {
+function specChanges(a: ComparedManifest, b: ComparedManifest): Change[] {
   const changes = diffMaps(flatten(a.params, 'params'), flatten(b.params, 'params'));
   const stagesB = new Map(b.stages.map((s) => [s.id, s]));
   const stagesA = new Map(a.stages.map((s) => [s.id, s]));

@@ -248,6 +248,7 @@ function confusion(model: EvaluatedModel): string {
 }
 
 function curves(model: EvaluatedModel): string {
+  if (model.curves.length === 0) return empty('no curves recorded');
   const missing = (kind: 'ROC' | 'PR', reason: string) => (c: LabelCurves): string => `<li>${esc(c.label)}: no ${kind} curve ${nullText(reason)}</li>`;
   const roc = model.curves.filter((c) => c.roc !== null);
   const pr = model.curves.filter((c) => c.pr !== null);
@@ -274,7 +275,6 @@ function curves(model: EvaluatedModel): string {
     ...model.curves.filter((c) => c.roc === null).map(missing('ROC', NULL_REASONS.rocAuc)),
     ...model.curves.filter((c) => c.pr === null).map(missing('PR', NULL_REASONS.averagePrecision)),
   ];
-  if (model.curves.length === 0) return empty('no curves recorded');
   return (
     `<div class="figures">${rocChart ? `<figure>${rocChart}<figcaption>ROC</figcaption></figure>` : ''}${prChart ? `<figure>${prChart}<figcaption>precision-recall</figcaption></figure>` : ''}</div>` +
     (gaps.length > 0 ? `<ul class="notes">${gaps.join('')}</ul>` : '')

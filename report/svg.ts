@@ -17,13 +17,13 @@ const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '
  * Okabe–Ito: a palette that stays distinguishable under the common colour-vision deficiencies,
  * which matters in a report about fairness. Series cycle through it in order.
  */
-export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000'] as const;
+const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000'] as const;
 const THRESHOLD_COLOUR = '#D55E00';
 const AXIS_COLOUR = '#555';
 const GRID_COLOUR = '#ddd';
 const FONT = 'font-family="system-ui, sans-serif" font-size="11"';
 
-export function seriesColour(index: number): string {
+function seriesColour(index: number): string {
   return PALETTE[index % PALETTE.length] ?? '#000';
 }
 

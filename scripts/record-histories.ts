@@ -43,6 +43,7 @@ import { PROJECT_ROOT } from '../common/paths';
 import { startTemporalDevServer, type DevServer } from '../infra/temporal';
 import { startEngine, type Engine, type Outcome } from '../test/engine';
 import { startHttpSource, type HttpSource } from '../test/http-source';
+import { endlessPipeline, missingPipeline } from '../test/pipelines';
 import { testStages, testStageTypes } from '../test/stages';
 
 export const HISTORIES_DIR = join(PROJECT_ROOT, 'test', 'histories');
@@ -50,7 +51,6 @@ const MAX_BYTES = 200 * 1024;
 const RECORDER_IDENTITY = 'fairline-history-recorder';
 
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
-const fastRetry = 'retry: { maximumAttempts: 3, initialInterval: 200ms, maximumInterval: 1s }';
 
 /** top (pinned download) → left, right (concat of top) → bottom (concat of left and right). */
 function diamond(http: HttpSource): string {
@@ -66,33 +66,6 @@ stages:
     uses: concat
     needs: [left, right]
     with: { parts: ["\${{ stages.left.outputs.dataset }}", "\${{ stages.right.outputs.dataset }}"] }
-`;
-}
-
-/** A 404 (non-retryable) fails `data`; `after` is skipped; `independent` still runs. */
-function failing(http: HttpSource): string {
-  return `
-name: missing
-stages:
-  - id: data
-    uses: download
-    ${fastRetry}
-    with: { url: "${http.url('/missing/nothing.txt')}" }
-  - { id: after, uses: download, needs: [data], with: { url: "${http.url('/files/after.txt')}" } }
-  - { id: independent, uses: download, with: { url: "${http.url('/files/independent.txt')}" } }
-`;
-}
-
-/** A download that never ends, cancelled once it has heartbeated; `after` never starts. */
-function endless(http: HttpSource): string {
-  return `
-name: endless
-stages:
-  - id: trickle
-    uses: download
-    timeout: { startToClose: 10m, heartbeat: 3s }
-    with: { url: "${http.url('/trickle/forever.bin')}" }
-  - { id: after, uses: download, needs: [trickle], with: { url: "${http.url('/files/never.txt')}" } }
 `;
 }
 
@@ -148,11 +121,11 @@ async function main(): Promise<void> {
     expect('diamond-fully-cached', again, 'succeeded', { top: 'cached', left: 'cached', right: 'cached', bottom: 'cached' });
     recorded.push(['diamond-fully-cached', again]);
 
-    const failed = await engine.run(failing(http));
+    const failed = await engine.run(missingPipeline(http));
     expect('failed-stage-skips-downstream', failed, 'failed', { data: 'failed', after: 'skipped', independent: 'succeeded' });
     recorded.push(['failed-stage-skips-downstream', failed]);
 
-    const cancelled = await cancelOnceHeartbeating(engine, await engine.start(endless(http)));
+    const cancelled = await cancelOnceHeartbeating(engine, await engine.start(endlessPipeline(http)));
     expect('cancelled-while-running', cancelled, 'cancelled', { trickle: 'cancelled', after: 'cancelled' });
     recorded.push(['cancelled-while-running', cancelled]);
 

@@ -154,7 +154,8 @@ export class FsArtifactStore implements ArtifactStore {
         }
       }
     };
-    await walk(this.root);
+    // Only the folder the prefix names can hold matching keys (`runs/p/` → runs/p, `runs/p` → runs).
+    await walk(join(this.root, prefix.slice(0, prefix.lastIndexOf('/') + 1)));
     return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 

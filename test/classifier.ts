@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StageContext } from '../activities/stages/context';
+import { filesIn, fingerprintOf } from '../activities/stages/fingerprint';
 import { storeClassifier } from '../activities/stages/train';
 import { PROJECT_ROOT } from '../common/paths';
 import type { CanonicalRow } from '../pipeline/dataset';
@@ -58,9 +59,9 @@ export async function trainedClassifier(recipe: ClassifierRecipe = { train: demo
     labelNames: ['TA', 'UD', 'UI'],
     ...recipe.options,
   };
-  const trainerCode = ['train.py', 'modeling.py', 'export.py', 'data.py', 'config.py', 'losses.py', 'requirements.txt'].map((f) => readFileSync(join(PROJECT_ROOT, 'trainer', f)));
-  const hash = createHash('sha256').update(JSON.stringify([recipe.train, recipe.validation, options]));
-  for (const code of trainerCode) hash.update(code);
+  // Keyed like the train stage's cache: the recipe and the trainer's code.
+  const trainerCode = fingerprintOf(...filesIn('trainer', '.py'), 'trainer/requirements.txt');
+  const hash = createHash('sha256').update(JSON.stringify([recipe.train, recipe.validation, options])).update(trainerCode);
   const root = join(tmpdir(), 'fairline-test-classifiers');
   const dir = join(root, hash.digest('hex').slice(0, 16));
   const paths = { dir, modelPath: join(dir, 'model.onnx'), tokenizerPath: join(dir, 'tokenizer.json'), configPath: join(dir, 'train_config.json'), validation: [...recipe.validation] };

@@ -183,7 +183,7 @@ def _check(condition: bool, key: str, message: str) -> None:
         raise ConfigError(key, f"{key} {message}")
 
 
-def validate(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
+def validate(cfg: TrainConfig) -> TrainConfig:
     """Range checks and file existence; raises ConfigError naming the key."""
     for key, value in [("batchSize", cfg.batch_size), ("epochs", cfg.epochs), ("maxLength", cfg.max_length),
                        ("scratch.hidden", cfg.scratch.hidden), ("scratch.layers", cfg.scratch.layers),
@@ -217,20 +217,19 @@ def validate(cfg: TrainConfig, check_files: bool = True) -> TrainConfig:
         _check(len(cfg.label_names) > 0, "labelNames", "must not be empty")
         _check(cfg.num_labels in (0, len(cfg.label_names)), "labelNames",
                f"has {len(cfg.label_names)} names but numLabels is {cfg.num_labels}")
-    if check_files:
-        for key, path in [("trainFile", cfg.train_file), ("validationFile", cfg.validation_file),
-                          ("hardNegatives.path", cfg.hard_negatives.path if cfg.hard_negatives else None)]:
-            if path is not None:
-                _check(Path(path).is_file(), key, f"names a file that does not exist: {path}")
-        if cfg.model != "scratch" and (cfg.model.startswith((".", "/", "~")) or Path(cfg.model).exists()):
-            _check(Path(cfg.model).expanduser().is_dir(), "model", f"names a folder that does not exist: {cfg.model}")
+    for key, path in [("trainFile", cfg.train_file), ("validationFile", cfg.validation_file),
+                      ("hardNegatives.path", cfg.hard_negatives.path if cfg.hard_negatives else None)]:
+        if path is not None:
+            _check(Path(path).is_file(), key, f"names a file that does not exist: {path}")
+    if cfg.model != "scratch" and (cfg.model.startswith((".", "/", "~")) or Path(cfg.model).exists()):
+        _check(Path(cfg.model).expanduser().is_dir(), "model", f"names a folder that does not exist: {cfg.model}")
     return cfg
 
 
-def config_from_dict(data: Any, check_files: bool = True) -> TrainConfig:
+def config_from_dict(data: Any) -> TrainConfig:
     if not isinstance(data, dict):
         raise ConfigError("", "the config must be a JSON object")
-    return validate(_from_dict(TrainConfig, data), check_files)
+    return validate(_from_dict(TrainConfig, data))
 
 
 def load_config(path: str | Path) -> TrainConfig:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +56,11 @@ class Encoded:
     entity_mask: list[list[bool]]
     labels: list[Any]
     weights: list[float]
-    ids: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.input_ids)
 
-    @property
+    @cached_property  # once: the trainer's predict sorts by it, reading it once per row
     def lengths(self) -> list[int]:
         return [len(ids) for ids in self.input_ids]
 
@@ -74,7 +74,8 @@ def file_sha256(path: str | Path) -> str:
 
 
 def _row_spans(raw: dict, fail) -> list[tuple[int, int, str]]:
-    masked = (raw.get("meta") or {}).get("masked") if isinstance(raw.get("meta"), dict) else None
+    meta = raw.get("meta")
+    masked = meta.get("masked") if isinstance(meta, dict) else None
     source = masked.get("spans") if isinstance(masked, dict) else raw.get("entities")
     if source is None:
         return []
@@ -178,8 +179,7 @@ def encode(rows: list[Row], tokenizer, max_length: int, entity_types: list[str] 
     for i, r in enumerate(rows):
         spans = [s for s in r.spans if wanted is None or s[2] in wanted]
         masks.append(entity_token_mask(enc["offset_mapping"][i], enc["special_tokens_mask"][i], spans))
-    return Encoded(list(enc["input_ids"]), masks, [r.labels for r in rows], [r.weight for r in rows],
-                   [r.id for r in rows])
+    return Encoded(list(enc["input_ids"]), masks, [r.labels for r in rows], [r.weight for r in rows])
 
 
 def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, group_by_length: bool) -> list[list[int]]:

@@ -27,7 +27,6 @@ class ConfigError(TrainerError):
 
     def __init__(self, key: str, message: str):
         super().__init__(message, key=key)
-        self.key = key
 
 
 class DataError(TrainerError):

@@ -28,11 +28,11 @@ def _json_safe(value: Any) -> Any:
 
 
 class Events:
-    """Writes events to `stream` (stdout by default); `enabled=False` on DDP ranks other than 0."""
+    """Writes events to `stream` (stdout by default); `enabled` is False on DDP ranks other than 0."""
 
-    def __init__(self, stream: IO[str] | None = None, enabled: bool = True):
+    def __init__(self, stream: IO[str] | None = None):
         self.stream = stream if stream is not None else sys.stdout
-        self.enabled = enabled
+        self.enabled = True
         self.stream_open = True
         self.metrics_path: Path | None = None
 

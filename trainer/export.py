@@ -72,10 +72,10 @@ def onnx_parity(model, path: Path, batches: list[dict[str, torch.Tensor]], toler
     return {"onnx_max_abs_diff": worst_logits, "onnx_embedding_max_abs_diff": worst_embedding}
 
 
-def tokenizer_parity(tokenizer_json: Path, hf_tokenizer, texts: list[str], max_length: int) -> dict:
-    """tokenizer.json alone (what the TS side loads) yields the HF tokenizer's ids on every text."""
+def tokenizer_parity(tokenizer_json: Path, texts: list[str], expected: list[list[int]]) -> dict:
+    """tokenizer.json alone (what the TS side loads) yields on every text the ids `expected`, which
+    the HF tokenizer gave (truncated at maxLength: trainer/data.py `encode`)."""
     standalone = Tokenizer.from_file(str(tokenizer_json))
-    expected = hf_tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
     for i, (text, enc) in enumerate(zip(texts, standalone.encode_batch(texts))):
         if enc.ids != expected[i]:
             raise ParityError(f"tokenizer.json gives other ids than the HF tokenizer on text {i}: {text[:80]!r}")

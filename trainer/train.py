@@ -331,21 +331,21 @@ def stop_requested(stop: StopSignal, dist: Dist, device: torch.device) -> bool:
 # outputs
 
 
-def export_outputs(model, tokenizer, cfg: TrainConfig, spec: LabelSpec, rows: list, out: Path, events: Events,
-                   step: int) -> dict:
+def export_outputs(model, tokenizer, cfg: TrainConfig, spec: LabelSpec, rows: list, data: Encoded, out: Path,
+                   events: Events, step: int) -> dict:
     """The HF model, tokenizer.json and model.onnx in `out`, each checked against the model and
-    tokenizer in memory on `rows` (validation rows, at most PARITY_ROWS). Returns the parity figures."""
+    tokenizer in memory on the first PARITY_ROWS of `rows` (validation rows, else training rows),
+    whose token ids `data` already holds. Returns the parity figures."""
     model.cpu().eval()
     events.emit("phase", name="export", step=step)
     save_hf(model, tokenizer, out, cfg.max_length)
     export_onnx(model, out / "model.onnx", tokenizer.pad_token_id, cfg.onnx_opset)
     events.emit("phase", name="parity", step=step)
-    rows = rows[:PARITY_ROWS]
-    data = encode(rows, tokenizer, cfg.max_length)
-    batches = [collate(data, list(range(i, min(i + 64, len(rows)))), spec, tokenizer.pad_token_id, None)
-               for i in range(0, len(rows), 64)]
+    n = min(len(rows), PARITY_ROWS)
+    batches = [collate(data, list(range(i, min(i + 64, n))), spec, tokenizer.pad_token_id, None)
+               for i in range(0, n, 64)]
     parity = onnx_parity(model, out / "model.onnx", batches, cfg.parity_tolerance)
-    return parity | tokenizer_parity(out / "tokenizer.json", tokenizer, [r.text for r in rows], cfg.max_length)
+    return parity | tokenizer_parity(out / "tokenizer.json", [r.text for r in rows[:n]], data.input_ids[:n])
 
 
 # -----------------------------------------------------------------------------------------------
@@ -397,7 +397,7 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
     pad_id, mask_id = tokenizer.pad_token_id, tokenizer.mask_token_id if cfg.mode == "debiased" else None
     train_data = encode(train_rows + extra_rows, tokenizer, cfg.max_length, cfg.entity_types)
     valid_data = encode(valid_rows, tokenizer, cfg.max_length) if valid_rows else None
-    n_batches = len(epoch_batches(train_data.lengths, cfg.batch_size, cfg.seed, 0, cfg.group_by_length)) // dist.world
+    n_batches = math.ceil(len(train_data) / cfg.batch_size) // dist.world  # epoch_batches' count, per process
     if n_batches == 0:
         raise DataError(f"{len(train_data)} training rows make no batch for {dist.world} processes")
     total_steps = n_batches * cfg.epochs if cfg.max_steps == 0 else min(n_batches * cfg.epochs, cfg.max_steps)
@@ -449,7 +449,13 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
             log(f"checkpoint {step}: no acknowledgement from the train stage; continuing")
         return path
 
+    def evaluate() -> dict:
+        """The validation metrics of the model as it is now."""
+        logits = predict(model, valid_data, spec, cfg.batch_size * 2, pad_id, device, ctx)
+        return classification_metrics(logits, valid_data.labels, spec, cfg.threshold)
+
     last_checkpoint = None
+    evaluated: tuple[int, dict] | None = None  # (step, metrics) of the last evaluation
     stop.deferred = True  # from here a signal means: finish the step, checkpoint, exit
     t_loop, samples, step_time = time.time(), 0, 0.0
     while epoch < cfg.epochs and step < total_steps:
@@ -467,8 +473,9 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
             check_finite(step + 1, **values)  # before backward: a checkpoint never holds NaN weights
             optimizer.zero_grad(set_to_none=True)
             total.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip if cfg.grad_clip > 0 else float("inf"))
-            check_finite(step + 1, grad_norm=float(grad_norm))
+            max_norm = cfg.grad_clip if cfg.grad_clip > 0 else float("inf")
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm))
+            check_finite(step + 1, grad_norm=grad_norm)
             optimizer.step()
             scheduler.step()
             step_seconds = time.time() - t_step
@@ -479,7 +486,7 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
             events.emit("step", epoch=epoch + 1, step=step, of=total_steps, loss=values["loss"],
                         loss_all=values["loss_all"], loss_mask=values.get("loss_mask"),
                         loss_debias=values.get("loss_debias"), lr=scheduler.get_last_lr()[0],
-                        grad_norm=float(grad_norm), step_s=round(step_seconds, 5),
+                        grad_norm=grad_norm, step_s=round(step_seconds, 5),
                         elapsed_s=round(time.time() - t_loop, 3))
             if cfg.log_every and step % cfg.log_every == 0:
                 log(f"step {step}/{total_steps} loss {values['loss']:.4f} "
@@ -494,8 +501,8 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
         next_batch = 0
         epoch_metrics = {"train_loss": epoch_loss / max(epoch_steps, 1)} if epoch_steps else {}
         if valid_data is not None and dist.main:
-            logits = predict(model, valid_data, spec, cfg.batch_size * 2, pad_id, device, ctx)
-            epoch_metrics |= classification_metrics(logits, valid_data.labels, spec, cfg.threshold)
+            evaluated = (step, evaluate())
+            epoch_metrics |= evaluated[1]
         events.emit("epoch", epoch=epoch + 1, step=step, metrics=epoch_metrics)
         log(f"epoch {epoch + 1}/{cfg.epochs}: " + ", ".join(
             f"{k} {v:.4f}" for k, v in epoch_metrics.items() if isinstance(v, float)))
@@ -510,11 +517,10 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
     if dist.main:
         final = {"step": step, "train_rows": len(train_data), "train_seconds": round(train_seconds, 3),
                  "samples_per_s": round(samples / step_time, 3) if samples and step_time > 0 else None}
-        if valid_data is not None:
-            logits = predict(model, valid_data, spec, cfg.batch_size * 2, pad_id, device, ctx)
-            final |= classification_metrics(logits, valid_data.labels, spec, cfg.threshold)
-        parity_rows = valid_rows or train_rows[:PARITY_ROWS]
-        final |= export_outputs(model, tokenizer, cfg, spec, parity_rows, out, events, step)
+        if valid_data is not None:  # the last epoch end's evaluation, unless it was in an earlier run
+            final |= evaluated[1] if evaluated is not None and evaluated[0] == step else evaluate()
+        parity_rows, parity_data = (valid_rows, valid_data) if valid_data is not None else (train_rows, train_data)
+        final |= export_outputs(model, tokenizer, cfg, spec, parity_rows, parity_data, out, events, step)
         outputs = {"dir": str(out.resolve()), "onnx": str((out / "model.onnx").resolve()),
                    "tokenizer": str((out / "tokenizer.json").resolve()), "hf_model": str(out.resolve()),
                    "metrics": str(metrics_file.resolve()), "config": str((out / CONFIG_FILE).resolve()),

@@ -4,17 +4,17 @@
  * worker runs the trainer's stages, one at a time per GPU by default.
  */
 import { createRequire } from 'node:module';
-import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
-import { createActivities, type ActivityDependencies } from '../activities';
+import type { NativeConnection, Worker, WorkflowBundleOption } from '@temporalio/worker';
+import type { ActivityDependencies } from '../activities';
 import { connectWorker } from '../common/connections';
 import type { FairlineConfig } from '../temporal.config';
 
 const require = createRequire(import.meta.url);
 
-/** Path of the workflows module, for Temporal's bundler. */
 /** Activities at once on the cpu queue unless told otherwise: inference and data stages are light and mostly wait on I/O. */
 export const DEFAULT_CPU_CONCURRENCY = 8;
 
+/** Path of the workflows module, for Temporal's bundler. */
 export const WORKFLOWS_PATH = require.resolve('../workflows/index.ts');
 
 export interface WorkerOptions {
@@ -39,6 +39,9 @@ export interface Workers {
 }
 
 export async function createWorkers(options: WorkerOptions): Promise<Workers> {
+  // Loaded here, not at the top: every CLI command imports this file (for DEFAULT_CPU_CONCURRENCY),
+  // and only `dev` and `worker` need the worker SDK and the activities behind it.
+  const [{ Worker }, { createActivities }] = await Promise.all([import('@temporalio/worker'), import('../activities')]);
   const { config } = options;
   const ownConnection = !options.connection;
   const connection = options.connection ?? (await connectWorker(config));

@@ -320,15 +320,19 @@ function uriOf(value: Json | undefined): string | undefined {
 
 /** A search attribute update from an output: Double from a number, Bool from a boolean, Keyword from a string or an artifact's digest. */
 function searchAttributeUpdate(name: string, value: Json | undefined): SearchAttributeUpdatePair | undefined {
-  const double = [SA.macroF1, SA.microF1, SA.reactivity].find((k) => k.name === name);
-  if (double) return typeof value === 'number' && Number.isFinite(value) ? { key: double, value } : undefined;
-  const bool = [SA.gatePassed].find((k) => k.name === name);
-  if (bool) return typeof value === 'boolean' ? { key: bool, value } : undefined;
-  const keyword = [SA.datasetDigest, SA.modelDigest, SA.pipeline, SA.status, SA.stage, SA.trigger].find((k) => k.name === name);
-  if (!keyword) return undefined;
-  if (typeof value === 'string') return { key: keyword, value };
-  const digest = typeof value === 'object' && value !== null && !Array.isArray(value) ? value.sha256 : undefined;
-  return typeof digest === 'string' ? { key: keyword, value: digest } : undefined;
+  const known = Object.values(SA).find((k) => k.name === name);
+  if (!known) return undefined;
+  // Re-defined per type so that the pair is typed without a cast; the name and type come from SA.
+  switch (known.type) {
+    case SearchAttributeType.DOUBLE:
+      return typeof value === 'number' && Number.isFinite(value) ? { key: defineSearchAttributeKey(name, SearchAttributeType.DOUBLE), value } : undefined;
+    case SearchAttributeType.BOOL:
+      return typeof value === 'boolean' ? { key: defineSearchAttributeKey(name, SearchAttributeType.BOOL), value } : undefined;
+    case SearchAttributeType.KEYWORD: {
+      const digest = typeof value === 'object' && value !== null && !Array.isArray(value) ? value.sha256 : value;
+      return typeof digest === 'string' ? { key: defineSearchAttributeKey(name, SearchAttributeType.KEYWORD), value: digest } : undefined;
+    }
+  }
 }
 
 function describe(stage: ResolvedStage, resolvedWith: Record<string, Json>) {

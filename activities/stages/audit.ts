@@ -21,22 +21,23 @@ import type { Json } from '../../pipeline/run-spec';
 import { auditFileSchema, type AuditFile } from '../../report/schema';
 import type { StageContext, StageImplementation } from './context';
 import { readText } from './ner-mask/files';
+import { filesIn } from './fingerprint';
 import { readCanonicalRows } from './rows';
+import { parseWith } from './parse-with';
 
 /** This stage's code and data, relative to the project root: its cache fingerprint. */
-export const AUDIT_SOURCE_FILES = [
-  'activities/stages/audit.ts',
-  'activities/stages/rows.ts',
-  'pipeline/audit-stage.ts',
-  'audit/pairs.ts',
-  'audit/sentences.ts',
-  'audit/reactivity.ts',
-  'audit/random.ts',
-  // The default pairs are data the stage reads: a new default set re-runs the audits that use it.
-  'audit/default-groups.json',
-  'inference/engine.ts',
-  'inference/onnx-model.ts',
-];
+export function auditSourceFiles(): string[] {
+  return [
+    'activities/stages/audit.ts',
+    'activities/stages/rows.ts',
+    'pipeline/audit-stage.ts',
+    ...filesIn('audit'),
+    'common/hangul.ts',
+    // The default pairs are data the stage reads: a new default set re-runs the audits that use it.
+    'audit/default-groups.json',
+    ...filesIn('inference'),
+  ];
+}
 
 /** The groups: inline, from groupsFile, or the default set derived from KoSBi. */
 async function loadGroups(spec: AuditWith, context: StageContext): Promise<AuditGroups> {
@@ -60,9 +61,7 @@ async function buildSentences(spec: AuditWith, pairs: readonly IdentityPair[], c
 }
 
 export const audit: StageImplementation = async (input, context) => {
-  const parsed = auditWithSchema.safeParse(input);
-  if (!parsed.success) throw new StageInputInvalid(context.stageId, parsed.error.issues.map((i) => `${i.path.join('.') || '(with)'}: ${i.message}`).join('; '));
-  const spec = parsed.data;
+  const spec = parseWith(auditWithSchema, input, context.stageId, '(with)');
   const names = Object.keys(spec.models);
   const gated = gatedModel(spec);
 

@@ -21,11 +21,11 @@ import {
   DownloadTooLarge,
   DownloadTransient,
   Sha256Mismatch,
-  StageInputInvalid,
 } from '../../common/errors';
 import { downloadWithSchema } from '../../pipeline/stage-types';
 import type { FairlineConfig } from '../../temporal.config';
 import type { StageContext, StageImplementation } from './context';
+import { parseWith } from './parse-with';
 
 const HEARTBEAT_EVERY_MS = 1_000;
 
@@ -139,9 +139,7 @@ export async function fetchToFile(spec: FetchSpec, destination: string, context:
 }
 
 export const download: StageImplementation = async (input, context) => {
-  const parsed = downloadWithSchema.safeParse(input);
-  if (!parsed.success) throw new StageInputInvalid(context.stageId, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  const spec = parsed.data;
+  const spec = parseWith(downloadWithSchema, input, context.stageId);
   const name = spec.name ?? decodeURIComponent(new URL(spec.url).pathname.split('/').filter(Boolean).pop() ?? 'download');
   const scratch = join(context.scratchDir, 'download');
   const { sha256, bytes } = await fetchToFile(spec, scratch, context);

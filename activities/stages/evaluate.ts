@@ -6,24 +6,22 @@
  * The candidate model's macro/micro F1 and model digest become the run's search attributes.
  */
 import { StageInputInvalid } from '../../common/errors';
-import { computeCurves } from '../../eval/curves';
-import { computeMetrics } from '../../eval/metrics';
+import { scorePredictions } from '../../eval/metrics';
 import { Classifier } from '../../inference/engine';
 import { evaluateWithSchema } from '../../pipeline/evaluate-stage';
 import type { CanonicalRow } from '../../pipeline/dataset';
-import { classifierBundleSchema, type ClassifierBundle } from '../../pipeline/classifier';
 import { evaluationSchema, type Evaluation, type LabelCurves, type Metrics } from '../../report/schema';
 import type { ArtifactRef } from '../../store/types';
 import type { StageContext, StageImplementation } from './context';
+import { filesIn } from './fingerprint';
 import { readCanonicalRows } from './rows';
+import { parseWith } from './parse-with';
 
 /** Curves keep at most this many points in evaluation.json: enough to draw, small enough to ship. */
 export const MAX_CURVE_POINTS = 256;
 
 export const evaluate: StageImplementation = async (input, context) => {
-  const parsed = evaluateWithSchema.safeParse(input);
-  if (!parsed.success) throw new StageInputInvalid(context.stageId, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  const spec = parsed.data;
+  const spec = parseWith(evaluateWithSchema, input, context.stageId);
   const names = Object.keys(spec.models);
   const reference = spec.reference ?? names[0]!;
   const candidate = spec.candidate ?? names[names.length - 1]!;
@@ -36,7 +34,6 @@ export const evaluate: StageImplementation = async (input, context) => {
   for (const [index, name] of names.entries()) {
     const key = `models.${name}`;
     const classifier = await Classifier.load(spec.models[name]!, context, spec.inference ?? {}, key);
-    const bundle = await readBundle(spec.models[name]!, context);
     try {
       const yTrue = truthOf(rows, classifier, key, context.stageId);
       const predictions = await classifier.predict(texts, {
@@ -52,10 +49,11 @@ export const evaluate: StageImplementation = async (input, context) => {
         ...(spec.exclude !== undefined ? { exclude: spec.exclude } : {}),
         ...(classifier.task === 'multilabel' ? { threshold: spec.threshold ?? classifier.threshold } : {}),
       };
-      const metrics = computeMetrics(metricsInput);
-      const curves = computeCurves(metricsInput).map(thinCurves);
+      const scored = scorePredictions(metricsInput);
+      const metrics = scored.metrics;
+      const curves = scored.curves.map(thinCurves);
       const predictionsRef = await storePredictions(context, name, rows, yTrue, yScore);
-      models.push({ name, model_digest: classifier.modelDigest, mode: bundle.mode, seed: bundle.seed, metrics, curves, predictions: predictionsRef });
+      models.push({ name, model_digest: classifier.modelDigest, mode: classifier.mode ?? 'unknown', ...(classifier.seed !== undefined ? { seed: classifier.seed } : {}), metrics, curves, predictions: predictionsRef });
       context.log.info('evaluated', { model: name, macro_f1: metrics.macro_f1, micro_f1: metrics.micro_f1 });
     } finally {
       await classifier.release();
@@ -72,11 +70,6 @@ export const evaluate: StageImplementation = async (input, context) => {
   const headline = models.find((m) => m.name === candidate)!;
   return { evaluation: ref, macroF1: headline.metrics.macro_f1, microF1: headline.metrics.micro_f1, modelDigest: headline.model_digest };
 };
-
-/** The bundle's own record of how the model was trained (Classifier.load has already validated it). */
-async function readBundle(ref: ArtifactRef, context: StageContext): Promise<ClassifierBundle> {
-  return classifierBundleSchema.parse(JSON.parse((await context.store.read(ref)).toString('utf8')));
-}
 
 /** Gold labels in the shape the metrics take; a row that does not fit the model's labels names itself. */
 function truthOf(rows: readonly CanonicalRow[], classifier: Classifier, key: string, stageId: string): (number | number[])[] {
@@ -136,16 +129,15 @@ function thinCurves(curves: LabelCurves): LabelCurves {
 }
 
 /** Source files of the stage, for its cache fingerprint. */
-export const EVALUATE_SOURCE_FILES = [
-  'activities/stages/evaluate.ts',
-  'activities/stages/rows.ts',
-  'pipeline/evaluate-stage.ts',
-  'pipeline/inference.ts',
-  'pipeline/classifier.ts',
-  'eval/metrics.ts',
-  'eval/curves.ts',
-  'eval/input.ts',
-  'inference/engine.ts',
-  'inference/onnx-model.ts',
-  'report/schema.ts',
-] as const;
+export function evaluateSourceFiles(): string[] {
+  return [
+    'activities/stages/evaluate.ts',
+    'activities/stages/rows.ts',
+    'pipeline/evaluate-stage.ts',
+    'pipeline/inference.ts',
+    'pipeline/classifier.ts',
+    ...filesIn('eval'),
+    ...filesIn('inference'),
+    'report/schema.ts',
+  ];
+}

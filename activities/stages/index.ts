@@ -2,15 +2,12 @@
  * The stage implementations this worker runs, each with a fingerprint of its source code. The
  * fingerprint is part of the cache key: editing a stage's code invalidates exactly its results.
  */
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../common/paths';
 import type { StageImplementation } from './context';
+import { filesIn, fingerprintOf } from './fingerprint';
 import { dataset, DATASET_SOURCE_FILES } from './dataset/stage';
-import { audit, AUDIT_SOURCE_FILES } from './audit';
+import { audit, auditSourceFiles } from './audit';
 import { download } from './download';
-import { evaluate, EVALUATE_SOURCE_FILES } from './evaluate';
+import { evaluate, evaluateSourceFiles } from './evaluate';
 import { report, REPORT_SOURCE_FILES } from './report';
 import { mineHardNegatives, mineSourceFiles } from './mine-hard-negatives';
 import { nerMask, nerMaskSourceFiles } from './ner-mask';
@@ -22,32 +19,19 @@ export interface RegisteredStage {
   fingerprint: string;
 }
 
-/** Fingerprint of source files, relative to the project root. */
-export function fingerprintOf(...files: string[]): string {
-  const hash = createHash('sha256');
-  for (const file of files) hash.update(file).update('\0').update(readFileSync(join(PROJECT_ROOT, file))).update('\0');
-  return hash.digest('hex');
-}
-
-/** The trainer package's Python files, relative to the project root (its tests excluded). */
-function trainerSources(): string[] {
-  return readdirSync(join(PROJECT_ROOT, 'trainer'))
-    .filter((f) => f.endsWith('.py'))
-    .sort()
-    .map((f) => `trainer/${f}`);
-}
-
 /** The built-in stages. */
 export function builtinStages(): Record<string, RegisteredStage> {
   return {
     download: { implementation: download, fingerprint: fingerprintOf('activities/stages/download.ts', 'pipeline/stage-types.ts') },
     dataset: { implementation: dataset, fingerprint: fingerprintOf(...DATASET_SOURCE_FILES) },
     'ner-mask': { implementation: nerMask, fingerprint: fingerprintOf(...nerMaskSourceFiles()) },
-    audit: { implementation: audit, fingerprint: fingerprintOf(...AUDIT_SOURCE_FILES) },
-    evaluate: { implementation: evaluate, fingerprint: fingerprintOf(...EVALUATE_SOURCE_FILES) },
+    audit: { implementation: audit, fingerprint: fingerprintOf(...auditSourceFiles()) },
+    evaluate: { implementation: evaluate, fingerprint: fingerprintOf(...evaluateSourceFiles()) },
     report: { implementation: report, fingerprint: fingerprintOf(...REPORT_SOURCE_FILES) },
     'mine-hard-negatives': { implementation: mineHardNegatives, fingerprint: fingerprintOf(...mineSourceFiles()) },
     // The trainer's Python code is this stage's code too: editing it retrains.
-    train: { implementation: train, fingerprint: fingerprintOf('activities/stages/train.ts', 'pipeline/train-stage.ts', 'trainer/requirements.txt', ...trainerSources()) },
+    train: { implementation: train, fingerprint: fingerprintOf('activities/stages/train.ts', 'pipeline/train-stage.ts', 'trainer/requirements.txt', ...filesIn('trainer', '.py')) },
   };
 }
+
+export { fingerprintOf };

@@ -12,10 +12,8 @@
  * (mining-summary.json, `miningSummarySchema`: counts and a few examples for the report), and
  * `mined` (the row count). No finds is a valid answer: an empty file and a warning.
  */
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabelsMismatch, StageInputInvalid } from '../../common/errors';
-import { PROJECT_ROOT } from '../../common/paths';
 import { Classifier } from '../../inference/engine';
 import { mineLexical } from '../../mining/bm25';
 import { countByReason, mergeFinds, type Mined } from '../../mining/merge';
@@ -25,7 +23,10 @@ import type { Find, HardNegativeProvenance } from '../../mining/types';
 import { MINING_FILES, MINING_SUMMARY_EXAMPLES, mineWithSchema, miningRecipes, type MineWith } from '../../pipeline/mine-stage';
 import type { Json } from '../../pipeline/run-spec';
 import type { MiningSummary } from '../../report/schema';
+import { filesIn } from './fingerprint';
 import type { StageContext, StageImplementation } from './context';
+import { parseWith } from './parse-with';
+import { artifactName } from './ner-mask/files';
 
 const HEARTBEAT_EVERY_MS = 1_000;
 /** Characters of an example's text in the summary: the report shows a line, not a document. */
@@ -80,11 +81,9 @@ function summarize(pool: Pool, mined: readonly Mined[]): MiningSummary {
 }
 
 export const mineHardNegatives: StageImplementation = async (input, context) => {
-  const parsed = mineWithSchema.safeParse(input);
-  if (!parsed.success) throw new StageInputInvalid(context.stageId, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  const spec = parsed.data;
+  const spec = parseWith(mineWithSchema, input, context.stageId);
   const recipes = miningRecipes(spec);
-  const datasetName = decodeURIComponent(spec.dataset.uri.split('/').pop() ?? spec.dataset.uri);
+  const datasetName = artifactName(spec.dataset);
   const progress: Record<string, Json> = { phase: 'reading', done: 0, total: 0 };
   const report = (phase: string, done: number, total: number): void => {
     // A new phase goes out at once (Temporal throttles heartbeats); counts ride on the interval.
@@ -165,15 +164,10 @@ export const mineHardNegatives: StageImplementation = async (input, context) => 
  * recipes, the inference engine that scores the pool, and the contracts read and written.
  */
 export function mineSourceFiles(): string[] {
-  const folder = (name: string): string[] =>
-    readdirSync(join(PROJECT_ROOT, name))
-      .filter((f) => f.endsWith('.ts'))
-      .sort()
-      .map((f) => `${name}/${f}`);
   return [
     'activities/stages/mine-hard-negatives.ts',
-    ...folder('mining'),
-    ...folder('inference'),
+    ...filesIn('mining'),
+    ...filesIn('inference'),
     'activities/stages/rows.ts',
     'pipeline/mine-stage.ts',
     'pipeline/classifier.ts',

@@ -12,11 +12,10 @@ import { auditFileSchema, evaluationSchema, miningSummarySchema, reportSchema, t
 import type { ArtifactRef } from '../../store/types';
 import type { z } from 'zod';
 import type { StageContext, StageImplementation } from './context';
+import { parseWith } from './parse-with';
 
 export const report: StageImplementation = async (input, context) => {
-  const parsed = reportWithSchema.safeParse(input);
-  if (!parsed.success) throw new StageInputInvalid(context.stageId, parsed.error.issues.map((i) => `${i.path.join('.') || 'with'}: ${i.message}`).join('; '));
-  const spec = parsed.data;
+  const spec = parseWith(reportWithSchema, input, context.stageId, 'with');
   const evaluation = spec.evaluation ? await readJson(spec.evaluation, evaluationSchema, 'evaluation', context) : null;
   const audit = spec.audit ? await readJson(spec.audit, auditFileSchema, 'audit', context) : null;
   const hardNegatives = spec.hardNegatives ? await readJson(spec.hardNegatives, miningSummarySchema, 'hardNegatives', context) : null;

@@ -44,12 +44,16 @@ export function parseRow(text: string, where: RowLocation): { row: CanonicalRow;
   return { row: parsed.data, where: located };
 }
 
-/** Every row of a canonical JSONL artifact, in order; blank lines are skipped. `name` names it in errors (the `with` key). */
+/** The rows of a canonical JSONL stream, in order; blank lines are skipped. `name` names the dataset in errors (the `with` key). */
+export async function* canonicalRows(stream: Readable, name: string): AsyncGenerator<{ row: CanonicalRow; where: RowLocation }> {
+  for await (const line of lines(stream)) {
+    if (line.text.trim() !== '') yield parseRow(line.text, { dataset: name, line: line.number });
+  }
+}
+
+/** Every row of a canonical JSONL artifact, in order (see canonicalRows). */
 export async function readCanonicalRows(ref: ArtifactRef, context: StageContext, name: string): Promise<{ row: CanonicalRow; where: RowLocation }[]> {
   const rows: { row: CanonicalRow; where: RowLocation }[] = [];
-  for await (const line of lines(await context.store.open(ref))) {
-    if (line.text.trim() === '') continue;
-    rows.push(parseRow(line.text, { dataset: name, line: line.number }));
-  }
+  for await (const row of canonicalRows(await context.store.open(ref), name)) rows.push(row);
   return rows;
 }

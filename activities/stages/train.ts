@@ -20,18 +20,20 @@ import { join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import {
-  StageInputInvalid,
   TrainerConfigInvalid,
   TrainerCrashed,
   TrainerOutOfMemory,
   TrainingDiverged,
 } from '../../common/errors';
 import { PROJECT_ROOT } from '../../common/paths';
+import { stopProcess } from '../../infra/process';
 import type { Json } from '../../pipeline/run-spec';
+import { describeIssues } from '../../pipeline/errors';
 import { trainWithSchema, type TrainWith } from '../../pipeline/train-stage';
 import { CLASSIFIER_KIND, classifierBundleSchema, type ClassifierBundle } from '../../pipeline/classifier';
 import { artifactRefSchema, type ArtifactRef, type ArtifactStore } from '../../store/types';
 import type { StageContext, StageImplementation } from './context';
+import { parseWith } from './parse-with';
 
 /** How long the trainer gets after SIGTERM to write its checkpoint and exit. */
 export const TRAINER_GRACE_MS = 15_000;
@@ -102,9 +104,7 @@ function trainerConfig(spec: TrainWith, paths: { train: string; validation?: str
 }
 
 export const train: StageImplementation = async (input, context) => {
-  const parsed = trainWithSchema.safeParse(input);
-  if (!parsed.success) throw new StageInputInvalid(context.stageId, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  const spec = parsed.data;
+  const spec = parseWith(trainWithSchema, input, context.stageId);
   // Downloads and the trainer's own start-up (importing torch) can outlast a short heartbeat
   // timeout; the stage is alive while this process is, so it says so every second until the
   // trainer's step events take over.
@@ -176,11 +176,7 @@ async function runTrainer(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('exit', (code, signal) => done({ code, signal })));
   const spawnError = new Promise<Error>((done) => child.on('error', done));
 
-  const onAbort = (): void => {
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), TRAINER_GRACE_MS);
-    void exited.then(() => clearTimeout(timer));
-  };
+  const onAbort = (): void => void stopProcess(child, TRAINER_GRACE_MS);
   if (context.signal.aborted) onAbort();
   else context.signal.addEventListener('abort', onAbort, { once: true });
 
@@ -285,14 +281,10 @@ async function uploadOutputs(store: ArtifactStore, output: string): Promise<Reco
   return { model, tokenizer, metrics, config, huggingface, classifier };
 }
 
-const resolvedConfigSchema = z.object({
-  task: z.enum(['multilabel', 'multiclass']),
-  labelNames: z.array(z.string().min(1)).min(1),
-  maxLength: z.number().int().positive(),
-  threshold: z.number().gt(0).lt(1),
-  mode: z.string().min(1),
-  seed: z.number().int(),
-});
+/** The config values the classifier bundle repeats, checked as the bundle checks them; other keys are ignored. */
+const resolvedConfigSchema = z
+  .object(classifierBundleSchema.shape)
+  .pick({ task: true, labelNames: true, maxLength: true, threshold: true, mode: true, seed: true });
 
 /**
  * The `classifier` output (pipeline/classifier.ts): the model, tokenizer and config by reference
@@ -304,7 +296,7 @@ export async function storeClassifier(
   resolvedConfig: unknown,
 ): Promise<ArtifactRef> {
   const parsed = resolvedConfigSchema.safeParse(resolvedConfig);
-  if (!parsed.success) throw new TrainerCrashed('train', `the trainer's train_config.json lacks what inference needs: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new TrainerCrashed('train', `the trainer's train_config.json lacks what inference needs: ${describeIssues(parsed.error.issues)}`);
   const bundle: ClassifierBundle = classifierBundleSchema.parse({ ...refs, ...parsed.data });
   return store.put({ bytes: JSON.stringify(bundle, null, 1) }, { kind: CLASSIFIER_KIND, name: 'classifier.json' });
 }

@@ -29,16 +29,12 @@ def mean_defined(values):
 def label_columns(case):
     """(truth, score) one-vs-rest per label, the prediction matrix/vector and the label indices."""
     task = case["task"]
-    if task == "multilabel":
-        y = np.array(case["y_true"], dtype=int)
-        p = np.array(case["y_score"], dtype=float)
-        return [(y[:, j], p[:, j]) for j in range(y.shape[1])], y, p
-    if task == "multiclass":
-        y = np.array(case["y_true"], dtype=int)
-        p = np.array(case["y_score"], dtype=float)
-        return [((y == j).astype(int), p[:, j]) for j in range(p.shape[1])], y, p
     y = np.array(case["y_true"], dtype=int)
     p = np.array(case["y_score"], dtype=float)
+    if task == "multilabel":
+        return [(y[:, j], p[:, j]) for j in range(y.shape[1])], y, p
+    if task == "multiclass":
+        return [((y == j).astype(int), p[:, j]) for j in range(p.shape[1])], y, p
     # Class 0 is ranked by -p: the order of 1 - p without rounding ties (eval/input.ts).
     return [(1 - y, -p), (y, p)], y, p
 

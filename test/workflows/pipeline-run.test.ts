@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startEngine, activityIntervals, scheduledStages, type Engine } from '../engine';
 import { startHttpSource, type HttpSource } from '../http-source';
-
-const fastRetry = 'retry: { maximumAttempts: 3, initialInterval: 200ms, maximumInterval: 1s }';
+import { endlessPipeline, fastRetry, missingPipeline } from '../pipelines';
 
 describe('pipelineRun on the real dev server', () => {
   let engine: Engine;
@@ -79,16 +78,7 @@ stages:
   });
 
   test('a 404 fails at once, non-retryable, and the stages downstream are skipped, never started', async () => {
-    const outcome = await engine.run(`
-name: missing
-stages:
-  - id: data
-    uses: download
-    ${fastRetry}
-    with: { url: "${http.url('/missing/nothing.txt')}" }
-  - { id: after, uses: download, needs: [data], with: { url: "${http.url('/files/after.txt')}" } }
-  - { id: independent, uses: download, with: { url: "${http.url('/files/independent.txt')}" } }
-`);
+    const outcome = await engine.run(missingPipeline(http));
     assert.equal(outcome.status, 'failed');
     assert.equal(http.hits.get('/missing/nothing.txt'), 1, 'no retry after a 404');
     assert.match(outcome.error!.cause!.message, /stage "data" failed: download of .*\/missing\/nothing\.txt failed with HTTP 404/);
@@ -130,15 +120,7 @@ describe('cancelling a run', () => {
   });
 
   test('cancel during a running stage ends the run as cancelled within the heartbeat timeout', async () => {
-    const handle = await engine.start(`
-name: endless
-stages:
-  - id: trickle
-    uses: download
-    timeout: { startToClose: 10m, heartbeat: 3s }
-    with: { url: "${http.url('/trickle/forever.bin')}" }
-  - { id: after, uses: download, needs: [trickle], with: { url: "${http.url('/files/never.txt')}" } }
-`);
+    const handle = await engine.start(endlessPipeline(http));
     // Wait until the stage is running and has heartbeated.
     for (let i = 0; i < 100; i++) {
       const description = await handle.describe();

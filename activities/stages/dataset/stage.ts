@@ -34,7 +34,7 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { DatasetColumnMissing, DatasetMalformed, DatasetRowsInvalid, StageInputInvalid } from '../../../common/errors';
+import { DatasetColumnMissing, DatasetMalformed, DatasetRowsInvalid } from '../../../common/errors';
 import { canonicalRowSchema, type CanonicalRow, type Task } from '../../../pipeline/dataset';
 import {
   datasetCardSchema,
@@ -46,6 +46,7 @@ import {
   type RejectReason,
   type SplitName,
 } from '../../../pipeline/dataset-stage';
+import { describeIssues } from '../../../pipeline/errors';
 import type { Json } from '../../../pipeline/run-spec';
 import type { ArtifactRef } from '../../../store/types';
 import type { StageContext, StageImplementation } from '../context';
@@ -56,6 +57,7 @@ import { readKlueNer } from './klue-ner';
 import { compileMapping, type CompiledMapping } from './mapping';
 import { describeWhere, linesOf, type RecordView, type SourceRecord } from './records';
 import { assignSplits } from './split';
+import { parseWith } from '../parse-with';
 
 /** The files whose code decides this stage's output: its cache fingerprint. */
 export const DATASET_SOURCE_FILES = [
@@ -69,6 +71,7 @@ export const DATASET_SOURCE_FILES = [
   'activities/stages/download.ts',
   'pipeline/dataset.ts',
   'pipeline/dataset-stage.ts',
+  'pipeline/errors.ts',
   'pipeline/stage-types.ts',
 ] as const;
 
@@ -215,9 +218,7 @@ function pacer(context: StageContext): (details: () => Record<string, Json>) => 
 const splitIndex = (split: SplitName): number => SPLIT_NAMES.indexOf(split);
 
 export const dataset: StageImplementation = async (input, context) => {
-  const parsed = datasetWithSchema.safeParse(input);
-  if (!parsed.success) throw new StageInputInvalid(context.stageId, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  const spec = parsed.data;
+  const spec = parseWith(datasetWithSchema, input, context.stageId);
   const onInvalidRow = spec.onInvalidRow ?? 'fail';
   const mapping = spec.mapping ? compileMapping(spec.mapping) : undefined;
   const task: Task = mapping?.task ?? 'multilabel';
@@ -321,7 +322,7 @@ export const dataset: StageImplementation = async (input, context) => {
       }
       const checked = canonicalRowSchema.safeParse(row);
       if (!checked.success) {
-        rejected.add(describeWhere(source.name, record.where), 'schema', checked.error.issues.map((i) => `${i.path.join('.') || 'row'}: ${i.message}`).join('; '));
+        rejected.add(describeWhere(source.name, record.where), 'schema', describeIssues(checked.error.issues, 'row'));
         continue;
       }
       const explicitId = record.kind === 'row' ? record.row.id : spec.mapping?.id !== undefined ? row.id : undefined;

@@ -8,6 +8,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArtifactNotFound, StageInputInvalid } from '../../../common/errors';
 import type { FileInput } from '../../../pipeline/ner-mask';
+import type { ArtifactRef } from '../../../store/types';
 import type { StageContext } from '../context';
 
 /** A local path holding the input's bytes: artifacts are downloaded (verified) into the scratch folder. */
@@ -26,10 +27,13 @@ export async function localPath(input: FileInput, context: StageContext, name: s
   return path;
 }
 
+/** An artifact's file name (the last segment of its URI), for messages and row locations. */
+export const artifactName = (ref: ArtifactRef): string => decodeURIComponent(ref.uri.split('/').pop() ?? ref.uri);
+
 /** The input's text, and a name for messages. */
 export async function readText(input: FileInput, context: StageContext): Promise<{ text: string; name: string }> {
   if (typeof input !== 'string') {
-    return { text: (await context.store.read(input)).toString('utf8'), name: decodeURIComponent(input.uri.split('/').pop() ?? input.uri) };
+    return { text: (await context.store.read(input)).toString('utf8'), name: artifactName(input) };
   }
   const path = await localPath(input, context, 'file');
   return { text: await readFile(path, 'utf8'), name: basename(path) };

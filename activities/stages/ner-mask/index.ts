@@ -45,24 +45,25 @@
  * - morph: proper nouns (Kiwi NNP) from `python -m trainer.morph` in the trainer's venv (./morph.ts).
  * - onnx: a token-classification model (./onnx.ts).
  */
-import { createWriteStream, readdirSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { z } from 'zod';
 import { DatasetRowInvalid, StageInputInvalid, type RowLocation } from '../../../common/errors';
-import { PROJECT_ROOT } from '../../../common/paths';
 import type { CanonicalRow } from '../../../pipeline/dataset';
 import { morphSourceSchema, nerMaskWithSchema, SPAN_SOURCES, type NerMaskWith, type SpanSource } from '../../../pipeline/ner-mask';
 import type { Json } from '../../../pipeline/run-spec';
 import type { StageContext, StageImplementation } from '../context';
-import { lines, parseRow } from '../rows';
-import { loadTokenizer, readText, tokenRanges, type Tokenizer } from './files';
+import { filesIn } from '../fingerprint';
+import { canonicalRows } from '../rows';
+import { artifactName, loadTokenizer, readText, tokenRanges, type Tokenizer } from './files';
 import { inlineTerms, Lexicon, parseLexiconFile, type LexiconTerm } from './lexicon';
 import { MorphAnalyzer } from './morph';
 import { OnnxTagger } from './onnx';
 import { buildMasked, checkedSpans, mergeSpans, type Masked, type Span } from './spans';
 import { alignTokens, spansFromTokenTags } from './tags';
+import { parseWith } from '../parse-with';
 
 const HEARTBEAT_EVERY_MS = 1_000;
 /** Rows handled per round (and per analyzer round trip when morph runs without its own `batch`). */
@@ -131,11 +132,9 @@ function increment(counts: Record<string, number>, key: string, by = 1): void {
 }
 
 export const nerMask: StageImplementation = async (input, context) => {
-  const parsed = nerMaskWithSchema.safeParse(input);
-  if (!parsed.success) throw new StageInputInvalid(context.stageId, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  const spec = parsed.data;
+  const spec = parseWith(nerMaskWithSchema, input, context.stageId);
   const { sources } = spec;
-  const datasetName = decodeURIComponent(spec.dataset.uri.split('/').pop() ?? spec.dataset.uri);
+  const datasetName = artifactName(spec.dataset);
   const tagNames = sources.dataset && sources.dataset !== true ? sources.dataset.tagNames : undefined;
   const morphOptions = sources.morph === true ? morphSourceSchema.parse({}) : sources.morph;
   const used = SPAN_SOURCES.filter((s) => sources[s] !== undefined);
@@ -222,9 +221,8 @@ export const nerMask: StageImplementation = async (input, context) => {
   try {
     const stream = await context.store.open(spec.dataset);
     let batch: { row: CanonicalRow; where: RowLocation }[] = [];
-    for await (const line of lines(stream)) {
-      if (line.text.trim() === '') continue;
-      batch.push(parseRow(line.text, { dataset: datasetName, line: line.number }));
+    for await (const row of canonicalRows(stream, datasetName)) {
+      batch.push(row);
       if (batch.length >= batchSize) {
         await maskBatch(batch);
         batch = [];
@@ -263,10 +261,5 @@ export const nerMask: StageImplementation = async (input, context) => {
  * (trainer/requirements.txt pins kiwipiepy and its model).
  */
 export function nerMaskSourceFiles(): string[] {
-  const folder = 'activities/stages/ner-mask';
-  const own = readdirSync(join(PROJECT_ROOT, folder))
-    .filter((f) => f.endsWith('.ts'))
-    .sort()
-    .map((f) => `${folder}/${f}`);
-  return [...own, 'activities/stages/rows.ts', 'pipeline/ner-mask.ts', 'pipeline/stage-types.ts', 'pipeline/dataset.ts', 'trainer/morph.py', 'trainer/requirements.txt'];
+  return [...filesIn('activities/stages/ner-mask'), 'activities/stages/rows.ts', 'common/hangul.ts', 'pipeline/ner-mask.ts', 'pipeline/stage-types.ts', 'pipeline/dataset.ts', 'trainer/morph.py', 'trainer/requirements.txt'];
 }

@@ -22,6 +22,7 @@ import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml
 import { LexiconInvalid } from '../../../common/errors';
 import type { LexiconEntry } from '../../../pipeline/ner-mask';
 import type { Span } from './spans';
+import { syllableFinal } from '../../../common/hangul';
 
 /** Which preceding sound a suffix form goes with. */
 type After = 'any' | 'consonant' | 'vowel' | 'consonant-not-rieul' | 'vowel-or-rieul';
@@ -79,17 +80,9 @@ export const SUFFIXES: readonly Suffix[] = [
 /** Particles after a derivational suffix or the term, chained (에게 + 는 + …). */
 const MAX_PARTICLES = 3;
 
-/** The final sound of a Hangul syllable: `vowel`, `rieul` (ㄹ), `consonant`; undefined for anything else. */
-function finalSound(char: string): 'vowel' | 'rieul' | 'consonant' | undefined {
-  const code = char.codePointAt(0) ?? 0;
-  if (code < 0xac00 || code > 0xd7a3) return undefined;
-  const jong = (code - 0xac00) % 28;
-  return jong === 0 ? 'vowel' : jong === 8 ? 'rieul' : 'consonant';
-}
-
 function agrees(after: After, previous: string): boolean {
   if (after === 'any') return true;
-  const sound = finalSound(previous);
+  const sound = syllableFinal(previous);
   if (sound === undefined) return true;
   switch (after) {
     case 'consonant':

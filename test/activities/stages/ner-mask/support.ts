@@ -6,9 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { nerMask } from '../../../../activities/stages/ner-mask';
 import type { StageContext } from '../../../../activities/stages/context';
 import { reconstruct, type Masked } from '../../../../activities/stages/ner-mask/spans';
@@ -18,11 +17,14 @@ import type { Json } from '../../../../pipeline/run-spec';
 import { FsArtifactStore } from '../../../../store/fs-store';
 import type { ArtifactRef } from '../../../../store/types';
 import { loadConfig } from '../../../../temporal.config';
+import { KOSBI_GROUPS_PATH } from '../../../../audit/derive-groups';
+import { directContext } from '../../../classifier';
 import { tempDir } from '../../../helpers';
+import { SHARED_DATA } from '../../../shared-data';
 
-export const SHARED_DATA = resolve(PROJECT_ROOT, '..', 'shared', 'data');
 export const KLUE_NER_DEV = join(SHARED_DATA, 'klue-ner', 'dev.tsv');
-export const KOSBI_GROUPS = join(SHARED_DATA, 'kosbi', 'demographic_groups.json');
+/** KoSBi's identity groups, the file the audit's default groups derive from. */
+export const KOSBI_GROUPS = KOSBI_GROUPS_PATH;
 
 export interface Direct {
   context: StageContext;
@@ -38,34 +40,19 @@ export interface Direct {
 
 export type MaskedRow = CanonicalRow & { meta: { masked: Masked } };
 
-/** A stage context made of real parts: a temp-folder store, the test config, a scratch folder. */
+/** A stage context made of real parts (test/classifier.ts directContext), running ner-mask. */
 export async function direct(stageId = 'mask'): Promise<Direct> {
-  const dir = await tempDir('fairline-ner-mask-');
-  const store = new FsArtifactStore(join(dir, 'store'));
-  const scratchDir = join(dir, 'scratch');
-  await mkdir(scratchDir, { recursive: true });
-  const heartbeats: Record<string, Json>[] = [];
-  const abort = new AbortController();
-  const context: StageContext = {
-    stageId,
-    store,
-    config: loadConfig({ store: { uri: pathToFileURL(join(dir, 'store')).href } }, {}),
-    log: { info() {}, warn() {} },
-    heartbeat: (details) => heartbeats.push({ ...details }),
-    signal: abort.signal,
-    scratchDir,
-  };
-  const put = (bytes: string | Uint8Array, name: string, kind: string): Promise<ArtifactRef> => store.put({ bytes }, { kind, name });
+  const base = await directContext(stageId);
   return {
-    context,
-    store,
-    heartbeats,
-    abort,
-    dataset: (rows, name = 'rows.jsonl') => put(rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n', name, 'dataset'),
-    file: (content, name) => put(content, name, 'file'),
+    context: base.context,
+    store: base.store,
+    heartbeats: base.heartbeats,
+    abort: base.abort,
+    dataset: base.dataset,
+    file: (content, name) => base.store.put({ bytes: content }, { kind: 'file', name }),
     async run(withBlock) {
-      const outputs = await nerMask(withBlock, context);
-      return { outputs, ...(await readOutputs(store, outputs)) };
+      const outputs = await nerMask(withBlock, base.context);
+      return { outputs, ...(await readOutputs(base.store, outputs)) };
     },
   };
 }
