@@ -57,6 +57,30 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('setup')
+    .description('create the namespace and register fairline\'s search attributes on the configured cluster (idempotent)')
+    .option('--retention <days>', 'history retention of a namespace this creates', '7')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { retention: string; json?: boolean }) => {
+      const { setupCommand } = await import('./setup');
+      process.exitCode = await setupCommand(config(program), opts);
+    });
+
+  program
+    .command('cluster')
+    .description('the production topology on this machine: PostgreSQL, the Temporal server, MinIO, worker processes')
+    .command('up')
+    .description('start it all on loopback and print the addresses; Ctrl-C stops it all')
+    .option('--cpu-workers <n>', 'worker processes polling the cpu queue', '1')
+    .option('--gpu-workers <n>', 'worker processes polling the gpu queue', '1')
+    .option('--dir <path>', 'keep the database, objects and logs here (default: a temp folder, removed on stop)')
+    .option('--port <n>', 'Temporal frontend port (default: a free one)')
+    .action(async (opts: { cpuWorkers: string; gpuWorkers: string; dir?: string; port?: string }) => {
+      const { clusterUpCommand } = await import('./cluster');
+      process.exitCode = await clusterUpCommand(opts);
+    });
+
+  program
     .command('validate')
     .description('validate pipeline YAML files; print FILE:LINE:COL for every problem')
     .argument('<files...>')
