@@ -52,7 +52,8 @@ export function buildProgram(): Command {
     .option('--queues <list>', 'comma-separated task queues to poll', 'cpu,gpu')
     .option('--max-cpu <n>', 'max concurrent activities on the cpu queue', String(DEFAULT_CPU_CONCURRENCY))
     .option('--max-gpu <n>', 'max concurrent activities on the gpu queue (default: one per visible GPU, 1 without a GPU)')
-    .action(async (opts: { queues: string; maxCpu: string; maxGpu?: string }) => {
+    .option('--health-port <n>', 'serve GET /healthz on this port (200 while every worker polls) for liveness probes')
+    .action(async (opts: { queues: string; maxCpu: string; maxGpu?: string; healthPort?: string }) => {
       process.exitCode = await workerCommand(config(program), opts);
     });
 

@@ -50,6 +50,8 @@ export interface ClusterWorker {
   queues: WorkerQueues;
   process: ChildProcess;
   logFile: string;
+  /** `http://127.0.0.1:<port>/healthz`, the worker's probe endpoint (`--health-port`). */
+  healthUrl: string;
 }
 
 export interface TemporalServerProcess {
@@ -330,12 +332,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const id = nextWorkerId++;
       const logFile = join(logsDir, `worker-${id}-${queues.replace(',', '-')}.log`);
       const out = logStream(logFile);
-      const workerArgs = ['worker', '--queues', queues, ...(options.maxCpu ? ['--max-cpu', String(options.maxCpu)] : [])];
+      const healthPort = await freePort();
+      const workerArgs = ['worker', '--queues', queues, '--health-port', String(healthPort), ...(options.maxCpu ? ['--max-cpu', String(options.maxCpu)] : [])];
       const [command, args] = parentDeathSignal(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), ...workerArgs]);
       // The caller's environment minus its own fairline and AWS settings, then this cluster's.
       const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(FAIRLINE_|AWS_)/.test(name) || name === ENV.cacheDir));
       const child = guardChild(spawn(command, args, { cwd: PROJECT_ROOT, env: { ...inherited, ...env, ...options.workerEnv }, stdio: ['ignore', 'pipe', 'pipe'] }));
-      const worker: ClusterWorker = { id, queues, process: child, logFile };
+      const worker: ClusterWorker = { id, queues, process: child, logFile, healthUrl: `http://127.0.0.1:${healthPort}/healthz` };
       workers.push(worker);
       await new Promise<void>((ready, fail) => {
         let seen = '';

@@ -54,6 +54,14 @@ describe('the PostgreSQL-backed cluster', { timeout: 600_000 }, () => {
     assert.equal(listed.storageSchema?.['FairlineMacroF1'], 'Double01', 'SQL visibility maps custom attributes onto its typed columns');
   });
 
+  it('serves a 200 on every worker process\'s /healthz while it polls', async () => {
+    for (const worker of cluster.workers) {
+      const response = await fetch(worker.healthUrl);
+      assert.equal(response.status, 200, `worker ${worker.id} (${worker.queues})`);
+      assert.deepEqual((await response.json() as { states: string[] }).states.every((s) => s === 'RUNNING'), true);
+    }
+  });
+
   it('fairline setup creates a missing namespace with every search attribute, then changes nothing on a second run', async () => {
     const env = cleanEnv({ ...cluster.env, FAIRLINE_TEMPORAL_NAMESPACE: `setup-${randomBytes(3).toString('hex')}` });
     const first = await fairline(['setup', '--retention', '1', '--json'], env);
