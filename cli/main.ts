@@ -61,8 +61,9 @@ export function buildProgram(): Command {
     .command('setup')
     .description('create the namespace and register fairline\'s search attributes on the configured cluster (idempotent)')
     .option('--retention <days>', 'history retention of a namespace this creates', '7')
+    .option('--bucket', "also create the s3:// store's bucket when missing (MinIO)")
     .option('--json', 'machine-readable output')
-    .action(async (opts: { retention: string; json?: boolean }) => {
+    .action(async (opts: { retention: string; json?: boolean; bucket?: boolean }) => {
       const { setupCommand } = await import('./setup');
       process.exitCode = await setupCommand(config(program), opts);
     });
