@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -22,7 +22,7 @@ import { PROJECT_ROOT } from '../common/paths';
 import { setupNamespace } from '../common/setup';
 import { ensureTemporalServer, type TemporalServerTools } from './cluster-tools';
 import { startMinio, type MinioServer } from './minio';
-import { freePort } from './ports';
+import { freePort, freePortInRange } from './ports';
 import { startPostgres, type PostgresServer } from './postgres';
 import { exitedOrKilled, guardChild, parentDeathSignal } from './process';
 
@@ -89,6 +89,8 @@ export interface Cluster {
 }
 
 const SERVER_READY_MS = 120_000;
+/** Temporal stores membership ports in a smallint column: they must stay below 32768. */
+const MEMBERSHIP_PORTS = [20_000, 32_767] as const;
 const WORKER_READY_MS = 120_000;
 
 /** The Temporal server's YAML config: postgres12 for both stores, every port on loopback. */
@@ -207,6 +209,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const baseDir = options.baseDir ?? (await mkdtemp(join(tmpdir(), 'fairline-cluster-')));
   const logsDir = join(baseDir, 'logs');
   await mkdir(logsDir, { recursive: true });
+  // Under root, PostgreSQL runs as `nobody` in <baseDir>/postgres: it must be able to pass
+  // through baseDir (search only, no listing; mkdtemp makes it 0700).
+  if (process.getuid?.() === 0) await chmod(baseDir, 0o711);
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const stoppers: (() => Promise<void>)[] = [];
   const workers: ClusterWorker[] = [];
@@ -236,13 +241,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const ports = {
       frontend: options.frontendPort || (await freePort()),
       frontendHttp: await freePort(),
-      frontendMembership: await freePort(),
+      frontendMembership: await freePortInRange(MEMBERSHIP_PORTS[0], MEMBERSHIP_PORTS[1]),
       history: await freePort(),
-      historyMembership: await freePort(),
+      historyMembership: await freePortInRange(MEMBERSHIP_PORTS[0], MEMBERSHIP_PORTS[1]),
       matching: await freePort(),
-      matchingMembership: await freePort(),
+      matchingMembership: await freePortInRange(MEMBERSHIP_PORTS[0], MEMBERSHIP_PORTS[1]),
       worker: await freePort(),
-      workerMembership: await freePort(),
+      workerMembership: await freePortInRange(MEMBERSHIP_PORTS[0], MEMBERSHIP_PORTS[1]),
     };
     const configDir = join(baseDir, 'temporal-config');
     await mkdir(configDir, { recursive: true });
@@ -259,7 +264,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       for (const stream of [child.stdout, child.stderr]) {
         stream?.on('data', (chunk: Buffer) => {
           temporalLog.write(chunk);
-          serverTail.push(...chunk.toString().split('\n').filter(Boolean));
+          serverTail.push(...chunk.toString().split('\n').filter(Boolean).map((line) => line.slice(0, 400)));
           serverTail.splice(0, Math.max(0, serverTail.length - 30));
         });
       }
