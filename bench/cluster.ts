@@ -2,7 +2,7 @@
  * Load and chaos on the production topology (infra/cluster.ts: PostgreSQL, the real Temporal
  * server, MinIO, `fairline worker` processes).
  *
- *   npx tsx bench/cluster.ts [--workers 1,2,4] [--seconds 60] [--concurrency 4] [--pause 30]
+ *   npx tsx bench/cluster.ts [--workers 1,2,4] [--seconds 60] [--concurrency 4] [--pause 30] [--phases throughput,chaos,train]
  *
  * 1. Throughput: for each worker count (cpu worker processes; one gpu worker besides), keeps
  *    `--concurrency` runs of the chaos pipeline (test/cluster-load.ts: dataset → pinned
@@ -14,6 +14,10 @@
  *    twice; after each fault it times a one-stage probe run (recovery time). Then it checks what
  *    the short test asserts: every run completed, no duplicate execution, every manifest's
  *    artifacts re-hashed, the S3 secret in no history, log or manifest, no process left behind.
+ * 3. Training: a short training (checkpoint every 4 steps); once two checkpoints are durable the
+ *    gpu worker is SIGKILLed. Reports the step the last heartbeat named, the newest durable
+ *    checkpoint (where the retry resumes), whether the trainer died with its worker, and the run's
+ *    outcome.
  */
 import { parseArgs } from 'node:util';
 import { writeFile } from 'node:fs/promises';
@@ -24,7 +28,7 @@ import { workflowIds } from '../common/constants';
 import { startCluster, type Cluster } from '../infra/cluster';
 import {
   awaitRun, chaosPipelines, clusterClient, descendants, duplicatedRuns, killWorker, LoadDriver, pauseMinio, probeRecovery, secretSightings,
-  startRun, stillRunning, verifyManifests, type RunRecord,
+  startRun, stillRunning, trainingUnderKill, verifyManifests, type RunRecord, type TrainingUnderKill,
 } from '../test/cluster-load';
 import { tempDir } from '../test/helpers';
 import { environment, positiveInt, runMain, writeReport } from './support';
@@ -63,8 +67,9 @@ function summarize(workers: number, runs: RunRecord[], seconds: number): LevelRe
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { workers: { type: 'string' }, seconds: { type: 'string' }, concurrency: { type: 'string' }, pause: { type: 'string' } },
+    options: { workers: { type: 'string' }, seconds: { type: 'string' }, concurrency: { type: 'string' }, pause: { type: 'string' }, phases: { type: 'string' } },
   });
+  const phases = new Set((values.phases ?? 'throughput,chaos,train').split(','));
   const levels = (values.workers ?? '1,2,4').split(',').map((w) => positiveInt('workers', w, 1));
   const seconds = positiveInt('seconds', values.seconds, 60);
   const concurrency = positiveInt('concurrency', values.concurrency, 4);
@@ -80,6 +85,7 @@ async function main(): Promise<void> {
   const results: LevelResult[] = [];
   const recovery: { fault: string; seconds: number }[] = [];
   let checks: Record<string, unknown> = {};
+  let training: TrainingUnderKill | undefined;
   try {
     cluster = await startCluster({ workers: ['cpu', 'gpu'], log: (line) => console.error(line) });
     const { client, connection, config, store } = await clusterClient(cluster);
@@ -88,7 +94,7 @@ async function main(): Promise<void> {
       const warm = await startRun(client, config, load, `warm-${randomBytes(3).toString('hex')}`, true);
       await awaitRun(client, warm.workflowId, Date.now() + 300_000);
 
-      for (const workers of levels) {
+      for (const workers of phases.has('throughput') ? levels : []) {
         const cpuWorkers = cluster.workers.filter((w) => w.queues === 'cpu');
         while (cpuWorkers.length < workers) cpuWorkers.push(await cluster.startWorker('cpu'));
         while (cpuWorkers.length > workers) {
@@ -108,61 +114,67 @@ async function main(): Promise<void> {
         console.error(`${workers} worker(s): ${JSON.stringify(result)}`);
       }
 
-      // Chaos with three worker processes (two cpu, one gpu).
-      const cpuWorkers = cluster.workers.filter((w) => w.queues === 'cpu');
-      while (cpuWorkers.length < 2) cpuWorkers.push(await cluster.startWorker('cpu'));
-      while (cpuWorkers.length > 2) {
-        const extra = cpuWorkers.pop()!;
-        extra.process.kill('SIGTERM');
-        await new Promise((r) => extra.process.once('exit', r));
-        cluster.workers.splice(cluster.workers.indexOf(extra), 1);
+      if (phases.has('train')) {
+        training = await trainingUnderKill(cluster, client, config, store, `train-${randomBytes(3).toString('hex')}`, Date.now() + 900_000);
+        console.error(`training under kill: ${JSON.stringify(training)}`);
       }
-      const tag = randomBytes(3).toString('hex');
-      const deadline = Date.now() + 900_000;
-      const driver = new LoadDriver(client, config, load, `chaos-${tag}`, deadline);
-      driver.start(concurrency);
-      const dupId = `dup-${tag}`;
-      const dupStarts = await Promise.allSettled([0, 1].map(() => startRun(client, config, load, dupId, true)));
-      const refused = dupStarts.filter((s) => s.status === 'rejected' && s.reason instanceof WorkflowExecutionAlreadyStartedError).length;
-      const probes: string[] = [];
-      const timeRecovery = async (fault: string): Promise<void> => {
-        const id = `probe-${tag}-${probes.length}`;
-        probes.push(id);
-        const s = await probeRecovery(client, config, probe, id, deadline);
-        recovery.push({ fault, seconds: s });
-        console.error(`recovery after ${fault}: ${s.toFixed(1)} s`);
-      };
-      await new Promise((r) => setTimeout(r, 5_000));
-      for (const round of [1, 2]) {
-        const victim = cluster.workers[Math.floor(Math.random() * cluster.workers.length)]!;
-        await killWorker(cluster, victim);
-        await timeRecovery(`SIGKILL of a ${victim.queues} worker (${round})`);
+      if (phases.has('chaos')) {
+        // Chaos with three worker processes (two cpu, one gpu).
+        const cpuWorkers = cluster.workers.filter((w) => w.queues === 'cpu');
+        while (cpuWorkers.length < 2) cpuWorkers.push(await cluster.startWorker('cpu'));
+        while (cpuWorkers.length > 2) {
+          const extra = cpuWorkers.pop()!;
+          extra.process.kill('SIGTERM');
+          await new Promise((r) => extra.process.once('exit', r));
+          cluster.workers.splice(cluster.workers.indexOf(extra), 1);
+        }
+        const tag = randomBytes(3).toString('hex');
+        const deadline = Date.now() + 900_000;
+        const driver = new LoadDriver(client, config, load, `chaos-${tag}`, deadline);
+        driver.start(concurrency);
+        const dupId = `dup-${tag}`;
+        const dupStarts = await Promise.allSettled([0, 1].map(() => startRun(client, config, load, dupId, true)));
+        const refused = dupStarts.filter((s) => s.status === 'rejected' && s.reason instanceof WorkflowExecutionAlreadyStartedError).length;
+        const probes: string[] = [];
+        const timeRecovery = async (fault: string): Promise<void> => {
+          const id = `probe-${tag}-${probes.length}`;
+          probes.push(id);
+          const s = await probeRecovery(client, config, probe, id, deadline);
+          recovery.push({ fault, seconds: s });
+          console.error(`recovery after ${fault}: ${s.toFixed(1)} s`);
+        };
         await new Promise((r) => setTimeout(r, 5_000));
-      }
-      const restartStarted = Date.now();
-      await cluster.temporal.restart();
-      console.error(`Temporal server restart took ${((Date.now() - restartStarted) / 1000).toFixed(1)} s until it answered`);
-      await timeRecovery('Temporal server restart (SIGTERM, start)');
-      await pauseMinio(cluster, pauseS * 1000);
-      await timeRecovery(`MinIO frozen (SIGSTOP) for ${pauseS} s`);
-      await driver.stop();
-      const dup = await awaitRun(client, workflowIds.pipelineRun('chaos', dupId), deadline);
+        for (const round of [1, 2]) {
+          const victim = cluster.workers[Math.floor(Math.random() * cluster.workers.length)]!;
+          await killWorker(cluster, victim);
+          await timeRecovery(`SIGKILL of a ${victim.queues} worker (${round})`);
+          await new Promise((r) => setTimeout(r, 5_000));
+        }
+        const restartStarted = Date.now();
+        await cluster.temporal.restart();
+        console.error(`Temporal server restart took ${((Date.now() - restartStarted) / 1000).toFixed(1)} s until it answered`);
+        await timeRecovery('Temporal server restart (SIGTERM, start)');
+        await pauseMinio(cluster, pauseS * 1000);
+        await timeRecovery(`MinIO frozen (SIGSTOP) for ${pauseS} s`);
+        await driver.stop();
+        const dup = await awaitRun(client, workflowIds.pipelineRun('chaos', dupId), deadline);
 
-      const runs = driver.runs;
-      const manifests = [...runs.map((r) => r.progress?.manifest), dup.progress?.manifest].filter((m) => m !== undefined);
-      const verified = await verifyManifests(store, manifests);
-      const ids = [...runs.map((r) => r.workflowId), workflowIds.pipelineRun('chaos', dupId), ...probes.map((p) => workflowIds.pipelineRun('chaos-probe', p))];
-      const sightings = await secretSightings(client, cluster.s3SecretKey!, ids, [cluster.logsDir], verified.texts.map((text, i) => ({ name: `manifest ${i}`, text })));
-      checks = {
-        runs: runs.length,
-        completed: runs.filter((r) => r.status === 'succeeded').length + (dup.status === 'succeeded' ? 1 : 0),
-        failed: runs.filter((r) => r.status !== 'succeeded').map((r) => `${r.workflowId}: ${r.error}`),
-        duplicateStartRefused: refused === 1,
-        duplicatedRuns: await duplicatedRuns(client),
-        artifactsVerified: verified.artifacts,
-        digestProblems: verified.problems,
-        secretSightings: sightings,
-      };
+        const runs = driver.runs;
+        const manifests = [...runs.map((r) => r.progress?.manifest), dup.progress?.manifest].filter((m) => m !== undefined);
+        const verified = await verifyManifests(store, manifests);
+        const ids = [...runs.map((r) => r.workflowId), workflowIds.pipelineRun('chaos', dupId), ...probes.map((p) => workflowIds.pipelineRun('chaos-probe', p))];
+        const sightings = await secretSightings(client, cluster.s3SecretKey!, ids, [cluster.logsDir], verified.texts.map((text, i) => ({ name: `manifest ${i}`, text })));
+        checks = {
+          runs: runs.length,
+          completed: runs.filter((r) => r.status === 'succeeded').length + (dup.status === 'succeeded' ? 1 : 0),
+          failed: runs.filter((r) => r.status !== 'succeeded').map((r) => `${r.workflowId}: ${r.error}`),
+          duplicateStartRefused: refused === 1,
+          duplicatedRuns: await duplicatedRuns(client),
+          artifactsVerified: verified.artifacts,
+          digestProblems: verified.problems,
+          secretSightings: sightings,
+        };
+      }
     } finally {
       await store.close();
       await connection.close();
@@ -185,8 +197,8 @@ async function main(): Promise<void> {
     ...recovery.map((r) => `| ${r.fault} | ${r.seconds.toFixed(1)} |`),
   ].join('\n');
   console.log(table);
-  console.log(JSON.stringify(checks, null, 2));
-  const file = await writeReport('cluster', { environment: environment({ seconds, concurrency, levels }), results, recovery, checks });
+  console.log(JSON.stringify({ checks, training }, null, 2));
+  const file = await writeReport('cluster', { environment: environment({ seconds, concurrency, levels, phases: [...phases] }), results, recovery, checks, training });
   await writeFile(join(dir, 'table.md'), `${table}\n`);
   console.log(`table also in ${join(dir, 'table.md')} (results: ${file})`);
 }

@@ -343,3 +343,109 @@ export async function clusterClient(cluster: Cluster): Promise<{ client: Client;
   const connection = await Connection.connect({ address: config.temporal.address });
   return { client: new Client({ connection, namespace: config.temporal.namespace }), connection, config, store: openStore(config, { ...cluster.env }) };
 }
+
+/** A short training on the gpu queue: the demo data, a tiny scratch model, a checkpoint every `interval` steps. */
+export function trainPipeline(interval: number): string {
+  const demo = pathToFileURL(join(PROJECT_ROOT, 'data', 'demo')).href;
+  return `
+name: chaos-train
+stages:
+  - id: data
+    uses: dataset
+    ${FAST}
+    with:
+      format: json
+      sources:
+        train: { url: "${demo}/train.json", sha256: e7457f4562f848aa3722376fd1cbdfe78431823a8d2dc47a0e025ef25398bd30 }
+        test: { url: "${demo}/test.json", sha256: db4c5e6a1dd5c38f090d16f48fef640e25cec9bbe4786940b99c3ab114231e7c }
+      mapping:
+        text: sentence
+        labels: { column: labels }
+        labelNames: [TA, UD, UI]
+  - id: train
+    uses: train
+    needs: [data]
+    retry: { maximumAttempts: 5, initialInterval: 1s, maximumInterval: 2s }
+    timeout: { startToClose: 20m, heartbeat: 5s }
+    with:
+      dataset: \${{ stages.data.outputs.train }}
+      validation: \${{ stages.data.outputs.test }}
+      mode: baseline
+      epochs: 6
+      batchSize: 8
+      lr: "0.003"
+      maxLength: 32
+      labelNames: [TA, UD, UI]
+      checkpointEvery: ${interval}
+`;
+}
+
+export interface TrainingUnderKill {
+  checkpointInterval: number;
+  /** The step the server's last heartbeat named when the gpu worker was killed (a lower bound of the step reached). */
+  heartbeatStepAtKill: number;
+  /** The newest checkpoint bundle in the store at that moment: where the retry resumes. */
+  newestCheckpointAtKill: number;
+  /** Heartbeat step minus resume step: steps trained twice, at least (the ack protocol bounds it by one interval). */
+  stepsRecomputedAtLeast: number;
+  /** Trainer processes of the killed worker still running 3 s after the kill. */
+  trainerProcessesLeft: string[];
+  status: 'succeeded' | 'failed';
+  trainAttempts: number | undefined;
+  error?: string;
+}
+
+function heartbeatStep(details: unknown): number | undefined {
+  const payloads = (details as { payloads?: { data?: Uint8Array | null }[] } | null | undefined)?.payloads ?? [];
+  for (const payload of payloads) {
+    try {
+      const value = JSON.parse(Buffer.from(payload.data ?? []).toString('utf8')) as { step?: unknown };
+      if (typeof value.step === 'number') return value.step;
+    } catch {
+      // Not a JSON heartbeat.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Starts a short training, SIGKILLs the gpu worker once at least two checkpoints are durable,
+ * starts a replacement, and reports where the retry resumed and whether the trainer died with
+ * its worker.
+ */
+export async function trainingUnderKill(cluster: Cluster, client: Client, config: FairlineConfig, store: ArtifactStore, runId: string, deadlineMs: number, interval = 4): Promise<TrainingUnderKill> {
+  const handle = await startRun(client, config, trainPipeline(interval), runId, true, 'chaos-train.yaml');
+  const prefix = `checkpoints/chaos-train/${runId}/`;
+  const newestCheckpoint = async (): Promise<number> => {
+    const steps = (await store.list(prefix)).map((o) => Number(/step-(\d+)\.json$/.exec(o.key)?.[1] ?? -1));
+    return Math.max(-1, ...steps);
+  };
+  let step: number | undefined;
+  for (;;) {
+    if (Date.now() > deadlineMs) throw new Error('the training never got two checkpoints in');
+    const description = await handle.describe();
+    step = heartbeatStep(description.raw.pendingActivities?.find((a) => a.activityId === 'train')?.heartbeatDetails);
+    if (step !== undefined && (await newestCheckpoint()) >= 2 * interval) break;
+    if (description.status.name !== 'RUNNING') throw new Error(`the training run ended (${description.status.name}) before the kill`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const newestAtKill = await newestCheckpoint();
+  const victim = cluster.workers.find((w) => w.queues === 'gpu' || w.queues === 'cpu,gpu');
+  if (!victim?.process.pid) throw new Error('no gpu worker to kill');
+  const trainers = [...descendants(victim.process.pid)].filter(([, cmd]) => /-m trainer train/.test(cmd));
+  const replacement = killWorker(cluster, victim);
+  await new Promise((r) => setTimeout(r, 3_000));
+  const left = stillRunning(trainers.map(([pid]) => pid)).map((pid) => `${pid}: ${trainers.find(([p]) => p === pid)?.[1]}`);
+  await replacement;
+  const outcome = await awaitRun(client, handle.workflowId, deadlineMs);
+  return {
+    checkpointInterval: interval,
+    heartbeatStepAtKill: step,
+    newestCheckpointAtKill: newestAtKill,
+    stepsRecomputedAtLeast: step - newestAtKill,
+    trainerProcessesLeft: trainers.length === 0 ? ['(no trainer process was found under the worker before the kill)'] : left,
+    status: outcome.status,
+    trainAttempts: outcome.progress?.stages.find((s) => s.id === 'train')?.attempts,
+    ...(outcome.error ? { error: outcome.error } : {}),
+  };
+}
