@@ -373,7 +373,7 @@ stages:
       mode: baseline
       epochs: 6
       batchSize: 8
-      lr: "0.003"
+      lr: 0.003
       maxLength: 32
       labelNames: [TA, UD, UI]
       checkpointEvery: ${interval}
@@ -382,13 +382,15 @@ stages:
 
 export interface TrainingUnderKill {
   checkpointInterval: number;
-  /** The step the server's last heartbeat named when the gpu worker was killed (a lower bound of the step reached). */
-  heartbeatStepAtKill: number;
-  /** The newest checkpoint bundle in the store at that moment: where the retry resumes. */
+  /** The newest checkpoint bundle in the store when the gpu worker was killed: where the retry resumes. */
   newestCheckpointAtKill: number;
-  /** Heartbeat step minus resume step: steps trained twice, at least (the ack protocol bounds it by one interval). */
-  stepsRecomputedAtLeast: number;
-  /** Trainer processes of the killed worker still running 3 s after the kill. */
+  /** The last step the killed attempt's trainer recorded (its metrics.jsonl, left in its scratch folder). */
+  lastStepOfKilledAttempt: number | undefined;
+  /** Steps the retry trains again: last step of the killed attempt minus the resume step. */
+  stepsRecomputed: number | undefined;
+  /** How long the orphaned trainer lived on after its worker was killed (SIGTERM from its lifeline, then its last step and checkpoint). */
+  trainerExitSeconds: number | undefined;
+  /** Trainer processes of the killed worker still running 60 s after the kill. */
   trainerProcessesLeft: string[];
   status: 'succeeded' | 'failed';
   trainAttempts: number | undefined;
@@ -433,16 +435,38 @@ export async function trainingUnderKill(cluster: Cluster, client: Client, config
   const victim = cluster.workers.find((w) => w.queues === 'gpu' || w.queues === 'cpu,gpu');
   if (!victim?.process.pid) throw new Error('no gpu worker to kill');
   const trainers = [...descendants(victim.process.pid)].filter(([, cmd]) => /-m trainer train/.test(cmd));
+  const killedAt = Date.now();
   const replacement = killWorker(cluster, victim);
-  await new Promise((r) => setTimeout(r, 3_000));
+  let trainerExitSeconds: number | undefined;
+  while (Date.now() - killedAt < 60_000) {
+    if (stillRunning(trainers.map(([pid]) => pid)).length === 0) {
+      trainerExitSeconds = (Date.now() - killedAt) / 1000;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const left = stillRunning(trainers.map(([pid]) => pid)).map((pid) => `${pid}: ${trainers.find(([p]) => p === pid)?.[1]}`);
+  // The killed attempt never cleaned its scratch folder: its trainer's metrics say how far it got.
+  let lastStep: number | undefined;
+  const configFile = /--config (\S+)/.exec(trainers[0]?.[1] ?? '')?.[1];
+  if (configFile) {
+    try {
+      const outputDir = (JSON.parse(readFileSync(configFile, 'utf8')) as { outputDir: string }).outputDir;
+      const steps = readFileSync(join(outputDir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean)
+        .map((line) => (JSON.parse(line) as { step?: unknown }).step).filter((n): n is number => typeof n === 'number');
+      lastStep = Math.max(...steps);
+    } catch {
+      lastStep = undefined;
+    }
+  }
   await replacement;
   const outcome = await awaitRun(client, handle.workflowId, deadlineMs);
   return {
     checkpointInterval: interval,
-    heartbeatStepAtKill: step,
     newestCheckpointAtKill: newestAtKill,
-    stepsRecomputedAtLeast: step - newestAtKill,
+    lastStepOfKilledAttempt: lastStep,
+    stepsRecomputed: lastStep === undefined ? undefined : lastStep - newestAtKill,
+    trainerExitSeconds,
     trainerProcessesLeft: trainers.length === 0 ? ['(no trainer process was found under the worker before the kill)'] : left,
     status: outcome.status,
     trainAttempts: outcome.progress?.stages.find((s) => s.id === 'train')?.attempts,

@@ -123,7 +123,9 @@ describe('the PostgreSQL-backed cluster', { timeout: 600_000 }, () => {
     };
 
     await new Promise((r) => setTimeout(r, 3_000));
-    const victim = cluster.workers[Math.floor(Math.random() * cluster.workers.length)]!;
+    // cpu workers: they hold the workflow tasks and every stage of this pipeline.
+    const cpuWorkers = (): typeof cluster.workers => cluster.workers.filter((w) => w.queues === 'cpu');
+    const victim = cpuWorkers()[Math.floor(Math.random() * 2)]!;
     await killWorker(cluster, victim);
     await recover(`SIGKILL of worker ${victim.id} (${victim.queues})`);
 
@@ -133,7 +135,7 @@ describe('the PostgreSQL-backed cluster', { timeout: 600_000 }, () => {
     await pauseMinio(cluster, 20_000);
     await recover('MinIO frozen for 20 s');
 
-    const second = cluster.workers[Math.floor(Math.random() * cluster.workers.length)]!;
+    const second = cpuWorkers()[Math.floor(Math.random() * 2)]!;
     await killWorker(cluster, second);
     await recover(`SIGKILL of worker ${second.id} (${second.queues})`);
 
