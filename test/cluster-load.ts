@@ -394,6 +394,8 @@ export interface TrainingUnderKill {
   trainerProcessesLeft: string[];
   status: 'succeeded' | 'failed';
   trainAttempts: number | undefined;
+  workflowId: string;
+  manifest?: ArtifactRef;
   error?: string;
 }
 
@@ -470,6 +472,8 @@ export async function trainingUnderKill(cluster: Cluster, client: Client, config
     trainerProcessesLeft: trainers.length === 0 ? ['(no trainer process was found under the worker before the kill)'] : left,
     status: outcome.status,
     trainAttempts: outcome.progress?.stages.find((s) => s.id === 'train')?.attempts,
+    workflowId: handle.workflowId,
+    ...(outcome.progress?.manifest ? { manifest: outcome.progress.manifest } : {}),
     ...(outcome.error ? { error: outcome.error } : {}),
   };
 }

@@ -2,9 +2,10 @@
  * The production topology, for real: PostgreSQL, the Temporal server built from
  * go.temporal.io/server (schemas by temporal-sql-tool), MinIO, and three `fairline worker`
  * processes (two cpu, one gpu). First `fairline setup` against it; then the short chaos suite:
- * runs in flight while a worker is SIGKILLed, the Temporal server restarts, MinIO is frozen for
- * 20 s and one run id is submitted twice at once. The longer version with figures is
- * bench/cluster.ts.
+ * runs in flight (TypeScript stages, half of them --no-cache) and a short training while cpu
+ * workers are SIGKILLed twice, the gpu worker once mid-training, the Temporal server restarts,
+ * MinIO is frozen for 20 s and one run id is submitted twice at once. The longer version with
+ * figures is bench/cluster.ts.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -20,7 +21,7 @@ import type { ArtifactStore } from '../../store';
 import type { FairlineConfig } from '../../temporal.config';
 import {
   awaitRun, chaosPipelines, startRun, clusterClient, descendants, duplicatedRuns, killWorker, LoadDriver, pauseMinio, probeRecovery, secretSightings,
-  stillRunning, verifyManifests,
+  stillRunning, trainingUnderKill, verifyManifests,
 } from '../cluster-load';
 import { cleanEnv, fairline, tempDir } from '../helpers';
 
@@ -95,13 +96,15 @@ describe('the PostgreSQL-backed cluster', { timeout: 600_000 }, () => {
     assert.match(result.stderr, /--retention takes a whole number of days/);
   });
 
-  it('survives a killed worker, a server restart and a frozen MinIO: every run completes once, every artifact verifies, no secret leaks', async () => {
+  it('survives killed workers, a server restart and a frozen MinIO: every run completes once, a training resumes from its checkpoint, every artifact verifies, no secret leaks, nothing is left running', async () => {
     const dir = await tempDir('fairline-chaos-');
     const { load, probe } = await chaosPipelines(dir);
     const tag = randomBytes(3).toString('hex');
-    const deadline = Date.now() + 240_000;
+    const deadline = Date.now() + 400_000;
     const driver = new LoadDriver(client, config, load, `run-${tag}`, deadline);
     driver.start(3);
+    // Meanwhile a short training, whose gpu worker is SIGKILLed once two checkpoints are durable.
+    const training = trainingUnderKill(cluster, client, config, store, `train-${tag}`, deadline);
 
     // The same run id twice at once, through the CLI as a user would: one start, one refusal.
     const pipelineFile = `${dir}/chaos.yaml`;
@@ -140,6 +143,11 @@ describe('the PostgreSQL-backed cluster', { timeout: 600_000 }, () => {
     await recover(`SIGKILL of worker ${second.id} (${second.queues})`);
 
     await driver.stop();
+    const trained = await training;
+    assert.equal(trained.status, 'succeeded', trained.error);
+    assert.ok((trained.trainAttempts ?? 0) >= 2, 'the training was retried after its worker died');
+    assert.ok(trained.stepsRecomputed !== undefined && trained.stepsRecomputed <= trained.checkpointInterval, `recomputed ${trained.stepsRecomputed} steps, interval ${trained.checkpointInterval}`);
+    assert.deepEqual(trained.trainerProcessesLeft, [], 'the trainer died with its worker');
     const dupOutcome = await awaitRun(client, workflowIds.pipelineRun('chaos', dupId), deadline);
 
     const runs = driver.runs;
@@ -151,13 +159,13 @@ describe('the PostgreSQL-backed cluster', { timeout: 600_000 }, () => {
 
     assert.deepEqual(await duplicatedRuns(client), []);
 
-    const manifests = [...runs.map((r) => r.progress?.manifest), dupOutcome.progress?.manifest].filter((m) => m !== undefined);
-    assert.equal(manifests.length, runs.length + 1, 'every run wrote a manifest');
+    const manifests = [...runs.map((r) => r.progress?.manifest), dupOutcome.progress?.manifest, trained.manifest].filter((m) => m !== undefined);
+    assert.equal(manifests.length, runs.length + 2, 'every run wrote a manifest');
     const verified = await verifyManifests(store, manifests);
     assert.deepEqual(verified.problems, []);
     assert.ok(verified.artifacts >= 5, `only ${verified.artifacts} artifacts were checked`);
 
-    const allIds = [...runs.map((r) => r.workflowId), workflowIds.pipelineRun('chaos', dupId), ...probes.map((p) => workflowIds.pipelineRun('chaos-probe', p))];
+    const allIds = [...runs.map((r) => r.workflowId), workflowIds.pipelineRun('chaos', dupId), trained.workflowId, ...probes.map((p) => workflowIds.pipelineRun('chaos-probe', p))];
     const secret = cluster.s3SecretKey!;
     const sightings = await secretSightings(client, secret, allIds, [cluster.logsDir], [
       ...verified.texts.map((text, i) => ({ name: `manifest ${i}`, text })),
