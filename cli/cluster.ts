@@ -21,7 +21,7 @@ export async function clusterUpCommand(opts: { cpuWorkers: string; gpuWorkers: s
     return 2;
   }
   const workers: WorkerQueues[] = [...Array<WorkerQueues>(cpu).fill('cpu'), ...Array<WorkerQueues>(gpu).fill('gpu')];
-  const cluster = await startCluster({ workers, log: say, ...(opts.dir ? { baseDir: opts.dir } : {}), ...(port ? { frontendPort: port } : {}) });
+  const cluster = await startCluster({ workers, log: say, retentionDays: 7, ...(opts.dir ? { baseDir: opts.dir } : {}), ...(port ? { frontendPort: port } : {}) });
   let stopping = false;
   const done = new Promise<void>((resolve) => {
     const stop = (signal: string): void => {

@@ -40,6 +40,8 @@ export interface ClusterOptions {
   maxCpu?: number;
   /** Extra environment for the worker processes. */
   workerEnv?: NodeJS.ProcessEnv;
+  /** History retention of the namespace it creates (default 1 day: test clusters are thrown away). */
+  retentionDays?: number;
   /** Fixed frontend port (`fairline cluster up --port`); free when omitted. */
   frontendPort?: number;
   log?: (line: string) => void;
@@ -288,7 +290,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await waitForNamespace(address, 'temporal-system', temporal.process, () => serverTail.join('\n'));
     const connection = await Connection.connect({ address });
     try {
-      await setupNamespace(connection, namespace, { retentionDays: 1, log: (line) => log(`setup: ${line}`) });
+      await setupNamespace(connection, namespace, { retentionDays: options.retentionDays ?? 1, log: (line) => log(`setup: ${line}`) });
     } finally {
       await connection.close();
     }
