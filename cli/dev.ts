@@ -1,17 +1,39 @@
 /** `fairline dev` (embedded stack + worker) and `fairline worker` (production worker). */
+import { createServer, type Server } from 'node:http';
 import { openStore } from '../store';
 import type { FairlineConfig } from '../temporal.config';
-import { createWorkers } from '../worker/create';
+import { createWorkers, type Workers } from '../worker/create';
 import { defaultGpuConcurrency } from '../worker/gpus';
 import { DEFAULT_CPU_CONCURRENCY } from '../worker/create';
 import { startEmbeddedStack, type EmbeddedStack } from './stack';
 
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
 
+/**
+ * Serves `GET /healthz` on 0.0.0.0:`port` for Kubernetes probes: 200 while every worker polls
+ * (state RUNNING), 503 once one has stopped or failed, so a wedged worker gets restarted.
+ */
+function serveHealth(port: number, workers: Workers): Server {
+  const server = createServer((request, response) => {
+    const states = workers.workers.map((w) => w.getState());
+    const healthy = request.url === '/healthz' && states.every((state) => state === 'RUNNING');
+    response.writeHead(request.url === '/healthz' ? (healthy ? 200 : 503) : 404, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ states }));
+  });
+  server.listen(port, '0.0.0.0');
+  return server;
+}
+
 /** Runs workers until SIGINT/SIGTERM, then shuts them down gracefully (activities may heartbeat a last checkpoint). */
-async function runWorkersUntilSignal(config: FairlineConfig, queues: ('cpu' | 'gpu')[], max: Partial<Record<'cpu' | 'gpu', number>>): Promise<void> {
+async function runWorkersUntilSignal(
+  config: FairlineConfig,
+  queues: ('cpu' | 'gpu')[],
+  max: Partial<Record<'cpu' | 'gpu', number>>,
+  healthPort?: number,
+): Promise<void> {
   const store = openStore(config);
   const workers = await createWorkers({ config, queues, activities: { store, config }, maxConcurrentActivities: max });
+  const health = healthPort === undefined ? undefined : serveHealth(healthPort, workers);
   const stop = (signal: string): void => {
     say(`${signal}: shutting down workers (running activities get the grace period to finish)…`);
     workers.shutdown();
@@ -23,6 +45,7 @@ async function runWorkersUntilSignal(config: FairlineConfig, queues: ('cpu' | 'g
   try {
     await workers.run();
   } finally {
+    health?.close();
     await store.close();
   }
 }
@@ -40,7 +63,7 @@ export async function devCommand(config: FairlineConfig): Promise<number> {
   }
 }
 
-export async function workerCommand(config: FairlineConfig, opts: { queues: string; maxCpu: string; maxGpu?: string | undefined }): Promise<number> {
+export async function workerCommand(config: FairlineConfig, opts: { queues: string; maxCpu: string; maxGpu?: string | undefined; healthPort?: string | undefined }): Promise<number> {
   const queues = opts.queues.split(',').map((q) => q.trim()).filter(Boolean);
   const valid = queues.filter((q): q is 'cpu' | 'gpu' => q === 'cpu' || q === 'gpu');
   if (valid.length !== queues.length || valid.length === 0) {
@@ -53,6 +76,11 @@ export async function workerCommand(config: FairlineConfig, opts: { queues: stri
     say('--max-cpu and --max-gpu take positive integers');
     return 2;
   }
-  await runWorkersUntilSignal(config, valid, { cpu: maxCpu, gpu: maxGpu });
+  const healthPort = opts.healthPort === undefined ? undefined : Number(opts.healthPort);
+  if (healthPort !== undefined && (!Number.isInteger(healthPort) || healthPort < 1 || healthPort > 65_535)) {
+    say('--health-port takes a port number');
+    return 2;
+  }
+  await runWorkersUntilSignal(config, valid, { cpu: maxCpu, gpu: maxGpu }, healthPort);
   return 0;
 }

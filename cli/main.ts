@@ -52,8 +52,34 @@ export function buildProgram(): Command {
     .option('--queues <list>', 'comma-separated task queues to poll', 'cpu,gpu')
     .option('--max-cpu <n>', 'max concurrent activities on the cpu queue', String(DEFAULT_CPU_CONCURRENCY))
     .option('--max-gpu <n>', 'max concurrent activities on the gpu queue (default: one per visible GPU, 1 without a GPU)')
-    .action(async (opts: { queues: string; maxCpu: string; maxGpu?: string }) => {
+    .option('--health-port <n>', 'serve GET /healthz on this port (200 while every worker polls) for liveness probes')
+    .action(async (opts: { queues: string; maxCpu: string; maxGpu?: string; healthPort?: string }) => {
       process.exitCode = await workerCommand(config(program), opts);
+    });
+
+  program
+    .command('setup')
+    .description('create the namespace and register fairline\'s search attributes on the configured cluster (idempotent)')
+    .option('--retention <days>', 'history retention of a namespace this creates', '7')
+    .option('--bucket', "also create the s3:// store's bucket when missing (MinIO)")
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { retention: string; json?: boolean; bucket?: boolean }) => {
+      const { setupCommand } = await import('./setup');
+      process.exitCode = await setupCommand(config(program), opts);
+    });
+
+  program
+    .command('cluster')
+    .description('the production topology on this machine: PostgreSQL, the Temporal server, MinIO, worker processes')
+    .command('up')
+    .description('start it all on loopback and print the addresses; Ctrl-C stops it all')
+    .option('--cpu-workers <n>', 'worker processes polling the cpu queue', '1')
+    .option('--gpu-workers <n>', 'worker processes polling the gpu queue', '1')
+    .option('--dir <path>', 'keep the database, objects and logs here (default: a temp folder, removed on stop)')
+    .option('--port <n>', 'Temporal frontend port (default: a free one)')
+    .action(async (opts: { cpuWorkers: string; gpuWorkers: string; dir?: string; port?: string }) => {
+      const { clusterUpCommand } = await import('./cluster');
+      process.exitCode = await clusterUpCommand(opts);
     });
 
   program

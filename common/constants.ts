@@ -85,6 +85,12 @@ export const PINS = {
   temporalCliModule: 'github.com/temporalio/cli/cmd/temporal',
   minio: 'v0.0.0-20260212201848-7aac2a2c5b7c',
   minioModule: 'github.com/minio/minio',
+  /** The real Temporal server (the 1.29 line the CLI embeds) and its SQL schema tool, for the PostgreSQL cluster (infra/cluster.ts). */
+  temporalServer: 'v1.29.1',
+  temporalServerModule: 'go.temporal.io/server',
+  /** Helm, to lint and render deploy/helm/fairline in the tests (no Kubernetes needed for that). */
+  helm: 'v4.3.2',
+  helmModule: 'helm.sh/helm/v4',
 } as const;
 
 /**

@@ -48,6 +48,15 @@ export function minioBinaryPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(cacheDir(env), 'minio', PINS.minio, 'minio');
 }
 
+/** Folder of the Temporal server build: `temporal-server` (the server) and `temporal-sql-tool`, plus the PostgreSQL schema. */
+export function temporalServerDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(cacheDir(env), 'temporal-server', PINS.temporalServer);
+}
+
+export function helmBinaryPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(cacheDir(env), 'helm', PINS.helm, 'helm');
+}
+
 export function trainerVenvDir(env: NodeJS.ProcessEnv = process.env): string {
   return venvDirFor(TRAINER_REQUIREMENTS, env);
 }

@@ -7,13 +7,15 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
-import proto from '@temporalio/proto';
 import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES } from '../common/constants';
+import { ensureSearchAttributes } from '../common/setup';
 import { temporalBinaryPath } from '../common/paths';
 import { freePort } from './ports';
 import { stopProcess } from './process';
 
 export { stopProcess } from './process';
+/** Kept here for its existing importers; it lives with `fairline setup` in common/setup.ts. */
+export { ensureSearchAttributes } from '../common/setup';
 
 export interface DevServer {
   address: string;
@@ -36,25 +38,6 @@ export interface DevServerOptions {
 }
 
 const READY_TIMEOUT_MS = 60_000;
-
-/** Registers any of fairline's search attributes the namespace lacks (idempotent). */
-export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
-  const existing = await connection.operatorService.listSearchAttributes({ namespace });
-  const known = new Set(Object.keys(existing.customAttributes ?? {}));
-  const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !known.has(name));
-  if (missing.length === 0) return [];
-  const types = proto.temporal.api.enums.v1.IndexedValueType;
-  const typeOf = {
-    Keyword: types.INDEXED_VALUE_TYPE_KEYWORD,
-    Double: types.INDEXED_VALUE_TYPE_DOUBLE,
-    Bool: types.INDEXED_VALUE_TYPE_BOOL,
-  } as const;
-  await connection.operatorService.addSearchAttributes({
-    namespace,
-    searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, typeOf[type]])),
-  });
-  return missing.map(([name]) => name);
-}
 
 const searchAttributeArgs = (): string[] =>
   Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
