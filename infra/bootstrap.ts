@@ -24,13 +24,26 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { CHROMIUM, ENV, PINS } from '../common/constants';
-import { cacheDir, cachedTemporalBinaryPath, minioBinaryPath, PROJECT_ROOT, TRAINER_REQUIREMENTS, venvDirFor } from '../common/paths';
+import {
+  cacheDir,
+  cachedTemporalBinaryPath,
+  helmBinaryPath,
+  minioBinaryPath,
+  PROJECT_ROOT,
+  TRAINER_REQUIREMENTS,
+  temporalServerDir,
+  venvDirFor,
+} from '../common/paths';
+import { ensureHelm, ensurePostgres, ensureTemporalServer, postgresBinDir } from './cluster-tools';
 import { describeMissing, probe, TOOLS } from './probes';
 
-export const STEPS = ['temporal', 'minio', 'venv', 'chromium'] as const;
+export const STEPS = ['temporal', 'minio', 'venv', 'chromium', 'temporal-server', 'helm', 'postgres'] as const;
 export type StepName = (typeof STEPS)[number];
 
-/** What each README command needs: the demo runs on the file store and opens no browser. */
+/**
+ * What each README command needs: the demo runs on the file store, opens no browser and needs no
+ * cluster; the tests need everything (the cluster suite runs the real server on PostgreSQL).
+ */
 export const PROFILES = {
   demo: ['temporal', 'venv'],
   test: [...STEPS],
@@ -241,23 +254,91 @@ export function chromiumStep(): Step {
       // Docker's Debian images delete /var/cache/apt/archives/*.deb after every dpkg call
       // (docker-clean), which breaks an install that apt splits over several dpkg calls: the later
       // packages vanish before they are unpacked. A private archives folder is out of its reach.
-      const archives = await mkdtemp(join(tmpdir(), 'fairline-apt-'));
-      try {
-        await mkdir(join(archives, 'partial'));
-        // apt downloads as its unprivileged `_apt` user, which must reach the folder (mkdtemp makes it 0700).
-        await chmod(archives, 0o755);
-        await run(ctx, 'apt-get', ['update', '-qq'], env);
-        await run(ctx, 'apt-get', ['install', '-y', '-qq', '--no-install-recommends', '-o', `Dir::Cache::Archives=${archives}`, ...CHROMIUM.aptPackages], env);
-      } finally {
-        await rm(archives, { recursive: true, force: true });
-      }
-      return `apt-get install ${packages} (Debian) → ${CHROMIUM.defaultPath}`;
+      return withApt(async () => {
+        const archives = await mkdtemp(join(tmpdir(), 'fairline-apt-'));
+        try {
+          await mkdir(join(archives, 'partial'));
+          // apt downloads as its unprivileged `_apt` user, which must reach the folder (mkdtemp makes it 0700).
+          await chmod(archives, 0o755);
+          await run(ctx, 'apt-get', ['update', '-qq'], env);
+          await run(ctx, 'apt-get', ['install', '-y', '-qq', '--no-install-recommends', '-o', `Dir::Cache::Archives=${archives}`, ...CHROMIUM.aptPackages], env);
+        } finally {
+          await rm(archives, { recursive: true, force: true });
+        }
+        return `apt-get install ${packages} (Debian) → ${CHROMIUM.defaultPath}`;
+      });
+    },
+  };
+}
+
+/** A tool of the cluster suite: complete once its folder holds the completion stamp. */
+function clusterToolStep(name: StepName, title: string, folder: (env: NodeJS.ProcessEnv) => string, ensure: (ctx: StepContext) => Promise<string>): Step {
+  return {
+    name,
+    title,
+    async decide(ctx) {
+      const dir = folder(ctx.env);
+      if (existsSync(join(dir, '.fairline-complete'))) return { action: 'cached', detail: dir };
+      return existsSync(dir) ? { action: 'rebuild', why: `half-built at ${dir}` } : { action: 'build', why: `not in the cache (${dir})` };
+    },
+    async build(ctx) {
+      await requireGo(ctx, title);
+      return ensure(ctx);
+    },
+  };
+}
+
+export function temporalServerStep(): Step {
+  const module = `${PINS.temporalServerModule}@${PINS.temporalServer}`;
+  return clusterToolStep('temporal-server', `Temporal server ${PINS.temporalServer}`, temporalServerDir, async (ctx) => {
+    const tools = await ensureTemporalServer({ log: ctx.log, env: ctx.env });
+    return `go install ${module} cmd/server + cmd/tools/sql, PostgreSQL schema → ${dirname(tools.server)}`;
+  });
+}
+
+export function helmStep(): Step {
+  return clusterToolStep('helm', `Helm ${PINS.helm}`, (env) => dirname(helmBinaryPath(env)), async (ctx) => {
+    const helm = await ensureHelm({ log: ctx.log, env: ctx.env });
+    return `go install ${PINS.helmModule}/cmd/helm@${PINS.helm} → ${helm}`;
+  });
+}
+
+let aptQueue: Promise<unknown> = Promise.resolve();
+
+/** apt-get holds the dpkg lock: steps that install Debian packages take turns. */
+function withApt<T>(work: () => Promise<T>): Promise<T> {
+  const turn = aptQueue.then(work, work);
+  aptQueue = turn.catch(() => undefined);
+  return turn;
+}
+
+/** Debian's PostgreSQL server, installed with apt as root; others are told what to install. */
+export function postgresStep(): Step {
+  return {
+    name: 'postgres',
+    title: 'PostgreSQL',
+    async decide() {
+      const found = postgresBinDir();
+      if (found) return { action: 'cached', detail: `found at ${found}` };
+      if (process.getuid?.() !== 0) return { action: 'skip', why: 'not found in /usr/lib/postgresql/*/bin; the cluster tests need it: install the `postgresql` package' };
+      return { action: 'build', why: 'not found in /usr/lib/postgresql/*/bin' };
+    },
+    async build(ctx) {
+      return `apt-get install postgresql (Debian) → ${await withApt(() => ensurePostgres({ log: ctx.log }))}`;
     },
   };
 }
 
 export function allSteps(): Record<StepName, Step> {
-  return { temporal: temporalStep(), minio: minioStep(), venv: venvStep(), chromium: chromiumStep() };
+  return {
+    temporal: temporalStep(),
+    minio: minioStep(),
+    venv: venvStep(),
+    chromium: chromiumStep(),
+    'temporal-server': temporalServerStep(),
+    helm: helmStep(),
+    postgres: postgresStep(),
+  };
 }
 
 /** How one step ended. */

@@ -78,8 +78,8 @@ async function buildAtomically(target: string, build: (staging: string) => Promi
  * `go install` takes it as published), and copies the PostgreSQL schema out of the module cache.
  * Takes many minutes on a small machine the first time; instant afterwards.
  */
-export async function ensureTemporalServer(options: { log?: (line: string) => void } = {}): Promise<TemporalServerTools> {
-  const dir = temporalServerDir();
+export async function ensureTemporalServer(options: { log?: (line: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<TemporalServerTools> {
+  const dir = temporalServerDir(options.env);
   if (existsSync(join(dir, COMPLETE))) return temporalServerTools(dir);
   const module = PINS.temporalServerModule;
   const version = PINS.temporalServer;
@@ -97,8 +97,8 @@ export async function ensureTemporalServer(options: { log?: (line: string) => vo
 }
 
 /** Builds Helm (`go install helm.sh/helm/v4/cmd/helm@v4.3.2`); returns the binary's path. */
-export async function ensureHelm(options: { log?: (line: string) => void } = {}): Promise<string> {
-  const binary = helmBinaryPath();
+export async function ensureHelm(options: { log?: (line: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const binary = helmBinaryPath(options.env);
   const dir = dirname(binary);
   if (existsSync(join(dir, COMPLETE))) return binary;
   options.log?.(`building Helm ${PINS.helm} (go install; minutes)…`);
