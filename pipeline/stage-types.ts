@@ -45,6 +45,13 @@ export interface StageType {
    * findings with the failure). Every other stage downstream of a failure is skipped.
    */
   readonly alwaysRuns?: boolean;
+  /**
+   * Its outputs are the run's data: a `skipIfUnchanged` run runs the source stages first and ends
+   * as `skipped` when their outputs' digests match those of a successful run of the same spec.
+   */
+  readonly source?: boolean;
+  /** The output that holds the run's HTML report, which `fairline run` prints a link to. */
+  readonly report?: string;
 }
 
 /**
@@ -86,6 +93,7 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
     with: downloadWithSchema,
     outputs: { dataset: 'artifact' },
     publish: { searchAttributes: { dataset: 'FairlineDatasetDigest' } },
+    source: true,
     cacheable: (input) => typeof input.sha256 === 'string',
     relativePaths: ['url'],
     defaults: {
@@ -102,6 +110,7 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
     outputs: { train: 'artifact', validation: 'artifact', test: 'artifact', card: 'artifact' },
     // The card names every split by digest: one digest for the whole dataset.
     publish: { searchAttributes: { card: 'FairlineDatasetDigest' } },
+    source: true,
     cacheable: datasetCacheable,
     relativePaths: ['url', 'sources.*.url'],
     defaults: {
@@ -186,6 +195,7 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
     // Provenance names the run: a cached report would name another one.
     cacheable: () => false,
     alwaysRuns: true,
+    report: 'html',
     publish: { memo: { report: 'report', html: 'reportHtml' } },
     defaults: {
       queue: TASK_QUEUES.cpu,

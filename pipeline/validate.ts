@@ -744,6 +744,8 @@ class PipelineChecker {
       with: resolvedWith,
       ...(draft.type.publish ? { publish: { ...draft.type.publish } } : {}),
       ...(draft.type.alwaysRuns ? { alwaysRuns: true } : {}),
+      ...(draft.type.source ? { source: true } : {}),
+      ...(draft.type.report !== undefined ? { report: draft.type.report } : {}),
     };
   }
 

@@ -11,6 +11,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { validateCommand } from '../../cli/validate';
+import { PROJECT_ROOT } from '../../common/paths';
 import { canonicalJson } from '../../pipeline/canonical-json';
 import { formatDuration, parseDuration } from '../../pipeline/duration';
 import { PipelineCycle } from '../../pipeline/errors';
@@ -307,6 +308,8 @@ describe('a valid file resolves into the RunSpec the workflow receives', () => {
       },
       // The stage type's publish declaration travels with the spec: the workflow upserts from it.
       publish: { searchAttributes: { dataset: 'FairlineDatasetDigest' } },
+      // A download's outputs are the run's data (skipIfUnchanged).
+      source: true,
     });
     assert.deepEqual(baseline, {
       id: 'baseline',
@@ -344,6 +347,23 @@ describe('a valid file resolves into the RunSpec the workflow receives', () => {
     assert.equal(second?.cache, false);
     assert.deepEqual(second?.with, { url: 'https://example.org/test.json', name: 'test.json' });
     assert.deepEqual(result.schedule, { cron: '0 3 * * *', timezone: 'Asia/Seoul' });
+  });
+});
+
+describe('stage traits travel in the RunSpec, so the scheduler and the CLI never test stage names', () => {
+  test('every stage of the demo carries exactly its type’s source, report, alwaysRuns and publish', async () => {
+    const { spec } = specOf(await validatePipelineFile(join(PROJECT_ROOT, 'pipelines', 'demo.yaml')));
+    for (const stage of spec.stages) {
+      const type = STAGE_TYPES[stage.uses]!;
+      assert.equal(stage.source, type.source, `${stage.id}.source`);
+      assert.equal(stage.report, type.report, `${stage.id}.report`);
+      assert.equal(stage.alwaysRuns, type.alwaysRuns, `${stage.id}.alwaysRuns`);
+      assert.deepEqual(stage.publish, type.publish, `${stage.id}.publish`);
+    }
+    const traits = (uses: string) => spec.stages.find((s) => s.uses === uses)!;
+    assert.equal(traits('dataset').source, true, 'the demo gets its data through a dataset stage');
+    assert.equal(traits('report').report, 'html');
+    assert.equal(traits('train').source, undefined);
   });
 });
 
