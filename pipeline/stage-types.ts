@@ -70,7 +70,7 @@ const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256: 64 lower
 /** `download`: fetch a file over http(s), s3 or file, verify its sha256, store it. */
 export const downloadWithSchema = z
   .object({
-    url: z.string().regex(/^(https?|s3|file):\/\/\S+$/, 'must be an http(s)://, s3:// or file:// URL'),
+    url: z.string().regex(/^(https?|s3|file):\/\/\S+$/, 'must be an http(s)://, s3:// or file:// URL, or a path (./relative to the pipeline file, or /absolute)'),
     sha256: sha256Hex.optional(),
     /** File name of the stored artifact; defaults to the URL's last path segment. */
     name: z.string().regex(/^[\p{L}\p{N}._\-=+@,~]+$/u, 'a plain file name').optional(),
