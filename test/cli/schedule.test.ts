@@ -103,7 +103,7 @@ describe('fairline schedule', () => {
 
   test('a nightly skipIfUnchanged schedule whose data comes through a dataset stage skips the second run: the dataset is a source', async () => {
     // Unpinned, so the dataset stage itself runs every night; its outputs' digests are the run's data.
-    http.files.set('unchanged-dataset.jsonl', ['{"text":"서울에서 만나요","labels":["clean"]}', '{"text":"부산은 멀다","labels":["hate"]}'].join('\n') + '\n');
+    http.files.set('unchanged-dataset.jsonl', ['{"text":"서울에서 만나요","labels":[0,1]}', '{"text":"부산은 멀다","labels":[1,0]}'].join('\n') + '\n');
     const file = join(dir, 'unchanged-dataset.yaml');
     await writeFile(
       file,
