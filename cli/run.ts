@@ -305,7 +305,9 @@ export async function runCommand(file: string, options: RunOptions, config: Fair
     process.stdout.write(`\n${summaryTable(live.progress, live.attempts)}\n`);
     if (live.progress.manifest) process.stdout.write(`\nmanifest: ${live.progress.manifest.uri}\n`);
     for (const stage of live.progress.stages) {
-      const html = stage.uses === 'report' ? artifactRefSchema.safeParse(stage.outputs?.html) : undefined;
+      // Whichever stages' types say they write the report (the `report` trait names the output).
+      const output = spec.stages.find((s) => s.id === stage.id)?.report;
+      const html = output !== undefined ? artifactRefSchema.safeParse(stage.outputs?.[output]) : undefined;
       if (html?.success) process.stdout.write(`report: ${html.data.uri}\n`);
     }
     process.stdout.write(`run: ${workflowUrl(config, workflowId)}\n`);

@@ -20,6 +20,7 @@ import { withClient } from '../common/connections';
 import { canonicalJson } from '../pipeline/canonical-json';
 import type { Json } from '../pipeline/run-spec';
 import type { ScheduleSpec } from '../pipeline/spec';
+import { checkOverlap, OVERLAP_POLICIES } from '../pipeline/schedule-checks';
 import { formatProblem, validatePipelineFile } from '../pipeline/validate';
 import type { FairlineConfig } from '../temporal.config';
 import type { PipelineRunInput } from '../workflows/pipeline-run';
@@ -29,12 +30,6 @@ import { gitCommit, withConfiguredQueues } from './run';
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 
-const OVERLAP: Record<string, ScheduleOverlapPolicy> = {
-  skip: ScheduleOverlapPolicy.SKIP,
-  'buffer-one': ScheduleOverlapPolicy.BUFFER_ONE,
-  'allow-all': ScheduleOverlapPolicy.ALLOW_ALL,
-  'cancel-other': ScheduleOverlapPolicy.CANCEL_OTHER,
-};
 
 /** What `apply` records on the schedule, to compare the next apply against. */
 const appliedSchema = z.object({ digest: z.string(), schedule: z.record(z.string(), z.unknown()), specDigest: z.string(), file: z.string() }).strict();
@@ -42,8 +37,9 @@ type Applied = z.infer<typeof appliedSchema>;
 
 /** Maps the YAML schedule block onto Temporal's schedule spec and policies; errors name the key. */
 export function temporalSchedule(schedule: ScheduleSpec): { spec: TemporalScheduleSpec; overlap: ScheduleOverlapPolicy } {
-  const overlap = OVERLAP[schedule.overlap ?? 'skip'];
-  if (overlap === undefined) throw new Error(`schedule.overlap: must be one of ${Object.keys(OVERLAP).join(', ')}, got ${JSON.stringify(schedule.overlap)}`);
+  // The validator refuses unknown names with a position (pipeline/schedule-checks.ts); this guards other callers.
+  const overlap = OVERLAP_POLICIES[schedule.overlap ?? 'skip'];
+  if (overlap === undefined) throw new Error(`schedule.overlap: ${checkOverlap(schedule.overlap ?? '')?.message ?? 'unknown policy'}`);
   return {
     spec: {
       ...(schedule.cron ? { cronExpressions: [schedule.cron] } : {}),

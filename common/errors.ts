@@ -10,10 +10,22 @@ export abstract class FairlineError extends Error {
   abstract readonly retryable: boolean;
 }
 
+/**
+ * The base of the error class for one condition: its `type` (the class's own name, by
+ * convention) and whether a retry could help are fixed per class, so each class states only its
+ * context fields and its message: `class ArtifactNotFound extends condition('ArtifactNotFound',
+ * false) { constructor(readonly uri: string) { super(`…`); } }`.
+ */
+export function condition<const T extends string, const R extends boolean>(type: T, retryable: R) {
+  abstract class Condition extends FairlineError {
+    readonly type: T = type;
+    readonly retryable: R = retryable;
+  }
+  return Condition;
+}
+
 /** A config value failed validation. `path` is the key path, e.g. `store.uri`. */
-export class ConfigInvalid extends FairlineError {
-  readonly type = 'ConfigInvalid';
-  readonly retryable = false;
+export class ConfigInvalid extends condition('ConfigInvalid', false) {
   constructor(
     readonly issues: readonly { path: string; message: string }[],
   ) {
@@ -22,9 +34,7 @@ export class ConfigInvalid extends FairlineError {
 }
 
 /** A secret the config needs is not in the environment (or its file is missing). */
-export class SecretMissing extends FairlineError {
-  readonly type = 'SecretMissing';
-  readonly retryable = false;
+export class SecretMissing extends condition('SecretMissing', false) {
   constructor(
     readonly path: string,
     readonly variable: string,
@@ -35,9 +45,7 @@ export class SecretMissing extends FairlineError {
 }
 
 /** An artifact key is unsafe or malformed (`..`, absolute, control characters, empty segments). */
-export class ArtifactKeyInvalid extends FairlineError {
-  readonly type = 'ArtifactKeyInvalid';
-  readonly retryable = false;
+export class ArtifactKeyInvalid extends condition('ArtifactKeyInvalid', false) {
   constructor(
     readonly key: string,
     readonly reason: string,
@@ -47,9 +55,7 @@ export class ArtifactKeyInvalid extends FairlineError {
 }
 
 /** A URI cannot be used as an artifact location (unknown scheme, not under the store's root). */
-export class ArtifactUriInvalid extends FairlineError {
-  readonly type = 'ArtifactUriInvalid';
-  readonly retryable = false;
+export class ArtifactUriInvalid extends condition('ArtifactUriInvalid', false) {
   constructor(
     readonly uri: string,
     readonly reason: string,
@@ -59,18 +65,14 @@ export class ArtifactUriInvalid extends FairlineError {
 }
 
 /** The artifact a reference names does not exist. */
-export class ArtifactNotFound extends FairlineError {
-  readonly type = 'ArtifactNotFound';
-  readonly retryable = false;
+export class ArtifactNotFound extends condition('ArtifactNotFound', false) {
   constructor(readonly uri: string) {
     super(`artifact not found: ${uri}`);
   }
 }
 
 /** Bytes read back do not hash to the digest the reference promised: corruption or tampering. */
-export class ArtifactDigestMismatch extends FairlineError {
-  readonly type = 'ArtifactDigestMismatch';
-  readonly retryable = false;
+export class ArtifactDigestMismatch extends condition('ArtifactDigestMismatch', false) {
   constructor(
     readonly uri: string,
     readonly expected: string,
@@ -81,9 +83,7 @@ export class ArtifactDigestMismatch extends FairlineError {
 }
 
 /** Artifacts are immutable: a key already holds different content. */
-export class ArtifactConflict extends FairlineError {
-  readonly type = 'ArtifactConflict';
-  readonly retryable = false;
+export class ArtifactConflict extends condition('ArtifactConflict', false) {
   constructor(
     readonly uri: string,
     readonly existing: string,
@@ -94,9 +94,7 @@ export class ArtifactConflict extends FairlineError {
 }
 
 /** The store could not be reached or failed mid-operation (network, server down): worth a retry. */
-export class StoreUnavailable extends FairlineError {
-  readonly type = 'StoreUnavailable';
-  readonly retryable = true;
+export class StoreUnavailable extends condition('StoreUnavailable', true) {
   constructor(
     readonly uri: string,
     override readonly cause: unknown,
@@ -106,9 +104,7 @@ export class StoreUnavailable extends FairlineError {
 }
 
 /** The store refused an operation for lack of permission (read-only disk, wrong owner, bad IAM policy). */
-export class StorePermissionDenied extends FairlineError {
-  readonly type = 'StorePermissionDenied';
-  readonly retryable = false;
+export class StorePermissionDenied extends condition('StorePermissionDenied', false) {
   constructor(
     readonly uri: string,
     readonly detail: string,
@@ -118,9 +114,7 @@ export class StorePermissionDenied extends FairlineError {
 }
 
 /** The S3 bucket the store is configured with does not exist (create it, or fix `store.uri`). */
-export class StoreBucketMissing extends FairlineError {
-  readonly type = 'StoreBucketMissing';
-  readonly retryable = false;
+export class StoreBucketMissing extends condition('StoreBucketMissing', false) {
   constructor(
     readonly bucket: string,
     readonly uri: string,
@@ -130,9 +124,7 @@ export class StoreBucketMissing extends FairlineError {
 }
 
 /** The download source answered with a client error (4xx): retrying cannot help. */
-export class DownloadRejected extends FairlineError {
-  readonly type = 'DownloadRejected';
-  readonly retryable = false;
+export class DownloadRejected extends condition('DownloadRejected', false) {
   constructor(
     readonly url: string,
     readonly status: number,
@@ -142,9 +134,7 @@ export class DownloadRejected extends FairlineError {
 }
 
 /** The download source failed in a way that may pass (5xx, 408, 429, connection reset). */
-export class DownloadTransient extends FairlineError {
-  readonly type = 'DownloadTransient';
-  readonly retryable = true;
+export class DownloadTransient extends condition('DownloadTransient', true) {
   constructor(
     readonly url: string,
     readonly reason: string,
@@ -154,9 +144,7 @@ export class DownloadTransient extends FairlineError {
 }
 
 /** The source is larger than the stage's `maxBytes` guard. */
-export class DownloadTooLarge extends FairlineError {
-  readonly type = 'DownloadTooLarge';
-  readonly retryable = false;
+export class DownloadTooLarge extends condition('DownloadTooLarge', false) {
   constructor(
     readonly url: string,
     readonly maxBytes: number,
@@ -166,9 +154,7 @@ export class DownloadTooLarge extends FairlineError {
 }
 
 /** The downloaded bytes do not hash to the pinned sha256. */
-export class Sha256Mismatch extends FairlineError {
-  readonly type = 'Sha256Mismatch';
-  readonly retryable = false;
+export class Sha256Mismatch extends condition('Sha256Mismatch', false) {
   constructor(
     readonly url: string,
     readonly expected: string,
@@ -179,9 +165,7 @@ export class Sha256Mismatch extends FairlineError {
 }
 
 /** A stage's `with` block failed its schema at run time (the client validates it first). */
-export class StageInputInvalid extends FairlineError {
-  readonly type = 'StageInputInvalid';
-  readonly retryable = false;
+export class StageInputInvalid extends condition('StageInputInvalid', false) {
   constructor(
     readonly stage: string,
     readonly detail: string,
@@ -191,9 +175,7 @@ export class StageInputInvalid extends FairlineError {
 }
 
 /** A stage's results are too large to travel in a workflow payload (they belong in the store). */
-export class PayloadTooLarge extends FairlineError {
-  readonly type = 'PayloadTooLarge';
-  readonly retryable = false;
+export class PayloadTooLarge extends condition('PayloadTooLarge', false) {
   constructor(
     readonly what: string,
     readonly bytes: number,
@@ -204,9 +186,7 @@ export class PayloadTooLarge extends FairlineError {
 }
 
 /** `uses:` names a stage type this worker does not implement. */
-export class StageTypeUnknown extends FairlineError {
-  readonly type = 'StageTypeUnknown';
-  readonly retryable = false;
+export class StageTypeUnknown extends condition('StageTypeUnknown', false) {
   constructor(readonly uses: string, readonly known: readonly string[]) {
     super(`unknown stage type "${uses}" (this worker knows: ${known.join(', ')})`);
   }
@@ -224,9 +204,7 @@ function rowName(row: RowLocation): string {
 }
 
 /** A dataset row is not valid JSON or not a canonical row (pipeline/dataset.ts), or its tokens do not fit its text. */
-export class DatasetRowInvalid extends FairlineError {
-  readonly type = 'DatasetRowInvalid';
-  readonly retryable = false;
+export class DatasetRowInvalid extends condition('DatasetRowInvalid', false) {
   constructor(
     readonly row: RowLocation,
     readonly detail: string,
@@ -236,9 +214,7 @@ export class DatasetRowInvalid extends FairlineError {
 }
 
 /** A row's NER tags follow no scheme fairline reads (BIO/IOB2, BIOES): e.g. `PER`, `L-PS`, `U-LC`. */
-export class TagSchemeUnknown extends FairlineError {
-  readonly type = 'TagSchemeUnknown';
-  readonly retryable = false;
+export class TagSchemeUnknown extends condition('TagSchemeUnknown', false) {
   constructor(
     readonly row: RowLocation,
     readonly tag: string,
@@ -249,9 +225,7 @@ export class TagSchemeUnknown extends FairlineError {
 }
 
 /** An entity span reaches outside its row's text (offsets count Unicode code points). */
-export class SpanOutOfBounds extends FairlineError {
-  readonly type = 'SpanOutOfBounds';
-  readonly retryable = false;
+export class SpanOutOfBounds extends condition('SpanOutOfBounds', false) {
   constructor(
     readonly row: RowLocation,
     readonly source: string,
@@ -263,9 +237,7 @@ export class SpanOutOfBounds extends FairlineError {
 }
 
 /** Two spans from the same source overlap in one row: the annotation is ambiguous. */
-export class SpansOverlap extends FairlineError {
-  readonly type = 'SpansOverlap';
-  readonly retryable = false;
+export class SpansOverlap extends condition('SpansOverlap', false) {
   constructor(
     readonly row: RowLocation,
     readonly source: string,
@@ -279,9 +251,7 @@ export class SpansOverlap extends FairlineError {
 }
 
 /** A lexicon file does not parse, or an entry is not a term. `line` is 1-based. */
-export class LexiconInvalid extends FairlineError {
-  readonly type = 'LexiconInvalid';
-  readonly retryable = false;
+export class LexiconInvalid extends condition('LexiconInvalid', false) {
   constructor(
     readonly file: string,
     readonly line: number,
@@ -308,9 +278,7 @@ export class AnalyzerFailed extends FairlineError {
  * field, no records): nothing after the break can be trusted, so `onInvalidRow: skip` does not apply.
  * `where` names the place: `train.json: byte 1200`, `dev.tsv:17`.
  */
-export class DatasetMalformed extends FairlineError {
-  readonly type = 'DatasetMalformed';
-  readonly retryable = false;
+export class DatasetMalformed extends condition('DatasetMalformed', false) {
   constructor(
     readonly where: string,
     readonly reason: string,
@@ -323,9 +291,7 @@ export class DatasetMalformed extends FairlineError {
  * Rows of a dataset failed mapping or validation under `onInvalidRow: fail`; no dataset artifact
  * was written. `problems` holds the first ones as `source:row: reason`; `total` counts them all.
  */
-export class DatasetRowsInvalid extends FairlineError {
-  readonly type = 'DatasetRowsInvalid';
-  readonly retryable = false;
+export class DatasetRowsInvalid extends condition('DatasetRowsInvalid', false) {
   constructor(
     readonly total: number,
     readonly problems: readonly string[],
@@ -338,9 +304,7 @@ export class DatasetRowsInvalid extends FairlineError {
 }
 
 /** A mapping names a column that the source does not have (not in its header, or past its last field). */
-export class DatasetColumnMissing extends FairlineError {
-  readonly type = 'DatasetColumnMissing';
-  readonly retryable = false;
+export class DatasetColumnMissing extends condition('DatasetColumnMissing', false) {
   constructor(
     readonly source: string,
     readonly column: string | number,
@@ -351,9 +315,7 @@ export class DatasetColumnMissing extends FairlineError {
 }
 
 /** The trainer refused its config or data (exit 2): fixing the pipeline is the only cure. */
-export class TrainerConfigInvalid extends FairlineError {
-  readonly type = 'TrainerConfigInvalid';
-  readonly retryable = false;
+export class TrainerConfigInvalid extends condition('TrainerConfigInvalid', false) {
   constructor(
     readonly stage: string,
     readonly detail: string,
@@ -363,9 +325,7 @@ export class TrainerConfigInvalid extends FairlineError {
 }
 
 /** The loss became NaN or infinite (exit 3): a learning rate or data problem, not an outage. */
-export class TrainingDiverged extends FairlineError {
-  readonly type = 'TrainingDiverged';
-  readonly retryable = false;
+export class TrainingDiverged extends condition('TrainingDiverged', false) {
   constructor(
     readonly stage: string,
     readonly detail: string,
@@ -375,9 +335,7 @@ export class TrainingDiverged extends FairlineError {
 }
 
 /** The trainer ran out of (GPU) memory (exit 4); another worker or a retry may have room. */
-export class TrainerOutOfMemory extends FairlineError {
-  readonly type = 'TrainerOutOfMemory';
-  readonly retryable = true;
+export class TrainerOutOfMemory extends condition('TrainerOutOfMemory', true) {
   constructor(
     readonly stage: string,
     readonly detail: string,
@@ -387,9 +345,7 @@ export class TrainerOutOfMemory extends FairlineError {
 }
 
 /** The trainer process died for another reason (crash, killed): retried from the last checkpoint. */
-export class TrainerCrashed extends FairlineError {
-  readonly type = 'TrainerCrashed';
-  readonly retryable = true;
+export class TrainerCrashed extends condition('TrainerCrashed', true) {
   constructor(
     readonly stage: string,
     readonly detail: string,
@@ -403,9 +359,7 @@ export class TrainerCrashed extends FairlineError {
  * row, a label list that does not fit, an excluded label that is not a label. `where` names the
  * place: `row 7` (library), `preds.jsonl:8` (command line), `exclude`.
  */
-export class MetricsInputInvalid extends FairlineError {
-  readonly type = 'MetricsInputInvalid';
-  readonly retryable = false;
+export class MetricsInputInvalid extends condition('MetricsInputInvalid', false) {
   constructor(
     readonly where: string,
     readonly detail: string,
@@ -415,9 +369,7 @@ export class MetricsInputInvalid extends FairlineError {
 }
 
 /** An audit's identity-groups file does not parse, or a group or pair in it is malformed. `line` is 1-based. */
-export class AuditGroupsInvalid extends FairlineError {
-  readonly type = 'AuditGroupsInvalid';
-  readonly retryable = false;
+export class AuditGroupsInvalid extends condition('AuditGroupsInvalid', false) {
   constructor(
     readonly file: string,
     readonly line: number,
@@ -432,9 +384,7 @@ export class AuditGroupsInvalid extends FairlineError {
  * retryable: the same model gives the same numbers. audit.json is stored before this is thrown,
  * and `outputs` holds what the stage would have returned, so a report can still be written.
  */
-export class BiasGateFailed extends FairlineError {
-  readonly type = 'BiasGateFailed';
-  readonly retryable = false;
+export class BiasGateFailed extends condition('BiasGateFailed', false) {
   constructor(
     readonly model: string,
     readonly reasons: readonly string[],
@@ -449,9 +399,7 @@ export class BiasGateFailed extends FairlineError {
  * model or tokenizer does not load or lacks what a sequence classifier has. `where` names the
  * input: `stage "evaluate": models.baseline`, or a file for a classifier loaded from files.
  */
-export class ClassifierInvalid extends FairlineError {
-  readonly type = 'ClassifierInvalid';
-  readonly retryable = false;
+export class ClassifierInvalid extends condition('ClassifierInvalid', false) {
   constructor(
     readonly where: string,
     readonly detail: string,
@@ -461,9 +409,7 @@ export class ClassifierInvalid extends FairlineError {
 }
 
 /** The tokenizer's ids and the model's word-embedding table do not fit: they belong to different models. */
-export class TokenizerModelMismatch extends FairlineError {
-  readonly type = 'TokenizerModelMismatch';
-  readonly retryable = false;
+export class TokenizerModelMismatch extends condition('TokenizerModelMismatch', false) {
   constructor(
     readonly where: string,
     readonly detail: string,
@@ -473,9 +419,7 @@ export class TokenizerModelMismatch extends FairlineError {
 }
 
 /** The model's logits do not have one column per label the bundle names (or are not float32 [batch, labels]). */
-export class ModelOutputMismatch extends FairlineError {
-  readonly type = 'ModelOutputMismatch';
-  readonly retryable = false;
+export class ModelOutputMismatch extends condition('ModelOutputMismatch', false) {
   constructor(
     readonly where: string,
     readonly detail: string,
@@ -489,9 +433,7 @@ export class ModelOutputMismatch extends FairlineError {
  * driver or device is missing. Not retried: a retry lands on a worker of the same task queue,
  * which is set up the same way; route the stage to a GPU worker's queue or choose `cpu`.
  */
-export class ExecutionProviderUnavailable extends FairlineError {
-  readonly type = 'ExecutionProviderUnavailable';
-  readonly retryable = false;
+export class ExecutionProviderUnavailable extends condition('ExecutionProviderUnavailable', false) {
   constructor(
     readonly where: string,
     readonly provider: string,
@@ -506,9 +448,7 @@ export class ExecutionProviderUnavailable extends FairlineError {
  * (a 0/1 vector against a class index), or another number of labels. Not retryable: the data or
  * the model is the wrong one. `where` names the stage and inputs, e.g. `stage "mine": model`.
  */
-export class LabelsMismatch extends FairlineError {
-  readonly type = 'LabelsMismatch';
-  readonly retryable = false;
+export class LabelsMismatch extends condition('LabelsMismatch', false) {
   constructor(
     readonly where: string,
     readonly detail: string,
@@ -518,9 +458,7 @@ export class LabelsMismatch extends FairlineError {
 }
 
 /** Temporal refused a list filter (`fairline runs --where`): bad syntax, or an unknown search attribute. */
-export class ListFilterInvalid extends FairlineError {
-  readonly type = 'ListFilterInvalid';
-  readonly retryable = false;
+export class ListFilterInvalid extends condition('ListFilterInvalid', false) {
   constructor(
     readonly filter: string,
     readonly detail: string,
@@ -530,9 +468,7 @@ export class ListFilterInvalid extends FairlineError {
 }
 
 /** No pipeline run has this id in the namespace. */
-export class RunNotFound extends FairlineError {
-  readonly type = 'RunNotFound';
-  readonly retryable = false;
+export class RunNotFound extends condition('RunNotFound', false) {
   constructor(
     readonly run: string,
     readonly namespace: string,
@@ -542,9 +478,7 @@ export class RunNotFound extends FairlineError {
 }
 
 /** A bare run id names runs of several pipelines: the pipeline must be named too. */
-export class RunAmbiguous extends FairlineError {
-  readonly type = 'RunAmbiguous';
-  readonly retryable = false;
+export class RunAmbiguous extends condition('RunAmbiguous', false) {
   constructor(
     readonly run: string,
     readonly candidates: readonly string[],
@@ -554,9 +488,7 @@ export class RunAmbiguous extends FairlineError {
 }
 
 /** A run has no report.json to compare (still running, failed before its report stage, or its pipeline writes none). */
-export class RunReportMissing extends FairlineError {
-  readonly type = 'RunReportMissing';
-  readonly retryable = false;
+export class RunReportMissing extends condition('RunReportMissing', false) {
   constructor(
     readonly workflowId: string,
     readonly reason: string,
@@ -566,9 +498,7 @@ export class RunReportMissing extends FairlineError {
 }
 
 /** A run's report.json or manifest.json does not have the shape fairline writes (report/schema.ts, report/compare.ts). */
-export class RunRecordInvalid extends FairlineError {
-  readonly type = 'RunRecordInvalid';
-  readonly retryable = false;
+export class RunRecordInvalid extends condition('RunRecordInvalid', false) {
   constructor(
     readonly uri: string,
     readonly detail: string,

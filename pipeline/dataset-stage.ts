@@ -29,7 +29,7 @@ export type DatasetFormat = z.infer<typeof datasetFormatSchema>;
 const whenClean = { when: (payload: { issues: readonly unknown[] }) => payload.issues.length === 0 };
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256: 64 lowercase hex characters');
-const sourceUrl = z.string().regex(/^(https?|s3|file):\/\/\S+$/, 'must be an http(s)://, s3:// or file:// URL');
+const sourceUrl = z.string().regex(/^(https?|s3|file):\/\/\S+$/, 'must be an http(s)://, s3:// or file:// URL, or a path (./relative to the pipeline file, or /absolute)');
 
 /** A column: a header name (csv/tsv with a header, json, jsonl) or a 0-based index (csv/tsv with `header: false`). */
 export const columnSchema = z.union([z.string().min(1), z.number().int().nonnegative()]);

@@ -3,7 +3,7 @@
  * context as readonly fields). Validation itself returns problems rather than throwing, so that
  * every problem of a file is reported at once; these are for callers that need to stop.
  */
-import { FairlineError } from '../common/errors';
+import { condition } from '../common/errors';
 
 /** A position in a pipeline file, 1-based, and what is wrong there. */
 export interface Problem {
@@ -27,9 +27,7 @@ export function describeIssues(issues: readonly { path: readonly PropertyKey[]; 
 }
 
 /** Stages depend on each other in a loop; `cycle` starts and ends with the same id. */
-export class PipelineCycle extends FairlineError {
-  readonly type = 'PipelineCycle';
-  readonly retryable = false;
+export class PipelineCycle extends condition('PipelineCycle', false) {
   constructor(readonly cycle: readonly string[]) {
     super(`stages depend on each other in a cycle: ${cycle.join(' → ')}`);
   }

@@ -57,6 +57,13 @@ export const resolvedStageSchema = z
       .optional(),
     /** From the stage type: runs after failed needs that handed over outputs (a report after a failed gate). */
     alwaysRuns: z.boolean().optional(),
+    /**
+     * From the stage type: its outputs are the run's data, run first by skipIfUnchanged. Absent
+     * in specs recorded before stage traits existed (workflows/legacy.ts).
+     */
+    source: z.boolean().optional(),
+    /** From the stage type: the output holding the run's HTML report. */
+    report: z.string().optional(),
   })
   .strict();
 export type ResolvedStage = z.infer<typeof resolvedStageSchema>;

@@ -45,6 +45,13 @@ export interface StageType {
    * findings with the failure). Every other stage downstream of a failure is skipped.
    */
   readonly alwaysRuns?: boolean;
+  /**
+   * Its outputs are the run's data: a `skipIfUnchanged` run runs the source stages first and ends
+   * as `skipped` when their outputs' digests match those of a successful run of the same spec.
+   */
+  readonly source?: boolean;
+  /** The output that holds the run's HTML report, which `fairline run` prints a link to. */
+  readonly report?: string;
 }
 
 /**
@@ -63,7 +70,7 @@ const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256: 64 lower
 /** `download`: fetch a file over http(s), s3 or file, verify its sha256, store it. */
 export const downloadWithSchema = z
   .object({
-    url: z.string().regex(/^(https?|s3|file):\/\/\S+$/, 'must be an http(s)://, s3:// or file:// URL'),
+    url: z.string().regex(/^(https?|s3|file):\/\/\S+$/, 'must be an http(s)://, s3:// or file:// URL, or a path (./relative to the pipeline file, or /absolute)'),
     sha256: sha256Hex.optional(),
     /** File name of the stored artifact; defaults to the URL's last path segment. */
     name: z.string().regex(/^[\p{L}\p{N}._\-=+@,~]+$/u, 'a plain file name').optional(),
@@ -86,6 +93,7 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
     with: downloadWithSchema,
     outputs: { dataset: 'artifact' },
     publish: { searchAttributes: { dataset: 'FairlineDatasetDigest' } },
+    source: true,
     cacheable: (input) => typeof input.sha256 === 'string',
     relativePaths: ['url'],
     defaults: {
@@ -102,6 +110,7 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
     outputs: { train: 'artifact', validation: 'artifact', test: 'artifact', card: 'artifact' },
     // The card names every split by digest: one digest for the whole dataset.
     publish: { searchAttributes: { card: 'FairlineDatasetDigest' } },
+    source: true,
     cacheable: datasetCacheable,
     relativePaths: ['url', 'sources.*.url'],
     defaults: {
@@ -186,6 +195,7 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
     // Provenance names the run: a cached report would name another one.
     cacheable: () => false,
     alwaysRuns: true,
+    report: 'html',
     publish: { memo: { report: 'report', html: 'reportHtml' } },
     defaults: {
       queue: TASK_QUEUES.cpu,

@@ -24,6 +24,8 @@ import { formatDuration, parseDuration } from './duration';
 import { PipelineCycle, type Problem } from './errors';
 import { runSpecSchema, type Json, type ResolvedRetry, type ResolvedStage, type ResolvedTimeouts, type RunSpec } from './run-spec';
 import { paramValueSchema, pipelineFileSchema, stageSpecSchema, type ParamValue, type ScheduleSpec, type StageSpec } from './spec';
+import { checkCron, checkOverlap, checkTimeZone } from './schedule-checks';
+import { aliasExpansionProblem } from './yaml-aliases';
 import { placeholderFor, STAGE_TYPES, type StageType } from './stage-types';
 
 export { formatProblem, type Problem } from './errors';
@@ -82,9 +84,17 @@ export function validatePipelineText(text: string, file: string, options: Valida
   // (an unclosed quote swallows the following lines); checking it would only add noise.
   if (doc.errors.some((e) => e.code !== 'DUPLICATE_KEY')) return { ok: false, problems: problems.sorted() };
 
+  // Bounded before anything expands: toJS shares aliased nodes, but every check after it (and the
+  // RunSpec) copies them, so a small file of reused anchors could take minutes and gigabytes.
+  const bomb = aliasExpansionProblem(doc, lineCounter);
+  if (bomb) {
+    problems.at(bomb.offset, bomb.message);
+    return { ok: false, problems: problems.sorted() };
+  }
   let data: unknown;
   try {
-    data = doc.toJS({ maxAliasCount: 100 });
+    // The expansion bound above replaces the parser's alias count (which cannot say where).
+    data = doc.toJS({ maxAliasCount: -1 });
   } catch (err) {
     problems.at(0, `YAML: ${err instanceof Error ? err.message : String(err)}`);
     return { ok: false, problems: problems.sorted() };
@@ -95,6 +105,7 @@ export function validatePipelineText(text: string, file: string, options: Valida
   if (!fileParse.success) checker.reportIssues(fileParse.error.issues, [], pipelineFileSchema);
   const params = checker.resolveParams(options.set ?? []);
   const stages = checker.checkStages(params);
+  checker.checkSchedule();
 
   if (problems.size > 0 || !fileParse.success || stages === undefined) return { ok: false, problems: problems.sorted() };
 
@@ -539,6 +550,52 @@ class PipelineChecker {
     }
   }
 
+  /**
+   * The `schedule:` block as Temporal will check it at `fairline schedule apply`
+   * (pipeline/schedule-checks.ts): cron fields and ranges, time zones, overlap policies. The
+   * shape check has already reported values of the wrong type.
+   */
+  checkSchedule(): void {
+    const schedule = this.root.schedule;
+    if (!isRecord(schedule)) return;
+    let cronZone: string | undefined;
+    if (typeof schedule.cron === 'string') {
+      const { problem, timeZone } = checkCron(schedule.cron);
+      if (problem) this.reportInString(['schedule', 'cron'], problem.at, `schedule.cron: ${problem.message}`);
+      if (timeZone) {
+        cronZone = timeZone.name;
+        const zoneProblem = checkTimeZone(timeZone.name);
+        if (zoneProblem) this.reportInString(['schedule', 'cron'], timeZone.at, `schedule.cron: ${zoneProblem.message}`);
+      }
+    }
+    if (typeof schedule.timezone === 'string') {
+      const zoneProblem = checkTimeZone(schedule.timezone);
+      if (zoneProblem) this.reportBare(['schedule', 'timezone'], `schedule.timezone: ${zoneProblem.message}`);
+      else if (cronZone !== undefined && cronZone !== schedule.timezone) {
+        this.reportBare(['schedule', 'timezone'], `schedule.timezone: ${schedule.timezone} conflicts with the cron's own zone ${cronZone}; Temporal refuses two zones, so give one`);
+      }
+    }
+    if (typeof schedule.overlap === 'string') {
+      const overlapProblem = checkOverlap(schedule.overlap);
+      if (overlapProblem) this.reportBare(['schedule', 'overlap'], `schedule.overlap: ${overlapProblem.message}`);
+    }
+  }
+
+  /**
+   * Reports at character `at` of the string value at `path` when the source spells the string
+   * out as is (plain or quoted on one line, no escapes); otherwise at the value's start.
+   */
+  private reportInString(path: Path, at: number | undefined, message: string): void {
+    const { node, offset } = locate(this.doc, path);
+    let position = offset;
+    if (at !== undefined && isScalar(node) && typeof node.value === 'string' && node.range) {
+      const quoted = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE;
+      const spelledOut = (node.type === Scalar.PLAIN || quoted) && node.range[1] - node.range[0] === node.value.length + (quoted ? 2 : 0);
+      if (spelledOut) position = node.range[0] + (quoted ? 1 : 0) + at;
+    }
+    this.problems.at(position, message);
+  }
+
   /** Declared params with their typed defaults, then `--set` overrides checked against those types. */
   resolveParams(set: readonly string[]): Map<string, ParamValue> {
     const declared = isRecord(this.root.params) ? this.root.params : {};
@@ -683,12 +740,13 @@ class PipelineChecker {
   /**
    * A `with` key the stage type lists in `relativePaths` may hold `./x` or `../x`: a path relative
    * to the pipeline file, turned into an absolute file:// URL so that a pipeline and its data can
-   * live side by side in a repository and run from any working directory.
+   * live side by side in a repository and run from any working directory. An absolute path
+   * (`/data/x.csv`) is accepted wherever a relative one is, and becomes a file:// URL the same way.
    */
   private resolveRelativePaths<T extends { spec: Json; check: unknown }>(resolved: T, type: StageType | undefined): T {
     const keys = type?.relativePaths ?? [];
     if (keys.length === 0 || !isRecord(resolved.spec) || Array.isArray(resolved.spec) || !isRecord(resolved.check)) return resolved;
-    const rewrite = (value: string): string => (/^\.\.?\//.test(value) ? pathToFileURL(resolvePath(dirname(resolvePath(this.file)), value)).href : value);
+    const rewrite = (value: string): string => (/^(\.\.?)?\//.test(value) ? pathToFileURL(resolvePath(dirname(resolvePath(this.file)), value)).href : value);
     let spec = resolved.spec;
     let check = resolved.check;
     for (const key of keys) {
@@ -703,6 +761,7 @@ class PipelineChecker {
     const stage = stageSpecSchema.safeParse(draft.raw);
     // Checked even when `with` has problems: an impossible retry policy is a problem of its own.
     const retry = stage.success && draft.type !== undefined ? this.resolveRetry(draft, stage.data, draft.type) : undefined;
+    const timeout = stage.success && draft.type !== undefined ? this.resolveTimeouts(draft, stage.data, draft.type) : undefined;
 
     const withPath: Path = ['stages', draft.index, 'with'];
     const rawWith = draft.raw.with;
@@ -730,7 +789,7 @@ class PipelineChecker {
       }
     }
 
-    if (!stage.success || draft.type === undefined || retry === undefined || !withAccepted) return undefined;
+    if (!stage.success || draft.type === undefined || retry === undefined || timeout === undefined || !withAccepted) return undefined;
     if (!draft.primary || context.broken.length > 0) return undefined;
     return {
       id: stage.data.id,
@@ -739,12 +798,34 @@ class PipelineChecker {
       needs: stage.data.needs ?? [],
       queue: stage.data.queue ?? draft.type.defaults.queue,
       retry,
-      timeout: resolveTimeouts(stage.data, draft.type),
+      timeout,
       cache: stage.data.cache ?? true,
       with: resolvedWith,
       ...(draft.type.publish ? { publish: { ...draft.type.publish } } : {}),
       ...(draft.type.alwaysRuns ? { alwaysRuns: true } : {}),
+      ...(draft.type.source ? { source: true } : {}),
+      ...(draft.type.report !== undefined ? { report: draft.type.report } : {}),
     };
+  }
+
+  /**
+   * Merges the stage's timeouts over its type's. A heartbeat timeout longer than startToClose is
+   * refused: the attempt ends at startToClose first, so a stuck worker would never be noticed by
+   * its silence (Temporal accepts it and the heartbeat timeout silently does nothing).
+   */
+  private resolveTimeouts(draft: StageDraft, stage: StageSpec, type: StageType): ResolvedTimeouts | undefined {
+    const timeout = resolveTimeouts(stage, type);
+    if (timeout.heartbeatMs === undefined || timeout.heartbeatMs <= timeout.startToCloseMs) return timeout;
+    const own = stage.timeout ?? {};
+    const heartbeat = own.heartbeat !== undefined ? `timeout.heartbeat ${own.heartbeat}` : `the ${type.name} stage's default heartbeat timeout ${formatDuration(timeout.heartbeatMs)}`;
+    const startToClose = own.startToClose !== undefined ? `timeout.startToClose ${own.startToClose}` : `its default startToClose ${formatDuration(timeout.startToCloseMs)}`;
+    const key = own.heartbeat !== undefined ? 'heartbeat' : own.startToClose !== undefined ? 'startToClose' : undefined;
+    const at: Path = key === undefined ? ['stages', draft.index] : ['stages', draft.index, 'timeout', key];
+    this.reportBare(
+      at,
+      `${this.subject(at).owner}: ${heartbeat} is longer than ${startToClose}: an attempt is cut off at startToClose before a silent worker could be noticed, so the heartbeat timeout would never fire; make the heartbeat timeout shorter than startToClose`,
+    );
+    return undefined;
   }
 
   /** Merges the stage's retry over its type's; an interval cap below the first interval is refused. */

@@ -28,6 +28,11 @@
  * Add a scenario here whenever `pipelineRun` gains a new kind of decision (a signal, a timer,
  * continue-as-new, a child workflow) so that the replay test covers it too.
  *
+ * test/histories/unchanged-skipped-before-traits.json is not written here: it was recorded with
+ * the code before the `stage-traits` patch (commit bbd3e3b; the same scenario as
+ * `unchanged-skipped`), and proves that runs started then keep the old rule; keep it until that
+ * patch is deprecated.
+ *
  * The payloads hold tmp paths and loopback ports of the recording machine (harmless: replay takes
  * them from the history). Worker identities, the host name (in sticky queue names) and the
  * checkout's path (in stack traces) are replaced so that the files do not name the recording host.
@@ -66,6 +71,18 @@ stages:
     uses: concat
     needs: [left, right]
     with: { parts: ["\${{ stages.left.outputs.dataset }}", "\${{ stages.right.outputs.dataset }}"] }
+`;
+}
+
+/** data (a pinned download, a source) → copy; run nightly with skipIfUnchanged, the second night is skipped. */
+function unchanged(http: HttpSource): string {
+  const body = 'nightly data\n';
+  http.files.set('nightly.txt', body);
+  return `
+name: unchanged
+stages:
+  - { id: data, uses: download, with: { url: "${http.url('/files/nightly.txt')}", sha256: "${sha(body)}" } }
+  - { id: copy, uses: concat, needs: [data], with: { parts: ["\${{ stages.data.outputs.dataset }}"] } }
 `;
 }
 
@@ -128,6 +145,13 @@ async function main(): Promise<void> {
     const cancelled = await cancelOnceHeartbeating(engine, await engine.start(endlessPipeline(http)));
     expect('cancelled-while-running', cancelled, 'cancelled', { trickle: 'cancelled', after: 'cancelled' });
     recorded.push(['cancelled-while-running', cancelled]);
+
+    const firstNight = await engine.run(unchanged(http), { skipIfUnchanged: true });
+    expect('unchanged-first-night', firstNight, 'succeeded', { data: 'succeeded', copy: 'succeeded' });
+    const secondNight = await engine.run(unchanged(http), { skipIfUnchanged: true });
+    expect('unchanged-skipped', secondNight, 'succeeded', { data: 'cached', copy: 'skipped' });
+    if (secondNight.progress.status !== 'skipped') throw new Error(`scenario "unchanged-skipped" ended ${secondNight.progress.status}, expected skipped`);
+    recorded.push(['unchanged-skipped', secondNight]);
 
     await mkdir(HISTORIES_DIR, { recursive: true });
     for (const [name, outcome] of recorded) {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StageContext } from '../activities/stages/context';
-import { filesIn, fingerprintOf } from '../activities/stages/fingerprint';
+import { fingerprintOf, pythonSources } from '../activities/stages/fingerprint';
 import { storeClassifier } from '../activities/stages/train';
 import { PROJECT_ROOT } from '../common/paths';
 import type { CanonicalRow } from '../pipeline/dataset';
@@ -60,7 +60,7 @@ export async function trainedClassifier(recipe: ClassifierRecipe = { train: demo
     ...recipe.options,
   };
   // Keyed like the train stage's cache: the recipe and the trainer's code.
-  const trainerCode = fingerprintOf(...filesIn('trainer', '.py'), 'trainer/requirements.txt');
+  const trainerCode = fingerprintOf([...pythonSources('trainer'), 'trainer/requirements.txt']);
   const hash = createHash('sha256').update(JSON.stringify([recipe.train, recipe.validation, options])).update(trainerCode);
   const root = join(tmpdir(), 'fairline-test-classifiers');
   const dir = join(root, hash.digest('hex').slice(0, 16));

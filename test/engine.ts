@@ -40,15 +40,23 @@ export interface Outcome {
   history: temporal.api.history.v1.IHistory;
 }
 
+/** How a test starts a run: as `fairline run` would, or as a nightly schedule does (`skipIfUnchanged`). */
+export interface RunOptions {
+  runId?: string;
+  noCache?: boolean;
+  set?: string[];
+  skipIfUnchanged?: boolean;
+}
+
 export interface Engine {
   config: FairlineConfig;
   storeDir: string;
   store: FsArtifactStore;
   client: Client;
   /** Validates YAML and starts a run; returns its handle. */
-  start(yaml: string, options?: { runId?: string; noCache?: boolean; set?: string[] }): Promise<WorkflowHandle>;
+  start(yaml: string, options?: RunOptions): Promise<WorkflowHandle>;
   /** Starts a run and waits for its end. */
-  run(yaml: string, options?: { runId?: string; noCache?: boolean; set?: string[] }): Promise<Outcome>;
+  run(yaml: string, options?: RunOptions): Promise<Outcome>;
   outcome(handle: WorkflowHandle): Promise<Outcome>;
   close(): Promise<void>;
 }
@@ -96,7 +104,13 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     if (!result.ok) throw new Error(`invalid test pipeline:\n${result.problems.map((p) => `${p.line}:${p.col} ${p.message}`).join('\n')}`);
     const spec = withConfiguredQueues(result.spec, config);
     const runId = runOptions.runId ?? randomUUID().slice(0, 8);
-    const input: PipelineRunInput = { spec, runId, noCache: runOptions.noCache ?? false, bookkeepingQueue: config.taskQueues.cpu, trigger: 'cli' };
+    const input: PipelineRunInput = {
+      spec,
+      runId,
+      noCache: runOptions.noCache ?? false,
+      bookkeepingQueue: config.taskQueues.cpu,
+      ...(runOptions.skipIfUnchanged ? { skipIfUnchanged: true, trigger: 'schedule' } : { trigger: 'cli' }),
+    };
     return client.workflow.start('pipelineRun', { workflowId: workflowIds.pipelineRun(spec.name, runId), taskQueue: config.taskQueues.cpu, args: [input] });
   };
 

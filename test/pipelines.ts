@@ -33,3 +33,36 @@ stages:
   - { id: after, uses: download, needs: [trickle], with: { url: "${http.url('/files/never.txt')}" } }
 `;
 }
+
+/**
+ * A pipeline of about `bytes` bytes whose first mask stage anchors a long lexicon (`&terms`) that
+ * `reuses` more stages take by alias (`*terms`): small on disk, `reuses + 1` times larger once
+ * aliases are expanded. The validator must refuse it at the alias, without expanding it.
+ */
+export function aliasBombPipeline(bytes = 3_000_000, reuses = 99): { text: string; firstAlias: `${number}:${number}` } {
+  const head = `name: alias-bomb
+stages:
+  - id: data
+    uses: dataset
+    with: { format: jsonl, url: "file:///data/train.jsonl", mapping: { text: text, labels: { column: labels } } }
+  - id: mask-0
+    uses: ner-mask
+    needs: [data]
+    with:
+      dataset: "\${{ stages.data.outputs.train }}"
+      sources:
+        lexicon:
+          type: GROUP
+          terms: &terms
+`;
+  const terms: string[] = [];
+  for (let size = head.length, i = 0; size < bytes; i++) {
+    const line = `            - term-${String(i).padStart(9, '0')}\n`;
+    terms.push(line);
+    size += line.length;
+  }
+  const text = head + terms.join('');
+  const reused = Array.from({ length: reuses }, (_, i) => `  - { id: mask-${i + 1}, uses: ner-mask, needs: [data], with: { dataset: "\${{ stages.data.outputs.train }}", sources: { lexicon: { type: GROUP, terms: *terms } } } }\n`);
+  const firstLine = text.split('\n').length;
+  return { text: text + reused.join(''), firstAlias: `${firstLine}:${(reused[0] ?? '').indexOf('*terms') + 1}` };
+}

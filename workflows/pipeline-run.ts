@@ -28,6 +28,7 @@ import { SA, workflowIds } from '../common/constants';
 import type { createActivities } from '../activities';
 import type { ArtifactRef } from '../store/types';
 import type { Json, ResolvedStage, RunSpec } from '../pipeline/run-spec';
+import { sourceBeforeTraits } from './legacy';
 import { resolveWith, type StageOutputs } from './resolve';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -68,8 +69,9 @@ export interface PipelineRunInput {
   /** Defaults to the part of the workflow id after `pipeline/<name>/` (scheduled runs). */
   runId?: string;
   /**
-   * End early as `skipped` when the download stages yield the same digests as a successful run
-   * of the same spec (nightly retraining with nothing new).
+   * End early as `skipped` when the source stages (those whose type says `source`: download,
+   * dataset) yield the same digests as a successful run of the same spec (nightly retraining
+   * with nothing new).
    */
   skipIfUnchanged?: boolean;
   /** Ignore cached results (they are still written for later runs). */
@@ -243,12 +245,15 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
     }
   };
 
+  // Which stages are the run's data. Runs started before stage traits reached the RunSpec keep
+  // the rule they started under (workflows/legacy.ts): a skipIfUnchanged run replays its choices.
+  const isSource = !input.skipIfUnchanged || patched('stage-traits') ? (stage: ResolvedStage) => stage.source === true : sourceBeforeTraits;
   let dataFingerprint: string | undefined;
   try {
     if (input.skipIfUnchanged) {
       // Sources first: their digests decide whether anything downstream needs to run.
-      await drive((stage) => stage.uses === 'download');
-      dataFingerprint = fingerprintOfSources(spec.stages, states);
+      await drive(isSource);
+      dataFingerprint = fingerprintOfSources(spec.stages.filter(isSource), states);
       if (!firstFailure && dataFingerprint !== undefined) {
         const seen = await bookkeeping.findSuccessfulRun({ pipeline: spec.name, specDigest: spec.specDigest, dataFingerprint });
         if (seen) {
@@ -281,7 +286,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
 
   progress.status = firstFailure ? 'failed' : 'succeeded';
   upsertSearchAttributes([{ key: SA.status, value: progress.status }]);
-  dataFingerprint ??= fingerprintOfSources(spec.stages, states);
+  dataFingerprint ??= fingerprintOfSources(spec.stages.filter(isSource), states);
   progress.manifest = await bookkeeping.writeManifest(manifestInput(input, runId, trigger, progress, dataFingerprint));
   // Runs recorded before the memo existed replay without it.
   if (patched('run-memo-summary')) upsertMemo({ summary: summaryOf(progress), manifest: progress.manifest.uri, ...memo });
@@ -362,13 +367,12 @@ export function summaryOf(progress: RunProgress): string {
 }
 
 /**
- * The digests of every download stage's outputs, sorted and joined: what "the data" of a run is
- * for skipIfUnchanged. Undefined while any download stage has no outputs (failed, not run).
+ * The digests of the source stages' outputs, sorted and joined: what "the data" of a run is for
+ * skipIfUnchanged. Undefined while any source stage has no outputs (failed, not run).
  */
-function fingerprintOfSources(stages: ResolvedStage[], states: Map<string, StageState>): string | undefined {
+function fingerprintOfSources(sources: ResolvedStage[], states: Map<string, StageState>): string | undefined {
   const digests: string[] = [];
-  for (const stage of stages) {
-    if (stage.uses !== 'download') continue;
+  for (const stage of sources) {
     const outputs = states.get(stage.id)?.outputs;
     if (!outputs) return undefined;
     for (const [name, value] of Object.entries(outputs)) {

@@ -21,23 +21,8 @@ import type { Json } from '../../pipeline/run-spec';
 import { auditFileSchema, type AuditFile } from '../../report/schema';
 import type { StageContext, StageImplementation } from './context';
 import { readText } from './ner-mask/files';
-import { filesIn } from './fingerprint';
 import { readCanonicalRows } from './rows';
 import { parseWith } from './parse-with';
-
-/** This stage's code and data, relative to the project root: its cache fingerprint. */
-export function auditSourceFiles(): string[] {
-  return [
-    'activities/stages/audit.ts',
-    'activities/stages/rows.ts',
-    'pipeline/audit-stage.ts',
-    ...filesIn('audit'),
-    'common/hangul.ts',
-    // The default pairs are data the stage reads: a new default set re-runs the audits that use it.
-    'audit/default-groups.json',
-    ...filesIn('inference'),
-  ];
-}
 
 /** The groups: inline, from groupsFile, or the default set derived from KoSBi. */
 async function loadGroups(spec: AuditWith, context: StageContext): Promise<AuditGroups> {

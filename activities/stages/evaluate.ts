@@ -13,7 +13,6 @@ import type { CanonicalRow } from '../../pipeline/dataset';
 import { evaluationSchema, type Evaluation, type LabelCurves, type Metrics } from '../../report/schema';
 import type { ArtifactRef } from '../../store/types';
 import type { StageContext, StageImplementation } from './context';
-import { filesIn } from './fingerprint';
 import { readCanonicalRows } from './rows';
 import { parseWith } from './parse-with';
 
@@ -126,18 +125,4 @@ function thinCurves(curves: LabelCurves): LabelCurves {
     roc: curves.roc && roc ? { fpr: roc.map((i) => curves.roc!.fpr[i]!), tpr: roc.map((i) => curves.roc!.tpr[i]!) } : null,
     pr: curves.pr && pr ? { precision: pr.map((i) => curves.pr!.precision[i]!), recall: pr.map((i) => curves.pr!.recall[i]!) } : null,
   };
-}
-
-/** Source files of the stage, for its cache fingerprint. */
-export function evaluateSourceFiles(): string[] {
-  return [
-    'activities/stages/evaluate.ts',
-    'activities/stages/rows.ts',
-    'pipeline/evaluate-stage.ts',
-    'pipeline/inference.ts',
-    'pipeline/classifier.ts',
-    ...filesIn('eval'),
-    ...filesIn('inference'),
-    'report/schema.ts',
-  ];
 }

@@ -1,37 +1,44 @@
 /**
- * The stage implementations this worker runs, each with a fingerprint of its source code. The
+ * The stage implementations this worker runs, each with a fingerprint of its code. The
  * fingerprint is part of the cache key: editing a stage's code invalidates exactly its results.
+ * Each stage names only its implementation module (and what it reads or launches besides its
+ * imports); `fingerprint.ts` follows the imports.
  */
+import { DEFAULT_GROUPS_FILE } from '../../audit/pairs';
 import type { StageImplementation } from './context';
-import { filesIn, fingerprintOf } from './fingerprint';
-import { dataset, DATASET_SOURCE_FILES } from './dataset/stage';
-import { audit, auditSourceFiles } from './audit';
+import { codeFingerprints, type StageCode } from './fingerprint';
+import { dataset } from './dataset/stage';
+import { audit } from './audit';
 import { download } from './download';
-import { evaluate, evaluateSourceFiles } from './evaluate';
-import { report, REPORT_SOURCE_FILES } from './report';
-import { mineHardNegatives, mineSourceFiles } from './mine-hard-negatives';
-import { nerMask, nerMaskSourceFiles } from './ner-mask';
+import { evaluate } from './evaluate';
+import { report } from './report';
+import { mineHardNegatives } from './mine-hard-negatives';
+import { nerMask } from './ner-mask';
 import { train } from './train';
 
 export interface RegisteredStage {
   implementation: StageImplementation;
-  /** sha256 of the implementation's source; changes whenever its code does. */
+  /** sha256 of the files that decide the implementation's output; changes whenever they do. */
   fingerprint: string;
 }
 
-/** The built-in stages. */
-export function builtinStages(): Record<string, RegisteredStage> {
-  return {
-    download: { implementation: download, fingerprint: fingerprintOf('activities/stages/download.ts', 'pipeline/stage-types.ts') },
-    dataset: { implementation: dataset, fingerprint: fingerprintOf(...DATASET_SOURCE_FILES) },
-    'ner-mask': { implementation: nerMask, fingerprint: fingerprintOf(...nerMaskSourceFiles()) },
-    audit: { implementation: audit, fingerprint: fingerprintOf(...auditSourceFiles()) },
-    evaluate: { implementation: evaluate, fingerprint: fingerprintOf(...evaluateSourceFiles()) },
-    report: { implementation: report, fingerprint: fingerprintOf(...REPORT_SOURCE_FILES) },
-    'mine-hard-negatives': { implementation: mineHardNegatives, fingerprint: fingerprintOf(...mineSourceFiles()) },
-    // The trainer's Python code is this stage's code too: editing it retrains.
-    train: { implementation: train, fingerprint: fingerprintOf('activities/stages/train.ts', 'pipeline/train-stage.ts', 'trainer/requirements.txt', ...filesIn('trainer', '.py')) },
-  };
-}
+/** Each built-in stage: its implementation and where its code is (the module that exports it). */
+export const BUILTIN_STAGE_CODE: Readonly<Record<string, { implementation: StageImplementation; code: StageCode }>> = {
+  download: { implementation: download, code: { entry: 'activities/stages/download.ts' } },
+  dataset: { implementation: dataset, code: { entry: 'activities/stages/dataset/stage.ts' } },
+  // The analyzer runs as `python -m trainer.morph`, in the environment trainer/requirements.txt pins.
+  'ner-mask': { implementation: nerMask, code: { entry: 'activities/stages/ner-mask/index.ts', python: ['trainer.morph'] } },
+  // The default pairs are data the stage reads: a new default set re-runs the audits that use it.
+  audit: { implementation: audit, code: { entry: 'activities/stages/audit.ts', data: [DEFAULT_GROUPS_FILE] } },
+  evaluate: { implementation: evaluate, code: { entry: 'activities/stages/evaluate.ts' } },
+  report: { implementation: report, code: { entry: 'activities/stages/report.ts' } },
+  'mine-hard-negatives': { implementation: mineHardNegatives, code: { entry: 'activities/stages/mine-hard-negatives.ts' } },
+  // The trainer's Python code is this stage's code too: editing it retrains.
+  train: { implementation: train, code: { entry: 'activities/stages/train.ts', python: ['trainer'] } },
+};
 
-export { fingerprintOf };
+/** The built-in stages; their fingerprints are computed once per process. */
+export function builtinStages(): Record<string, RegisteredStage> {
+  const fingerprints = codeFingerprints(Object.fromEntries(Object.entries(BUILTIN_STAGE_CODE).map(([name, s]) => [name, s.code])));
+  return Object.fromEntries(Object.entries(BUILTIN_STAGE_CODE).map(([name, s]) => [name, { implementation: s.implementation, fingerprint: fingerprints[name]! }]));
+}

@@ -23,7 +23,6 @@ import type { Find, HardNegativeProvenance } from '../../mining/types';
 import { MINING_FILES, MINING_SUMMARY_EXAMPLES, mineWithSchema, miningRecipes, type MineWith } from '../../pipeline/mine-stage';
 import type { Json } from '../../pipeline/run-spec';
 import type { MiningSummary } from '../../report/schema';
-import { filesIn } from './fingerprint';
 import type { StageContext, StageImplementation } from './context';
 import { parseWith } from './parse-with';
 import { artifactName } from './ner-mask/files';
@@ -158,22 +157,3 @@ export const mineHardNegatives: StageImplementation = async (input, context) => 
   context.log.info('mined hard negatives', { pool: pool.ids.length, mined: mined.length, ...summary.by_reason, ...Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])) });
   return { dataset, summary: summaryRef, mined: mined.length };
 };
-
-/**
- * The files whose content decides this stage's output, for its cache fingerprint: this file, the
- * recipes, the inference engine that scores the pool, and the contracts read and written.
- */
-export function mineSourceFiles(): string[] {
-  return [
-    'activities/stages/mine-hard-negatives.ts',
-    ...filesIn('mining'),
-    ...filesIn('inference'),
-    'activities/stages/rows.ts',
-    'pipeline/mine-stage.ts',
-    'pipeline/classifier.ts',
-    'pipeline/inference.ts',
-    'pipeline/dataset.ts',
-    'pipeline/stage-types.ts',
-    'report/schema.ts',
-  ];
-}

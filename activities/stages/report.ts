@@ -81,5 +81,3 @@ async function readJson<T>(ref: ArtifactRef, schema: z.ZodType<T>, key: string, 
   }
   return parsed.data;
 }
-
-export const REPORT_SOURCE_FILES = ['activities/stages/report.ts', 'pipeline/report-stage.ts', 'report/schema.ts', 'report/html.ts', 'report/svg.ts'] as const;

@@ -50,7 +50,7 @@ describe('fairline schedule', () => {
     client = new Client({ connection: await Connection.connect({ address }), namespace: 'fairline' });
   });
   after(async () => {
-    for (const name of ['nightly', 'backfilled', 'unchanged', 'one-at-a-time']) await fairline(['schedule', 'delete', name], env).catch(() => undefined);
+    for (const name of ['nightly', 'backfilled', 'unchanged', 'unchanged-dataset', 'one-at-a-time']) await fairline(['schedule', 'delete', name], env).catch(() => undefined);
     if (worker) await stopProcess(worker);
     await client?.connection.close();
     await http?.close();
@@ -99,6 +99,38 @@ describe('fairline schedule', () => {
     const statuses = runs.map((r) => r.fairlineStatus).sort();
     assert.deepEqual(statuses, ['skipped', 'succeeded']);
     assert.ok(runs.every((r) => r.trigger === 'schedule'));
+  });
+
+  test('a nightly skipIfUnchanged schedule whose data comes through a dataset stage skips the second run: the dataset is a source', async () => {
+    // Unpinned, so the dataset stage itself runs every night; its outputs' digests are the run's data.
+    http.files.set('unchanged-dataset.jsonl', ['{"text":"서울에서 만나요","labels":[0,1]}', '{"text":"부산은 멀다","labels":[1,0]}'].join('\n') + '\n');
+    const file = join(dir, 'unchanged-dataset.yaml');
+    await writeFile(
+      file,
+      `name: unchanged-dataset
+schedule: { cron: "0 3 * * *", timezone: Asia/Seoul, paused: true, skipIfUnchanged: true }
+stages:
+  - id: data
+    uses: dataset
+    with: { format: jsonl, url: "${http.url('/files/unchanged-dataset.jsonl')}", mapping: { text: text, labels: { column: labels } } }
+  - id: masked
+    uses: ner-mask
+    needs: [data]
+    with: { dataset: "\${{ stages.data.outputs.train }}", sources: { lexicon: { terms: [서울, 부산], type: LOC } } }
+`,
+    );
+    assert.equal((await fairline(['schedule', 'apply', file], env)).code, 0);
+    assert.equal((await fairline(['schedule', 'trigger', 'unchanged-dataset'], env)).code, 0);
+    await closedRuns(`FairlinePipeline = "unchanged-dataset"`, 1);
+    assert.equal((await fairline(['schedule', 'trigger', 'unchanged-dataset'], env)).code, 0);
+    const runs = await closedRuns(`FairlinePipeline = "unchanged-dataset"`, 2);
+    assert.deepEqual(runs.map((r) => r.fairlineStatus).sort(), ['skipped', 'succeeded']);
+    const skipped = runs.find((r) => r.fairlineStatus === 'skipped')!;
+    const result: { stages: { id: string; status: string; skippedBecause?: string }[] } = await client.workflow.getHandle(skipped.workflowId).result();
+    const byId = new Map(result.stages.map((s) => [s.id, s]));
+    assert.equal(byId.get('data')!.status, 'succeeded', 'the source ran and found the same digests');
+    assert.equal(byId.get('masked')!.status, 'skipped');
+    assert.match(byId.get('masked')!.skippedBecause ?? '', /^unchanged since run /);
   });
 
   test('overlap skip keeps one run at a time', async () => {

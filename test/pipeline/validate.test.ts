@@ -11,10 +11,11 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { validateCommand } from '../../cli/validate';
+import { PROJECT_ROOT } from '../../common/paths';
 import { canonicalJson } from '../../pipeline/canonical-json';
 import { formatDuration, parseDuration } from '../../pipeline/duration';
 import { PipelineCycle } from '../../pipeline/errors';
-import { runSpecSchema } from '../../pipeline/run-spec';
+import { runSpecSchema, type Json } from '../../pipeline/run-spec';
 import { STAGE_TYPES, type StageType } from '../../pipeline/stage-types';
 import {
   formatProblem,
@@ -26,6 +27,7 @@ import {
   type ValidationResult,
 } from '../../pipeline/validate';
 import { artifactRefSchema } from '../../store/types';
+import { aliasBombPipeline } from '../pipelines';
 
 const fixtures = fileURLToPath(new URL('../fixtures/pipelines/', import.meta.url));
 const fixture = (name: string): string => join(fixtures, name);
@@ -177,7 +179,7 @@ const rows: readonly Row[] = [
     sentence: 'with failing the stage type schema points at the offending with key',
     fixture: 'with-schema.yaml',
     at: '6:12',
-    message: 'with.url: must be an http(s)://, s3:// or file:// URL',
+    message: 'with.url: must be an http(s)://, s3:// or file:// URL, or a path (./relative to the pipeline file, or /absolute)',
     count: 3,
   },
   {
@@ -211,6 +213,60 @@ const rows: readonly Row[] = [
   { sentence: 'an unknown queue lists the known ones', fixture: 'unknown-queue.yaml', at: '5:12', message: 'unknown queue "tpu"; known queues: cpu, gpu' },
   { sentence: 'a stage without uses is missing a required key', fixture: 'missing-uses.yaml', at: '3:5', message: 'stage "data": missing required key "uses"' },
   { sentence: 'an empty file is not a pipeline', fixture: 'empty.yaml', at: '1:1', message: 'must be a mapping with at least `name` and `stages`' },
+  {
+    sentence: 'a cron hour of 25 is refused at the field, naming the field and its range',
+    fixture: 'schedule-cron-hour.yaml',
+    at: '3:12',
+    message: 'schedule.cron: cron "0 25 * * *": hour 25 is out of range: hour takes 0-23 (field 2 of 5: minute hour day-of-month month day-of-week)',
+  },
+  {
+    sentence: 'a cron with four fields is refused with the layouts Temporal takes',
+    fixture: 'schedule-cron-fields.yaml',
+    at: '3:10',
+    message: 'has 4 fields: Temporal takes 5 fields (minute hour day-of-month month day-of-week), 6 (… year) or 7 (second … year)',
+  },
+  {
+    sentence: 'a cron day name Temporal does not know is refused at its field',
+    fixture: 'schedule-cron-day.yaml',
+    at: '3:18',
+    message: 'day-of-week "FRX" is not a number or a name: day-of-week takes 0-7 or day names',
+  },
+  {
+    sentence: 'an unknown time zone is refused with the nearest names',
+    fixture: 'schedule-timezone.yaml',
+    at: '4:13',
+    message: 'schedule.timezone: unknown time zone "Asia/Seul" (did you mean Asia/Seoul?)',
+  },
+  {
+    sentence: 'a time zone in a CRON_TZ= prefix is checked at its place in the cron',
+    fixture: 'schedule-cron-tz.yaml',
+    at: '3:18',
+    message: 'schedule.cron: unknown time zone "Asia/Seol" (did you mean Asia/Seoul?)',
+  },
+  {
+    sentence: 'an overlap value that is not one of Temporal’s policies is refused with the list',
+    fixture: 'schedule-overlap.yaml',
+    at: '4:12',
+    message: 'schedule.overlap: unknown overlap policy "skip-all": Temporal\'s policies are skip, buffer-one, buffer-all, cancel-other, terminate-other, allow-all',
+  },
+  {
+    sentence: 'a heartbeat timeout longer than startToClose is refused with the reason',
+    fixture: 'heartbeat-timeout.yaml',
+    at: '5:45',
+    message: 'stage "data": timeout.heartbeat 2h is longer than timeout.startToClose 1h: an attempt is cut off at startToClose before a silent worker could be noticed',
+  },
+  {
+    sentence: 'a startToClose below the stage type’s default heartbeat is refused at startToClose',
+    fixture: 'heartbeat-default.yaml',
+    at: '5:30',
+    message: "stage \"data\": the download stage's default heartbeat timeout 30s is longer than timeout.startToClose 10s",
+  },
+  {
+    sentence: 'an alias inside the node it names is refused at the alias',
+    fixture: 'alias-cycle.yaml',
+    at: '6:23',
+    message: 'YAML: alias *parts is inside the node it names (its anchored node starts at 6:19): it would expand forever',
+  },
 ];
 
 describe('each problem kind is reported as FILE:LINE:COL with what is wrong', () => {
@@ -307,6 +363,8 @@ describe('a valid file resolves into the RunSpec the workflow receives', () => {
       },
       // The stage type's publish declaration travels with the spec: the workflow upserts from it.
       publish: { searchAttributes: { dataset: 'FairlineDatasetDigest' } },
+      // A download's outputs are the run's data (skipIfUnchanged).
+      source: true,
     });
     assert.deepEqual(baseline, {
       id: 'baseline',
@@ -344,6 +402,71 @@ describe('a valid file resolves into the RunSpec the workflow receives', () => {
     assert.equal(second?.cache, false);
     assert.deepEqual(second?.with, { url: 'https://example.org/test.json', name: 'test.json' });
     assert.deepEqual(result.schedule, { cron: '0 3 * * *', timezone: 'Asia/Seoul' });
+  });
+});
+
+describe('YAML aliases are bounded before they expand', () => {
+  test('a 3 MB file whose anchored lexicon 99 stages reuse is refused at the first alias that goes over, naming the anchor', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fairline-alias-'));
+    try {
+      const file = join(dir, 'alias-bomb.yaml');
+      const { text, firstAlias } = aliasBombPipeline();
+      await writeFile(file, text);
+      const problems = problemsOf(await validatePipelineFile(file));
+      assert.equal(problems.length, 1, problems.map(formatProblem).join('\n'));
+      assert.equal(`${problems[0]!.line}:${problems[0]!.col}`, firstAlias);
+      assert.match(problems[0]!.message, /^YAML: alias \*terms \(its anchored node starts at 15:13\) copies 1\.\d MiB; .* more than the 256\.0 KiB a whole run spec may hold/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a small anchor reused by more stages than the parser’s old alias count allowed (100) validates', () => {
+    const stages = Array.from({ length: 120 }, (_, i) => `  - { id: s${i}, uses: download, retry: ${i === 0 ? '&patient { maximumAttempts: 9 }' : '*patient'}, with: { url: "https://example.org/${i}.json" } }`);
+    const { spec } = specOf(validatePipelineText(`name: many\nstages:\n${stages.join('\n')}\n`, 'many.yaml'));
+    assert.equal(spec.stages.length, 120);
+    assert.ok(spec.stages.every((s) => s.retry.maximumAttempts === 9));
+  });
+});
+
+describe('a path is accepted wherever a relative path is: absolute, or relative to the pipeline file', () => {
+  const placed = '/work/pipelines/p.yaml';
+  /** The value at `keys` inside a resolved `with`. */
+  const at = (value: Json | undefined, keys: readonly string[]): Json | undefined =>
+    keys.reduce<Json | undefined>((v, k) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? v[k] : undefined), value);
+  const cases: [what: string, stage: string, keys: string[]][] = [
+    ['download url', '{ id: s, uses: download, with: { url: PATH } }', ['url']],
+    ['dataset url', '{ id: s, uses: dataset, with: { format: jsonl, url: PATH, mapping: { text: text, labels: { column: labels } } } }', ['url']],
+    ['dataset sources.*.url', '{ id: s, uses: dataset, with: { format: jsonl, sources: { train: { url: PATH } }, mapping: { text: text, labels: { column: labels } } } }', ['sources', 'train', 'url']],
+    ['ner-mask lexicon file', '{ id: s, uses: ner-mask, needs: [d], with: { dataset: "${{ stages.d.outputs.train }}", sources: { lexicon: { file: PATH } } } }', ['sources', 'lexicon', 'file']],
+    ['audit groupsFile', '{ id: s, uses: audit, needs: [d], with: { dataset: "${{ stages.d.outputs.train }}", models: { m: "${{ stages.d.outputs.card }}" }, insert: {}, groupsFile: PATH } }', ['groupsFile']],
+  ];
+  const dataset = '  - { id: d, uses: dataset, with: { format: jsonl, url: "https://example.org/t.jsonl", mapping: { text: text, labels: { column: labels } } } }';
+  for (const [what, stage, keys] of cases) {
+    for (const [path, url] of [['/data/train files/t.jsonl', 'file:///data/train%20files/t.jsonl'], ['../data/t.jsonl', 'file:///work/data/t.jsonl']] as const) {
+      test(`${what}: "${path}" becomes ${url}`, () => {
+        const text = `name: paths\nstages:\n${dataset}\n  - ${stage.replace('PATH', JSON.stringify(path))}\n`;
+        const { spec } = specOf(validatePipelineText(text, placed));
+        assert.equal(at(spec.stages.find((s) => s.id === 's')!.with, keys), url);
+      });
+    }
+  }
+});
+
+describe('stage traits travel in the RunSpec, so the scheduler and the CLI never test stage names', () => {
+  test('every stage of the demo carries exactly its type’s source, report, alwaysRuns and publish', async () => {
+    const { spec } = specOf(await validatePipelineFile(join(PROJECT_ROOT, 'pipelines', 'demo.yaml')));
+    for (const stage of spec.stages) {
+      const type = STAGE_TYPES[stage.uses]!;
+      assert.equal(stage.source, type.source, `${stage.id}.source`);
+      assert.equal(stage.report, type.report, `${stage.id}.report`);
+      assert.equal(stage.alwaysRuns, type.alwaysRuns, `${stage.id}.alwaysRuns`);
+      assert.deepEqual(stage.publish, type.publish, `${stage.id}.publish`);
+    }
+    const traits = (uses: string) => spec.stages.find((s) => s.uses === uses)!;
+    assert.equal(traits('dataset').source, true, 'the demo gets its data through a dataset stage');
+    assert.equal(traits('report').report, 'html');
+    assert.equal(traits('train').source, undefined);
   });
 });
 

@@ -59,22 +59,6 @@ import { describeWhere, linesOf, type RecordView, type SourceRecord } from './re
 import { assignSplits } from './split';
 import { parseWith } from '../parse-with';
 
-/** The files whose code decides this stage's output: its cache fingerprint. */
-export const DATASET_SOURCE_FILES = [
-  'activities/stages/dataset/stage.ts',
-  'activities/stages/dataset/csv.ts',
-  'activities/stages/dataset/json.ts',
-  'activities/stages/dataset/klue-ner.ts',
-  'activities/stages/dataset/mapping.ts',
-  'activities/stages/dataset/records.ts',
-  'activities/stages/dataset/split.ts',
-  'activities/stages/download.ts',
-  'pipeline/dataset.ts',
-  'pipeline/dataset-stage.ts',
-  'pipeline/errors.ts',
-  'pipeline/stage-types.ts',
-] as const;
-
 const HEARTBEAT_EVERY_MS = 1_000;
 /** How many rejected rows an error or a card lists. */
 export const EXAMPLES = 20;

@@ -55,7 +55,6 @@ import type { CanonicalRow } from '../../../pipeline/dataset';
 import { morphSourceSchema, nerMaskWithSchema, SPAN_SOURCES, type NerMaskWith, type SpanSource } from '../../../pipeline/ner-mask';
 import type { Json } from '../../../pipeline/run-spec';
 import type { StageContext, StageImplementation } from '../context';
-import { filesIn } from '../fingerprint';
 import { canonicalRows } from '../rows';
 import { artifactName, loadTokenizer, readText, tokenRanges, type Tokenizer } from './files';
 import { inlineTerms, Lexicon, parseLexiconFile, type LexiconTerm } from './lexicon';
@@ -254,12 +253,3 @@ export const nerMask: StageImplementation = async (input, context) => {
   context.log.info('masked', { rows: card.rows, rowsMasked: card.rowsMasked, spans: card.spans, sources: used.join(',') });
   return { dataset, card: cardRef, shareMasked: Math.round(card.shareMasked * 1e6) / 1e6 };
 };
-
-/**
- * The files whose content decides this stage's output, for its cache fingerprint: every file of
- * this folder, the contracts it reads and writes, and the analyzer with its pinned environment
- * (trainer/requirements.txt pins kiwipiepy and its model).
- */
-export function nerMaskSourceFiles(): string[] {
-  return [...filesIn('activities/stages/ner-mask'), 'activities/stages/rows.ts', 'common/hangul.ts', 'pipeline/ner-mask.ts', 'pipeline/stage-types.ts', 'pipeline/dataset.ts', 'trainer/morph.py', 'trainer/requirements.txt'];
-}
