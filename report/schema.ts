@@ -149,11 +149,73 @@ export const gateSchema = z
     mode: z.enum(['fail', 'warn']),
     max_abs_reactivity: z.number().nullable(),
     max_flip_rate: z.number().nullable(),
+    /** `mean`: a group's mean over labels is judged; `max`: its most reactive label. */
+    aggregate: z.enum(['mean', 'max']).optional(),
+    /** `point`: the estimate is judged; `upper`: the upper end of its interval. */
+    estimate: z.enum(['point', 'upper']).optional(),
+    max_f1_drop: z.number().nullable().optional(),
+    /** Reference F1 minus the judged model's F1, when maxF1Drop is set. */
+    f1_drop: z
+      .object({ metric: z.enum(['macro_f1', 'micro_f1']), reference: z.string(), reference_f1: z.number(), model_f1: z.number(), value: z.number() })
+      .strict()
+      .nullable()
+      .optional(),
     passed: z.boolean(),
     /** One sentence per exceeded threshold, naming the group and the value. */
     reasons: z.array(z.string()),
   })
   .strict();
+
+/**
+ * The manual's reactivity, by that name: 1/(|S|·|T|) Σ_s Σ_(m,f) [p(y|s+m) − p(y|s+f)] per label
+ * and group (S the audit's sentences, T the group's pairs, m the pair's first term), the signed
+ * mean, next to the mean of |p(y|s+m) − p(y|s+f)|. The manual's protocol is `insert`: the terms
+ * joined to the test sentences.
+ */
+export const manualReactivitySchema = z
+  .object({
+    definition: z.string(),
+    /** insert (the manual's: terms joined to test sentences, at `positions`) or templates. */
+    protocol: z.enum(['insert', 'templates']),
+    positions: z.enum(['prefix', 'suffix', 'both']).nullable(),
+    sentences: z.number().int().nonnegative(),
+    groups: z.array(
+      z
+        .object({
+          group: z.string(),
+          pairs: z.number().int().positive(),
+          per_label: z.array(z.object({ label: z.string(), signed: estimateSchema, absolute: estimateSchema }).strict()),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+export type ManualReactivity = z.infer<typeof manualReactivitySchema>;
+
+/**
+ * The audit's pairs split by whether the training's x̂ masked their terms: "seen in masking" pairs
+ * restate what the masking removed; "unseen" pairs measure the model's reaction to identity terms
+ * it was not told to ignore.
+ */
+export const maskingSplitSchema = z
+  .object({
+    /** Audit terms found among the masked spans of the training data. */
+    seen_terms: z.array(z.string()),
+    /** Training rows with at least one masked span, of all rows. */
+    rows_masked: z.number().int().nonnegative(),
+    rows: z.number().int().nonnegative(),
+    slices: z.array(
+      z
+        .object({
+          name: z.enum(['seen in masking', 'unseen']),
+          pairs: z.array(z.object({ group: z.string(), a: z.string(), b: z.string() }).strict()),
+          reactivity: reactivitySliceSchema.nullable(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+export type MaskingSplit = z.infer<typeof maskingSplitSchema>;
 
 export const auditSchema = z
   .object({
@@ -171,6 +233,8 @@ export const auditSchema = z
     /** max over groups of the group's absolute reactivity: FairlineReactivity. */
     max_abs_reactivity: z.number(),
     flip_rate: z.number(),
+    manual_reactivity: manualReactivitySchema.optional(),
+    masking: maskingSplitSchema.nullable().optional(),
     gate: gateSchema,
   })
   .strict();
