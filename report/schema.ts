@@ -12,6 +12,7 @@
  * Workflow-safe: zod only.
  */
 import { z } from 'zod';
+import { trainingSchema } from './training';
 import { artifactRefSchema } from '../store/types';
 import { canonicalRowSchema } from '../pipeline/dataset';
 
@@ -91,6 +92,8 @@ export const evaluatedModelSchema = z
     curves: z.array(labelCurvesSchema),
     /** Predictions artifact: JSONL rows {id, y_true, y_score}. */
     predictions: artifactRefSchema,
+    /** How the model was trained (its resolved train_config.json), when the bundle names it. */
+    training: trainingSchema.optional(),
   })
   .strict();
 
@@ -112,6 +115,8 @@ export const evaluationSchema = z
     models: z.array(evaluatedModelSchema).min(1),
     /** Each model against the first (the reference), in `models` order. */
     deltas: z.array(metricDeltaSchema),
+    /** Training configuration keys whose values differ between the models (report/training.ts). */
+    config_differences: z.array(z.object({ key: z.string(), values: z.record(z.string(), z.unknown()) }).strict()).optional(),
   })
   .strict();
 export type Evaluation = z.infer<typeof evaluationSchema>;

@@ -11,6 +11,8 @@ import { Classifier } from '../../inference/engine';
 import { evaluateWithSchema } from '../../pipeline/evaluate-stage';
 import type { CanonicalRow } from '../../pipeline/dataset';
 import { evaluationSchema, type Evaluation, type LabelCurves, type Metrics } from '../../report/schema';
+import { configDifferences, trainingOf, type Training } from '../../report/training';
+import { classifierBundleSchema } from '../../pipeline/classifier';
 import type { ArtifactRef } from '../../store/types';
 import type { StageContext, StageImplementation } from './context';
 import { filesIn } from './fingerprint';
@@ -53,7 +55,17 @@ export const evaluate: StageImplementation = async (input, context) => {
       const metrics = scored.metrics;
       const curves = scored.curves.map(thinCurves);
       const predictionsRef = await storePredictions(context, name, rows, yTrue, yScore);
-      models.push({ name, model_digest: classifier.modelDigest, mode: classifier.mode ?? 'unknown', ...(classifier.seed !== undefined ? { seed: classifier.seed } : {}), metrics, curves, predictions: predictionsRef });
+      const training = await trainingOfBundle(spec.models[name]!, context);
+      models.push({
+        name,
+        model_digest: classifier.modelDigest,
+        mode: classifier.mode ?? 'unknown',
+        ...(classifier.seed !== undefined ? { seed: classifier.seed } : {}),
+        metrics,
+        curves,
+        predictions: predictionsRef,
+        ...(training ? { training } : {}),
+      });
       context.log.info('evaluated', { model: name, macro_f1: metrics.macro_f1, micro_f1: metrics.micro_f1 });
     } finally {
       await classifier.release();
@@ -65,11 +77,28 @@ export const evaluate: StageImplementation = async (input, context) => {
     dataset_digest: spec.dataset.sha256,
     models,
     deltas: models.filter((m) => m.name !== reference).map((m) => deltaOf(referenceModel.name, referenceModel.metrics, m.name, m.metrics)),
+    config_differences: configDifferences(models),
   });
+  for (const d of evaluation.config_differences ?? []) context.log.info('training differs between compared models', { key: d.key, values: JSON.stringify(d.values) });
   const ref = await context.store.put({ bytes: JSON.stringify(evaluation, null, 1) }, { kind: 'evaluation', name: 'evaluation.json' });
   const headline = models.find((m) => m.name === candidate)!;
   return { evaluation: ref, macroF1: headline.metrics.macro_f1, microF1: headline.metrics.micro_f1, modelDigest: headline.model_digest };
 };
+
+/**
+ * The training configuration of a classifier bundle (its `config`, the trainer's train_config.json),
+ * or undefined when the bundle is not one the train stage wrote (the engine has validated it already).
+ */
+async function trainingOfBundle(ref: ArtifactRef, context: StageContext): Promise<Training | undefined> {
+  const bundle = classifierBundleSchema.safeParse(JSON.parse((await context.store.read(ref)).toString('utf8')));
+  if (!bundle.success) return undefined;
+  try {
+    return trainingOf(JSON.parse((await context.store.read(bundle.data.config)).toString('utf8')));
+  } catch (error) {
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
 
 /** Gold labels in the shape the metrics take; a row that does not fit the model's labels names itself. */
 function truthOf(rows: readonly CanonicalRow[], classifier: Classifier, key: string, stageId: string): (number | number[])[] {
@@ -139,5 +168,6 @@ export function evaluateSourceFiles(): string[] {
     ...filesIn('eval'),
     ...filesIn('inference'),
     'report/schema.ts',
+    'report/training.ts',
   ];
 }
