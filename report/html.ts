@@ -207,6 +207,12 @@ function metricsComparison(models: EvaluatedModel[], deltas: MetricDelta[]): str
     });
     return `<tr><th>${esc(name)}</th>${cells.join('')}${deltaCells.join('')}</tr>`;
   });
+  for (const field of ['macro_f1', 'micro_f1'] as const) {
+    if (models.every((m) => m.intervals === undefined)) break;
+    const cells = models.map((m) => (m.intervals ? estimate(`model/${m.name}/${field}/ci`, m.intervals[field]) : '<td></td>'));
+    const deltaCells = deltas.map((d) => (d.intervals ? estimate(`delta/${d.to}/${field}/ci`, d.intervals[field]) : '<td></td>'));
+    rows.push(`<tr><th>${field === 'macro_f1' ? 'macro F1' : 'micro F1'} [95% CI]</th>${cells.join('')}${deltaCells.join('')}</tr>`);
+  }
   rows.push(`<tr><th>examples</th>${models.map((m) => count(`model/${m.name}/n`, m.metrics.n)).join('')}${deltas.map(() => '<td></td>').join('')}</tr>`);
   rows.push(
     `<tr><th>threshold</th>${models.map((m) => num(`model/${m.name}/threshold`, m.metrics.threshold, NULL_REASONS.threshold)).join('')}${deltas.map(() => '<td></td>').join('')}</tr>`,

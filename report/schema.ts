@@ -94,6 +94,8 @@ export const evaluatedModelSchema = z
     predictions: artifactRefSchema,
     /** How the model was trained (its resolved train_config.json), when the bundle names it. */
     training: trainingSchema.optional(),
+    /** Bootstrap intervals of macro and micro F1 (rows resampled; eval/intervals.ts). */
+    intervals: z.lazy(() => f1IntervalsSchema).optional(),
   })
   .strict();
 
@@ -106,6 +108,8 @@ export const metricDeltaSchema = z
     micro_f1: z.number(),
     weighted_f1: z.number(),
     per_label: z.array(z.object({ label: z.string(), f1: z.number(), precision: z.number(), recall: z.number() }).strict()),
+    /** Paired bootstrap intervals of the macro and micro F1 differences (the same resampled rows for both models). */
+    intervals: z.lazy(() => f1IntervalsSchema).optional(),
   })
   .strict();
 
@@ -130,6 +134,9 @@ export const estimateSchema = z
   })
   .strict();
 export type Estimate = z.infer<typeof estimateSchema>;
+
+/** Macro and micro F1 (or their differences) with bootstrap intervals. */
+export const f1IntervalsSchema = z.object({ macro_f1: estimateSchema, micro_f1: estimateSchema }).strict();
 
 /**
  * Reactivity of one slice (overall, a group, a pair), per label and summarised over labels.

@@ -4,6 +4,7 @@
  * and why, and any training difference besides the method. Pure: report.json in, lines out.
  */
 import type { Audit, Estimate, Report } from './schema';
+import { METHOD_KEYS } from './training';
 
 const f = (x: number): string => x.toFixed(3);
 const ci = (e: Estimate): string => `${f(e.value)} [${f(e.ci_low)}, ${f(e.ci_high)}]`;
@@ -34,10 +35,23 @@ export function closingLines(report: Report): string[] {
   if (reference === undefined) return ['No evaluation in this run: nothing to compare.'];
   for (const model of models.slice(1)) {
     const dMacro = model.metrics.macro_f1 - reference.metrics.macro_f1;
-    const direction = Math.abs(dMacro) < 0.005 ? 'about the same' : dMacro > 0 ? 'better' : 'worse';
+    const delta = evaluation?.deltas.find((d) => d.to === model.name && d.from === reference.name)?.intervals?.macro_f1;
+    // With an interval of the paired difference, "better/worse" only when it excludes 0.
+    const direction = delta
+      ? delta.ci_low > 0
+        ? 'better, the interval of the difference above 0'
+        : delta.ci_high < 0
+          ? 'worse, the interval of the difference below 0'
+          : `no difference shown: the difference's interval [${f(delta.ci_low)}, ${f(delta.ci_high)}] holds 0`
+      : Math.abs(dMacro) < 0.005
+        ? 'about the same'
+        : dMacro > 0
+          ? 'better'
+          : 'worse';
+    const macroOf = (m: typeof model): string => (m.intervals ? ci(m.intervals.macro_f1) : f(m.metrics.macro_f1));
     lines.push(
-      `${model.name} vs ${reference.name}: macro F1 ${f(reference.metrics.macro_f1)} → ${f(model.metrics.macro_f1)} (${dMacro >= 0 ? '+' : ''}${f(dMacro)}, ${direction}); ` +
-        `micro F1 ${f(reference.metrics.micro_f1)} → ${f(model.metrics.micro_f1)}.`,
+      `${model.name} vs ${reference.name}: macro F1 ${macroOf(reference)} → ${macroOf(model)} (${dMacro >= 0 ? '+' : ''}${f(dMacro)}: ${direction}); ` +
+        `micro F1 ${f(reference.metrics.micro_f1)} → ${f(model.metrics.micro_f1)}; ${model.metrics.n} test rows.`,
     );
     const a = auditOf(reference.name);
     const b = auditOf(model.name);
@@ -56,13 +70,17 @@ export function closingLines(report: Report): string[] {
       else if (a.masking && !unseenA) lines.push('  every audited pair was masked in training: the reactivity above partly restates the masking.');
     }
     const differences = (evaluation?.config_differences ?? []).filter((d) => model.name in d.values && reference.name in d.values && JSON.stringify(d.values[model.name]) !== JSON.stringify(d.values[reference.name]));
-    const other = differences.filter((d) => d.key !== 'mode' && d.key !== 'effectiveLoss.formula' && d.key !== 'attnImplementation');
-    if (differences.length > 0) {
+    const other = differences.filter((d) => !METHOD_KEYS.includes(d.key));
+    const mode = differences.find((d) => d.key === 'mode');
+    const method = mode ? `mode ${JSON.stringify(mode.values[reference.name])} → ${JSON.stringify(mode.values[model.name])}` : 'the same mode';
+    if (differences.length > 0 || model.training !== undefined) {
       lines.push(
-        `  trained differently in: ${differences.map((d) => `${d.key} (${JSON.stringify(d.values[reference.name])} → ${JSON.stringify(d.values[model.name])})`).join('; ')}` +
-          (other.length === 0 ? ' — only the method.' : ` — not only the method: ${other.map((d) => d.key).join(', ')} differ too.`),
+        other.length === 0
+          ? `  trained alike except for the method (${method}): same data, schedule and dropout.`
+          : `  trained differently besides the method (${method}): ${other.map((d) => `${d.key} ${JSON.stringify(d.values[reference.name])} → ${JSON.stringify(d.values[model.name])}`).join('; ')}.`,
       );
     }
+    if (model.training?.loss_formula) lines.push(`  ${model.name} minimised: ${model.training.loss_formula}`);
   }
   const gated = report.headline.model !== null ? auditOf(report.headline.model) : undefined;
   if (gated) {

@@ -8,8 +8,12 @@ import { z } from 'zod';
 
 /** Keys of train_config.json that name local files: they differ between any two runs and say nothing. */
 const LOCATION_KEYS = new Set(['trainFile', 'validationFile', 'outputDir', 'hardNegatives.path']);
-/** Keys that only restate others (effectiveLoss.formula says it in words) or never change results. */
-const RESTATING_KEYS = new Set(['effectiveLoss.values', 'effectiveLoss.overrides', 'effectiveLoss.mode', 'effectiveLoss.preset', 'logEvery', 'checkpointEvery', 'keepCheckpoints']);
+/** Keys (and key prefixes) that only restate others (effectiveLoss.formula says it in words) or never change results. */
+const RESTATING_KEYS = ['effectiveLoss.values', 'effectiveLoss.overrides', 'effectiveLoss.mode', 'effectiveLoss.preset', 'logEvery', 'checkpointEvery', 'keepCheckpoints'];
+const restates = (key: string): boolean => RESTATING_KEYS.some((k) => key === k || key.startsWith(`${k}.`));
+
+/** The keys that make up "the method" of a baseline-vs-debiased comparison: expected to differ. */
+export const METHOD_KEYS: readonly string[] = ['mode', 'effectiveLoss.formula', 'attnImplementation'];
 
 /** One evaluated model's training, as evaluation.json carries it. */
 export const trainingSchema = z
@@ -52,7 +56,7 @@ export function trainingOf(trainConfig: unknown): Training {
 export function configDifferences(models: readonly { name: string; training?: Training | undefined }[]): ConfigDifference[] {
   const trained = models.filter((m) => m.training !== undefined);
   if (trained.length < 2) return [];
-  const keys = [...new Set(trained.flatMap((m) => Object.keys(m.training!.config)))].filter((k) => !RESTATING_KEYS.has(k)).sort();
+  const keys = [...new Set(trained.flatMap((m) => Object.keys(m.training!.config)))].filter((k) => !restates(k)).sort();
   const differences: ConfigDifference[] = [];
   for (const key of keys) {
     const values = Object.fromEntries(trained.map((m) => [m.name, m.training!.config[key] ?? null]));

@@ -7,6 +7,8 @@
  */
 import { StageInputInvalid } from '../../common/errors';
 import { scorePredictions } from '../../eval/metrics';
+import { prepareInput, type PreparedInput } from '../../eval/input';
+import { f1Intervals } from '../../eval/intervals';
 import { Classifier } from '../../inference/engine';
 import { evaluateWithSchema } from '../../pipeline/evaluate-stage';
 import type { CanonicalRow } from '../../pipeline/dataset';
@@ -18,6 +20,9 @@ import type { StageContext, StageImplementation } from './context';
 import { filesIn } from './fingerprint';
 import { readCanonicalRows } from './rows';
 import { parseWith } from './parse-with';
+
+/** The F1 intervals' bootstrap: 1000 row resamples, seeded, 95%, as the audit's. */
+const F1_BOOTSTRAP = { samples: 1000, seed: 42, confidence: 0.95 } as const;
 
 /** Curves keep at most this many points in evaluation.json: enough to draw, small enough to ship. */
 export const MAX_CURVE_POINTS = 256;
@@ -33,6 +38,7 @@ export const evaluate: StageImplementation = async (input, context) => {
   const texts = rows.map((r) => r.text);
 
   const models: Evaluation['models'] = [];
+  const prepared: PreparedInput[] = [];
   for (const [index, name] of names.entries()) {
     const key = `models.${name}`;
     const classifier = await Classifier.load(spec.models[name]!, context, spec.inference ?? {}, key);
@@ -52,6 +58,7 @@ export const evaluate: StageImplementation = async (input, context) => {
         ...(classifier.task === 'multilabel' ? { threshold: spec.threshold ?? classifier.threshold } : {}),
       };
       const scored = scorePredictions(metricsInput);
+      prepared.push(prepareInput(metricsInput));
       const metrics = scored.metrics;
       const curves = scored.curves.map(thinCurves);
       const predictionsRef = await storePredictions(context, name, rows, yTrue, yScore);
@@ -72,11 +79,23 @@ export const evaluate: StageImplementation = async (input, context) => {
     }
   }
 
+  // F1 intervals, the reference first so that each delta's interval is paired against it.
+  const order = [names.indexOf(reference), ...names.flatMap((_, i) => (names[i] === reference ? [] : [i]))];
+  const intervals = f1Intervals(order.map((i) => prepared[i]!), F1_BOOTSTRAP);
+  // The intervals' point estimates must be the metrics' own; where a task defines F1 otherwise
+  // (binary's positive-class F1, an excluded label), no interval is reported rather than a wrong one.
+  const agrees = order.every((i, k) => {
+    const m = models[i]!.metrics;
+    const f = intervals.models[k]!;
+    return Math.abs(f.macro_f1.value - m.macro_f1) < 1e-9 && Math.abs(f.micro_f1.value - m.micro_f1) < 1e-9;
+  });
+  if (agrees) order.forEach((i, k) => (models[i]!.intervals = intervals.models[k]!));
+  const deltaIntervals = new Map(agrees ? order.slice(1).map((i, k) => [names[i]!, intervals.deltas[k]!]) : []);
   const referenceModel = models.find((m) => m.name === reference)!;
   const evaluation: Evaluation = evaluationSchema.parse({
     dataset_digest: spec.dataset.sha256,
     models,
-    deltas: models.filter((m) => m.name !== reference).map((m) => deltaOf(referenceModel.name, referenceModel.metrics, m.name, m.metrics)),
+    deltas: models.filter((m) => m.name !== reference).map((m) => ({ ...deltaOf(referenceModel.name, referenceModel.metrics, m.name, m.metrics), ...(deltaIntervals.has(m.name) ? { intervals: deltaIntervals.get(m.name)! } : {}) })),
     config_differences: configDifferences(models),
   });
   for (const d of evaluation.config_differences ?? []) context.log.info('training differs between compared models', { key: d.key, values: JSON.stringify(d.values) });

@@ -68,8 +68,13 @@ describe('fairline run and the commands around it', () => {
     assert.match(stdout, /report\.html: \/.*\/report\.html/);
     const report = reportSchema.parse(JSON.parse(await readFile(join(out, 'report.json'), 'utf8')));
     assert.equal(report.provenance.run_id, 'cli-first');
-    assert.deepEqual(report.evaluation?.models.map((m) => m.name), ['baseline', 'debiased']);
-    assert.deepEqual(report.audits.map((a) => a.name), ['baseline', 'debiased']);
+    assert.deepEqual(report.evaluation?.models.map((m) => m.name), ['baseline', 'debiased', 'debiased-hn']);
+    assert.deepEqual(report.audits.map((a) => a.name), ['baseline', 'debiased', 'debiased-hn']);
+    // Like for like: baseline and debiased differ only in the method; the ablation adds the hard negatives.
+    const differing = (report.evaluation?.config_differences ?? []).filter((d) => JSON.stringify(d.values.baseline) !== JSON.stringify(d.values.debiased)).map((d) => d.key);
+    assert.deepEqual(differing, ['effectiveLoss.formula', 'mode']);
+    const gate = report.audits.find((a) => a.name === 'debiased')!.gate;
+    assert.equal(gate.f1_drop?.reference, 'baseline');
     assert.ok(report.hard_negatives && report.hard_negatives.mined > 0);
     assert.match(stdout, new RegExp(`macro F1 ${report.headline.macro_f1!.toFixed(4)} .* gate passed`));
     const html = await readFile(join(out, 'report.html'), 'utf8');
@@ -100,10 +105,10 @@ describe('fairline run and the commands around it', () => {
   test('cache ls shows the entries and cache rm --all clears them', async () => {
     const listed = await fairline(['cache', 'ls', '--json'], env);
     // The report is never cached, nor is an audit whose gate failed (a failed stage records nothing).
-    assert.deepEqual(JSON.parse(listed.stdout).map((r: { stage: string }) => r.stage).sort(), ['audit', 'baseline', 'data', 'debiased', 'evaluate', 'mask', 'mine']);
+    assert.deepEqual(JSON.parse(listed.stdout).map((r: { stage: string }) => r.stage).sort(), ['audit', 'baseline', 'data', 'debiased', 'debiased-hn', 'evaluate', 'mask', 'mine']);
     const removed = await fairline(['cache', 'rm', '--all'], env);
     assert.equal(removed.code, 0);
-    assert.match(removed.stderr, /removed 7 cache entries/);
+    assert.match(removed.stderr, /removed 8 cache entries/);
     const after = await fairline(['cache', 'ls', '--json'], env);
     assert.deepEqual(JSON.parse(after.stdout), []);
   });

@@ -35,7 +35,11 @@ describe('training configuration differences', () => {
   });
 
   const cases: { name: string; other: Record<string, unknown>; keys: string[] }[] = [
-    { name: 'models trained alike differ only in mode and the loss they minimise', other: { mode: 'debiased', effectiveLoss: { ...BASE.effectiveLoss, formula: 'L_total = L_all + L_mask + λ·L_debias' } }, keys: ['effectiveLoss.formula', 'mode'] },
+    {
+      name: 'models trained alike differ only in mode and the loss they minimise (the loss values restate the formula)',
+      other: { mode: 'debiased', effectiveLoss: { mode: 'debiased', formula: 'L_total = L_all + L_mask + λ·L_debias', preset: 'manual', values: { alpha: 0.7 }, overrides: [] } },
+      keys: ['effectiveLoss.formula', 'mode'],
+    },
     { name: 'another dropout or schedule is marked', other: { attentionDropout: 0, epochs: 10 }, keys: ['attentionDropout', 'epochs'] },
     { name: 'hard negatives given to one model only are marked', other: { hardNegatives: { path: '/tmp/b/hn.jsonl', weight: 0.5 } }, keys: ['hardNegatives.given', 'hardNegatives.weight'] },
     { name: 'other local paths alone are no difference', other: { trainFile: '/tmp/b/train.jsonl', outputDir: '/tmp/b/out' }, keys: [] },
@@ -59,11 +63,11 @@ describe('training configuration differences', () => {
   });
 });
 
-async function reportWithDifferences(): Promise<Report> {
+async function reportWithDifferences(other: Record<string, unknown> = { attentionDropout: 0 }): Promise<Report> {
   const report = reportSchema.parse(JSON.parse(await readFile(join(PROJECT_ROOT, 'test', 'fixtures', 'report', 'report.json'), 'utf8')));
   const [first, second] = report.evaluation!.models;
   first!.training = trainingOf(BASE);
-  second!.training = trainingOf({ ...BASE, mode: 'debiased', attentionDropout: 0 });
+  second!.training = trainingOf({ ...BASE, mode: 'debiased', ...other });
   report.evaluation!.config_differences = configDifferences(report.evaluation!.models);
   return reportSchema.parse(report);
 }
@@ -83,7 +87,13 @@ describe('the report and the closing lines', () => {
     const [reference, model] = report.evaluation!.models;
     assert.match(lines, new RegExp(`${model!.name} vs ${reference!.name}: macro F1 ${reference!.metrics.macro_f1.toFixed(3)} → ${model!.metrics.macro_f1.toFixed(3)}`));
     assert.match(lines, /\|reactivity\| \(.*, mean over labels, 95% CI\): \d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\] → /);
-    assert.match(lines, /not only the method: attentionDropout differ too/);
+    assert.match(lines, /trained differently besides the method \(mode "baseline" → "debiased"\): attentionDropout null → 0\./);
     assert.match(lines, /^Gate on /m);
+  });
+
+  test('models that differ only in the method are said to be trained alike', async () => {
+    const lines = closingLines(await reportWithDifferences({})).join('\n');
+    assert.match(lines, /trained alike except for the method \(mode "baseline" → "debiased"\): same data, schedule and dropout\./);
+    assert.doesNotMatch(lines, /besides the method/);
   });
 });
