@@ -10,6 +10,9 @@ import { stopProcess } from '../../infra/temporal';
 import { startHttpSource, type HttpSource } from '../http-source';
 import { cleanEnv, fairline, startWorkerProcess, suiteTemporal, tempDir } from '../helpers';
 
+/** The demo trains three models; on a shared 2-core machine under load a cold run takes minutes. */
+const DEMO_TIMEOUT_MS = 600_000;
+
 describe('fairline run and the commands around it', () => {
   let env: NodeJS.ProcessEnv;
   let worker: ChildProcess;
@@ -35,7 +38,7 @@ describe('fairline run and the commands around it', () => {
   });
 
   test('runs the demo pipeline, prints its UI link and a summary table, and exits 0', async () => {
-    const { code, stdout, stderr } = await fairline(['run', 'pipelines/demo.yaml', '--id', 'cli-first'], env);
+    const { code, stdout, stderr } = await fairline(['run', 'pipelines/demo.yaml', '--id', 'cli-first'], env, DEMO_TIMEOUT_MS);
     assert.equal(code, 0, stderr);
     assert.match(stderr, /watch it: http:\/\/127\.0\.0\.1:\d+\/namespaces\/fairline\/workflows\/pipeline%2Fdemo%2Fcli-first/);
     assert.match(stdout, /stage\s+status\s+cached\s+attempts\s+duration\s+outputs/);
@@ -47,7 +50,7 @@ describe('fairline run and the commands around it', () => {
   });
 
   test('a second run is served from the cache', async () => {
-    const { code, stdout } = await fairline(['run', 'pipelines/demo.yaml', '--id', 'cli-second'], env);
+    const { code, stdout } = await fairline(['run', 'pipelines/demo.yaml', '--id', 'cli-second'], env, DEMO_TIMEOUT_MS);
     assert.equal(code, 0);
     assert.match(stdout, /data\s+cached\s+yes/);
     assert.match(stdout, /mask\s+cached\s+yes/);
@@ -82,7 +85,7 @@ describe('fairline run and the commands around it', () => {
   });
 
   test('a failed bias gate fails the run as BiasGateFailed and still writes the report', async () => {
-    const { code, stdout, stderr } = await fairline(['run', 'pipelines/demo.yaml', '--id', 'cli-gate', '--set', 'params.maxReactivity=0.000001'], env);
+    const { code, stdout, stderr } = await fairline(['run', 'pipelines/demo.yaml', '--id', 'cli-gate', '--set', 'params.maxReactivity=0.000001'], env, DEMO_TIMEOUT_MS);
     assert.equal(code, 1, stdout);
     assert.match(stderr, /run failed: stage "audit" failed: .*debiased.*exceeds/);
     assert.match(stdout, /audit\s+failed/);
