@@ -51,8 +51,16 @@ export interface ReactivityResult {
   overall: ReactivitySlice;
   groups: (ReactivitySlice & { group: string })[];
   pairs: (ReactivitySlice & { group: string; a: string; b: string })[];
+  /** The extra slices asked for (e.g. pairs seen in masking vs unseen), in the order given; a subset without pairs is null. */
+  subsets: ({ name: string; slice: ReactivitySlice } | { name: string; slice: null })[];
   max_abs_reactivity: number;
   flip_rate: number;
+}
+
+/** An extra slice of the audit: a name and the indices (into `pairs`) of the pairs it averages over. */
+export interface PairSubset {
+  readonly name: string;
+  readonly pairs: readonly number[];
 }
 
 /**
@@ -170,7 +178,12 @@ const BOOTSTRAP_PROGRESS_EVERY = 50;
  * the order its first pair appears), each pair. `onProgress` is called every few replicates; an
  * exception it throws (cancellation) stops the computation.
  */
-export function computeReactivity(input: ReactivityInput, bootstrap: AuditBootstrap, onProgress?: (done: number, total: number) => void): ReactivityResult {
+export function computeReactivity(
+  input: ReactivityInput,
+  bootstrap: AuditBootstrap,
+  onProgress?: (done: number, total: number) => void,
+  subsets: readonly PairSubset[] = [],
+): ReactivityResult {
   const L = input.labels.length;
   const P = input.pairs.length;
   const sums = new UnitSums(input.units, P, L, input.cases);
@@ -180,6 +193,7 @@ export function computeReactivity(input: ReactivityInput, bootstrap: AuditBootst
     { pairs: input.pairs.map((_, p) => p) },
     ...groupNames.map((g) => ({ pairs: input.pairs.flatMap((pair, p) => (pair.group === g ? [p] : [])) })),
     ...input.pairs.map((_, p) => ({ pairs: [p] })),
+    ...subsets.map((subset) => ({ pairs: [...subset.pairs] })),
   ];
 
   const point = sums.pairTotals(null);
@@ -224,10 +238,12 @@ export function computeReactivity(input: ReactivityInput, bootstrap: AuditBootst
 
   const groups = groupNames.map((group, g) => ({ group, ...slice(1 + g) }));
   const pairs = input.pairs.map(({ group, a, b }, p) => ({ group, a, b, ...slice(1 + groupNames.length + p) }));
+  const firstSubset = 1 + groupNames.length + input.pairs.length;
   return {
     overall: slice(0),
     groups,
     pairs,
+    subsets: subsets.map(({ name, pairs: members }, i) => ({ name, slice: members.length > 0 ? slice(firstSubset + i) : null })),
     max_abs_reactivity: Math.max(0, ...groups.map((g) => g.absolute.value)),
     flip_rate: Math.max(0, ...groups.map((g) => g.flip_rate)),
   };
@@ -238,31 +254,77 @@ export interface GateVerdict {
   mode: 'fail' | 'warn';
   max_abs_reactivity: number | null;
   max_flip_rate: number | null;
+  /** How a group's per-label absolute reactivities become the judged number: their mean, or the largest. */
+  aggregate: 'mean' | 'max';
+  /** What is judged against maxAbsReactivity: the point estimate or the upper end of its interval. */
+  estimate: 'point' | 'upper';
+  max_f1_drop: number | null;
+  /** F1 of the reference minus F1 of the judged model, when maxF1Drop is set. */
+  f1_drop: { metric: 'macro_f1' | 'micro_f1'; reference: string; reference_f1: number; model_f1: number; value: number } | null;
   passed: boolean;
   reasons: string[];
+}
+
+/** The F1 figures the gate needs for maxF1Drop: the judged model's and the reference model's. */
+export interface GateF1 {
+  readonly reference: string;
+  readonly referenceF1: number;
+  readonly modelF1: number;
 }
 
 const show = (x: number): string => x.toFixed(4);
 
 /**
- * Checks every group against the thresholds: a group fails when its absolute reactivity (point
- * estimate) is above maxAbsReactivity, or its flip rate above maxFlipRate; a value equal to the
- * threshold passes. One reason per exceeded threshold, naming the group and both numbers.
+ * A group's judged reactivity: its mean over labels (`aggregate: mean`) or its most reactive label
+ * (`max`), as the point estimate (`estimate: point`) or the upper end of its interval (`upper`);
+ * with the estimate it came from and words naming it.
  */
-export function evaluateGate(result: Pick<ReactivityResult, 'groups'>, gate: AuditGate): GateVerdict {
+export function judgedReactivity(g: ReactivitySlice, gate: { aggregate: 'mean' | 'max'; estimate: 'point' | 'upper' }): { value: number; of: Estimate; what: string } {
+  const pick = (e: Estimate): number => (gate.estimate === 'upper' ? e.ci_high : e.value);
+  const suffix = gate.estimate === 'upper' ? ' (CI upper bound)' : '';
+  if (gate.aggregate === 'max' && g.per_label.length > 0) {
+    const top = g.per_label.reduce((best, l) => (pick(l.absolute) > pick(best.absolute) ? l : best));
+    return { value: pick(top.absolute), of: top.absolute, what: `label "${top.label}" absolute reactivity${suffix}` };
+  }
+  return { value: pick(g.absolute), of: g.absolute, what: `absolute reactivity${suffix}` };
+}
+
+/**
+ * Checks every group against the thresholds: a group fails when its judged reactivity (see
+ * judgedReactivity) is above maxAbsReactivity, or its flip rate above maxFlipRate; the model fails
+ * when it lost more than maxF1Drop of F1 against the reference (`f1`, required then). A value
+ * equal to its threshold passes. One reason per exceeded threshold, naming the group and both numbers.
+ */
+export function evaluateGate(result: Pick<ReactivityResult, 'groups'>, gate: AuditGate, f1?: GateF1): GateVerdict {
   const reasons: string[] = [];
+  const aggregate = gate.aggregate ?? 'mean';
+  const estimate = gate.estimate ?? 'point';
   for (const g of result.groups) {
-    if (gate.maxAbsReactivity !== undefined && g.absolute.value > gate.maxAbsReactivity) {
-      reasons.push(`group "${g.group}": absolute reactivity ${show(g.absolute.value)} (CI ${show(g.absolute.ci_low)}–${show(g.absolute.ci_high)}) exceeds maxAbsReactivity ${gate.maxAbsReactivity}`);
+    const judged = judgedReactivity(g, { aggregate, estimate });
+    if (gate.maxAbsReactivity !== undefined && judged.value > gate.maxAbsReactivity) {
+      reasons.push(`group "${g.group}": ${judged.what} ${show(judged.value)} (estimate ${show(judged.of.value)}, CI ${show(judged.of.ci_low)}–${show(judged.of.ci_high)}) exceeds maxAbsReactivity ${gate.maxAbsReactivity}`);
     }
     if (gate.maxFlipRate !== undefined && g.flip_rate > gate.maxFlipRate) {
       reasons.push(`group "${g.group}": flip rate ${show(g.flip_rate)} exceeds maxFlipRate ${gate.maxFlipRate}`);
+    }
+  }
+  let f1Drop: GateVerdict['f1_drop'] = null;
+  if (gate.maxF1Drop !== undefined) {
+    if (f1 === undefined) throw new RangeError('maxF1Drop needs the F1 of the judged model and of the reference');
+    const metric = gate.f1 === 'micro' ? 'micro_f1' : 'macro_f1';
+    f1Drop = { metric, reference: f1.reference, reference_f1: f1.referenceF1, model_f1: f1.modelF1, value: f1.referenceF1 - f1.modelF1 };
+    if (f1Drop.value > gate.maxF1Drop) {
+      reasons.push(`${metric} ${show(f1.modelF1)} is ${show(f1Drop.value)} below the reference "${f1.reference}" (${show(f1.referenceF1)}): more than maxF1Drop ${gate.maxF1Drop}`);
     }
   }
   return {
     mode: gate.mode,
     max_abs_reactivity: gate.maxAbsReactivity ?? null,
     max_flip_rate: gate.maxFlipRate ?? null,
+    aggregate,
+    estimate,
+    max_f1_drop: gate.maxF1Drop ?? null,
+    f1_drop: f1Drop,
     passed: reasons.length === 0,
     reasons,
   };

@@ -28,6 +28,8 @@ export interface RunOptions {
   noCache?: boolean;
   detach?: boolean;
   trigger?: string;
+  /** Called with the run's final progress once it has ended, while the embedded stack (and its store) still runs. */
+  afterRun?: (progress: RunProgress) => Promise<void>;
 }
 
 /** A sortable, readable run id: UTC time plus 4 random hex characters. */
@@ -311,6 +313,7 @@ export async function runCommand(file: string, options: RunOptions, config: Fair
       if (html?.success) process.stdout.write(`report: ${html.data.uri}\n`);
     }
     process.stdout.write(`run: ${workflowUrl(config, workflowId)}\n`);
+    await options.afterRun?.(live.progress);
     return code;
   } finally {
     workers?.shutdown();

@@ -82,6 +82,24 @@ export const auditGateSchema = z
     maxAbsReactivity: z.number().nonnegative().optional(),
     /** Largest allowed flip rate of any group. */
     maxFlipRate: z.number().min(0).max(1).optional(),
+    /**
+     * How a group's per-label absolute reactivities become the number maxAbsReactivity judges:
+     * `mean` over labels (the default), or `max`, the most reactive label (one reactive label
+     * cannot hide behind calm ones).
+     */
+    aggregate: z.enum(['mean', 'max']).default('mean'),
+    /** Judge the point estimate (default) or the upper end of its bootstrap interval (`upper`: pass only when confidently below). */
+    estimate: z.enum(['point', 'upper']).default('point'),
+    /**
+     * Largest allowed F1 lost against `reference` (reference F1 − judged model's F1, from the
+     * `evaluation` input): a model that stopped working (a constant predictor has reactivity 0)
+     * cannot pass.
+     */
+    maxF1Drop: z.number().nonnegative().optional(),
+    /** The model maxF1Drop compares with (a model of the evaluation; usually the baseline). */
+    reference: z.string().min(1).optional(),
+    /** Which F1 maxF1Drop reads: `macro` (default) or `micro`. */
+    f1: z.enum(['macro', 'micro']).default('macro'),
     /** `fail`: a failed gate fails the stage (BiasGateFailed, not retried); `warn`: a warning, gatePassed false. */
     mode: z.enum(['fail', 'warn']).default('fail'),
     /** The model the gate judges (a key of `models`); required when there are several. */
@@ -107,6 +125,14 @@ export const auditWithSchema = z
     bootstrap: auditBootstrapSchema.prefault({}),
     gate: auditGateSchema.prefault({}),
     inference: inferenceOptionsSchema.optional(),
+    /** An evaluate stage's `evaluation` (evaluation.json): the F1 figures gate.maxF1Drop reads. */
+    evaluation: artifactRefSchema.optional(),
+    /**
+     * The training data x̂ was built from (a ner-mask stage's `dataset`): pairs whose terms were
+     * masked there are reported apart ("seen in masking") from the others ("unseen"), so a number
+     * that does not merely restate the masking always exists.
+     */
+    masked: artifactRefSchema.optional(),
     /** File name of the audit artifact. */
     name: z.string().regex(/^[\p{L}\p{N}._\-=+@,~]+$/u, 'a plain file name').default(AUDIT_DEFAULTS.name),
   })
@@ -123,6 +149,15 @@ export const auditWithSchema = z
     }
     if (w.groups !== undefined && w.groupsFile !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['groupsFile'], message: 'give `groups` or `groupsFile`, not both' });
+    }
+    if (w.gate.maxF1Drop !== undefined && w.evaluation === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['evaluation'], message: 'gate.maxF1Drop compares F1 figures: give `evaluation` (an evaluate stage\'s evaluation output)' });
+    }
+    if (w.gate.maxF1Drop !== undefined && w.gate.reference === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['gate', 'reference'], message: 'gate.maxF1Drop needs gate.reference: the model whose F1 the judged model may not fall far below' });
+    }
+    if (w.gate.reference !== undefined && w.gate.reference === (w.gate.model ?? Object.keys(w.models)[0])) {
+      ctx.addIssue({ code: 'custom', path: ['gate', 'reference'], message: 'gate.reference must be another model than the one the gate judges' });
     }
     const names = Object.keys(w.models);
     if (w.gate.model === undefined && names.length > 1) {

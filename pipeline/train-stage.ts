@@ -48,11 +48,23 @@ export const trainWithSchema = z
     seed: z.number().int().optional(),
     groupByLength: z.boolean().optional(),
     threshold: z.number().gt(0).lt(1).optional(),
+    /**
+     * The debiased loss preset (trainer/losses.py): `manual`, the manual's formulas (α on the gold
+     * term, T = 1, renormalised attention KL); `public`, the authors' code as meant (α on the
+     * teacher term, T = 2 on the teacher only, their attention KL), x and x̂ apart in both. The
+     * knobs below override single choices; the run records the effective formula.
+     */
+    loss: z.enum(['manual', 'public']).optional(),
     alpha: z.number().min(0).max(1).optional(),
     alphaOrientation: z.enum(['manual', 'public']).optional(),
     lambdaDebias: z.number().min(0).optional(),
     temperature: z.number().positive().optional(),
+    temperatureScope: z.enum(['teacher', 'both']).optional(),
+    temperatureSquared: z.boolean().optional(),
     debiasHeads: z.enum(['perHead', 'mean']).optional(),
+    debiasNormalisation: z.enum(['renormalised', 'public']).optional(),
+    /** Attention-probability dropout in both modes; default: the model's own (0.1 for BERT and scratch). */
+    attentionDropout: z.number().min(0).lt(1).optional(),
     checkpointEvery: z.number().int().nonnegative().optional(),
     /** Newest local checkpoint folders the trainer keeps (each is uploaded as it appears); 0 keeps all. */
     keepCheckpoints: z.number().int().nonnegative().optional(),

@@ -207,6 +207,12 @@ function metricsComparison(models: EvaluatedModel[], deltas: MetricDelta[]): str
     });
     return `<tr><th>${esc(name)}</th>${cells.join('')}${deltaCells.join('')}</tr>`;
   });
+  for (const field of ['macro_f1', 'micro_f1'] as const) {
+    if (models.every((m) => m.intervals === undefined)) break;
+    const cells = models.map((m) => (m.intervals ? estimate(`model/${m.name}/${field}/ci`, m.intervals[field]) : '<td></td>'));
+    const deltaCells = deltas.map((d) => (d.intervals ? estimate(`delta/${d.to}/${field}/ci`, d.intervals[field]) : '<td></td>'));
+    rows.push(`<tr><th>${field === 'macro_f1' ? 'macro F1' : 'micro F1'} [95% CI]</th>${cells.join('')}${deltaCells.join('')}</tr>`);
+  }
   rows.push(`<tr><th>examples</th>${models.map((m) => count(`model/${m.name}/n`, m.metrics.n)).join('')}${deltas.map(() => '<td></td>').join('')}</tr>`);
   rows.push(
     `<tr><th>threshold</th>${models.map((m) => num(`model/${m.name}/threshold`, m.metrics.threshold, NULL_REASONS.threshold)).join('')}${deltas.map(() => '<td></td>').join('')}</tr>`,
@@ -308,6 +314,21 @@ function deltaTable(deltas: MetricDelta[]): string {
   return `<h3>Per-label change against ${from.map(code).join(', ')}</h3>` + table(head, rows);
 }
 
+/** Where the compared models' training differed, key by key; the loss each minimised. */
+function trainingDifferences(e: NonNullable<Report['evaluation']>): string {
+  const trained = e.models.filter((m) => m.training !== undefined);
+  if (trained.length < 2) return '';
+  const differences = e.config_differences ?? [];
+  const show = (v: unknown): string => (v === null || v === undefined ? nullText('not set') : code(typeof v === 'string' ? v : JSON.stringify(v)));
+  const rows = differences.map((d) => `<tr ${attrs('config-difference', d.key)}><th>${esc(d.key)}</th>${trained.map((m) => `<td>${show(d.values[m.name])}</td>`).join('')}</tr>`);
+  const note =
+    differences.length === 0
+      ? '<p>The compared models were trained with the same configuration.</p>'
+      : `<p class="warn">The compared models' training differed in ${differences.length} setting${differences.length === 1 ? '' : 's'}: a difference in their numbers may come from any of them, not only from the method.</p>`;
+  const formulas = trained.map((m) => `<li>${code(m.name)}: ${m.training!.loss_formula === null ? nullText('not recorded') : esc(m.training!.loss_formula)}</li>`).join('');
+  return `<h3>Training configuration differences</h3>${note}${differences.length > 0 ? table(['setting', ...trained.map((m) => esc(m.name))], rows) : ''}<p>Losses minimised:</p><ul class="formulas">${formulas}</ul>`;
+}
+
 function evaluation(report: Report): string {
   const e = report.evaluation;
   if (e === null) return section('metrics', 'Metrics', empty('no evaluation in this run: the pipeline has no evaluate stage'));
@@ -316,6 +337,7 @@ function evaluation(report: Report): string {
     'Metrics',
     `<p>Test set ${short(e.dataset_digest)}; each model on the same examples. Δ columns: the later model minus the reference (positive is better).</p>` +
       metricsComparison(e.models, e.deltas) +
+      trainingDifferences(e) +
       deltaTable(e.deltas) +
       `<h3>Side by side</h3><div class="side">${e.models.map(modelCard).join('')}</div>`,
   );
@@ -348,6 +370,9 @@ function auditGate(audit: NamedAudit): string {
     `<p class="gate ${status}"><strong ${attrs(`audit/${audit.name}/gate`, status)}>gate: ${status}</strong> (mode ${esc(g.mode)})</p>` +
     (g.reasons.length > 0 ? `<ul class="reasons">${g.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` : '') +
     `<table class="kv"><tbody>${limit('limit: max |reactivity|', 'max_abs_reactivity', g.max_abs_reactivity)}${limit('limit: max flip rate', 'max_flip_rate', g.max_flip_rate)}` +
+    (g.aggregate !== undefined ? `<tr><th>judged</th><td>${g.aggregate === 'max' ? 'the most reactive label' : 'the mean over labels'}, ${g.estimate === 'upper' ? 'upper end of the CI' : 'point estimate'}</td></tr>` : '') +
+    (g.max_f1_drop !== undefined && g.max_f1_drop !== null ? limit('limit: max F1 drop', 'max_f1_drop', g.max_f1_drop) : '') +
+    (g.f1_drop ? `<tr><th>${esc(g.f1_drop.metric)} drop against ${code(g.f1_drop.reference)}</th>${num(`audit/${audit.name}/gate/f1_drop`, g.f1_drop.value, '')}</tr>` : '') +
     `<tr><th>max |reactivity| over groups</th>${num(`audit/${audit.name}/max_abs_reactivity`, audit.max_abs_reactivity, '')}</tr>` +
     `<tr><th>flip rate</th>${num(`audit/${audit.name}/flip_rate`, audit.flip_rate, '')}</tr></tbody></table>`
   );
@@ -382,6 +407,28 @@ function auditCard(audit: NamedAudit): string {
           'Term pairs',
         )
       : '';
+  const manual = audit.manual_reactivity
+    ? table(
+        ['group', 'label', 'manual reactivity (signed) [CI]', '|reactivity| [CI]'],
+        audit.manual_reactivity.groups.flatMap((g) =>
+          g.per_label.map((l) => `<tr><th>${esc(g.group)}</th><td>${esc(l.label)}</td>${estimate(`${k}/manual/${g.group}/${l.label}/signed`, l.signed)}${estimate(`${k}/manual/${g.group}/${l.label}/absolute`, l.absolute)}</tr>`),
+        ),
+        esc(`Manual reactivity: ${audit.manual_reactivity.definition} (${audit.manual_reactivity.protocol}${audit.manual_reactivity.positions ? `, ${audit.manual_reactivity.positions}` : ''}, ${audit.manual_reactivity.sentences} sentences)`),
+      )
+    : '';
+  const masking = audit.masking
+    ? table(
+        ['pairs', 'terms', '|reactivity| [CI]', 'signed [CI]', 'flip rate', 'cases'],
+        audit.masking.slices.map((sl) => {
+          const sk = `${k}/masking/${sl.name}`;
+          const terms = sl.pairs.map((p) => `${p.a}/${p.b}`).join(', ');
+          return sl.reactivity === null
+            ? `<tr><th>${esc(sl.name)}</th><td>${esc(terms)}</td><td colspan="4">${nullText('no pair')}</td></tr>`
+            : `<tr><th>${esc(sl.name)}</th><td>${esc(terms)}</td>${estimate(`${sk}/absolute`, sl.reactivity.absolute)}${estimate(`${sk}/signed`, sl.reactivity.signed)}${num(`${sk}/flip_rate`, sl.reactivity.flip_rate, '')}${count(`${sk}/cases`, sl.reactivity.cases)}</tr>`;
+        }),
+        esc(`Pairs seen in masking (x̂ of ${audit.masking.rows_masked} of ${audit.masking.rows} training rows masked ${audit.masking.seen_terms.length > 0 ? audit.masking.seen_terms.join(', ') : 'none of the audit terms'}) and unseen pairs: the unseen figure is the one the masking did not decide by construction`),
+      )
+    : '';
   const b = audit.bootstrap;
   return (
     `<article class="card"><h3>${esc(audit.name)} <small>model ${short(audit.model_digest)}</small></h3>` +
@@ -389,6 +436,8 @@ function auditCard(audit: NamedAudit): string {
     auditGate(audit) +
     reactivityBars(audit) +
     groups +
+    manual +
+    masking +
     perLabel +
     pairs +
     '</article>'
@@ -460,7 +509,7 @@ td.pair { white-space: nowrap; }
 .banner.failed { border-color: var(--fail); background: #fdecea; }
 .banner.none { border-color: var(--line); background: #f6f6f6; }
 .banner ul, ul.reasons { margin: 6px 0 0; }
-.gate.passed strong { color: var(--pass); } .gate.failed strong { color: var(--fail); }
+.gate.passed strong { color: var(--pass); } .gate.failed strong { color: var(--fail); } p.warn { color: var(--fail); }
 .side { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 16px; }
 .card { border: 1px solid var(--line); border-radius: 6px; padding: 4px 14px 10px; min-width: 0; overflow-x: auto; }
 .figures { display: flex; flex-wrap: wrap; gap: 12px; }

@@ -12,6 +12,7 @@
  * Workflow-safe: zod only.
  */
 import { z } from 'zod';
+import { trainingSchema } from './training';
 import { artifactRefSchema } from '../store/types';
 import { canonicalRowSchema } from '../pipeline/dataset';
 
@@ -91,6 +92,10 @@ export const evaluatedModelSchema = z
     curves: z.array(labelCurvesSchema),
     /** Predictions artifact: JSONL rows {id, y_true, y_score}. */
     predictions: artifactRefSchema,
+    /** How the model was trained (its resolved train_config.json), when the bundle names it. */
+    training: trainingSchema.optional(),
+    /** Bootstrap intervals of macro and micro F1 (rows resampled; eval/intervals.ts). */
+    intervals: z.lazy(() => f1IntervalsSchema).optional(),
   })
   .strict();
 
@@ -103,6 +108,8 @@ export const metricDeltaSchema = z
     micro_f1: z.number(),
     weighted_f1: z.number(),
     per_label: z.array(z.object({ label: z.string(), f1: z.number(), precision: z.number(), recall: z.number() }).strict()),
+    /** Paired bootstrap intervals of the macro and micro F1 differences (the same resampled rows for both models). */
+    intervals: z.lazy(() => f1IntervalsSchema).optional(),
   })
   .strict();
 
@@ -112,6 +119,8 @@ export const evaluationSchema = z
     models: z.array(evaluatedModelSchema).min(1),
     /** Each model against the first (the reference), in `models` order. */
     deltas: z.array(metricDeltaSchema),
+    /** Training configuration keys whose values differ between the models (report/training.ts). */
+    config_differences: z.array(z.object({ key: z.string(), values: z.record(z.string(), z.unknown()) }).strict()).optional(),
   })
   .strict();
 export type Evaluation = z.infer<typeof evaluationSchema>;
@@ -125,6 +134,9 @@ export const estimateSchema = z
   })
   .strict();
 export type Estimate = z.infer<typeof estimateSchema>;
+
+/** Macro and micro F1 (or their differences) with bootstrap intervals. */
+export const f1IntervalsSchema = z.object({ macro_f1: estimateSchema, micro_f1: estimateSchema }).strict();
 
 /**
  * Reactivity of one slice (overall, a group, a pair), per label and summarised over labels.
@@ -149,11 +161,73 @@ export const gateSchema = z
     mode: z.enum(['fail', 'warn']),
     max_abs_reactivity: z.number().nullable(),
     max_flip_rate: z.number().nullable(),
+    /** `mean`: a group's mean over labels is judged; `max`: its most reactive label. */
+    aggregate: z.enum(['mean', 'max']).optional(),
+    /** `point`: the estimate is judged; `upper`: the upper end of its interval. */
+    estimate: z.enum(['point', 'upper']).optional(),
+    max_f1_drop: z.number().nullable().optional(),
+    /** Reference F1 minus the judged model's F1, when maxF1Drop is set. */
+    f1_drop: z
+      .object({ metric: z.enum(['macro_f1', 'micro_f1']), reference: z.string(), reference_f1: z.number(), model_f1: z.number(), value: z.number() })
+      .strict()
+      .nullable()
+      .optional(),
     passed: z.boolean(),
     /** One sentence per exceeded threshold, naming the group and the value. */
     reasons: z.array(z.string()),
   })
   .strict();
+
+/**
+ * The manual's reactivity, by that name: 1/(|S|·|T|) Σ_s Σ_(m,f) [p(y|s+m) − p(y|s+f)] per label
+ * and group (S the audit's sentences, T the group's pairs, m the pair's first term), the signed
+ * mean, next to the mean of |p(y|s+m) − p(y|s+f)|. The manual's protocol is `insert`: the terms
+ * joined to the test sentences.
+ */
+export const manualReactivitySchema = z
+  .object({
+    definition: z.string(),
+    /** insert (the manual's: terms joined to test sentences, at `positions`) or templates. */
+    protocol: z.enum(['insert', 'templates']),
+    positions: z.enum(['prefix', 'suffix', 'both']).nullable(),
+    sentences: z.number().int().nonnegative(),
+    groups: z.array(
+      z
+        .object({
+          group: z.string(),
+          pairs: z.number().int().positive(),
+          per_label: z.array(z.object({ label: z.string(), signed: estimateSchema, absolute: estimateSchema }).strict()),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+export type ManualReactivity = z.infer<typeof manualReactivitySchema>;
+
+/**
+ * The audit's pairs split by whether the training's x̂ masked their terms: "seen in masking" pairs
+ * restate what the masking removed; "unseen" pairs measure the model's reaction to identity terms
+ * it was not told to ignore.
+ */
+export const maskingSplitSchema = z
+  .object({
+    /** Audit terms found among the masked spans of the training data. */
+    seen_terms: z.array(z.string()),
+    /** Training rows with at least one masked span, of all rows. */
+    rows_masked: z.number().int().nonnegative(),
+    rows: z.number().int().nonnegative(),
+    slices: z.array(
+      z
+        .object({
+          name: z.enum(['seen in masking', 'unseen']),
+          pairs: z.array(z.object({ group: z.string(), a: z.string(), b: z.string() }).strict()),
+          reactivity: reactivitySliceSchema.nullable(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+export type MaskingSplit = z.infer<typeof maskingSplitSchema>;
 
 export const auditSchema = z
   .object({
@@ -171,6 +245,8 @@ export const auditSchema = z
     /** max over groups of the group's absolute reactivity: FairlineReactivity. */
     max_abs_reactivity: z.number(),
     flip_rate: z.number(),
+    manual_reactivity: manualReactivitySchema.optional(),
+    masking: maskingSplitSchema.nullable().optional(),
     gate: gateSchema,
   })
   .strict();

@@ -75,12 +75,22 @@ class TrainConfig:
     seed: int = 42  # the manual's
     group_by_length: bool = True  # batches of similar length waste less padding; order stays seeded
     threshold: float = 0.5  # multilabel decision threshold on sigmoid probabilities (the manual's)
-    # --- debiased mode: L_total = L_all + L_mask + lambda * L_debias (ARCHITECTURE.md "Trainer")
-    alpha: float = 0.7  # weight of the gold-label term of L_mask; 0.7 is the public code's best search result
-    alpha_orientation: Literal["manual", "public"] = "manual"  # public: alpha weights the teacher term instead
-    lambda_debias: float = 10.0  # lambda, the public code's best search result
-    temperature: float = 2.0  # T of the teacher term of L_mask (T^2-scaled, Hinton KD); 1 gives the manual's plain form
-    debias_heads: Literal["perHead", "mean"] = "perHead"  # KL per attention head, or between head-averaged maps
+    # --- debiased mode: L_total = L_all + L_mask + lambda * L_debias (trainer/losses.py, ARCHITECTURE.md "Trainer").
+    # `loss` picks a preset that sets every knob below; a knob given explicitly overrides its preset
+    # value (None: the preset's). The resolved config and train_config.json's effectiveLoss record what ran.
+    loss: Literal["manual", "public"] = "manual"  # manual: the manual's formulas; public: the authors' code, x and x̂ apart
+    alpha: Optional[float] = None  # 0.7 in both presets: the public code's best search result (the manual names no value)
+    alpha_orientation: Optional[Literal["manual", "public"]] = None  # manual: alpha weights the gold term; public: the teacher term
+    lambda_debias: Optional[float] = None  # 10 in both presets: the public code's best search result (on its KL scale)
+    temperature: Optional[float] = None  # T of the teacher term: 1 (manual), 2 (public)
+    temperature_scope: Optional[Literal["teacher", "both"]] = None  # teacher: only P(y|x) is softened (both presets)
+    temperature_squared: Optional[bool] = None  # multiply the teacher term by T^2 (Hinton); false in both presets
+    debias_heads: Optional[Literal["perHead", "mean"]] = None  # KL per attention head (both presets), or of head-averaged maps
+    debias_normalisation: Optional[Literal["renormalised", "public"]] = None  # manual: renormalised rows; public: as the authors' code
+    # Attention-probability dropout of the model in *both* modes (None: the model's own, 0.1 for BERT
+    # and the scratch model). L_debias compares the maps before dropout, so debiased mode needs no
+    # other value than the baseline: a comparison differs only where a pipeline says so.
+    attention_dropout: Optional[float] = None
     # --- running
     checkpoint_every: int = 500  # optimizer steps between checkpoints (plus one at each epoch end); 0: epoch ends only
     keep_checkpoints: int = 3  # newest checkpoint folders kept on disk (the train stage uploads each); 0: all
@@ -202,6 +212,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     _check(0 <= cfg.alpha <= 1, "alpha", f"must be in [0, 1], got {cfg.alpha}")
     _check(cfg.lambda_debias >= 0, "lambdaDebias", f"must be zero or positive, got {cfg.lambda_debias}")
     _check(cfg.temperature > 0, "temperature", f"must be positive, got {cfg.temperature}")
+    if cfg.attention_dropout is not None:
+        _check(0 <= cfg.attention_dropout < 1, "attentionDropout", f"must be in [0, 1), got {cfg.attention_dropout}")
     _check(0 <= cfg.scratch.dropout < 1, "scratch.dropout", f"must be in [0, 1), got {cfg.scratch.dropout}")
     _check(cfg.scratch.hidden % cfg.scratch.heads == 0, "scratch.heads",
            f"must divide scratch.hidden ({cfg.scratch.hidden}), got {cfg.scratch.heads}")
@@ -226,10 +238,63 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     return cfg
 
 
+# The loss presets (DESIGN.md "The science"; formulas in trainer/losses.py). Every knob of the
+# debiased loss, per preset; a knob set in the config overrides its preset's value.
+LOSS_PRESETS: dict[str, dict[str, Any]] = {
+    # The manual's formulas literally. The manual names no alpha or lambda: the public code's best
+    # search result stands in for both.
+    "manual": {"alpha": 0.7, "alpha_orientation": "manual", "lambda_debias": 10.0, "temperature": 1.0,
+               "temperature_scope": "teacher", "temperature_squared": False, "debias_heads": "perHead",
+               "debias_normalisation": "renormalised"},
+    # The authors' public code (train_multi_debiasing.py) as meant: DistillationBCELoss(alpha 0.7,
+    # temperature 2) and its attention KL, lambda 10, with x and x̂ as two tensors.
+    "public": {"alpha": 0.7, "alpha_orientation": "public", "lambda_debias": 10.0, "temperature": 2.0,
+               "temperature_scope": "teacher", "temperature_squared": False, "debias_heads": "perHead",
+               "debias_normalisation": "public"},
+}
+
+# Keys of train_config.json that the trainer derives and never reads back.
+DERIVED_KEYS = ("effectiveLoss",)
+
+
+def resolve_loss(cfg: TrainConfig) -> TrainConfig:
+    """Fills every loss knob left unset (None) with its preset's value."""
+    preset = LOSS_PRESETS[cfg.loss]
+    return dataclasses.replace(cfg, **{k: v for k, v in preset.items() if getattr(cfg, k) is None})
+
+
+def effective_loss(cfg: TrainConfig) -> dict:
+    """What the run minimises: a formula in words and symbols plus every number in it, and the knobs
+    that differ from the preset. Written to train_config.json (`effectiveLoss`) and the start event."""
+    if cfg.mode == "baseline":
+        return {"mode": "baseline", "formula": "L_total = L_all = BCE(P(y|x), y)", "preset": None, "values": {},
+                "overrides": []}
+    gold = "α" if cfg.alpha_orientation == "manual" else "(1−α)"
+    teacher = "(1−α)" if cfg.alpha_orientation == "manual" else "α"
+    t = f"{cfg.temperature:g}"
+    p_teacher = "P(y|x)" if cfg.temperature == 1 else f"P(y|x; T={t})"
+    p_student = "P(y|x̂)" if cfg.temperature == 1 or cfg.temperature_scope == "teacher" else f"P(y|x̂; T={t})"
+    squared = f"·T²" if cfg.temperature_squared else ""
+    heads = "per head" if cfg.debias_heads == "perHead" else "of head-averaged maps"
+    if cfg.debias_normalisation == "renormalised":
+        debias = (f"L_debias = mean over layers of mean over kept (head, query) rows of KL(attn(x̂).detach() ‖ attn(x)) "
+                  f"({heads}), rows restricted to kept keys (non-entity, non-padding) and renormalised")
+    else:
+        debias = (f"L_debias = mean over layers, heads and kept rows of KL(attn(x̂).detach() ‖ attn(x) + 1e-9) / "
+                  f"(kept rows of the example) ({heads}), rows restricted to kept keys, not renormalised (the authors' code)")
+    formula = (f"L_total = L_all + L_mask + λ·L_debias; L_all = BCE(P(y|x), y); "
+               f"L_mask = {gold}·BCE(P(y|x̂), y) + {teacher}{squared}·BCE({p_student}, {p_teacher}.detach()); {debias}")
+    values = {k: getattr(cfg, k) for k in LOSS_PRESETS[cfg.loss]}
+    overrides = [snake_to_camel(k) for k, v in values.items() if v != LOSS_PRESETS[cfg.loss][k]]
+    return {"mode": "debiased", "formula": formula, "preset": cfg.loss,
+            "values": {snake_to_camel(k): v for k, v in values.items()}, "overrides": overrides}
+
+
 def config_from_dict(data: Any) -> TrainConfig:
     if not isinstance(data, dict):
         raise ConfigError("", "the config must be a JSON object")
-    return validate(_from_dict(TrainConfig, data))
+    data = {k: v for k, v in data.items() if k not in DERIVED_KEYS}
+    return validate(resolve_loss(_from_dict(TrainConfig, data)))
 
 
 def load_config(path: str | Path) -> TrainConfig:

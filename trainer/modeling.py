@@ -69,14 +69,55 @@ def _label_kwargs(spec: LabelSpec) -> dict:
             "id2label": dict(enumerate(spec.names)), "label2id": {n: i for i, n in enumerate(spec.names)}}
 
 
-def _no_attention_dropout(config, cfg: TrainConfig) -> None:
-    """Debiased mode: HF returns the attention maps *after* dropout (zeroed entries, rows not
-    summing to 1), and a KL against a zeroed entry is infinite. The maps L_debias compares must
-    be distributions, so attention-probability dropout is off (hidden dropout stays)."""
-    if cfg.mode == "debiased":
+def _attention_dropout(config, cfg: TrainConfig) -> None:
+    """`attentionDropout`, when set, in both modes alike. Debiased mode does not need it off: L_debias
+    reads the maps before dropout (AttentionMaps), so both modes train with the same dropout."""
+    if cfg.attention_dropout is not None:
         for key in ATTENTION_DROPOUT_KEYS:
             if hasattr(config, key):
-                setattr(config, key, 0.0)
+                setattr(config, key, cfg.attention_dropout)
+
+
+class AttentionMaps:
+    """Each layer's attention probabilities *before* attention dropout, recorded during a forward.
+
+    Hugging Face returns the maps after dropout (zeroed entries, rows not summing to 1; a KL
+    against a zeroed entry is infinite). The eager self-attention of BERT-style models (BERT,
+    XLM-RoBERTa, ELECTRA, …) passes its softmax through its `dropout` module, so a pre-hook on that
+    module sees the distributions themselves, with their autograd history, while the layer's
+    output still gets dropout as in the baseline.
+    """
+
+    def __init__(self, model: torch.nn.Module):
+        self.modules = [m.dropout for _, m in model.named_modules()
+                        if type(m).__name__.endswith("SelfAttention") and isinstance(getattr(m, "dropout", None), torch.nn.Dropout)]
+        self.layers = getattr(model.config, "num_hidden_layers", None)
+        if not self.modules or (self.layers is not None and len(self.modules) != self.layers):
+            raise ConfigError("model", f"{type(model).__name__}: debiased mode needs an eager BERT-style self-attention "
+                                       f"whose attention dropout it can observe; found {len(self.modules)} of {self.layers} layers")
+        self._maps: list[torch.Tensor] | None = None
+        self._handles = [d.register_forward_pre_hook(self._record) for d in self.modules]
+
+    def _record(self, _module, args):
+        if self._maps is not None:
+            self._maps.append(args[0])
+
+    def __call__(self, forward) -> tuple:
+        """Runs `forward()` and returns (its result, the attention maps it computed, one per layer)."""
+        self._maps = []
+        try:
+            result = forward()
+            maps = tuple(self._maps)
+        finally:
+            self._maps = None
+        if len(maps) != len(self.modules):
+            raise TrainerError(f"recorded {len(maps)} attention maps for {len(self.modules)} layers: "
+                               f"is the model running eager attention?", key="attnImplementation")
+        return result, maps
+
+    def remove(self) -> None:
+        for h in self._handles:
+            h.remove()
 
 
 def scratch_model(cfg: TrainConfig, spec: LabelSpec, texts: list[str]):
@@ -87,7 +128,7 @@ def scratch_model(cfg: TrainConfig, spec: LabelSpec, texts: list[str]):
                         hidden_dropout_prob=s.dropout, attention_probs_dropout_prob=s.dropout,
                         max_position_embeddings=max(512, cfg.max_length), pad_token_id=tokenizer.pad_token_id,
                         **_label_kwargs(spec))
-    _no_attention_dropout(config, cfg)
+    _attention_dropout(config, cfg)
     model = AutoModelForSequenceClassification.from_config(config, attn_implementation=attn_implementation(cfg))
     return model, tokenizer
 
@@ -116,7 +157,7 @@ def pretrained_model(source: str, cfg: TrainConfig, spec: LabelSpec, resuming: b
         raise ConfigError("model", f"{source!r}'s tokenizer has no padding token")
     if tokenizer.model_max_length > 100_000:  # "unset" in HF is a huge sentinel
         tokenizer.model_max_length = cfg.max_length
-    _no_attention_dropout(config, cfg)
+    _attention_dropout(config, cfg)
     try:
         model = AutoModelForSequenceClassification.from_pretrained(
             source, config=config, attn_implementation=attn_implementation(cfg), ignore_mismatched_sizes=not resuming)

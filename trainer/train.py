@@ -43,7 +43,7 @@ import torch
 from sklearn.metrics import f1_score
 from transformers import get_linear_schedule_with_warmup
 
-from .config import RESUME_MAY_CHANGE, TrainConfig, changed_keys, config_from_dict, load_config
+from .config import RESUME_MAY_CHANGE, TrainConfig, changed_keys, config_from_dict, effective_loss, load_config
 from .data import (MULTILABEL, Encoded, LabelSpec, check_labels, collate, encode, epoch_batches, file_sha256,
                    label_spec, read_rows)
 from .errors import ConfigError, DataError, NanLossError, OutOfMemory, Stopped, TrainerError
@@ -51,7 +51,7 @@ from . import lifeline
 from .events import Events, log
 from .export import export_onnx, onnx_parity, save_hf, tokenizer_parity
 from .losses import loss_all, loss_debias, loss_mask, per_example_loss, probabilities
-from .modeling import build_model
+from .modeling import AttentionMaps, build_model
 
 STATE_FILE = "trainer_state.pt"
 CONFIG_FILE = "train_config.json"
@@ -143,18 +143,22 @@ def restore_rng(state: dict) -> None:
 
 class PairForward(torch.nn.Module):
     """Both passes in one forward call: x, and in debiased mode x̂ (a different tensor) with
-    attention maps. One module call per step keeps DDP to one forward per backward."""
+    attention maps (before attention dropout: modeling.AttentionMaps). One module call per step
+    keeps DDP to one forward per backward."""
 
-    def __init__(self, model: torch.nn.Module):
+    def __init__(self, model: torch.nn.Module, debiased: bool = False):
         super().__init__()
         self.model = model
+        self.maps = AttentionMaps(model) if debiased else None
 
     def forward(self, input_ids, attention_mask, input_ids_hat=None):
         if input_ids_hat is None:
             return self.model(input_ids=input_ids, attention_mask=attention_mask).logits, None, None, None
-        x = self.model(input_ids=input_ids, attention_mask=attention_mask, output_attentions=True)
-        x_hat = self.model(input_ids=input_ids_hat, attention_mask=attention_mask, output_attentions=True)
-        return x.logits, x.attentions, x_hat.logits, x_hat.attentions
+        if self.maps is None:
+            raise ValueError("PairForward was built for the baseline: no attention maps to record for x̂")
+        x, att_x = self.maps(lambda: self.model(input_ids=input_ids, attention_mask=attention_mask))
+        x_hat, att_hat = self.maps(lambda: self.model(input_ids=input_ids_hat, attention_mask=attention_mask))
+        return x.logits, att_x, x_hat.logits, att_hat
 
 
 def compute_losses(net: torch.nn.Module, batch: dict, cfg: TrainConfig, spec: LabelSpec,
@@ -168,9 +172,11 @@ def compute_losses(net: torch.nn.Module, batch: dict, cfg: TrainConfig, spec: La
     terms = {"loss_all": loss_all(logits_x, batch["labels"], batch["weights"], spec.task)}
     if cfg.mode == "debiased":
         terms["loss_mask"] = loss_mask(logits_hat.float(), logits_x, batch["labels"], batch["weights"], spec.task,
-                                       cfg.alpha, cfg.temperature, cfg.alpha_orientation)
+                                       cfg.alpha, cfg.temperature, cfg.alpha_orientation, cfg.temperature_scope,
+                                       cfg.temperature_squared)
         keep = batch["attention_mask"].bool() & ~batch["entity_mask"]
-        terms["loss_debias"] = loss_debias(att_x, att_hat, keep, per_head=cfg.debias_heads == "perHead")
+        terms["loss_debias"] = loss_debias(att_x, att_hat, keep, per_head=cfg.debias_heads == "perHead",
+                                           normalisation=cfg.debias_normalisation)
         total = terms["loss_all"] + terms["loss_mask"] + cfg.lambda_debias * terms["loss_debias"]
     else:
         total = terms["loss_all"]
@@ -235,7 +241,7 @@ def save_checkpoint(root: Path, step: int, model, tokenizer, cfg: TrainConfig, o
     tmp.mkdir(parents=True)
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
-    (tmp / CONFIG_FILE).write_text(_json(cfg.to_json()), encoding="utf-8")
+    (tmp / CONFIG_FILE).write_text(_json(resolved_json(cfg)), encoding="utf-8")
     if metrics_file.exists():
         shutil.copyfile(metrics_file, tmp / METRICS_FILE)
     torch.save({"step": step, "epoch": position[0], "next_batch": position[1], "config": cfg.to_json(),
@@ -273,6 +279,11 @@ def load_checkpoint_state(path: Path) -> dict:
         raise ConfigError("--resume", f"not a checkpoint folder (no {STATE_FILE}): {path}")
     # Our own file: it holds numpy RNG state, which the weights-only unpickler refuses.
     return torch.load(path / STATE_FILE, map_location="cpu", weights_only=False)
+
+
+def resolved_json(cfg: TrainConfig) -> dict:
+    """train_config.json: the resolved config plus the loss it makes (`effectiveLoss`, derived, never read back)."""
+    return cfg.to_json() | {"effectiveLoss": effective_loss(cfg)}
 
 
 def _json(obj) -> str:
@@ -418,7 +429,7 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
     metrics_file = out / METRICS_FILE
     if dist.main:
         out.mkdir(parents=True, exist_ok=True)
-        (out / CONFIG_FILE).write_text(_json(cfg.to_json()), encoding="utf-8")
+        (out / CONFIG_FILE).write_text(_json(resolved_json(cfg)), encoding="utf-8")
         metrics_file.unlink(missing_ok=True)
     if state:
         optimizer.load_state_dict(state["optimizer"])
@@ -431,12 +442,14 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
     if dist.main:
         remove_stale_checkpoints(ckpt_root, step)
     events.record_metrics_to(metrics_file)
-    events.emit("start", mode=cfg.mode, task=spec.task, labels=spec.num_labels, rows=len(train_data),
+    loss = effective_loss(cfg)
+    log(f"loss: {loss['formula']}" + (f" with {json.dumps(loss['values'], ensure_ascii=False)}" if loss["values"] else ""))
+    events.emit("start", mode=cfg.mode, loss=loss, task=spec.task, labels=spec.num_labels, rows=len(train_data),
                 entity_tokens=entity_tokens, step=step, of=total_steps, epochs=cfg.epochs, device=str(device),
                 processes=dist.world, parameters=n_params)
-    net = PairForward(model)
+    pair = net = PairForward(model, debiased=cfg.mode == "debiased")
     if dist.world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+        net = torch.nn.parallel.DistributedDataParallel(pair, device_ids=[device.index] if device.type == "cuda" else None)
 
     def checkpoint(position: tuple[int, int], epoch_loss: tuple[float, int] = (0.0, 0)) -> Path | None:
         if not dist.main:
@@ -511,6 +524,8 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
         if stop_requested(stop, dist, device):
             raise Stopped(stop.signum or signal.SIGTERM, step, str(last_checkpoint.resolve()) if last_checkpoint else None)
     stop.deferred = False
+    if pair.maps is not None:
+        pair.maps.remove()  # the exported model carries no hooks
     train_seconds = time.time() - t_loop
 
     result = {}

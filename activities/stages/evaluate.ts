@@ -7,14 +7,21 @@
  */
 import { StageInputInvalid } from '../../common/errors';
 import { scorePredictions } from '../../eval/metrics';
+import { prepareInput, type PreparedInput } from '../../eval/input';
+import { f1Intervals } from '../../eval/intervals';
 import { Classifier } from '../../inference/engine';
 import { evaluateWithSchema } from '../../pipeline/evaluate-stage';
 import type { CanonicalRow } from '../../pipeline/dataset';
 import { evaluationSchema, type Evaluation, type LabelCurves, type Metrics } from '../../report/schema';
+import { configDifferences, trainingOf, type Training } from '../../report/training';
+import { classifierBundleSchema } from '../../pipeline/classifier';
 import type { ArtifactRef } from '../../store/types';
 import type { StageContext, StageImplementation } from './context';
 import { readCanonicalRows } from './rows';
 import { parseWith } from './parse-with';
+
+/** The F1 intervals' bootstrap: 1000 row resamples, seeded, 95%, as the audit's. */
+const F1_BOOTSTRAP = { samples: 1000, seed: 42, confidence: 0.95 } as const;
 
 /** Curves keep at most this many points in evaluation.json: enough to draw, small enough to ship. */
 export const MAX_CURVE_POINTS = 256;
@@ -30,6 +37,7 @@ export const evaluate: StageImplementation = async (input, context) => {
   const texts = rows.map((r) => r.text);
 
   const models: Evaluation['models'] = [];
+  const prepared: PreparedInput[] = [];
   for (const [index, name] of names.entries()) {
     const key = `models.${name}`;
     const classifier = await Classifier.load(spec.models[name]!, context, spec.inference ?? {}, key);
@@ -49,26 +57,66 @@ export const evaluate: StageImplementation = async (input, context) => {
         ...(classifier.task === 'multilabel' ? { threshold: spec.threshold ?? classifier.threshold } : {}),
       };
       const scored = scorePredictions(metricsInput);
+      prepared.push(prepareInput(metricsInput));
       const metrics = scored.metrics;
       const curves = scored.curves.map(thinCurves);
       const predictionsRef = await storePredictions(context, name, rows, yTrue, yScore);
-      models.push({ name, model_digest: classifier.modelDigest, mode: classifier.mode ?? 'unknown', ...(classifier.seed !== undefined ? { seed: classifier.seed } : {}), metrics, curves, predictions: predictionsRef });
+      const training = await trainingOfBundle(spec.models[name]!, context);
+      models.push({
+        name,
+        model_digest: classifier.modelDigest,
+        mode: classifier.mode ?? 'unknown',
+        ...(classifier.seed !== undefined ? { seed: classifier.seed } : {}),
+        metrics,
+        curves,
+        predictions: predictionsRef,
+        ...(training ? { training } : {}),
+      });
       context.log.info('evaluated', { model: name, macro_f1: metrics.macro_f1, micro_f1: metrics.micro_f1 });
     } finally {
       await classifier.release();
     }
   }
 
+  // F1 intervals, the reference first so that each delta's interval is paired against it.
+  const order = [names.indexOf(reference), ...names.flatMap((_, i) => (names[i] === reference ? [] : [i]))];
+  const intervals = f1Intervals(order.map((i) => prepared[i]!), F1_BOOTSTRAP);
+  // The intervals' point estimates must be the metrics' own; where a task defines F1 otherwise
+  // (binary's positive-class F1, an excluded label), no interval is reported rather than a wrong one.
+  const agrees = order.every((i, k) => {
+    const m = models[i]!.metrics;
+    const f = intervals.models[k]!;
+    return Math.abs(f.macro_f1.value - m.macro_f1) < 1e-9 && Math.abs(f.micro_f1.value - m.micro_f1) < 1e-9;
+  });
+  if (agrees) order.forEach((i, k) => (models[i]!.intervals = intervals.models[k]!));
+  const deltaIntervals = new Map(agrees ? order.slice(1).map((i, k) => [names[i]!, intervals.deltas[k]!]) : []);
   const referenceModel = models.find((m) => m.name === reference)!;
   const evaluation: Evaluation = evaluationSchema.parse({
     dataset_digest: spec.dataset.sha256,
     models,
-    deltas: models.filter((m) => m.name !== reference).map((m) => deltaOf(referenceModel.name, referenceModel.metrics, m.name, m.metrics)),
+    deltas: models.filter((m) => m.name !== reference).map((m) => ({ ...deltaOf(referenceModel.name, referenceModel.metrics, m.name, m.metrics), ...(deltaIntervals.has(m.name) ? { intervals: deltaIntervals.get(m.name)! } : {}) })),
+    config_differences: configDifferences(models),
   });
+  for (const d of evaluation.config_differences ?? []) context.log.info('training differs between compared models', { key: d.key, values: JSON.stringify(d.values) });
   const ref = await context.store.put({ bytes: JSON.stringify(evaluation, null, 1) }, { kind: 'evaluation', name: 'evaluation.json' });
   const headline = models.find((m) => m.name === candidate)!;
   return { evaluation: ref, macroF1: headline.metrics.macro_f1, microF1: headline.metrics.micro_f1, modelDigest: headline.model_digest };
 };
+
+/**
+ * The training configuration of a classifier bundle (its `config`, the trainer's train_config.json),
+ * or undefined when the bundle is not one the train stage wrote (the engine has validated it already).
+ */
+async function trainingOfBundle(ref: ArtifactRef, context: StageContext): Promise<Training | undefined> {
+  const bundle = classifierBundleSchema.safeParse(JSON.parse((await context.store.read(ref)).toString('utf8')));
+  if (!bundle.success) return undefined;
+  try {
+    return trainingOf(JSON.parse((await context.store.read(bundle.data.config)).toString('utf8')));
+  } catch (error) {
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
 
 /** Gold labels in the shape the metrics take; a row that does not fit the model's labels names itself. */
 function truthOf(rows: readonly CanonicalRow[], classifier: Classifier, key: string, stageId: string): (number | number[])[] {

@@ -148,6 +148,75 @@ describe('the gate', () => {
   });
 
   test('with no thresholds the gate passes', () => {
-    assert.deepEqual(evaluateGate(result, auditGateSchema.parse({})), { mode: 'fail', max_abs_reactivity: null, max_flip_rate: null, passed: true, reasons: [] });
+    assert.deepEqual(evaluateGate(result, auditGateSchema.parse({})), {
+      mode: 'fail',
+      max_abs_reactivity: null,
+      max_flip_rate: null,
+      aggregate: 'mean',
+      estimate: 'point',
+      max_f1_drop: null,
+      f1_drop: null,
+      passed: true,
+      reasons: [],
+    });
+  });
+
+  // By hand (see CASES): g1's absolute per label is x 0.1, y 0.2 (mean 0.15); g2's x 0.3, y 0.05 (mean 0.175).
+  const thresholdCases: { name: string; gate: Record<string, unknown>; passed: boolean; reason?: RegExp }[] = [
+    { name: 'the label mean (0.175) passes a bound of 0.2', gate: { maxAbsReactivity: 0.2 }, passed: true },
+    { name: 'the label maximum (g2\'s x, 0.3) fails the same bound', gate: { maxAbsReactivity: 0.2, aggregate: 'max' }, passed: false, reason: /group "g2": label "x" absolute reactivity 0\.3000 .*exceeds maxAbsReactivity 0\.2/ },
+    { name: 'the label maximum passes a bound above it', gate: { maxAbsReactivity: 0.31, aggregate: 'max' }, passed: true },
+  ];
+  for (const c of thresholdCases) {
+    test(`per-label maximum: ${c.name}`, () => {
+      const verdict = evaluateGate(result, auditGateSchema.parse(c.gate));
+      assert.equal(verdict.passed, c.passed);
+      if (c.reason) assert.match(verdict.reasons.join('\n'), c.reason);
+    });
+  }
+
+  test('estimate "upper" judges the upper end of the interval, so a point estimate below the bound can still fail', () => {
+    const g2 = result.groups.find((g) => g.group === 'g2')!;
+    // A bound between g2's point estimate and its interval's upper end (computed by the same bootstrap).
+    assert.ok(g2.absolute.ci_high > g2.absolute.value, 'the interval is wider than its point');
+    const bound = (g2.absolute.value + g2.absolute.ci_high) / 2;
+    assert.equal(evaluateGate(result, auditGateSchema.parse({ maxAbsReactivity: bound })).passed, true);
+    const upper = evaluateGate(result, auditGateSchema.parse({ maxAbsReactivity: bound, estimate: 'upper' }));
+    assert.equal(upper.passed, false);
+    assert.match(upper.reasons[0]!, /group "g2": absolute reactivity \(CI upper bound\)/);
+    // max + upper: the largest per-label ci_high of each group.
+    const g1 = result.groups.find((g) => g.group === 'g1')!;
+    const top = Math.max(...[...g1.per_label, ...g2.per_label].map((l) => l.absolute.ci_high));
+    assert.equal(evaluateGate(result, auditGateSchema.parse({ maxAbsReactivity: top, aggregate: 'max', estimate: 'upper' })).passed, true);
+    assert.equal(evaluateGate(result, auditGateSchema.parse({ maxAbsReactivity: top - 1e-9, aggregate: 'max', estimate: 'upper' })).passed, false);
+  });
+
+  test('maxF1Drop fails a model that lost more F1 than allowed against the reference, and passes one within it', () => {
+    const gate = auditGateSchema.parse({ maxF1Drop: 0.05, reference: 'baseline' });
+    const within = evaluateGate(result, gate, { reference: 'baseline', referenceF1: 0.8, modelF1: 0.76 });
+    assert.equal(within.passed, true);
+    assert.ok(Math.abs(within.f1_drop!.value - 0.04) < 1e-12);
+    assert.deepEqual({ ...within.f1_drop, value: 0 }, { metric: 'macro_f1', reference: 'baseline', reference_f1: 0.8, model_f1: 0.76, value: 0 });
+    const beyond = evaluateGate(result, gate, { reference: 'baseline', referenceF1: 0.8, modelF1: 0.7 });
+    assert.equal(beyond.passed, false);
+    assert.match(beyond.reasons[0]!, /macro_f1 0\.7000 is 0\.1000 below the reference "baseline" \(0\.8000\): more than maxF1Drop 0\.05/);
+    assert.throws(() => evaluateGate(result, gate), /maxF1Drop needs the F1/);
+  });
+
+  test('a constant predictor has reactivity 0 and passes every reactivity bound, but fails maxF1Drop', () => {
+    // Every text gets the same probabilities: d = 0 for every case, no flips.
+    const sentences = templateSentences(['<group> t1', '<group> t2', '<group> t3'], PAIRS);
+    const constant = sentences.texts.map(() => [0.9, 0.2]);
+    const cases = scoreCases(sentences, constant, constant.map((p) => p.map((v) => (v > 0.5 ? 1 : 0))));
+    const flat = computeReactivity({ labels: ['x', 'y'], pairs: PAIRS, units: 3, cases }, BOOTSTRAP);
+    assert.equal(flat.max_abs_reactivity, 0);
+    const strict = { maxAbsReactivity: 0, maxFlipRate: 0, aggregate: 'max', estimate: 'upper' };
+    assert.equal(evaluateGate(flat, auditGateSchema.parse(strict)).passed, true, 'reactivity alone cannot tell a dead model');
+    // Its F1 on 4 rows whose gold labels are [1,0],[0,1],[1,0],[0,1], predicting [1,0] for all:
+    // label x: tp 2, fp 2, fn 0 → F1 2·2/(2·2+2+0) = 2/3; label y: tp 0 → F1 0; macro (2/3 + 0)/2 = 1/3.
+    const macro = (2 / 3 + 0) / 2;
+    const verdict = evaluateGate(flat, auditGateSchema.parse({ ...strict, maxF1Drop: 0.1, reference: 'baseline' }), { reference: 'baseline', referenceF1: 0.9, modelF1: macro });
+    assert.equal(verdict.passed, false);
+    assert.ok(Math.abs(verdict.f1_drop!.value - (0.9 - macro)) < 1e-12);
   });
 });

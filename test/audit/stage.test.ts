@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { audit } from '../../activities/stages/audit';
 import { fillTemplate } from '../../audit/sentences';
+import { computeMetrics } from '../../eval/metrics';
 import { AuditGroupsInvalid, BiasGateFailed, StageInputInvalid } from '../../common/errors';
 import type { CanonicalRow } from '../../pipeline/dataset';
 import type { Json } from '../../pipeline/run-spec';
@@ -173,6 +174,55 @@ describe('the audit stage on a model trained to react to one gender term', () =>
     assert.ok(result!.groups.length >= 5, 'the default set has several groups');
     assert.deepEqual([result!.pairs[0]!.a, result!.pairs[0]!.b], ['남학생', '여학생']);
     assert.equal(result!.pairs[0]!.cases, 20, 'two positions per sentence');
+  });
+
+  test('pairs seen in masking are reported apart from unseen ones, and maxF1Drop fails a model that lost F1 against the reference', async () => {
+    // The training data as a ner-mask stage writes it: 남학생 masked (span [0, 3) of each row that starts with it).
+    const maskedData = await direct.dataset(
+      fixtureRows(false).train.map((r) => ({ ...r, meta: { masked: { text: r.text, spans: r.text.startsWith('남학생') ? [{ start: 0, end: 3, type: 'identity', source: 'lexicon' }] : [] } } })),
+      'masked.jsonl',
+    );
+    // evaluation.json with the audited model's real digest and F1 figures made up for the gate: the reference 0.9, the model 0.7.
+    const digest = (bundle: ArtifactRef): Promise<string> => direct.store.read(bundle).then((b) => artifactRefSchema.parse(JSON.parse(b.toString('utf8')).model).sha256);
+    const metrics = (macro: number) => ({ ...computeMetrics({ task: 'multilabel', labels: ['biased', 'other'], yTrue: [[1, 0]], yScore: [[0.9, 0.1]] }), macro_f1: macro, micro_f1: macro });
+    const predictions = await direct.dataset([], 'predictions.jsonl');
+    const evaluation = {
+      dataset_digest: 'x'.repeat(64),
+      models: [
+        { name: 'reference', model_digest: 'r'.repeat(64), mode: 'baseline', metrics: metrics(0.9), curves: [], predictions },
+        { name: 'biased', model_digest: await digest(biased), mode: 'debiased', metrics: metrics(0.7), curves: [], predictions },
+      ],
+      deltas: [],
+    };
+    const evaluationRef = await direct.dataset([JSON.stringify(evaluation)], 'evaluation.json');
+    const groups = { gender: [['남학생', '여학생'], ['아들', '딸']] };
+    const failure = gateFailure(
+      await audit(
+        { models: { biased }, templates: AUDIT_TEMPLATES.slice(0, 4), groups, masked: maskedData, evaluation: evaluationRef, gate: { maxF1Drop: 0.1, reference: 'reference' }, bootstrap: { samples: 50 } },
+        direct.context,
+      ).then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+    );
+    assert.match(failure.message, /macro_f1 0\.7000 is 0\.2000 below the reference "reference" \(0\.9000\): more than maxF1Drop 0\.1/);
+    const [result] = (await readAudit(direct, failure.outputs.audit)).audits;
+    assert.deepEqual(result!.masking!.seen_terms, ['남학생']);
+    assert.deepEqual(
+      result!.masking!.slices.map((s) => [s.name, s.pairs.map((p) => p.a)]),
+      [['seen in masking', ['남학생']], ['unseen', ['아들']]],
+    );
+    assert.equal(result!.masking!.slices[0]!.reactivity!.absolute.value, result!.pairs[0]!.absolute.value, 'seen = the 남학생/여학생 pair alone');
+    assert.equal(result!.masking!.slices[1]!.reactivity!.absolute.value, result!.pairs[1]!.absolute.value, 'unseen = the 아들/딸 pair alone');
+    assert.equal(result!.manual_reactivity!.protocol, 'templates');
+    assert.equal(result!.manual_reactivity!.groups[0]!.per_label[0]!.signed.value, result!.groups[0]!.per_label[0]!.signed.value);
+    // An evaluation of another model is refused, naming both digests.
+    const other = { ...evaluation, models: [evaluation.models[0]!, { ...evaluation.models[1]!, model_digest: 'f'.repeat(64) }] };
+    const otherRef = await direct.dataset([JSON.stringify(other)], 'evaluation-other.json');
+    await assert.rejects(
+      audit({ models: { biased }, templates: AUDIT_TEMPLATES.slice(0, 2), groups, evaluation: otherRef, gate: { maxF1Drop: 0.1, reference: 'reference' }, bootstrap: { samples: 10 } }, direct.context),
+      (e: unknown) => e instanceof StageInputInvalid && /the evaluation's "biased" is another model/.test(e.message),
+    );
   });
 
   test('bad input fails with clear non-retryable errors', async () => {

@@ -57,6 +57,20 @@ describe('the audit stage’s with block', () => {
     ['both templates and insert', '      templates: ["<group>"]\n      insert: { position: prefix }\n      dataset: "${{ stages.model.outputs.dataset }}"', undefined, /^p\.yaml:10:\d+: .*not both/],
     ['insert without a dataset', '      insert: { position: prefix }', undefined, /`insert` joins identity terms to test sentences: give `dataset`/],
     ['groups and groupsFile together', '      templates: ["<group>"]\n      groups: { g: [[a, b]] }\n      groupsFile: ./groups.yaml', undefined, /give `groups` or `groupsFile`, not both/],
+    ['gate.maxF1Drop without an evaluation', '      templates: ["<group>"]\n      gate: { maxF1Drop: 0.02, reference: other }', undefined, /gate\.maxF1Drop compares F1 figures: give `evaluation`/],
+    [
+      'gate.maxF1Drop without a reference',
+      '      templates: ["<group>"]\n      evaluation: "${{ stages.model.outputs.dataset }}"\n      gate: { maxF1Drop: 0.02 }',
+      undefined,
+      /gate\.maxF1Drop needs gate\.reference/,
+    ],
+    [
+      'a reference that is the gated model',
+      '      templates: ["<group>"]\n      evaluation: "${{ stages.model.outputs.dataset }}"\n      gate: { maxF1Drop: 0.02, reference: baseline }',
+      undefined,
+      /gate\.reference must be another model than the one the gate judges/,
+    ],
+    ['an unknown aggregate', '      templates: ["<group>"]\n      gate: { aggregate: median }', undefined, /^p\.yaml:10:\d+: /],
   ];
   for (const [what, block, models, expected] of bad) {
     test(`refuses ${what}`, () => {

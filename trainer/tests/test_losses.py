@@ -58,15 +58,18 @@ def test_l_all_multiclass_is_the_cross_entropy_of_softmax_probabilities():
     assert got.item() == pytest.approx(expected, abs=1e-10)
 
 
-@pytest.mark.parametrize("alpha,temperature,orientation", [(0.7, 1.0, "manual"), (0.7, 2.0, "manual"),
-                                                           (0.7, 2.0, "public"), (0.3, 1.0, "public")])
-def test_l_mask_multilabel(alpha, temperature, orientation):
+@pytest.mark.parametrize("alpha,temperature,orientation,scope,squared", [
+    (0.7, 1.0, "manual", "teacher", False), (0.7, 2.0, "manual", "both", True), (0.7, 2.0, "public", "teacher", False),
+    (0.3, 1.0, "public", "teacher", False), (0.7, 2.0, "manual", "teacher", True)])
+def test_l_mask_multilabel(alpha, temperature, orientation, scope, squared):
     gold = bce(sigmoid(LOGITS_HAT), Y_MULTI)
     teacher = sigmoid(LOGITS_X / temperature)
-    soft = bce(sigmoid(LOGITS_HAT / temperature), teacher) * temperature**2
+    student = sigmoid(LOGITS_HAT / temperature) if scope == "both" else sigmoid(LOGITS_HAT)
+    soft = bce(student, teacher) * (temperature**2 if squared else 1.0)
     a = alpha if orientation == "manual" else 1 - alpha
     expected = wmean(a * gold + (1 - a) * soft, WEIGHTS)
-    got = loss_mask(t(LOGITS_HAT), t(LOGITS_X), t(Y_MULTI), t(WEIGHTS), "multilabel", alpha, temperature, orientation)
+    got = loss_mask(t(LOGITS_HAT), t(LOGITS_X), t(Y_MULTI), t(WEIGHTS), "multilabel", alpha, temperature, orientation,
+                    scope, squared)
     assert got.item() == pytest.approx(expected, abs=1e-10)
 
 
@@ -89,7 +92,8 @@ def test_l_mask_multiclass_uses_soft_cross_entropy_against_the_teacher():
     gold = cross_entropy(softmax(LOGITS_HAT), np.eye(3)[Y_CLASS])
     soft = cross_entropy(softmax(LOGITS_HAT / temperature), softmax(LOGITS_X / temperature)) * temperature**2
     expected = wmean(alpha * gold + (1 - alpha) * soft, WEIGHTS)
-    got = loss_mask(t(LOGITS_HAT), t(LOGITS_X), t(Y_CLASS), t(WEIGHTS), "multiclass", alpha, temperature)
+    got = loss_mask(t(LOGITS_HAT), t(LOGITS_X), t(Y_CLASS), t(WEIGHTS), "multiclass", alpha, temperature,
+                    temperature_scope="both", temperature_squared=True)
     assert got.item() == pytest.approx(expected, abs=1e-10)
 
 

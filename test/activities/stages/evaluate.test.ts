@@ -61,6 +61,21 @@ describe('the evaluate stage', () => {
     assert.equal(outputs.modelDigest, b!.model_digest);
   });
 
+  test('every model carries its F1 intervals and its training, and the models\' training differences are listed', () => {
+    for (const model of evaluation.models) {
+      assert.equal(model.intervals!.macro_f1.value, model.metrics.macro_f1);
+      assert.ok(model.intervals!.macro_f1.ci_low <= model.metrics.macro_f1 && model.metrics.macro_f1 <= model.intervals!.macro_f1.ci_high);
+      assert.equal(model.training!.config.mode, 'baseline');
+      assert.equal(model.training!.loss_formula, 'L_total = L_all = BCE(P(y|x), y)');
+    }
+    const delta = evaluation.deltas[0]!.intervals!.macro_f1;
+    assert.ok(Math.abs(delta.value - evaluation.deltas[0]!.macro_f1) < 1e-12);
+    // The two were trained with other seeds and epochs (and data): the evaluation says so.
+    const keys = evaluation.config_differences!.map((d) => d.key);
+    assert.ok(keys.includes('seed') && keys.includes('epochs'), keys.join(', '));
+    assert.deepEqual(evaluation.config_differences!.find((d) => d.key === 'seed')!.values, { baseline: 42, other: 7 });
+  });
+
   test('heartbeats report scoring progress per model', () => {
     const phases = new Set(direct.heartbeats.map((h) => h.phase));
     assert.ok(phases.has('scoring baseline') && phases.has('scoring other'), [...phases].join(', '));
