@@ -10,7 +10,7 @@
  * config can be printed, logged or put in a workflow input without leaking anything.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { delimiter, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -76,6 +76,12 @@ export const configSchema = z
     trainer: z.object({ python: z.string().min(1) }).strict(),
     /** URL prefix → local prefix, for air-gapped labs: a download of `from…` reads `to…` instead. */
     dataMirrors: z.array(z.object({ from: z.string().min(1), to: z.string().min(1) }).strict()),
+    /**
+     * Folders whose files stages may read by `file://` URL or path (common/read-roots.ts). Absent:
+     * a local stack reads the project, the pipeline's folder and data-mirror folders; a worker of a
+     * remote cluster reads none. Configured: exactly these (an empty list: none).
+     */
+    readRoots: z.array(z.string().min(1).refine((p) => p.startsWith('/'), { message: 'must be an absolute path' })).optional(),
   })
   .strict();
 export type FairlineConfig = z.infer<typeof configSchema>;
@@ -91,6 +97,7 @@ export const configOverridesSchema = z
       .optional(),
     trainer: configSchema.shape.trainer.partial().strict().optional(),
     dataMirrors: configSchema.shape.dataMirrors.optional(),
+    readRoots: configSchema.shape.readRoots,
   })
   .strict();
 export type ConfigOverrides = z.infer<typeof configOverridesSchema>;
@@ -172,6 +179,10 @@ export function loadConfig(overrides: unknown = {}, env: NodeJS.ProcessEnv = pro
     },
     trainer: { python: o.trainer?.python ?? env[ENV.trainerPython] ?? trainerVenvPython(env) },
     dataMirrors: o.dataMirrors ?? (env[ENV.dataMirrors] ? parseMirrors(env[ENV.dataMirrors]!) : []),
+    // `:`-separated, as PATH; set but empty means no root at all.
+    ...((o.readRoots ?? env[ENV.readRoots]) !== undefined
+      ? { readRoots: o.readRoots ?? env[ENV.readRoots]!.split(delimiter).filter((p) => p !== '') }
+      : {}),
   };
 
   const parsed = configSchema.safeParse(candidate);

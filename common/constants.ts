@@ -64,6 +64,8 @@ export const ENV = {
   s3SecretAccessKey: 'AWS_SECRET_ACCESS_KEY',
   trainerPython: 'FAIRLINE_TRAINER_PYTHON',
   dataMirrors: 'FAIRLINE_DATA_MIRRORS',
+  /** Folders stages may read local files under, `:`-separated (common/read-roots.ts). */
+  readRoots: 'FAIRLINE_READ_ROOTS',
   cacheDir: 'FAIRLINE_CACHE_DIR',
   stateDir: 'FAIRLINE_STATE_DIR',
   /** The Chromium binary the browser tests drive (test/browser.ts); default CHROMIUM.defaultPath. */

@@ -28,6 +28,8 @@ export interface StageContext {
    * across retries: where a stage keeps what a retry needs (checkpoints) under the store's keys.
    */
   readonly executionKey?: string;
+  /** The folder of the pipeline's YAML file, when the run came from one: a default readable root (common/read-roots.ts). */
+  readonly pipelineDir?: string;
   /** The run this stage belongs to (pipeline, run id, workflow id, spec digest, trigger, git commit). */
   readonly run?: RunInfo & { pipeline: string; runId: string };
 }
@@ -39,6 +41,8 @@ export interface RunInfo {
   trigger: string;
   params: Record<string, Json>;
   gitCommit?: string;
+  /** The pipeline's YAML file as the client named it (RunSpec.sourceFile). */
+  sourceFile?: string;
 }
 
 /** A stage implementation: parses its own `with`, does the work, returns its outputs. */
