@@ -20,11 +20,14 @@ import { join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import {
+  ArtifactConflict,
   TrainerConfigInvalid,
   TrainerCrashed,
+  TrainerFailureBudgetSpent,
   TrainerOutOfMemory,
   TrainingDiverged,
 } from '../../common/errors';
+import { childEnv } from '../../common/child-env';
 import { PROJECT_ROOT } from '../../common/paths';
 import { stopProcess } from '../../infra/process';
 import type { Json } from '../../pipeline/run-spec';
@@ -37,6 +40,16 @@ import { parseWith } from './parse-with';
 
 /** How long the trainer gets after SIGTERM to write its checkpoint and exit. */
 export const TRAINER_GRACE_MS = 15_000;
+
+/**
+ * How many times the trainer itself may fail (crash, out of memory) in one execution of a stage
+ * before the stage gives up. Counted in the store, not by Temporal's attempts: those also end when
+ * a worker is lost or the store is down, which says nothing about the training.
+ */
+export const TRAINER_FAILURE_BUDGET = 3;
+
+/** Where the trainer's own failures of one stage execution are recorded, one object per failed attempt. */
+const failuresPrefix = (executionKey: string): string => `trainer-failures/${executionKey}/`;
 
 /** A checkpoint folder in the store: one artifact per file plus this bundle listing them. */
 const bundleSchema = z.object({ step: z.number().int().nonnegative(), files: z.record(z.string(), artifactRefSchema) }).strict();
@@ -162,7 +175,8 @@ async function runTrainer(
   const { store, stageId } = context;
   const child = spawn(context.config.trainer.python, argv, {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, PYTHONUNBUFFERED: '1', FAIRLINE_TRAINER_WATCH_STDIN: '1', FAIRLINE_TRAINER_ACK_CHECKPOINTS: '1' },
+    // Only what the trainer needs (common/child-env.ts): no store credentials.
+    env: childEnv('trainer', { PYTHONUNBUFFERED: '1', FAIRLINE_TRAINER_WATCH_STDIN: '1', FAIRLINE_TRAINER_ACK_CHECKPOINTS: '1' }),
     // stdin carries `ack STEP` lines once a checkpoint is uploaded (the trainer waits for them, so
     // it never runs more than one interval past a durable checkpoint); its end-of-file tells the
     // trainer that this process died.
@@ -256,10 +270,33 @@ async function runTrainer(
   const detail = lastError ?? (stderrTail.slice(-5).join(' | ') || `exit ${result.code ?? result.signal}`);
   if (result.code === 2) throw new TrainerConfigInvalid(stageId, detail);
   if (result.code === 3) throw new TrainingDiverged(stageId, detail);
-  if (result.code === 4) throw new TrainerOutOfMemory(stageId, detail);
-  if (result.code !== 0) throw new TrainerCrashed(stageId, detail);
+  if (result.code !== 0) {
+    const failure = result.code === 4 ? new TrainerOutOfMemory(stageId, detail) : new TrainerCrashed(stageId, detail);
+    throw await countTrainerFailure(context, executionKey, failure);
+  }
 
   return uploadOutputs(store, output);
+}
+
+/**
+ * Records a failure of the trainer itself and returns the error to throw: the retryable one while
+ * the budget lasts, TrainerFailureBudgetSpent (permanent) once this failure spends it. A store that
+ * cannot take the record leaves the failure uncounted: a retry is the safe side.
+ */
+async function countTrainerFailure(context: StageContext, executionKey: string, failure: TrainerCrashed | TrainerOutOfMemory): Promise<Error> {
+  const { store } = context;
+  try {
+    const key = `${failuresPrefix(executionKey)}attempt-${String(context.attempt ?? 1).padStart(4, '0')}.json`;
+    await store.putAt(key, { bytes: JSON.stringify({ attempt: context.attempt ?? 1, type: failure.type, message: failure.message }) }, { kind: 'trainer-failure' }).catch((error: unknown) => {
+      // The same attempt recorded twice (a retried write): one failure all the same.
+      if (!(error instanceof ArtifactConflict)) throw error;
+    });
+    const failures = (await store.list(failuresPrefix(executionKey))).length;
+    if (failures >= TRAINER_FAILURE_BUDGET) return new TrainerFailureBudgetSpent(context.stageId, failures, failure.message);
+  } catch (error) {
+    context.log.warn('could not record the trainer failure; it is not counted', { error: error instanceof Error ? error.message : String(error) });
+  }
+  return failure;
 }
 
 /** The trained model, as artifacts: ONNX + tokenizer for TS inference, the HF folder, metrics. */
