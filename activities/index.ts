@@ -11,7 +11,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { MAX_PAYLOAD_BYTES } from '../common/constants';
 import { ArtifactConflict, ArtifactDigestMismatch, ArtifactNotFound, PayloadTooLarge, StageTypeUnknown } from '../common/errors';
@@ -218,6 +218,7 @@ export function createActivities(deps: ActivityDependencies) {
             previousHeartbeat: context.info.heartbeatDetails,
             attempt: context.info.attempt,
             ...(input.run ? { run: { pipeline: input.pipeline, runId: input.runId, ...input.run } } : {}),
+            ...(input.run?.sourceFile ? { pipelineDir: dirname(resolve(input.run.sourceFile)) } : {}),
             executionKey: `${input.pipeline}/${input.runId}/${context.info.workflowExecution?.runId ?? 'no-execution'}/${input.stage.id}`,
           });
           const size = Buffer.byteLength(JSON.stringify(outputs));
@@ -231,7 +232,7 @@ export function createActivities(deps: ActivityDependencies) {
         } finally {
           await rm(scratchDir, { recursive: true, force: true });
         }
-      })();
+      }, () => Context.current().info.attempt)();
     },
 
     /** A successful run of this pipeline with this spec and these source digests, if one was recorded. */

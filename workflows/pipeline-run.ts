@@ -189,7 +189,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
           runId,
           stage: describe(stage, resolvedWith),
           recordCache: stage.cache,
-          run: { workflowId: info.workflowId, specDigest: spec.specDigest, trigger, params: spec.params, ...(input.gitCommit ? { gitCommit: input.gitCommit } : {}) },
+          run: { workflowId: info.workflowId, specDigest: spec.specDigest, trigger, params: spec.params, ...(input.gitCommit ? { gitCommit: input.gitCommit } : {}), ...(spec.sourceFile ? { sourceFile: spec.sourceFile } : {}) },
         });
         state.status = 'succeeded';
         state.outputs = result.outputs;
@@ -203,6 +203,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
       }
       state.status = 'failed';
       state.error = messageOf(error);
+      state.attempts = attemptOfFailure(error);
       // A stage may fail with findings (an audit whose bias gate failed): they stay visible and
       // reach the stages that always run (the report).
       const handedOver = outputsOfFailure(error);
@@ -301,6 +302,14 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
 /** The ApplicationFailure type of a failed activity (BiasGateFailed, DownloadRejected, …). */
 function failureTypeOf(error: unknown): string | undefined {
   return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? (error.cause.type ?? undefined) : undefined;
+}
+
+/** The attempt a failed stage ended on, from its failure's details (activities/failures.ts); unknown after a timeout. */
+function attemptOfFailure(error: unknown): number | undefined {
+  if (!(error instanceof ActivityFailure) || !(error.cause instanceof ApplicationFailure)) return undefined;
+  const first: unknown = error.cause.details?.[0];
+  if (typeof first !== 'object' || first === null || !('attempt' in first)) return undefined;
+  return typeof first.attempt === 'number' ? first.attempt : undefined;
 }
 
 /** Outputs a failed stage handed over in its failure's details (activities/failures.ts). */
