@@ -28,6 +28,9 @@ const storeUri = z
     message: 'must be file:///absolute/path or s3://bucket[/prefix]',
   });
 
+/** How long a stage waits out a store outage unless configured otherwise: a restart, a short incident. */
+export const DEFAULT_OUTAGE_WINDOW_MS = 5 * 60_000;
+
 const httpUrl = z.string().refine((u) => /^https?:\/\/[^\s/]+/.test(u), { message: 'must be an http(s) URL' });
 
 export const tlsConfigSchema = z
@@ -61,6 +64,11 @@ export const configSchema = z
     store: z
       .object({
         uri: storeUri,
+        /**
+         * How long a stage waits out an unavailable store (retrying with backoff, heartbeating)
+         * before the error surfaces (store/outage.ts). 0: fail at once.
+         */
+        outageWindowMs: z.number().int().nonnegative(),
         s3: z
           .object({
             /** Custom endpoint (MinIO, Ceph); absent for AWS S3 itself. */
@@ -92,7 +100,7 @@ export const configOverridesSchema = z
     temporal: configSchema.shape.temporal.partial().strict().optional(),
     taskQueues: configSchema.shape.taskQueues.partial().strict().optional(),
     store: z
-      .object({ uri: storeUri.optional(), s3: configSchema.shape.store.shape.s3.partial().strict().optional() })
+      .object({ uri: storeUri.optional(), outageWindowMs: configSchema.shape.store.shape.outageWindowMs.optional(), s3: configSchema.shape.store.shape.s3.partial().strict().optional() })
       .strict()
       .optional(),
     trainer: configSchema.shape.trainer.partial().strict().optional(),
@@ -168,6 +176,7 @@ export function loadConfig(overrides: unknown = {}, env: NodeJS.ProcessEnv = pro
     taskQueues: { cpu: o.taskQueues?.cpu ?? TASK_QUEUES.cpu, gpu: o.taskQueues?.gpu ?? TASK_QUEUES.gpu },
     store: {
       uri: o.store?.uri ?? env[ENV.storeUri] ?? pathToFileURL(resolve(stateDir(env), 'artifacts')).href,
+      outageWindowMs: o.store?.outageWindowMs ?? (env[ENV.storeOutageWindowMs] !== undefined ? Number(env[ENV.storeOutageWindowMs]) : DEFAULT_OUTAGE_WINDOW_MS),
       s3: {
         ...((o.store?.s3?.endpoint ?? env[ENV.s3Endpoint]) ? { endpoint: o.store?.s3?.endpoint ?? env[ENV.s3Endpoint] } : {}),
         region: o.store?.s3?.region ?? env[ENV.s3Region] ?? env.AWS_REGION ?? 'us-east-1',

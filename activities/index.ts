@@ -21,8 +21,9 @@ import { jsonSchema, type Json } from '../pipeline/run-spec';
 import { artifactRefSchema, type ArtifactRef, type ArtifactStore } from '../store/types';
 import type { FairlineConfig } from '../temporal.config';
 import { STAGE_TYPES, type StageType } from '../pipeline/stage-types';
+import { outageTolerant } from '../store/outage';
 import { withFailures } from './failures';
-import type { Logger, RunInfo } from './stages/context';
+import type { Logger, ResumePoint, RunInfo } from './stages/context';
 import { builtinStages, type RegisteredStage } from './stages';
 
 
@@ -40,6 +41,8 @@ export interface RunStageInput {
   recordCache: boolean;
   /** Who the run is, for stages that record it (the report); absent in runs recorded before. */
   run?: RunInfo;
+  /** False: never resume from checkpoints of an earlier execution of this run id (`--no-resume`). */
+  resumeEarlier?: boolean;
 }
 
 /** What the workflow hands to writeManifest: the run's identity, spec digest and stage states. */
@@ -64,6 +67,8 @@ export interface ManifestInput {
     inputs?: Record<string, Json>;
     outputs?: Record<string, Json>;
     error?: string;
+    /** The checkpoint a stage resumed from (activities/stages/context.ts ResumePoint). */
+    resumedFrom?: ResumePoint;
   }[];
 }
 
@@ -197,16 +202,27 @@ export function createActivities(deps: ActivityDependencies) {
       })();
     },
 
-    async runStage(input: RunStageInput): Promise<{ outputs: Record<string, Json>; cacheKey: string; attempt: number }> {
+    async runStage(input: RunStageInput): Promise<{ outputs: Record<string, Json>; cacheKey: string; attempt: number; resumedFrom?: ResumePoint }> {
       return withFailures(async () => {
         const context = Context.current();
         const stage = registered(input.stage.uses);
         const scratchDir = join(tmpdir(), 'fairline', `${input.stage.id}-${randomUUID()}`);
         await mkdir(scratchDir, { recursive: true });
         try {
+          // Store outages up to the configured window are waited out here, not counted as failures.
+          const riding = outageTolerant(store, {
+            windowMs: config.store.outageWindowMs,
+            heartbeat: () => context.heartbeat(),
+            signal: context.cancellationSignal,
+            log: (m, a) => context.log.warn(m, { stage: input.stage.id, ...a }),
+          });
+          let resumedFrom: ResumePoint | undefined;
           const outputs = await stage.implementation(input.stage.with, {
             stageId: input.stage.id,
-            store,
+            store: riding,
+            stageKey: cacheKeyOf(input.stage),
+            resumeEarlier: input.resumeEarlier ?? true,
+            noteResume: (point) => (resumedFrom = point),
             config,
             log: {
               info: (m, a) => context.log.info(m, { stage: input.stage.id, ...a }),
@@ -228,7 +244,7 @@ export function createActivities(deps: ActivityDependencies) {
           if (input.recordCache && stageTypes[input.stage.uses]?.cacheable?.(input.stage.with) !== false) {
             await recordCacheEntry(cacheKey, { outputs, stage: input.stage.id, uses: input.stage.uses, pipeline: input.pipeline, runId: input.runId });
           }
-          return { outputs, cacheKey, attempt: context.info.attempt };
+          return { outputs, cacheKey, attempt: context.info.attempt, ...(resumedFrom ? { resumedFrom } : {}) };
         } finally {
           await rm(scratchDir, { recursive: true, force: true });
         }

@@ -56,6 +56,8 @@ export const ENV = {
   temporalTlsServerName: 'FAIRLINE_TEMPORAL_TLS_SERVER_NAME',
   temporalApiKey: 'FAIRLINE_TEMPORAL_API_KEY',
   storeUri: 'FAIRLINE_STORE',
+  /** Milliseconds a stage waits out an unavailable store before failing (store/outage.ts). */
+  storeOutageWindowMs: 'FAIRLINE_STORE_OUTAGE_WINDOW_MS',
   s3Endpoint: 'FAIRLINE_S3_ENDPOINT',
   s3Region: 'FAIRLINE_S3_REGION',
   s3ForcePathStyle: 'FAIRLINE_S3_FORCE_PATH_STYLE',

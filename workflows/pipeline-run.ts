@@ -50,6 +50,8 @@ export interface StageState {
   error?: string;
   /** The stage that failed upstream, for skipped stages. */
   skippedBecause?: string;
+  /** The checkpoint the stage's work resumed from (an earlier attempt's or an earlier execution's). */
+  resumedFrom?: { execution: string; step: number; checkpoint: string };
 }
 
 /** `skipped`: a skipIfUnchanged run found its data and spec unchanged since a successful run. */
@@ -80,6 +82,8 @@ export interface PipelineRunInput {
   trigger?: string;
   /** Git commit of the client's checkout, when known; recorded in the manifest. */
   gitCommit?: string;
+  /** Never resume a stage from checkpoints an earlier execution of this run id left (`fairline run --no-resume`). */
+  noResume?: boolean;
   /** Task queue of the run's own bookkeeping activities (the manifest): the configured cpu queue. */
   bookkeepingQueue: string;
 }
@@ -189,11 +193,13 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
           runId,
           stage: describe(stage, resolvedWith),
           recordCache: stage.cache,
+          ...(input.noResume ? { resumeEarlier: false } : {}),
           run: { workflowId: info.workflowId, specDigest: spec.specDigest, trigger, params: spec.params, ...(input.gitCommit ? { gitCommit: input.gitCommit } : {}), ...(spec.sourceFile ? { sourceFile: spec.sourceFile } : {}) },
         });
         state.status = 'succeeded';
         state.outputs = result.outputs;
         state.attempts = result.attempt;
+        if (result.resumedFrom) state.resumedFrom = result.resumedFrom;
       }
       publish(stage, state.outputs);
     } catch (error) {
