@@ -111,7 +111,9 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
   const progress: RunProgress = { pipeline: spec.name, runId, status: 'running', stages: [...states.values()] };
   setHandler(progressQuery, () => progress);
 
-  const cacheActs = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 } });
+  /** Cache lookups, each named after its stage: the Web UI shows which stage a marker belongs to. */
+  const cacheActsFor = (stage: ResolvedStage) =>
+    proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 }, summary: `cache lookup: ${stage.id} (${stage.uses})` });
   const bookkeeping = proxyActivities<Activities>({
     taskQueue: input.bookkeepingQueue,
     startToCloseTimeout: '5 minutes',
@@ -164,7 +166,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
     const resolvedWith = resolveWith(stage.with, outputsSoFar);
     state.inputs = resolvedWith;
     try {
-      const lookup = stage.cache && !input.noCache ? await cacheActs.cacheLookup({ stage: describe(stage, resolvedWith) }) : undefined;
+      const lookup = stage.cache && !input.noCache ? await cacheActsFor(stage).cacheLookup({ stage: describe(stage, resolvedWith) }) : undefined;
       if (lookup?.hit) {
         state.status = 'cached';
         state.cached = true;
