@@ -13,6 +13,7 @@ import { workflowIds } from '../common/constants';
 import { withConfiguredQueues } from '../cli/run';
 import { validatePipelineText, type StageTypeRegistry } from '../pipeline/validate';
 import { FsArtifactStore } from '../store/fs-store';
+import type { ArtifactStore } from '../store/types';
 import { loadConfig, type FairlineConfig } from '../temporal.config';
 import type { RegisteredStage } from '../activities/stages';
 import { createWorkers, WORKFLOWS_PATH, type Workers } from '../worker/create';
@@ -63,6 +64,8 @@ export interface EngineOptions {
   address?: string;
   /** config.dataMirrors of the workers (pipelines with public URLs read local copies). */
   dataMirrors?: FairlineConfig['dataMirrors'];
+  /** The store the workers use instead of the temp-folder one (an S3 store on a MinIO the test controls). */
+  activityStore?: ArtifactStore;
   /** config.readRoots of the workers: TEST_READ_ROOTS unless given; `defaults` leaves them unconfigured. */
   readRoots?: readonly string[] | 'defaults';
 }
@@ -92,7 +95,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     connection: nativeConnection,
     workflowBundle: await workflowBundle(),
     activities: {
-      store,
+      store: options.activityStore ?? store,
       config,
       log: { info() {}, warn() {} },
       ...(options.stages ? { stages: options.stages } : {}),
