@@ -51,7 +51,7 @@ stages:
     done = true;
     await killer;
     assert.equal(outcome.status, 'failed');
-    const cause = outcome.error?.cause?.cause;
+    const cause = outcome.error?.cause?.cause?.cause;
     assert.ok(cause instanceof ApplicationFailure);
     assert.equal(cause.type, 'TrainerFailureBudgetSpent');
     assert.equal(cause.nonRetryable, true);
