@@ -278,7 +278,11 @@ export function createActivities(deps: ActivityDependencies) {
             const produced = artifactRefSchema.safeParse(value);
             if (!produced.success) continue;
             const entry = { artifact: produced.data, output, stage: stage.id, uses: stage.uses, pipeline: manifest.pipeline, runId: manifest.runId, workflowRunId: execution, manifest: ref.uri };
-            await store.putAt(lineageKey(produced.data.sha256, manifest.pipeline, manifest.runId, stage.id, output), { bytes: canonicalJson(entry) }, { kind: 'lineage' });
+            // A rerun of the same run id that produces the same bytes again finds the first
+            // producer's entry there: it stands (lineage names who produced the bytes first).
+            await store.putAt(lineageKey(produced.data.sha256, manifest.pipeline, manifest.runId, stage.id, output), { bytes: canonicalJson(entry) }, { kind: 'lineage' }).catch((error: unknown) => {
+              if (!(error instanceof ArtifactConflict)) throw error;
+            });
           }
         }
         if (manifest.status === 'succeeded' && manifest.dataFingerprint) {

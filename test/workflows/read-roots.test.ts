@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { startEngine, type Engine } from '../engine';
 
@@ -41,7 +41,9 @@ describe('a pipeline naming a file outside the readable roots', () => {
       const stage = outcome.progress.stages[0]!;
       assert.equal(stage.status, 'failed');
       assert.match(stage.error ?? '', /refused to read .*etc\/passwd: a local stack reads only the project, the pipeline's folder and data-mirror folders .*FAIRLINE_READ_ROOTS/);
-      const cause = outcome.error?.cause?.cause?.cause;
+      const activity = outcome.error?.cause?.cause;
+    assert.ok(activity instanceof ActivityFailure);
+    const cause = activity.cause;
       assert.ok(cause instanceof ApplicationFailure);
       assert.equal(cause.type, 'ReadRefused');
       assert.equal(cause.nonRetryable, true);
