@@ -9,7 +9,7 @@
  * - writeManifest: the run's lineage record.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Context } from '@temporalio/activity';
@@ -81,6 +81,46 @@ export function lineageKey(sha256: string, pipeline: string, runId: string, stag
 export function successKey(pipeline: string, specDigest: string, dataFingerprint: string): string {
   const data = createHash('sha256').update(dataFingerprint).digest('hex');
   return `runs-index/${pipeline}/${specDigest}/${data}.json`;
+}
+
+/** Where stage attempts get their scratch folders; shared by every worker on the machine. */
+export const SCRATCH_ROOT = join(tmpdir(), 'fairline');
+const SCRATCH_OWNER = '.fairline-owner';
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, but another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Removes the scratch folders whose owning worker process is dead (killed before it could clean
+ * up); folders of live workers, and folders without an owner record, stay. Returns what it removed.
+ */
+export async function sweepScratch(root: string = SCRATCH_ROOT): Promise<string[]> {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = await readdir(root);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    let owner: number;
+    try {
+      owner = Number((await readFile(join(root, name, SCRATCH_OWNER), 'utf8')).trim());
+    } catch {
+      continue;
+    }
+    if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
+    await rm(join(root, name), { recursive: true, force: true });
+    removed.push(join(root, name));
+  }
+  return removed;
 }
 
 export interface ActivityDependencies {
@@ -206,8 +246,10 @@ export function createActivities(deps: ActivityDependencies) {
       return withFailures(async () => {
         const context = Context.current();
         const stage = registered(input.stage.uses);
-        const scratchDir = join(tmpdir(), 'fairline', `${input.stage.id}-${randomUUID()}`);
+        const scratchDir = join(SCRATCH_ROOT, `${input.stage.id}-${randomUUID()}`);
         await mkdir(scratchDir, { recursive: true });
+        // Who owns it: a worker killed outright cannot remove it; the next one to start does (sweepScratch).
+        await writeFile(join(scratchDir, SCRATCH_OWNER), String(process.pid));
         try {
           // Store outages up to the configured window are waited out here, not counted as failures.
           const riding = outageTolerant(store, {

@@ -48,7 +48,9 @@ export interface Workers {
 export async function createWorkers(options: WorkerOptions): Promise<Workers> {
   // Loaded here, not at the top: every CLI command imports this file (for DEFAULT_CPU_CONCURRENCY),
   // and only `dev` and `worker` need the worker SDK and the activities behind it.
-  const [{ Worker }, { createActivities }] = await Promise.all([import('@temporalio/worker'), import('../activities')]);
+  const [{ Worker }, { createActivities, sweepScratch }] = await Promise.all([import('@temporalio/worker'), import('../activities')]);
+  // Scratch folders of workers killed mid-attempt (their owner is dead) go before new ones come.
+  await sweepScratch();
   const { config } = options;
   const ownConnection = !options.connection;
   const connection = options.connection ?? (await connectWorker(config));
