@@ -6,7 +6,12 @@
  *   worker (pending activity attempt + 1, its start time on the server's clock) and until the new
  *   trainer's first step (a heartbeat with a step past the checkpoint it resumed from);
  * - cancel → stop: `handle.cancel()` on a run whose trainer is training; timed until the trainer
- *   process has exited, with the steps trained after the cancel (from its heartbeats).
+ *   process has exited, with the steps trained after the cancel (from its heartbeats);
+ * - run end → CLI exit: `fairline run` (attached) of a pipeline that fails at once (a download of a
+ *   missing file); timed from the workflow's close (server clock) until the command has exited.
+ *
+ * "Training again" after a kill is read from the heartbeat details the server holds, so it includes
+ * the heartbeat throttling of the checkout under test: it is when an operator sees progress again.
  *
  *     npx tsx bench/recovery.ts [--root DIR] [--repeats 1]
  *
@@ -120,6 +125,7 @@ async function main(): Promise<void> {
   const workers: ChildProcess[] = [];
   const kills: { resumeStartMs: number; firstStepMs: number; attempt: number }[] = [];
   const cancels: { stopMs: number; stepsAfterCancel: number }[] = [];
+  const cliEnds: number[] = [];
   const start = (id: string): void => {
     execFileSync(process.execPath, [join(root, 'cli', 'bin.mjs'), 'run', file, '--id', id, '--detach'], { cwd: root, env, stdio: 'ignore' });
   };
@@ -187,6 +193,17 @@ async function main(): Promise<void> {
       const stopMs = Date.now() - cancelledAt;
       cancels.push({ stopMs, stepsAfterCancel: lastStep - running.step });
       console.log(`cancel → stop: trainer exited ${(stopMs / 1000).toFixed(1)} s after the cancel, ≥ ${lastStep - running.step} steps trained after it (heartbeat view)`);
+      // run end → CLI exit
+      const failId = `fail-${r}-${Date.now()}`;
+      const failing = join(work, 'failing.yaml');
+      await writeFile(failing, `name: failing\nstages:\n  - { id: gone, uses: download, with: { url: "file://${work}/no-such-file.csv" } }\n`);
+      const cli = spawn(process.execPath, [join(root, 'cli', 'bin.mjs'), 'run', failing, '--id', failId], { cwd: root, env, stdio: 'ignore' });
+      await new Promise((done) => cli.on('exit', done));
+      const exitedAt = Date.now();
+      const closed = (await client.workflow.getHandle(`pipeline/failing/${failId}`).describe()).closeTime;
+      const cliMs = exitedAt - (closed?.getTime() ?? exitedAt);
+      cliEnds.push(cliMs);
+      console.log(`run end → CLI exit: ${(cliMs / 1000).toFixed(2)} s`);
       for (const w of workers.splice(0)) await stopProcess(w, 5_000);
     }
   } finally {
@@ -198,9 +215,10 @@ async function main(): Promise<void> {
     killToNextAttemptS: median(kills.map((k) => k.resumeStartMs / 1000)),
     killToTrainingS: median(kills.map((k) => k.firstStepMs / 1000)),
     cancelToStopS: median(cancels.map((c) => c.stopMs / 1000)),
+    runEndToCliExitS: median(cliEnds.map((ms) => ms / 1000)),
   };
   console.log(JSON.stringify(summary));
-  await writeReport('recovery', { environment: environment({ root, repeats }), kills, cancels, summary });
+  await writeReport('recovery', { environment: environment({ root, repeats }), kills, cancels, cliEnds, summary });
 }
 
 runMain(main);
