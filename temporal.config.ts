@@ -10,7 +10,7 @@
  * config can be printed, logged or put in a workflow input without leaking anything.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { delimiter, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -27,6 +27,9 @@ const storeUri = z
   .refine((uri) => /^file:\/\/\/./.test(uri) || /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s]*)?$/.test(uri), {
     message: 'must be file:///absolute/path or s3://bucket[/prefix]',
   });
+
+/** How long a stage waits out a store outage unless configured otherwise: a restart, a short incident. */
+export const DEFAULT_OUTAGE_WINDOW_MS = 5 * 60_000;
 
 const httpUrl = z.string().refine((u) => /^https?:\/\/[^\s/]+/.test(u), { message: 'must be an http(s) URL' });
 
@@ -61,6 +64,11 @@ export const configSchema = z
     store: z
       .object({
         uri: storeUri,
+        /**
+         * How long a stage waits out an unavailable store (retrying with backoff, heartbeating)
+         * before the error surfaces (store/outage.ts). 0: fail at once.
+         */
+        outageWindowMs: z.number().int().nonnegative(),
         s3: z
           .object({
             /** Custom endpoint (MinIO, Ceph); absent for AWS S3 itself. */
@@ -76,6 +84,12 @@ export const configSchema = z
     trainer: z.object({ python: z.string().min(1) }).strict(),
     /** URL prefix → local prefix, for air-gapped labs: a download of `from…` reads `to…` instead. */
     dataMirrors: z.array(z.object({ from: z.string().min(1), to: z.string().min(1) }).strict()),
+    /**
+     * Folders whose files stages may read by `file://` URL or path (common/read-roots.ts). Absent:
+     * a local stack reads the project, the pipeline's folder and data-mirror folders; a worker of a
+     * remote cluster reads none. Configured: exactly these (an empty list: none).
+     */
+    readRoots: z.array(z.string().min(1).refine((p) => p.startsWith('/'), { message: 'must be an absolute path' })).optional(),
   })
   .strict();
 export type FairlineConfig = z.infer<typeof configSchema>;
@@ -86,11 +100,12 @@ export const configOverridesSchema = z
     temporal: configSchema.shape.temporal.partial().strict().optional(),
     taskQueues: configSchema.shape.taskQueues.partial().strict().optional(),
     store: z
-      .object({ uri: storeUri.optional(), s3: configSchema.shape.store.shape.s3.partial().strict().optional() })
+      .object({ uri: storeUri.optional(), outageWindowMs: configSchema.shape.store.shape.outageWindowMs.optional(), s3: configSchema.shape.store.shape.s3.partial().strict().optional() })
       .strict()
       .optional(),
     trainer: configSchema.shape.trainer.partial().strict().optional(),
     dataMirrors: configSchema.shape.dataMirrors.optional(),
+    readRoots: configSchema.shape.readRoots,
   })
   .strict();
 export type ConfigOverrides = z.infer<typeof configOverridesSchema>;
@@ -161,6 +176,7 @@ export function loadConfig(overrides: unknown = {}, env: NodeJS.ProcessEnv = pro
     taskQueues: { cpu: o.taskQueues?.cpu ?? TASK_QUEUES.cpu, gpu: o.taskQueues?.gpu ?? TASK_QUEUES.gpu },
     store: {
       uri: o.store?.uri ?? env[ENV.storeUri] ?? pathToFileURL(resolve(stateDir(env), 'artifacts')).href,
+      outageWindowMs: o.store?.outageWindowMs ?? (env[ENV.storeOutageWindowMs] !== undefined ? Number(env[ENV.storeOutageWindowMs]) : DEFAULT_OUTAGE_WINDOW_MS),
       s3: {
         ...((o.store?.s3?.endpoint ?? env[ENV.s3Endpoint]) ? { endpoint: o.store?.s3?.endpoint ?? env[ENV.s3Endpoint] } : {}),
         region: o.store?.s3?.region ?? env[ENV.s3Region] ?? env.AWS_REGION ?? 'us-east-1',
@@ -172,6 +188,10 @@ export function loadConfig(overrides: unknown = {}, env: NodeJS.ProcessEnv = pro
     },
     trainer: { python: o.trainer?.python ?? env[ENV.trainerPython] ?? trainerVenvPython(env) },
     dataMirrors: o.dataMirrors ?? (env[ENV.dataMirrors] ? parseMirrors(env[ENV.dataMirrors]!) : []),
+    // `:`-separated, as PATH; set but empty means no root at all.
+    ...((o.readRoots ?? env[ENV.readRoots]) !== undefined
+      ? { readRoots: o.readRoots ?? env[ENV.readRoots]!.split(delimiter).filter((p) => p !== '') }
+      : {}),
   };
 
   const parsed = configSchema.safeParse(candidate);

@@ -9,9 +9,9 @@
  * - writeManifest: the run's lineage record.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { MAX_PAYLOAD_BYTES } from '../common/constants';
 import { ArtifactConflict, ArtifactDigestMismatch, ArtifactNotFound, PayloadTooLarge, StageTypeUnknown } from '../common/errors';
@@ -21,8 +21,9 @@ import { jsonSchema, type Json } from '../pipeline/run-spec';
 import { artifactRefSchema, type ArtifactRef, type ArtifactStore } from '../store/types';
 import type { FairlineConfig } from '../temporal.config';
 import { STAGE_TYPES, type StageType } from '../pipeline/stage-types';
+import { outageTolerant } from '../store/outage';
 import { withFailures } from './failures';
-import type { Logger, RunInfo } from './stages/context';
+import type { Logger, ResumePoint, RunInfo } from './stages/context';
 import { builtinStages, type RegisteredStage } from './stages';
 
 
@@ -40,6 +41,8 @@ export interface RunStageInput {
   recordCache: boolean;
   /** Who the run is, for stages that record it (the report); absent in runs recorded before. */
   run?: RunInfo;
+  /** False: never resume from checkpoints of an earlier execution of this run id (`--no-resume`). */
+  resumeEarlier?: boolean;
 }
 
 /** What the workflow hands to writeManifest: the run's identity, spec digest and stage states. */
@@ -64,6 +67,8 @@ export interface ManifestInput {
     inputs?: Record<string, Json>;
     outputs?: Record<string, Json>;
     error?: string;
+    /** The checkpoint a stage resumed from (activities/stages/context.ts ResumePoint). */
+    resumedFrom?: ResumePoint;
   }[];
 }
 
@@ -76,6 +81,46 @@ export function lineageKey(sha256: string, pipeline: string, runId: string, stag
 export function successKey(pipeline: string, specDigest: string, dataFingerprint: string): string {
   const data = createHash('sha256').update(dataFingerprint).digest('hex');
   return `runs-index/${pipeline}/${specDigest}/${data}.json`;
+}
+
+/** Where stage attempts get their scratch folders; shared by every worker on the machine. */
+export const SCRATCH_ROOT = join(tmpdir(), 'fairline');
+const SCRATCH_OWNER = '.fairline-owner';
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, but another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Removes the scratch folders whose owning worker process is dead (killed before it could clean
+ * up); folders of live workers, and folders without an owner record, stay. Returns what it removed.
+ */
+export async function sweepScratch(root: string = SCRATCH_ROOT): Promise<string[]> {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = await readdir(root);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    let owner: number;
+    try {
+      owner = Number((await readFile(join(root, name, SCRATCH_OWNER), 'utf8')).trim());
+    } catch {
+      continue;
+    }
+    if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
+    await rm(join(root, name), { recursive: true, force: true });
+    removed.push(join(root, name));
+  }
+  return removed;
 }
 
 export interface ActivityDependencies {
@@ -197,16 +242,29 @@ export function createActivities(deps: ActivityDependencies) {
       })();
     },
 
-    async runStage(input: RunStageInput): Promise<{ outputs: Record<string, Json>; cacheKey: string; attempt: number }> {
+    async runStage(input: RunStageInput): Promise<{ outputs: Record<string, Json>; cacheKey: string; attempt: number; resumedFrom?: ResumePoint }> {
       return withFailures(async () => {
         const context = Context.current();
         const stage = registered(input.stage.uses);
-        const scratchDir = join(tmpdir(), 'fairline', `${input.stage.id}-${randomUUID()}`);
+        const scratchDir = join(SCRATCH_ROOT, `${input.stage.id}-${randomUUID()}`);
         await mkdir(scratchDir, { recursive: true });
+        // Who owns it: a worker killed outright cannot remove it; the next one to start does (sweepScratch).
+        await writeFile(join(scratchDir, SCRATCH_OWNER), String(process.pid));
         try {
+          // Store outages up to the configured window are waited out here, not counted as failures.
+          const riding = outageTolerant(store, {
+            windowMs: config.store.outageWindowMs,
+            heartbeat: () => context.heartbeat(),
+            signal: context.cancellationSignal,
+            log: (m, a) => context.log.warn(m, { stage: input.stage.id, ...a }),
+          });
+          let resumedFrom: ResumePoint | undefined;
           const outputs = await stage.implementation(input.stage.with, {
             stageId: input.stage.id,
-            store,
+            store: riding,
+            stageKey: cacheKeyOf(input.stage),
+            resumeEarlier: input.resumeEarlier ?? true,
+            noteResume: (point) => (resumedFrom = point),
             config,
             log: {
               info: (m, a) => context.log.info(m, { stage: input.stage.id, ...a }),
@@ -218,6 +276,7 @@ export function createActivities(deps: ActivityDependencies) {
             previousHeartbeat: context.info.heartbeatDetails,
             attempt: context.info.attempt,
             ...(input.run ? { run: { pipeline: input.pipeline, runId: input.runId, ...input.run } } : {}),
+            ...(input.run?.sourceFile ? { pipelineDir: dirname(resolve(input.run.sourceFile)) } : {}),
             executionKey: `${input.pipeline}/${input.runId}/${context.info.workflowExecution?.runId ?? 'no-execution'}/${input.stage.id}`,
           });
           const size = Buffer.byteLength(JSON.stringify(outputs));
@@ -227,11 +286,11 @@ export function createActivities(deps: ActivityDependencies) {
           if (input.recordCache && stageTypes[input.stage.uses]?.cacheable?.(input.stage.with) !== false) {
             await recordCacheEntry(cacheKey, { outputs, stage: input.stage.id, uses: input.stage.uses, pipeline: input.pipeline, runId: input.runId });
           }
-          return { outputs, cacheKey, attempt: context.info.attempt };
+          return { outputs, cacheKey, attempt: context.info.attempt, ...(resumedFrom ? { resumedFrom } : {}) };
         } finally {
           await rm(scratchDir, { recursive: true, force: true });
         }
-      })();
+      }, () => Context.current().info.attempt)();
     },
 
     /** A successful run of this pipeline with this spec and these source digests, if one was recorded. */
@@ -261,7 +320,11 @@ export function createActivities(deps: ActivityDependencies) {
             const produced = artifactRefSchema.safeParse(value);
             if (!produced.success) continue;
             const entry = { artifact: produced.data, output, stage: stage.id, uses: stage.uses, pipeline: manifest.pipeline, runId: manifest.runId, workflowRunId: execution, manifest: ref.uri };
-            await store.putAt(lineageKey(produced.data.sha256, manifest.pipeline, manifest.runId, stage.id, output), { bytes: canonicalJson(entry) }, { kind: 'lineage' });
+            // A rerun of the same run id that produces the same bytes again finds the first
+            // producer's entry there: it stands (lineage names who produced the bytes first).
+            await store.putAt(lineageKey(produced.data.sha256, manifest.pipeline, manifest.runId, stage.id, output), { bytes: canonicalJson(entry) }, { kind: 'lineage' }).catch((error: unknown) => {
+              if (!(error instanceof ArtifactConflict)) throw error;
+            });
           }
         }
         if (manifest.status === 'succeeded' && manifest.dataFingerprint) {

@@ -1,5 +1,8 @@
 /** `fairline dev` (embedded stack + worker) and `fairline worker` (production worker). */
 import { createServer, type Server } from 'node:http';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { stateDir } from '../common/paths';
 import { openStore } from '../store';
 import type { FairlineConfig } from '../temporal.config';
 import { createWorkers, type Workers } from '../worker/create';
@@ -50,7 +53,45 @@ async function runWorkersUntilSignal(
   }
 }
 
+/** Exit code of `fairline dev` when another dev stack is alive on the same state folder. */
+export const EXIT_STACK_RUNNING = 3;
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Claims the state folder for this dev stack (`<state>/dev.pid`, created exclusively). Returns the
+ * pid of a live stack that holds it instead; a record left by a dead one is taken over.
+ */
+function claimStateDir(file: string): number | undefined {
+  mkdirSync(dirname(file), { recursive: true });
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return undefined;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) return holder;
+      rmSync(file, { force: true });
+    }
+  }
+  return undefined;
+}
+
 export async function devCommand(config: FairlineConfig): Promise<number> {
+  const lock = join(stateDir(), 'dev.pid');
+  const holder = claimStateDir(lock);
+  if (holder !== undefined) {
+    say(`a fairline dev stack (pid ${holder}) is already running on ${stateDir()}: use it (its Web UI: ${config.temporal.uiUrl}), stop it, or set FAIRLINE_STATE_DIR for a second one`);
+    return EXIT_STACK_RUNNING;
+  }
   let stack: EmbeddedStack | undefined;
   try {
     stack = await startEmbeddedStack(config, say);
@@ -59,6 +100,7 @@ export async function devCommand(config: FairlineConfig): Promise<number> {
     return 0;
   } finally {
     await stack?.stop();
+    rmSync(lock, { force: true });
     say('dev stack stopped');
   }
 }

@@ -98,12 +98,13 @@ export function buildProgram(): Command {
     .option('--set <param=value>', 'override a param, e.g. --set params.lr=2e-5 (repeatable)', collect, [])
     .option('--id <run-id>', 'run id (default: time-based); one id never runs twice at once')
     .option('--no-cache', 'recompute every stage (results are still cached for later runs)')
+    .option('--no-resume', 'start training afresh instead of from the checkpoints an earlier failed run with this --id left')
     .option('--detach', 'start the run and exit without following it')
     .addOption(new Option('--trigger <who>').hideHelp().default('cli'))
-    .action(async (file: string, opts: { set: string[]; id?: string; cache: boolean; detach?: boolean; trigger: string }) => {
+    .action(async (file: string, opts: { set: string[]; id?: string; cache: boolean; resume: boolean; detach?: boolean; trigger: string }) => {
       process.exitCode = await runCommand(
         file,
-        { set: opts.set, noCache: !opts.cache, detach: opts.detach ?? false, trigger: opts.trigger, ...(opts.id ? { id: opts.id } : {}) },
+        { set: opts.set, noCache: !opts.cache, noResume: !opts.resume, detach: opts.detach ?? false, trigger: opts.trigger, ...(opts.id ? { id: opts.id } : {}) },
         config(program),
       );
     });

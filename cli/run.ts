@@ -1,13 +1,13 @@
 /**
  * `fairline run FILE`: validate, start `pipelineRun` on Temporal, follow its progress live and
  * end with a summary table and an exit code that reflects the result (0 succeeded, 1 failed,
- * 130 cancelled). Without a configured Temporal address it runs on the embedded dev server and,
+ * 2 bad usage, 3 a run with this id is already running, 130 cancelled). Without a configured Temporal address it runs on the embedded dev server and,
  * when no worker polls the queues, an in-process worker.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Client, WorkflowFailedError, type Connection } from '@temporalio/client';
-import { CancelledFailure } from '@temporalio/common';
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Connection } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { MAX_PAYLOAD_BYTES, RUN_ID_PATTERN, workflowIds } from '../common/constants';
 import { PayloadTooLarge } from '../common/errors';
@@ -22,10 +22,15 @@ import { createWorkers, type Workers } from '../worker/create';
 import type { PipelineRunInput, RunProgress, StageState } from '../workflows/pipeline-run';
 import { startEmbeddedStack, type EmbeddedStack } from './stack';
 
+/** Exit code of `fairline run` when a run with the same id is still running: not a failed run. */
+export const EXIT_RUN_ID_TAKEN = 3;
+
 export interface RunOptions {
   set?: string[];
   id?: string;
   noCache?: boolean;
+  /** Do not resume from checkpoints an earlier execution of this run id left. */
+  noResume?: boolean;
   detach?: boolean;
   trigger?: string;
   /** Called with the run's final progress once it has ended, while the embedded stack (and its store) still runs. */
@@ -215,6 +220,15 @@ async function workerIfNeeded(config: FairlineConfig, connection: Connection, sa
   return workers;
 }
 
+/** The progress a failed run put into its failure's details (workflows/pipeline-run.ts). */
+function progressOfFailure(error: WorkflowFailedError): RunProgress | undefined {
+  const cause = error.cause;
+  if (!(cause instanceof ApplicationFailure)) return undefined;
+  const first: unknown = cause.details?.[0];
+  if (typeof first !== 'object' || first === null || !('stages' in first) || !Array.isArray(first.stages)) return undefined;
+  return first as RunProgress;
+}
+
 export async function runCommand(file: string, options: RunOptions, config: FairlineConfig): Promise<number> {
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
   const validation = await validatePipelineFile(file, { set: options.set ?? [] });
@@ -250,19 +264,27 @@ export async function runCommand(file: string, options: RunOptions, config: Fair
       spec,
       runId,
       noCache: options.noCache ?? false,
+      ...(options.noResume ? { noResume: true } : {}),
       trigger: options.trigger ?? 'cli',
       bookkeepingQueue: config.taskQueues.cpu,
       ...(commit ? { gitCommit: commit } : {}),
     };
     const inputBytes = Buffer.byteLength(JSON.stringify(input));
     if (inputBytes > MAX_PAYLOAD_BYTES) throw new PayloadTooLarge(`the run spec of ${file}`, inputBytes, MAX_PAYLOAD_BYTES);
-    const handle = await client.workflow.start('pipelineRun', {
-      workflowId,
-      taskQueue: config.taskQueues.cpu,
-      args: [input],
-      staticSummary: `${spec.name}: ${spec.stages.map((s) => s.id).join(' → ')}`,
-      staticDetails: spec.description ?? '',
-    });
+    let handle;
+    try {
+      handle = await client.workflow.start('pipelineRun', {
+        workflowId,
+        taskQueue: config.taskQueues.cpu,
+        args: [input],
+        staticSummary: `${spec.name}: ${spec.stages.map((s) => s.id).join(' → ')}`,
+        staticDetails: spec.description ?? '',
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      say(`run ${runId} of ${spec.name} is already running (${workflowId}); follow it at ${workflowUrl(config, workflowId)} or pick another --id`);
+      return EXIT_RUN_ID_TAKEN;
+    }
     say(`run ${runId} started: ${workflowId}`);
     say(`watch it: ${workflowUrl(config, workflowId)}`);
     if (options.detach) {
@@ -293,10 +315,16 @@ export async function runCommand(file: string, options: RunOptions, config: Fair
     } catch (error) {
       if (error instanceof WorkflowFailedError) {
         code = error.cause instanceof CancelledFailure ? 130 : 1;
-        try {
-          live.progress = await handle.query<RunProgress>('progress');
-        } catch {
-          // A closed workflow may still answer queries; if not, the table shows what we saw last.
+        // A failed run carries its progress in the failure: no query, which would wait for a
+        // worker to replay the closed workflow.
+        const carried = progressOfFailure(error);
+        if (carried) live.progress = carried;
+        else {
+          try {
+            live.progress = await handle.query<RunProgress>('progress');
+          } catch {
+            // A closed workflow may still answer queries; if not, the table shows what we saw last.
+          }
         }
         say(`run ${code === 130 ? 'cancelled' : 'failed'}: ${error.cause?.message ?? error.message}`);
       } else throw error;

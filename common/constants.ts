@@ -56,6 +56,8 @@ export const ENV = {
   temporalTlsServerName: 'FAIRLINE_TEMPORAL_TLS_SERVER_NAME',
   temporalApiKey: 'FAIRLINE_TEMPORAL_API_KEY',
   storeUri: 'FAIRLINE_STORE',
+  /** Milliseconds a stage waits out an unavailable store before failing (store/outage.ts). */
+  storeOutageWindowMs: 'FAIRLINE_STORE_OUTAGE_WINDOW_MS',
   s3Endpoint: 'FAIRLINE_S3_ENDPOINT',
   s3Region: 'FAIRLINE_S3_REGION',
   s3ForcePathStyle: 'FAIRLINE_S3_FORCE_PATH_STYLE',
@@ -64,6 +66,8 @@ export const ENV = {
   s3SecretAccessKey: 'AWS_SECRET_ACCESS_KEY',
   trainerPython: 'FAIRLINE_TRAINER_PYTHON',
   dataMirrors: 'FAIRLINE_DATA_MIRRORS',
+  /** Folders stages may read local files under, `:`-separated (common/read-roots.ts). */
+  readRoots: 'FAIRLINE_READ_ROOTS',
   cacheDir: 'FAIRLINE_CACHE_DIR',
   /** A Temporal CLI binary to use instead of building one (bootstrap verifies it runs). */
   temporalCli: 'FAIRLINE_TEMPORAL_CLI',

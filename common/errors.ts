@@ -203,6 +203,51 @@ function rowName(row: RowLocation): string {
   return `row ${row.id !== undefined ? `"${row.id}" ` : ''}(line ${row.line} of ${row.dataset})`;
 }
 
+/** The most characters of user input (a header, a cell, a line) an error message quotes. */
+export const SNIPPET_CHARS = 80;
+
+/**
+ * A bounded quote of user input for an error message: at most SNIPPET_CHARS characters, JSON-quoted
+ * (so control characters stay visible), with the full length said when cut. Failure messages land
+ * in the Temporal history; a whole file must never follow them there.
+ */
+export function snippet(text: string, max = SNIPPET_CHARS): string {
+  const chars = [...text];
+  return chars.length <= max ? JSON.stringify(text) : `${JSON.stringify(chars.slice(0, max).join(''))}… (${chars.length} characters)`;
+}
+
+/**
+ * A stage asked to read a local file outside the readable roots (config `readRoots`,
+ * FAIRLINE_READ_ROOTS). Permanent: the file is not read, and nothing of it is quoted.
+ */
+export class ReadRefused extends FairlineError {
+  readonly type = 'ReadRefused';
+  readonly retryable = false;
+  constructor(
+    readonly source: string,
+    readonly rule: string,
+  ) {
+    super(`refused to read ${source}: ${rule}`);
+  }
+}
+
+/**
+ * The trainer itself failed (crashed, ran out of memory) as many times as the train stage allows
+ * for one execution. Attempts lost to the infrastructure (a worker gone, a store outage) do not
+ * count, so they cannot use up the budget meant for these.
+ */
+export class TrainerFailureBudgetSpent extends FairlineError {
+  readonly type = 'TrainerFailureBudgetSpent';
+  readonly retryable = false;
+  constructor(
+    readonly stage: string,
+    readonly failures: number,
+    readonly detail: string,
+  ) {
+    super(`stage "${stage}": the trainer failed ${failures} times, its budget for this run (lost workers and store outages do not count); the last failure: ${detail}`);
+  }
+}
+
 /** A dataset row is not valid JSON or not a canonical row (pipeline/dataset.ts), or its tokens do not fit its text. */
 export class DatasetRowInvalid extends condition('DatasetRowInvalid', false) {
   constructor(
@@ -310,7 +355,10 @@ export class DatasetColumnMissing extends condition('DatasetColumnMissing', fals
     readonly column: string | number,
     readonly available: readonly string[],
   ) {
-    super(`${source}: the mapping names column ${JSON.stringify(column)}, which the header does not have (columns: ${available.map((c) => JSON.stringify(c)).join(', ')})`);
+    // The header is input: a few columns, each a bounded snippet, are enough to spot a typo.
+    const shown = available.slice(0, 12).map((c) => snippet(c, 40));
+    const more = available.length > shown.length ? `, … ${available.length - shown.length} more` : '';
+    super(`${source}: the mapping names column ${snippet(String(column), 40)}, which the header does not have (columns: ${shown.join(', ')}${more})`);
   }
 }
 

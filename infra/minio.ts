@@ -4,6 +4,7 @@
  * port brings back the same objects (the store tests rely on that to look for partial uploads
  * after a crash).
  */
+import { childEnv } from '../common/child-env';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants, rmSync } from 'node:fs';
 import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -65,11 +66,6 @@ export async function startMinio(options: MinioOptions): Promise<MinioServer> {
   const redact = (line: string): string => secrets.reduce((text, secret) => text.split(secret).join('***'), line);
   const tail: string[] = [];
 
-  // Inherit PATH, HOME and the like, but no stray MINIO_* settings of the caller's shell (a KMS
-  // or a site config there would change what this server is).
-  const env: NodeJS.ProcessEnv = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('MINIO_')),
-  );
   const child = spawn(
     binary,
     [
@@ -79,15 +75,17 @@ export async function startMinio(options: MinioOptions): Promise<MinioServer> {
       '--certs-dir', certsDir,
     ],
     {
-      env: {
-        ...env,
+      // PATH, HOME and the like (common/child-env.ts), no stray MINIO_* settings of the caller's
+      // shell (a KMS or a site config there would change what this server is), none of the store
+      // client's AWS_* credentials: only its own root user.
+      env: childEnv('minio', {
         MINIO_ROOT_USER: options.accessKey,
         MINIO_ROOT_PASSWORD: options.secretKey,
         MINIO_BROWSER: 'off',
         // Nothing leaves the machine: no update checks, no call-home diagnostics.
         MINIO_UPDATE: 'off',
         MINIO_CALLHOME_ENABLE: 'off',
-      },
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -2,6 +2,7 @@
  * Starts and stops the official Temporal CLI dev server: a real Temporal server (SQLite-backed,
  * Web UI on) on loopback, with fairline's namespace and search attributes registered.
  */
+import { childEnv } from '../common/child-env';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -101,7 +102,8 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
     await mkdir(dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
   }
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The dev server needs no credential of the caller's (common/child-env.ts).
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv('temporal') });
   const tail: string[] = [];
   const onData = (chunk: Buffer): void => {
     for (const line of chunk.toString().split('\n').filter(Boolean)) {

@@ -153,9 +153,13 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
     outputs: { model: 'artifact', tokenizer: 'artifact', metrics: 'artifact', config: 'artifact', huggingface: 'artifact', classifier: 'artifact' },
     defaults: {
       queue: TASK_QUEUES.gpu,
-      // A retry resumes from the last uploaded checkpoint, so a few attempts are cheap.
-      retry: { maximumAttempts: 3, initialIntervalMs: 10_000, backoffCoefficient: 2, maximumIntervalMs: 300_000 },
-      timeout: { startToCloseMs: 6 * 60 * 60_000, heartbeatMs: 2 * 60_000 },
+      // Attempts are the budget for infrastructure: a lost worker, a store that stays down. A retry
+      // resumes from the last uploaded checkpoint, so attempts are cheap; the trainer's own failures
+      // have a budget of their own (TRAINER_FAILURE_BUDGET in activities/stages/train.ts).
+      retry: { maximumAttempts: 20, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 30_000 },
+      // The stage beats every second while the trainer lives, so 30 s of silence means the worker
+      // is gone: the retry starts then, not minutes later.
+      timeout: { startToCloseMs: 6 * 60 * 60_000, heartbeatMs: 30_000 },
     },
   },
   audit: {

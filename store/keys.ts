@@ -41,3 +41,23 @@ export function checkPrefix(prefix: string): string {
 export function contentKey(sha256: string, name: string): string {
   return checkKey(`objects/${sha256}/${name}`);
 }
+
+/** Content types by file extension: a browser opening a stored report.html shows it instead of downloading it. */
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  html: 'text/html; charset=utf-8',
+  json: 'application/json',
+  jsonl: 'application/x-ndjson',
+  svg: 'image/svg+xml',
+  txt: 'text/plain; charset=utf-8',
+  csv: 'text/csv; charset=utf-8',
+  tsv: 'text/tab-separated-values; charset=utf-8',
+  md: 'text/markdown; charset=utf-8',
+  png: 'image/png',
+};
+
+/** The content type an object with this key is stored with; application/octet-stream when unknown. */
+export function contentTypeOf(key: string): string {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  const dot = name.lastIndexOf('.');
+  return (dot > 0 ? CONTENT_TYPES[name.slice(dot + 1).toLowerCase()] : undefined) ?? 'application/octet-stream';
+}

@@ -39,7 +39,7 @@ import {
   StoreUnavailable,
 } from '../common/errors';
 import { digestOf, verifyingStream, type Digest } from './digest';
-import { checkKey, checkPrefix, contentKey } from './keys';
+import { checkKey, checkPrefix, contentKey, contentTypeOf } from './keys';
 import { readAll, writeFileAtomically } from './local-io';
 import type { ArtifactRef, ArtifactSource, ArtifactStore, ObjectInfo } from './types';
 
@@ -275,7 +275,7 @@ export class S3ArtifactStore implements ArtifactStore {
         Key: this.objectKey(key),
         Body: body,
         ContentLength: digest.bytes,
-        ContentType: 'application/octet-stream',
+        ContentType: contentTypeOf(key),
         Metadata: { sha256: digest.sha256 },
         // Forwarded by lib-storage to PutObject and to CompleteMultipartUpload (its params are
         // spread into both; CreateMultipartUpload and UploadPart have no such field and drop it).

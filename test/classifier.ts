@@ -20,7 +20,7 @@ import type { Json } from '../pipeline/run-spec';
 import { FsArtifactStore } from '../store/fs-store';
 import type { ArtifactRef } from '../store/types';
 import { loadConfig, type FairlineConfig } from '../temporal.config';
-import { tempDir } from './helpers';
+import { tempDir, TEST_READ_ROOTS } from './helpers';
 
 /** The demo data as canonical rows (multilabel TA/UD/UI), split as shipped. */
 export function demoRows(split: 'train' | 'test'): CanonicalRow[] {
@@ -108,7 +108,7 @@ export async function directContext(stageId: string): Promise<DirectContext> {
   await mkdir(scratchDir, { recursive: true });
   const heartbeats: Record<string, Json>[] = [];
   const abort = new AbortController();
-  const config = loadConfig({ store: { uri: pathToFileURL(join(dir, 'store')).href } }, {});
+  const config = loadConfig({ store: { uri: pathToFileURL(join(dir, 'store')).href }, readRoots: [...TEST_READ_ROOTS] }, {});
   const context: StageContext = {
     stageId,
     store,

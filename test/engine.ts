@@ -13,11 +13,12 @@ import { workflowIds } from '../common/constants';
 import { withConfiguredQueues } from '../cli/run';
 import { validatePipelineText, type StageTypeRegistry } from '../pipeline/validate';
 import { FsArtifactStore } from '../store/fs-store';
+import type { ArtifactStore } from '../store/types';
 import { loadConfig, type FairlineConfig } from '../temporal.config';
 import type { RegisteredStage } from '../activities/stages';
 import { createWorkers, WORKFLOWS_PATH, type Workers } from '../worker/create';
 import type { PipelineRunInput, RunProgress } from '../workflows/pipeline-run';
-import { suiteTemporal, tempDir } from './helpers';
+import { suiteTemporal, tempDir, TEST_READ_ROOTS } from './helpers';
 
 // Expected failures (404s, cancellations) would otherwise fill the test output with SDK warnings.
 try {
@@ -71,13 +72,26 @@ export interface EngineOptions {
   address?: string;
   /** config.dataMirrors of the workers (pipelines with public URLs read local copies). */
   dataMirrors?: FairlineConfig['dataMirrors'];
+  /** The store the workers use instead of the temp-folder one (an S3 store on a MinIO the test controls). */
+  activityStore?: ArtifactStore;
+  /** config.readRoots of the workers: TEST_READ_ROOTS unless given; `defaults` leaves them unconfigured. */
+  readRoots?: readonly string[] | 'defaults';
 }
 
 export async function startEngine(options: EngineOptions = {}): Promise<Engine> {
   const address = options.address ?? suiteTemporal().address;
   const storeDir = options.storeDir ?? join(await tempDir('fairline-engine-'), 'store');
   const suffix = randomUUID().slice(0, 8);
-  const base = loadConfig({ temporal: { address }, store: { uri: pathToFileURL(storeDir).href }, ...(options.dataMirrors ? { dataMirrors: options.dataMirrors } : {}) }, {});
+  const readRoots = options.readRoots ?? TEST_READ_ROOTS;
+  const base = loadConfig(
+    {
+      temporal: { address },
+      store: { uri: pathToFileURL(storeDir).href },
+      ...(options.dataMirrors ? { dataMirrors: options.dataMirrors } : {}),
+      ...(readRoots !== 'defaults' ? { readRoots: [...readRoots] } : {}),
+    },
+    {},
+  );
   const config: FairlineConfig = { ...base, taskQueues: { cpu: `cpu-${suffix}`, gpu: `gpu-${suffix}` } };
   const store = new FsArtifactStore(storeDir);
   const nativeConnection = await NativeConnection.connect({ address });
@@ -89,7 +103,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     connection: nativeConnection,
     workflowBundle: await workflowBundle(),
     activities: {
-      store,
+      store: options.activityStore ?? store,
       config,
       log: { info() {}, warn() {} },
       ...(options.stages ? { stages: options.stages } : {}),

@@ -13,6 +13,13 @@ export function suiteTemporal(): { address: string; uiUrl: string } {
   return { address, uiUrl };
 }
 
+/**
+ * Readable roots (common/read-roots.ts) for tests that read their own files: the OS temp folder
+ * (where tests write fixtures), the project and the shared datasets. Production's defaults are
+ * narrower; test/common/read-roots.test.ts checks those.
+ */
+export const TEST_READ_ROOTS: readonly string[] = [tmpdir(), PROJECT_ROOT, join(PROJECT_ROOT, '..', 'shared', 'data')];
+
 export function tempDir(prefix = 'fairline-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }

@@ -14,6 +14,13 @@ const require = createRequire(import.meta.url);
 /** Activities at once on the cpu queue unless told otherwise: inference and data stages are light and mostly wait on I/O. */
 export const DEFAULT_CPU_CONCURRENCY = 8;
 
+/**
+ * The most time between two heartbeats a worker sends to the server (the SDK's default is
+ * 0.8 × the heartbeat timeout, capped at 60 s). Cancellation reaches an activity only in a
+ * heartbeat's answer, so this bounds how long `fairline cancel` takes to reach a trainer.
+ */
+export const HEARTBEAT_THROTTLE_MS = 2_000;
+
 /** Path of the workflows module, for Temporal's bundler. */
 export const WORKFLOWS_PATH = require.resolve('../workflows/index.ts');
 
@@ -41,7 +48,9 @@ export interface Workers {
 export async function createWorkers(options: WorkerOptions): Promise<Workers> {
   // Loaded here, not at the top: every CLI command imports this file (for DEFAULT_CPU_CONCURRENCY),
   // and only `dev` and `worker` need the worker SDK and the activities behind it.
-  const [{ Worker }, { createActivities }] = await Promise.all([import('@temporalio/worker'), import('../activities')]);
+  const [{ Worker }, { createActivities, sweepScratch }] = await Promise.all([import('@temporalio/worker'), import('../activities')]);
+  // Scratch folders of workers killed mid-attempt (their owner is dead) go before new ones come.
+  await sweepScratch();
   const { config } = options;
   const ownConnection = !options.connection;
   const connection = options.connection ?? (await connectWorker(config));
@@ -58,6 +67,7 @@ export async function createWorkers(options: WorkerOptions): Promise<Workers> {
         ...(isCpu ? (options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }) : {}),
         maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities?.[queue] ?? (isCpu ? DEFAULT_CPU_CONCURRENCY : 1),
         shutdownGraceTime: options.shutdownGraceTimeMs ?? 10_000,
+        maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE_MS,
       }),
     );
   }

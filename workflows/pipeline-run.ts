@@ -51,6 +51,8 @@ export interface StageState {
   error?: string;
   /** The stage that failed upstream, for skipped stages. */
   skippedBecause?: string;
+  /** The checkpoint the stage's work resumed from (an earlier attempt's or an earlier execution's). */
+  resumedFrom?: { execution: string; step: number; checkpoint: string };
 }
 
 /** `skipped`: a skipIfUnchanged run found its data and spec unchanged since a successful run. */
@@ -82,6 +84,8 @@ export interface PipelineRunInput {
   trigger?: string;
   /** Git commit of the client's checkout, when known; recorded in the manifest. */
   gitCommit?: string;
+  /** Never resume a stage from checkpoints an earlier execution of this run id left (`fairline run --no-resume`). */
+  noResume?: boolean;
   /** Task queue of the run's own bookkeeping activities (the manifest): the configured cpu queue. */
   bookkeepingQueue: string;
 }
@@ -109,7 +113,9 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
   const progress: RunProgress = { pipeline: spec.name, runId, status: 'running', stages: [...states.values()] };
   setHandler(progressQuery, () => progress);
 
-  const cacheActs = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 } });
+  /** Cache lookups, each named after its stage: the Web UI shows which stage a marker belongs to. */
+  const cacheActsFor = (stage: ResolvedStage) =>
+    proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 }, summary: `cache lookup: ${stage.id} (${stage.uses})` });
   const bookkeeping = proxyActivities<Activities>({
     taskQueue: input.bookkeepingQueue,
     startToCloseTimeout: '5 minutes',
@@ -162,7 +168,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
     const resolvedWith = resolveWith(stage.with, outputsSoFar);
     state.inputs = resolvedWith;
     try {
-      const lookup = stage.cache && !input.noCache ? await cacheActs.cacheLookup({ stage: describe(stage, resolvedWith) }) : undefined;
+      const lookup = stage.cache && !input.noCache ? await cacheActsFor(stage).cacheLookup({ stage: describe(stage, resolvedWith) }) : undefined;
       if (lookup?.hit) {
         state.status = 'cached';
         state.cached = true;
@@ -191,11 +197,13 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
           runId,
           stage: describe(stage, resolvedWith),
           recordCache: stage.cache,
-          run: { workflowId: info.workflowId, specDigest: spec.specDigest, trigger, params: spec.params, ...(input.gitCommit ? { gitCommit: input.gitCommit } : {}) },
+          ...(input.noResume ? { resumeEarlier: false } : {}),
+          run: { workflowId: info.workflowId, specDigest: spec.specDigest, trigger, params: spec.params, ...(input.gitCommit ? { gitCommit: input.gitCommit } : {}), ...(spec.sourceFile ? { sourceFile: spec.sourceFile } : {}) },
         });
         state.status = 'succeeded';
         state.outputs = result.outputs;
         state.attempts = result.attempt;
+        if (result.resumedFrom) state.resumedFrom = result.resumedFrom;
       }
       publish(stage, state.outputs);
     } catch (error) {
@@ -205,6 +213,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
       }
       state.status = 'failed';
       state.error = messageOf(error);
+      state.attempts = attemptOfFailure(error);
       // A stage may fail with findings (an audit whose bias gate failed): they stay visible and
       // reach the stages that always run (the report).
       const handedOver = outputsOfFailure(error);
@@ -306,6 +315,14 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
 /** The ApplicationFailure type of a failed activity (BiasGateFailed, DownloadRejected, …). */
 function failureTypeOf(error: unknown): string | undefined {
   return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? (error.cause.type ?? undefined) : undefined;
+}
+
+/** The attempt a failed stage ended on, from its failure's details (activities/failures.ts); unknown after a timeout. */
+function attemptOfFailure(error: unknown): number | undefined {
+  if (!(error instanceof ActivityFailure) || !(error.cause instanceof ApplicationFailure)) return undefined;
+  const first: unknown = error.cause.details?.[0];
+  if (typeof first !== 'object' || first === null || !('attempt' in first)) return undefined;
+  return typeof first.attempt === 'number' ? first.attempt : undefined;
 }
 
 /** Outputs a failed stage handed over in its failure's details (activities/failures.ts). */

@@ -13,7 +13,6 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   ArtifactNotFound,
@@ -22,6 +21,7 @@ import {
   DownloadTransient,
   Sha256Mismatch,
 } from '../../common/errors';
+import { checkReadable, readPolicy } from '../../common/read-roots';
 import { downloadWithSchema } from '../../pipeline/stage-types';
 import type { FairlineConfig } from '../../temporal.config';
 import type { StageContext, StageImplementation } from './context';
@@ -39,10 +39,12 @@ function isTransientStatus(status: number): boolean {
   return status >= 500 || status === 408 || status === 429;
 }
 
-async function openSource(url: string, config: FairlineConfig, signal: AbortSignal): Promise<{ body: Readable; total?: number }> {
+async function openSource(url: string, context: StageContext): Promise<{ body: Readable; total?: number }> {
+  const { config, signal } = context;
   const scheme = new URL(url).protocol;
   if (scheme === 'file:') {
-    const path = fileURLToPath(url);
+    // Only under the readable roots, checked on the real path, which is what is then opened.
+    const path = await checkReadable(url, readPolicy(config, context.pipelineDir));
     const body = createReadStream(path);
     await new Promise<void>((ok, fail) => {
       body.once('open', () => ok());
@@ -102,7 +104,7 @@ export async function fetchToFile(spec: FetchSpec, destination: string, context:
   const url = applyMirrors(spec.url, context.config.dataMirrors);
   if (url !== spec.url) context.log.info('download redirected by a data mirror', { from: spec.url, to: url });
 
-  const { body, total } = await openSource(url, context.config, context.signal);
+  const { body, total } = await openSource(url, context);
   if (spec.maxBytes !== undefined && total !== undefined && total > spec.maxBytes) {
     body.destroy();
     throw new DownloadTooLarge(spec.url, spec.maxBytes);

@@ -20,26 +20,46 @@ import { join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import {
+  ArtifactConflict,
   TrainerConfigInvalid,
   TrainerCrashed,
+  TrainerFailureBudgetSpent,
   TrainerOutOfMemory,
   TrainingDiverged,
 } from '../../common/errors';
+import { childEnv } from '../../common/child-env';
 import { PROJECT_ROOT } from '../../common/paths';
 import { stopProcess } from '../../infra/process';
 import type { Json } from '../../pipeline/run-spec';
 import { describeIssues } from '../../pipeline/errors';
 import { trainWithSchema, type TrainWith } from '../../pipeline/train-stage';
 import { CLASSIFIER_KIND, classifierBundleSchema, type ClassifierBundle } from '../../pipeline/classifier';
-import { artifactRefSchema, type ArtifactRef, type ArtifactStore } from '../../store/types';
+import { artifactRefSchema, type ArtifactRef, type ArtifactStore, type ObjectInfo } from '../../store/types';
 import type { StageContext, StageImplementation } from './context';
 import { parseWith } from './parse-with';
 
 /** How long the trainer gets after SIGTERM to write its checkpoint and exit. */
 export const TRAINER_GRACE_MS = 15_000;
 
+/**
+ * How many times the trainer itself may fail (crash, out of memory) in one execution of a stage
+ * before the stage gives up. Counted in the store, not by Temporal's attempts: those also end when
+ * a worker is lost or the store is down, which says nothing about the training.
+ */
+export const TRAINER_FAILURE_BUDGET = 3;
+
+/** Where the trainer's own failures of one stage execution are recorded, one object per failed attempt. */
+const failuresPrefix = (executionKey: string): string => `trainer-failures/${executionKey}/`;
+
 /** A checkpoint folder in the store: one artifact per file plus this bundle listing them. */
-const bundleSchema = z.object({ step: z.number().int().nonnegative(), files: z.record(z.string(), artifactRefSchema) }).strict();
+const bundleSchema = z
+  .object({
+    step: z.number().int().nonnegative(),
+    files: z.record(z.string(), artifactRefSchema),
+    /** The stage's cache key when written: another execution resumes from it only with an equal key. */
+    stageKey: z.string().optional(),
+  })
+  .strict();
 type Bundle = z.infer<typeof bundleSchema>;
 
 /** What each heartbeat carries; `checkpoint` is the resume token of a retry. */
@@ -47,7 +67,8 @@ const heartbeatSchema = z.object({ checkpoint: artifactRefSchema.optional() }).p
 
 const stepEvent = z.object({ event: z.literal('step'), epoch: z.number().optional(), step: z.number(), of: z.number().optional(), loss: z.number().nullable().optional() }).passthrough();
 const checkpointEvent = z.object({ event: z.literal('checkpoint'), path: z.string(), step: z.number() }).passthrough();
-const doneEvent = z.object({ event: z.literal('done') }).passthrough();
+/** `metrics.step` is the step training ended on: the HF bundle records it. */
+const doneEvent = z.object({ event: z.literal('done'), metrics: z.object({ step: z.number().int().nonnegative() }).passthrough().optional() }).passthrough();
 const errorEvent = z.object({ event: z.literal('error'), kind: z.string().optional(), message: z.string() }).passthrough();
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -65,8 +86,8 @@ async function filesUnder(dir: string): Promise<string[]> {
  * `checkpoints/<execution key>/step-<N>.json`. The bundle is written last, so a listed bundle
  * always names files that exist.
  */
-async function uploadCheckpoint(store: ArtifactStore, dir: string, executionKey: string, step: number): Promise<ArtifactRef> {
-  const bundle: Bundle = { step, files: await putFiles(store, dir, 'checkpoint-file', []) };
+async function uploadCheckpoint(store: ArtifactStore, dir: string, executionKey: string, step: number, stageKey: string | undefined): Promise<ArtifactRef> {
+  const bundle: Bundle = { step, files: await putFiles(store, dir, 'checkpoint-file', []), ...(stageKey ? { stageKey } : {}) };
   return store.putAt(checkpointKey(executionKey, step), { bytes: JSON.stringify(bundle, null, 1) }, { kind: 'checkpoint' });
 }
 
@@ -85,6 +106,33 @@ async function latestCheckpoint(store: ArtifactStore, executionKey: string, from
   const newest = listed.at(-1);
   if (newest?.sha256) return { uri: newest.uri, sha256: newest.sha256, bytes: newest.bytes, kind: 'checkpoint' };
   return fromHeartbeat;
+}
+
+/**
+ * The newest checkpoint that an earlier execution of the same run id left for this stage, written
+ * under the same stage key (same type, inputs by digest, options and code): a rerun of a failed
+ * run goes on from there instead of from step 0. Executions are compared by their newest bundle's step.
+ */
+async function earlierCheckpoint(store: ArtifactStore, executionKey: string, stageKey: string): Promise<{ ref: ArtifactRef; execution: string; step: number } | undefined> {
+  // executionKey: <pipeline>/<run>/<execution>/<stage>
+  const [pipeline, run, current, ...stageParts] = executionKey.split('/');
+  const stage = stageParts.join('/');
+  const newestPerExecution = new Map<string, ObjectInfo>();
+  for (const object of await store.list(`checkpoints/${pipeline}/${run}/`)) {
+    const rest = object.key.slice(`checkpoints/${pipeline}/${run}/`.length);
+    const slash = rest.indexOf('/');
+    const execution = rest.slice(0, slash);
+    if (execution === current || rest.slice(slash + 1, rest.lastIndexOf('/')) !== stage || !object.sha256) continue;
+    newestPerExecution.set(execution, object); // listed in key order: the last one is the newest step
+  }
+  let best: { ref: ArtifactRef; execution: string; step: number } | undefined;
+  for (const [execution, object] of newestPerExecution) {
+    const ref: ArtifactRef = { uri: object.uri, sha256: object.sha256!, bytes: object.bytes, kind: 'checkpoint' };
+    const bundle = bundleSchema.safeParse(JSON.parse((await store.read(ref)).toString('utf8')));
+    if (!bundle.success || bundle.data.stageKey !== stageKey) continue;
+    if (!best || bundle.data.step > best.step) best = { ref, execution, step: bundle.data.step };
+  }
+  return best;
 }
 
 /** Downloads a bundle's files into `dir`, verified. */
@@ -139,11 +187,21 @@ async function prepareAndRun(spec: TrainWith, context: StageContext, started: ()
   const previous = heartbeatSchema.safeParse(context.previousHeartbeat);
   const executionKey = context.executionKey ?? `adhoc/${context.stageId}`;
   let lastCheckpoint = await latestCheckpoint(store, executionKey, previous.success ? previous.data.checkpoint : undefined);
+  let execution = executionKey.split('/')[2] ?? '';
+  if (!lastCheckpoint && context.resumeEarlier !== false && context.stageKey) {
+    // Nothing of this execution yet: a rerun of a failed run goes on from where that one got.
+    const earlier = await earlierCheckpoint(store, executionKey, context.stageKey);
+    if (earlier) {
+      lastCheckpoint = earlier.ref;
+      execution = earlier.execution;
+    }
+  }
   if (lastCheckpoint) {
     const resumeDir = join(scratchDir, 'resume');
     const bundle = await downloadFolder(store, lastCheckpoint, resumeDir);
     argv.push('--resume', resumeDir);
-    context.log.info('resuming from checkpoint', { step: bundle.step, checkpoint: lastCheckpoint.uri });
+    context.log.info('resuming from checkpoint', { step: bundle.step, checkpoint: lastCheckpoint.uri, execution });
+    context.noteResume?.({ execution, step: bundle.step, checkpoint: lastCheckpoint.uri });
   }
 
   return runTrainer(context, argv, output, executionKey, started, () => lastCheckpoint, (ref) => (lastCheckpoint = ref));
@@ -162,7 +220,8 @@ async function runTrainer(
   const { store, stageId } = context;
   const child = spawn(context.config.trainer.python, argv, {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, PYTHONUNBUFFERED: '1', FAIRLINE_TRAINER_WATCH_STDIN: '1', FAIRLINE_TRAINER_ACK_CHECKPOINTS: '1' },
+    // Only what the trainer needs (common/child-env.ts): no store credentials.
+    env: childEnv('trainer', { PYTHONUNBUFFERED: '1', FAIRLINE_TRAINER_WATCH_STDIN: '1', FAIRLINE_TRAINER_ACK_CHECKPOINTS: '1' }),
     // stdin carries `ack STEP` lines once a checkpoint is uploaded (the trainer waits for them, so
     // it never runs more than one interval past a durable checkpoint); its end-of-file tells the
     // trainer that this process died.
@@ -185,6 +244,7 @@ async function runTrainer(
   // A trainer that exits closes its end of stdin; a late ack must not crash this process.
   child.stdin.on('error', () => undefined);
   let lastProgress: Record<string, Json> = {};
+  let finalStep: number | undefined;
   let uploads = Promise.resolve();
   const beat = (): void => {
     const checkpoint = getCheckpoint();
@@ -221,7 +281,7 @@ async function runTrainer(
         // Uploads run one after another, in the order the trainer wrote the checkpoints.
         uploads = uploads.then(async () => {
           try {
-            setCheckpoint(await uploadCheckpoint(store, checkpoint.data.path, executionKey, checkpoint.data.step));
+            setCheckpoint(await uploadCheckpoint(store, checkpoint.data.path, executionKey, checkpoint.data.step, context.stageKey));
             beat();
           } catch (error) {
             // The trainer prunes old folders (keepCheckpoints); one pruned before its upload is
@@ -240,7 +300,11 @@ async function runTrainer(
       }
       const error = errorEvent.safeParse(event);
       if (error.success) lastError = `${error.data.kind ?? 'error'}: ${error.data.message}`;
-      if (doneEvent.safeParse(event).success) beat();
+      const done = doneEvent.safeParse(event);
+      if (done.success) {
+        finalStep = done.data.metrics?.step;
+        beat();
+      }
     }
   })();
 
@@ -256,14 +320,37 @@ async function runTrainer(
   const detail = lastError ?? (stderrTail.slice(-5).join(' | ') || `exit ${result.code ?? result.signal}`);
   if (result.code === 2) throw new TrainerConfigInvalid(stageId, detail);
   if (result.code === 3) throw new TrainingDiverged(stageId, detail);
-  if (result.code === 4) throw new TrainerOutOfMemory(stageId, detail);
-  if (result.code !== 0) throw new TrainerCrashed(stageId, detail);
+  if (result.code !== 0) {
+    const failure = result.code === 4 ? new TrainerOutOfMemory(stageId, detail) : new TrainerCrashed(stageId, detail);
+    throw await countTrainerFailure(context, executionKey, failure);
+  }
 
-  return uploadOutputs(store, output);
+  return uploadOutputs(store, output, finalStep ?? (typeof lastProgress.step === 'number' ? lastProgress.step : 0));
+}
+
+/**
+ * Records a failure of the trainer itself and returns the error to throw: the retryable one while
+ * the budget lasts, TrainerFailureBudgetSpent (permanent) once this failure spends it. A store that
+ * cannot take the record leaves the failure uncounted: a retry is the safe side.
+ */
+async function countTrainerFailure(context: StageContext, executionKey: string, failure: TrainerCrashed | TrainerOutOfMemory): Promise<Error> {
+  const { store } = context;
+  try {
+    const key = `${failuresPrefix(executionKey)}attempt-${String(context.attempt ?? 1).padStart(4, '0')}.json`;
+    await store.putAt(key, { bytes: JSON.stringify({ attempt: context.attempt ?? 1, type: failure.type, message: failure.message }) }, { kind: 'trainer-failure' }).catch((error: unknown) => {
+      // The same attempt recorded twice (a retried write): one failure all the same.
+      if (!(error instanceof ArtifactConflict)) throw error;
+    });
+    const failures = (await store.list(failuresPrefix(executionKey))).length;
+    if (failures >= TRAINER_FAILURE_BUDGET) return new TrainerFailureBudgetSpent(context.stageId, failures, failure.message);
+  } catch (error) {
+    context.log.warn('could not record the trainer failure; it is not counted', { error: error instanceof Error ? error.message : String(error) });
+  }
+  return failure;
 }
 
 /** The trained model, as artifacts: ONNX + tokenizer for TS inference, the HF folder, metrics. */
-async function uploadOutputs(store: ArtifactStore, output: string): Promise<Record<string, Json>> {
+async function uploadOutputs(store: ArtifactStore, output: string, step: number): Promise<Record<string, Json>> {
   const put = async (name: string, kind: string): Promise<ArtifactRef> => {
     const path = join(output, name);
     await stat(path);
@@ -276,7 +363,7 @@ async function uploadOutputs(store: ArtifactStore, output: string): Promise<Reco
   // The Hugging Face folder (config.json, model.safetensors, tokenizer files) as one bundle, so
   // `AutoModelForSequenceClassification.from_pretrained` works on a downloaded copy.
   const files = await putFiles(store, output, 'hf-model-file', ['checkpoints/', 'model.onnx', 'metrics.jsonl']);
-  const huggingface = await store.put({ bytes: JSON.stringify({ step: 0, files }, null, 1) }, { kind: 'hf-model', name: 'hf-model.json' });
+  const huggingface = await store.put({ bytes: JSON.stringify({ step, files }, null, 1) }, { kind: 'hf-model', name: 'hf-model.json' });
   const classifier = await storeClassifier(store, { model, tokenizer, config }, JSON.parse(await readFile(join(output, 'train_config.json'), 'utf8')));
   return { model, tokenizer, metrics, config, huggingface, classifier };
 }

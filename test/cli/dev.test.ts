@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { EXIT_STACK_RUNNING } from '../../cli/dev';
 import { PROJECT_ROOT } from '../../common/paths';
 import { freePort } from '../../infra/ports';
 import { cleanEnv, fairline, tempDir } from '../helpers';
@@ -52,6 +53,11 @@ test('fairline dev starts Temporal, its Web UI, MinIO and a worker, serves runs,
     const doctor = await fairline(['doctor'], env);
     assert.equal(doctor.code, 0, doctor.stdout);
     assert.match(doctor.stdout, /✓ artifact store\s+write\/read\/delete ok .* at s3:\/\/fairline-dev\/artifacts/);
+
+    // A second stack on the same state folder is refused, pointing at the live one.
+    const second = await fairline(['dev'], env);
+    assert.equal(second.code, EXIT_STACK_RUNNING, second.stderr);
+    assert.match(second.stderr, new RegExp(`a fairline dev stack \\(pid ${dev.pid}\\) is already running on .*: use it`));
 
     const run = await fairline(['run', 'pipelines/demo.yaml', '--id', 'on-dev'], env);
     assert.equal(run.code, 0, run.stderr);

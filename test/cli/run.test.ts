@@ -8,6 +8,7 @@ import { PROJECT_ROOT } from '../../common/paths';
 import { reportSchema } from '../../report/schema';
 import { stopProcess } from '../../infra/temporal';
 import { startHttpSource, type HttpSource } from '../http-source';
+import { EXIT_RUN_ID_TAKEN } from '../../cli/run';
 import { cleanEnv, fairline, startWorkerProcess, suiteTemporal, tempDir } from '../helpers';
 
 /** The demo trains three models; on a shared 2-core machine under load a cold run takes minutes. */
@@ -123,7 +124,8 @@ describe('fairline run and the commands around it', () => {
     const { code, stdout, stderr } = await fairline(['run', file], env);
     assert.equal(code, 1);
     assert.match(stderr, /run failed: stage "gone" failed: download of .* failed with HTTP 404/);
-    assert.match(stdout, /gone\s+failed/);
+    // Attempts as Temporal counted them: the 404 failed for good on attempt 1.
+    assert.match(stdout, /gone\s+failed\s+no\s+1\s/);
     assert.match(stdout, /next\s+skipped \(after gone\)/);
   });
 
@@ -134,8 +136,11 @@ describe('fairline run and the commands around it', () => {
     assert.equal(started.code, 0, started.stderr);
     assert.equal(JSON.parse(started.stdout).workflowId, 'pipeline/slow/to-cancel');
     const twice = await fairline(['run', file, '--id', 'to-cancel', '--detach'], env);
-    assert.notEqual(twice.code, 0);
-    assert.match(twice.stderr, /already (started|running)/i);
+    // Its own exit code (not 1, a failed run) and one clear line, no stack trace.
+    assert.equal(twice.code, EXIT_RUN_ID_TAKEN);
+    const lines = twice.stderr.split('\n').filter((l) => l.trim() !== '' && !/^npm warn/.test(l));
+    assert.deepEqual(lines.length, 1, twice.stderr);
+    assert.match(lines[0]!, /^run to-cancel of slow is already running \(pipeline\/slow\/to-cancel\); follow it at http:\/\/\S+ or pick another --id$/);
     const cancelled = await fairline(['cancel', 'to-cancel'], env);
     assert.equal(cancelled.code, 0, cancelled.stderr);
     assert.match(cancelled.stdout, /pipeline\/slow\/to-cancel: cancelled/);

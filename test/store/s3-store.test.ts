@@ -246,3 +246,17 @@ test('errors name what failed but never the credentials', async () => {
     }
   }
 });
+
+test('objects are stored with the content type of their name: report.html opens in a browser', async () => {
+  const cases = [
+    { name: 'report.html', type: 'text/html; charset=utf-8' },
+    { name: 'manifest.json', type: 'application/json' },
+    { name: 'train.jsonl', type: 'application/x-ndjson' },
+    { name: 'model.onnx', type: 'application/octet-stream' },
+  ];
+  for (const { name, type } of cases) {
+    const ref = await store.put({ bytes: `content of ${name}` }, { kind: 'test', name });
+    const head = await store.client.send(new HeadObjectCommand({ Bucket: store.bucket, Key: store.objectKey(store.keyOf(ref.uri)) }));
+    assert.equal(head.ContentType, type, name);
+  }
+});

@@ -3,10 +3,10 @@
  * local path, and Hugging Face tokenizers loaded through the npm `tokenizers` binding (the same
  * Rust core as the Python trainer's; its offsets count code points, as fairline's spans do).
  */
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ArtifactNotFound, StageInputInvalid } from '../../../common/errors';
+import { StageInputInvalid } from '../../../common/errors';
+import { checkReadable, readPolicy } from '../../../common/read-roots';
 import type { FileInput } from '../../../pipeline/ner-mask';
 import type { ArtifactRef } from '../../../store/types';
 import type { StageContext } from '../context';
@@ -18,13 +18,8 @@ export async function localPath(input: FileInput, context: StageContext, name: s
     await context.store.download(input, path);
     return path;
   }
-  const path = input.startsWith('file://') ? fileURLToPath(input) : input;
-  try {
-    await access(path);
-  } catch {
-    throw new ArtifactNotFound(input);
-  }
-  return path;
+  // Only under the readable roots; the real path (symlinks resolved) is what gets read.
+  return checkReadable(input, readPolicy(context.config, context.pipelineDir));
 }
 
 /** An artifact's file name (the last segment of its URI), for messages and row locations. */

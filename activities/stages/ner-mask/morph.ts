@@ -9,6 +9,7 @@
  * has exited, so the activity never finishes while its analyzer lives. On Linux the analyzer also
  * asks the kernel to SIGTERM it should this worker die first.
  */
+import { childEnv } from '../../../common/child-env';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { z } from 'zod';
@@ -79,7 +80,7 @@ export class MorphAnalyzer {
   static start(python: string, tags: readonly string[]): MorphAnalyzer {
     const child = spawn(python, ['-m', 'trainer.morph', '--tags', tags.join(',')], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, PYTHONIOENCODING: 'utf-8', PYTHONUNBUFFERED: '1' },
+      env: childEnv('analyzer', { PYTHONIOENCODING: 'utf-8', PYTHONUNBUFFERED: '1' }),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     return new MorphAnalyzer(child, python);

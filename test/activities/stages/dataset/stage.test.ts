@@ -18,12 +18,12 @@ import type { Json } from '../../../../pipeline/run-spec';
 import { FsArtifactStore } from '../../../../store/fs-store';
 import { artifactRefSchema } from '../../../../store/types';
 import { loadConfig } from '../../../../temporal.config';
-import { tempDir } from '../../../helpers';
+import { tempDir, TEST_READ_ROOTS } from '../../../helpers';
 
 async function setup(): Promise<{ dir: string; store: FsArtifactStore; run: (input: Record<string, Json>) => Promise<Record<string, Json>> }> {
   const dir = await tempDir('fairline-dataset-stage-');
   const store = new FsArtifactStore(join(dir, 'store'));
-  const config = loadConfig({ store: { uri: pathToFileURL(join(dir, 'store')).href } }, {});
+  const config = loadConfig({ store: { uri: pathToFileURL(join(dir, 'store')).href }, readRoots: [...TEST_READ_ROOTS] }, {});
   let attempt = 0;
   const run = async (input: Record<string, Json>): Promise<Record<string, Json>> => {
     const scratchDir = join(dir, `scratch-${attempt++}`);

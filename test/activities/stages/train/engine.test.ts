@@ -58,6 +58,8 @@ describe('the train stage', () => {
       const metrics = (await engine.store.read(refs.metrics!)).toString().trim().split('\n').map((l) => JSON.parse(l));
       const steps = metrics.filter((m) => m.event === 'step');
       assert.ok(steps.length > 0);
+      // The trainer's steps are planned up front (`of`): the bundle names the step training ended on.
+      assert.equal(z.object({ step: z.number() }).passthrough().parse(JSON.parse((await engine.store.read(refs.huggingface!)).toString())).step, steps.at(-1).of, `${id}: hf-model.json's step is the last one`);
       if (id === 'debiased') {
         for (const term of ['loss_all', 'loss_mask', 'loss_debias']) assert.ok(steps.every((s) => typeof s[term] === 'number'), `every step logs ${term}`);
       }
@@ -71,5 +73,7 @@ describe('the train stage', () => {
     assert.match(outcome.error!.cause!.message, /stage "(baseline|debiased)" failed: .*the trainer refused its input: .*labels has width 3, expected 7/);
     const failed = outcome.progress.stages.filter((s) => s.status === 'failed');
     assert.ok(failed.length >= 1);
+    // Attempts as Temporal counted them: a non-retryable failure on the first attempt is 1, not 0.
+    for (const stage of failed) assert.equal(stage.attempts, 1, `${stage.id} ended on attempt 1`);
   });
 });

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { PROJECT_ROOT } from '../../../../common/paths';
+import { TRAINER_FAILURE_BUDGET } from '../../../../activities/stages/train';
+import { startEngine, type Engine } from '../../../engine';
+
+/** Pids of live `python -m trainer train` processes started by this test process's worker. */
+function trainers(): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'trainer train']).toString().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+describe('the train stage’s failure budgets', () => {
+  let engine: Engine;
+  before(async () => (engine = await startEngine()));
+  after(async () => engine?.close());
+
+  test('a trainer that keeps crashing spends the trainer’s own budget and fails the stage for good, not after all 20 attempts', async () => {
+    const data = join(PROJECT_ROOT, 'data', 'demo');
+    const handle = await engine.start(`
+name: crashing
+stages:
+  - id: data
+    uses: dataset
+    with: { format: json, url: "file://${data}/train.json", mapping: { text: sentence, labels: { column: labels } } }
+  - id: model
+    uses: train
+    needs: [data]
+    with: { dataset: "\${{ stages.data.outputs.train }}", epochs: 50, batchSize: 8, lr: 0.001, maxLength: 16, scratch: { hidden: 32, intermediate: 64, layers: 1, heads: 2 } }
+`);
+    // Every trainer the stage starts is killed outright (SIGKILL): a crash of the trainer itself.
+    let done = false;
+    const killed = new Set<number>();
+    const killer = (async () => {
+      while (!done) {
+        for (const pid of trainers()) {
+          if (killed.has(pid)) continue;
+          killed.add(pid);
+          process.kill(pid, 'SIGKILL');
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const outcome = await engine.outcome(handle);
+    done = true;
+    await killer;
+    assert.equal(outcome.status, 'failed');
+    const activity = outcome.error?.cause?.cause;
+    assert.ok(activity instanceof ActivityFailure);
+    const cause = activity.cause;
+    assert.ok(cause instanceof ApplicationFailure);
+    assert.equal(cause.type, 'TrainerFailureBudgetSpent');
+    assert.equal(cause.nonRetryable, true);
+    assert.match(cause.message, new RegExp(`the trainer failed ${TRAINER_FAILURE_BUDGET} times`));
+    const attempts = (outcome.history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes && e.activityTaskStartedEventAttributes.attempt !== undefined);
+    assert.equal(Math.max(...attempts.map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0)), TRAINER_FAILURE_BUDGET, 'the stage stopped at the budget');
+    assert.equal(killed.size, TRAINER_FAILURE_BUDGET);
+    const model = outcome.progress.stages.find((s) => s.id === 'model')!;
+    assert.equal(model.attempts, TRAINER_FAILURE_BUDGET, 'the run reports the attempts Temporal counted');
+  });
+});
