@@ -9,9 +9,13 @@
 const BASE_NAMES = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TERM'] as const;
 const BASE_PREFIXES = ['LC_'] as const;
 
-/** Python processes in the trainer venv: GPU selection, thread counts, the offline model cache. */
-const PYTHON_NAMES = ['XDG_CACHE_HOME', 'LD_LIBRARY_PATH', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'HF_HOME', 'HF_HUB_CACHE', 'HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE', 'TRANSFORMERS_CACHE'] as const;
-const PYTHON_PREFIXES = ['CUDA_', 'NVIDIA_', 'NCCL_', 'CUBLAS_', 'PYTORCH_', 'TORCH_'] as const;
+/**
+ * Python processes in the trainer venv: GPU selection, thread counts, the model hub's cache and
+ * endpoint (a mirror in an air-gapped lab), and OpenBLAS's core type, which some machines set
+ * because older OpenBLAS builds compute wrong results or crash on their processors.
+ */
+const PYTHON_NAMES = ['XDG_CACHE_HOME', 'LD_LIBRARY_PATH', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'HF_HOME', 'HF_HUB_CACHE', 'HF_HUB_OFFLINE', 'HF_ENDPOINT', 'TRANSFORMERS_OFFLINE', 'TRANSFORMERS_CACHE'] as const;
+const PYTHON_PREFIXES = ['CUDA_', 'NVIDIA_', 'NCCL_', 'CUBLAS_', 'PYTORCH_', 'TORCH_', 'OPENBLAS_'] as const;
 
 /** Names that are never passed on, whatever a prefix allows: they hold or point at credentials. */
 const NEVER = /^(AWS_|FAIRLINE_TEMPORAL_API_KEY$|MINIO_)|TOKEN|SECRET|PASSWORD|CREDENTIAL|API_KEY/i;
@@ -29,7 +33,7 @@ export const CHILD_ENV: Readonly<Record<'trainer' | 'analyzer' | 'temporal' | 'm
     prefixes: [...BASE_PREFIXES, ...PYTHON_PREFIXES],
   },
   /** `python -m trainer.morph` (the Korean analyzer): CPU only. */
-  analyzer: { names: [...BASE_NAMES, 'XDG_CACHE_HOME', 'OMP_NUM_THREADS'], prefixes: BASE_PREFIXES },
+  analyzer: { names: [...BASE_NAMES, 'XDG_CACHE_HOME', 'OMP_NUM_THREADS'], prefixes: [...BASE_PREFIXES, 'OPENBLAS_'] },
   /** `temporal server start-dev`. */
   temporal: { names: BASE_NAMES, prefixes: BASE_PREFIXES },
   /** MinIO: its own root credentials come as `extra`, never the store client's AWS_* ones. */
