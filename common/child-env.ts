@@ -14,7 +14,9 @@ const BASE_PREFIXES = ['LC_'] as const;
  * endpoint (a mirror in an air-gapped lab), and OpenBLAS's core type, which some machines set
  * because older OpenBLAS builds compute wrong results or crash on their processors.
  */
-const PYTHON_NAMES = ['XDG_CACHE_HOME', 'LD_LIBRARY_PATH', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'HF_HOME', 'HF_HUB_CACHE', 'HF_HUB_OFFLINE', 'HF_ENDPOINT', 'TRANSFORMERS_OFFLINE', 'TRANSFORMERS_CACHE'] as const;
+const PYTHON_NAMES = ['XDG_CACHE_HOME', 'LD_LIBRARY_PATH', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'HF_HOME', 'HF_HUB_CACHE', 'HF_HUB_OFFLINE', 'HF_ENDPOINT', 'TRANSFORMERS_OFFLINE', 'TRANSFORMERS_CACHE',
+  // A hub download behind a lab's proxy and its own certificate authority.
+  'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE'] as const;
 const PYTHON_PREFIXES = ['CUDA_', 'NVIDIA_', 'NCCL_', 'CUBLAS_', 'PYTORCH_', 'TORCH_', 'OPENBLAS_'] as const;
 
 /** Names that are never passed on, whatever a prefix allows: they hold or point at credentials. */
