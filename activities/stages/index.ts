@@ -11,12 +11,19 @@ import { evaluate, evaluateSourceFiles } from './evaluate';
 import { report, REPORT_SOURCE_FILES } from './report';
 import { mineHardNegatives, mineSourceFiles } from './mine-hard-negatives';
 import { nerMask, nerMaskSourceFiles } from './ner-mask';
-import { train } from './train';
+import { train, trainContentKey } from './train';
+import type { Json } from '../../pipeline/run-spec';
+import type { FairlineConfig } from '../../temporal.config';
 
 export interface RegisteredStage {
   implementation: StageImplementation;
   /** sha256 of the implementation's source; changes whenever its code does. */
   fingerprint: string;
+  /**
+   * What the cache key must see beyond `with` and the code: the content behind a path or name in
+   * `with` (a model folder's digest). Undefined when `with` holds only artifacts and values.
+   */
+  contentKey?: (input: Record<string, Json>, config: FairlineConfig) => Promise<Json | undefined>;
 }
 
 /** The built-in stages. */
@@ -30,7 +37,11 @@ export function builtinStages(): Record<string, RegisteredStage> {
     report: { implementation: report, fingerprint: fingerprintOf(...REPORT_SOURCE_FILES) },
     'mine-hard-negatives': { implementation: mineHardNegatives, fingerprint: fingerprintOf(...mineSourceFiles()) },
     // The trainer's Python code is this stage's code too: editing it retrains.
-    train: { implementation: train, fingerprint: fingerprintOf('activities/stages/train.ts', 'pipeline/train-stage.ts', 'trainer/requirements.txt', ...filesIn('trainer', '.py')) },
+    train: {
+      implementation: train,
+      fingerprint: fingerprintOf('activities/stages/train.ts', 'pipeline/train-stage.ts', 'pipeline/model-ref.ts', 'trainer/requirements.txt', ...filesIn('models'), ...filesIn('trainer', '.py'), ...filesIn('trainer', '.json')),
+      contentKey: trainContentKey,
+    },
   };
 }
 
