@@ -101,7 +101,10 @@ export const nerMaskWithSchema = z
     maskToken: z.string().min(1).default('[MASK]'),
     /** `perSpan`: one mask per span; `perSubtoken`: one per sub-token of the span under `tokenizer` (the manual's behaviour). */
     mode: z.enum(['perSpan', 'perSubtoken']).default('perSpan'),
-    /** The target model's tokenizer.json; required by `perSubtoken`. A path may be relative to the pipeline file. */
+    /**
+     * The target model's tokenizer.json; required by `perSubtoken`. A path may be relative to the
+     * pipeline file; a built-in model's name (`multilingual-e5-small`) means its tokenizer.json.
+     */
     tokenizer: fileInputSchema.optional(),
     /** File name of the masked dataset artifact. */
     name: z.string().regex(/^[\p{L}\p{N}._\-=+@,~]+$/u, 'a plain file name').default('masked.jsonl'),
