@@ -7,7 +7,7 @@ import { access, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArtifactNotFound, StageInputInvalid } from '../../../common/errors';
-import type { FileInput } from '../../../pipeline/ner-mask';
+import type { FileInput, TokenizerInput } from '../../../pipeline/ner-mask';
 import { isBuiltinModelName } from '../../../pipeline/model-ref';
 import { ensureBuiltinModel } from '../../../models/builtin';
 import type { ArtifactRef } from '../../../store/types';
@@ -61,7 +61,7 @@ export async function tokenizers(stageId: string, why: string): Promise<Tokenize
  * built-in model's name (`multilingual-e5-small`) means that model's tokenizer.json, built on
  * first use like the train stage builds it (models/builtin.ts).
  */
-export async function loadTokenizer(input: FileInput, context: StageContext, why: string): Promise<Tokenizer> {
+export async function loadTokenizer(input: TokenizerInput, context: StageContext, why: string): Promise<Tokenizer> {
   const { Tokenizer } = await tokenizers(context.stageId, why);
   const path =
     typeof input === 'string' && isBuiltinModelName(input)
