@@ -14,7 +14,7 @@ const LAYERS = [
   ['store'],
   ['pipeline'],
   ['report'],
-  ['eval', 'audit', 'mining', 'inference'],
+  ['eval', 'audit', 'mining', 'inference', 'models'],
   ['activities'],
   ['worker'],
   ['cli'],

@@ -5,7 +5,8 @@
  * - runStage: runs one stage of a pipeline (heartbeats, scratch folder, cancellation, typed errors)
  *   and records its outputs in the cache;
  * - cacheLookup: a hit only when the cache entry exists and every artifact it names still
- *   verifies against its digest;
+ *   verifies against its digest; the key also covers what a stage's `contentKey` reads (the
+ *   digest of a model folder a path names);
  * - writeManifest: the run's lineage record.
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -169,10 +170,15 @@ export function createActivities(deps: ActivityDependencies) {
    * The cache key covers everything that can change a stage's output: its type and version, its
    * resolved inputs (ArtifactRefs carry their digests) and the fingerprint of its code.
    */
-  const cacheKeyOf = (stage: StageInvocation): string =>
-    createHash('sha256')
-      .update(canonicalJson({ uses: stage.uses, version: stage.version, with: byContent(stage.with), code: registered(stage.uses).fingerprint }))
+  const cacheKeyOf = async (stage: StageInvocation): Promise<string> => {
+    const registration = registered(stage.uses);
+    // The content behind names and paths (a model folder's digest); absent for most stages, whose
+    // keys therefore stay what they were.
+    const content = await registration.contentKey?.(stage.with, config);
+    return createHash('sha256')
+      .update(canonicalJson({ uses: stage.uses, version: stage.version, with: byContent(stage.with), code: registration.fingerprint, ...(content !== undefined ? { content } : {}) }))
       .digest('hex');
+  };
 
   const cacheEntryKey = (key: string): string => `cache/${key}.json`;
 
@@ -233,7 +239,7 @@ export function createActivities(deps: ActivityDependencies) {
   return {
     async cacheLookup(input: { stage: StageInvocation }): Promise<{ hit: boolean; key: string; outputs?: Record<string, Json> }> {
       return withFailures(async () => {
-        const key = cacheKeyOf(input.stage);
+        const key = await cacheKeyOf(input.stage);
         if (stageTypes[input.stage.uses]?.cacheable?.(input.stage.with) === false) return { hit: false, key };
         const entry = await readCacheEntry(key);
         if (!entry) return { hit: false, key };
@@ -259,10 +265,12 @@ export function createActivities(deps: ActivityDependencies) {
             log: (m, a) => context.log.warn(m, { stage: input.stage.id, ...a }),
           });
           let resumedFrom: ResumePoint | undefined;
+          // Keyed on the inputs as they were when the stage began (a model folder may change later).
+          const cacheKey = await cacheKeyOf(input.stage);
           const outputs = await stage.implementation(input.stage.with, {
             stageId: input.stage.id,
             store: riding,
-            stageKey: cacheKeyOf(input.stage),
+            stageKey: cacheKey,
             resumeEarlier: input.resumeEarlier ?? true,
             noteResume: (point) => (resumedFrom = point),
             config,
@@ -281,7 +289,6 @@ export function createActivities(deps: ActivityDependencies) {
           });
           const size = Buffer.byteLength(JSON.stringify(outputs));
           if (size > MAX_PAYLOAD_BYTES) throw new PayloadTooLarge(`outputs of stage "${input.stage.id}"`, size, MAX_PAYLOAD_BYTES);
-          const cacheKey = cacheKeyOf(input.stage);
           // A result the cache may never serve (an unpinned download, a report naming its run) is not recorded.
           if (input.recordCache && stageTypes[input.stage.uses]?.cacheable?.(input.stage.with) !== false) {
             await recordCacheEntry(cacheKey, { outputs, stage: input.stage.id, uses: input.stage.uses, pipeline: input.pipeline, runId: input.runId });

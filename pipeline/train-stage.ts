@@ -30,8 +30,13 @@ export const trainWithSchema = z
     /** Extra weighted rows, e.g. from mine-hard-negatives. */
     hardNegatives: z.object({ dataset: artifactRefSchema, weight: z.number().positive().optional() }).strict().optional(),
     mode: z.enum(['baseline', 'debiased']).optional(),
-    /** `scratch`, a Hugging Face hub id, or a local model folder. */
-    model: z.string().min(1).optional(),
+    /**
+     * `scratch` (default), a built-in pretrained encoder (`multilingual-e5-small`,
+     * `all-minilm-l6-v2`), a local folder (absolute, `./relative` or file://), an `s3://` prefix,
+     * a model artifact (an `hf-model` bundle, e.g. another train stage's `huggingface` output), or
+     * a Hugging Face hub id. See pipeline/model-ref.ts and docs/models.md.
+     */
+    model: z.union([z.string().min(1), artifactRefSchema]).optional(),
     scratch: scratchModelSchema.optional(),
     task: z.enum(['auto', 'multilabel', 'multiclass']).optional(),
     numLabels: z.number().int().nonnegative().optional(),

@@ -14,16 +14,23 @@ import { evaluate } from './evaluate';
 import { report } from './report';
 import { mineHardNegatives } from './mine-hard-negatives';
 import { nerMask } from './ner-mask';
-import { train } from './train';
+import { train, trainContentKey } from './train';
+import type { Json } from '../../pipeline/run-spec';
+import type { FairlineConfig } from '../../temporal.config';
 
 export interface RegisteredStage {
   implementation: StageImplementation;
   /** sha256 of the files that decide the implementation's output; changes whenever they do. */
   fingerprint: string;
+  /**
+   * What the cache key must see beyond `with` and the code: the content behind a path or name in
+   * `with` (a model folder's digest). Undefined when `with` holds only artifacts and values.
+   */
+  contentKey?: (input: Record<string, Json>, config: FairlineConfig) => Promise<Json | undefined>;
 }
 
 /** Each built-in stage: its implementation and where its code is (the module that exports it). */
-export const BUILTIN_STAGE_CODE: Readonly<Record<string, { implementation: StageImplementation; code: StageCode }>> = {
+export const BUILTIN_STAGE_CODE: Readonly<Record<string, { implementation: StageImplementation; code: StageCode; contentKey?: RegisteredStage['contentKey'] }>> = {
   download: { implementation: download, code: { entry: 'activities/stages/download.ts' } },
   dataset: { implementation: dataset, code: { entry: 'activities/stages/dataset/stage.ts' } },
   // The analyzer runs as `python -m trainer.morph`, in the environment trainer/requirements.txt pins.
@@ -33,12 +40,22 @@ export const BUILTIN_STAGE_CODE: Readonly<Record<string, { implementation: Stage
   evaluate: { implementation: evaluate, code: { entry: 'activities/stages/evaluate.ts' } },
   report: { implementation: report, code: { entry: 'activities/stages/report.ts' } },
   'mine-hard-negatives': { implementation: mineHardNegatives, code: { entry: 'activities/stages/mine-hard-negatives.ts' } },
-  // The trainer's Python code is this stage's code too: editing it retrains.
-  train: { implementation: train, code: { entry: 'activities/stages/train.ts', python: ['trainer'] } },
+  // The trainer's Python code is this stage's code too: editing it retrains. Built-in encoders
+  // come from `python -m trainer.pretrained` with the wheels trainer/pretrained.json pins.
+  train: {
+    implementation: train,
+    code: { entry: 'activities/stages/train.ts', python: ['trainer', 'trainer.pretrained'], data: ['trainer/pretrained.json'] },
+    contentKey: trainContentKey,
+  },
 };
 
 /** The built-in stages; their fingerprints are computed once per process. */
 export function builtinStages(): Record<string, RegisteredStage> {
   const fingerprints = codeFingerprints(Object.fromEntries(Object.entries(BUILTIN_STAGE_CODE).map(([name, s]) => [name, s.code])));
-  return Object.fromEntries(Object.entries(BUILTIN_STAGE_CODE).map(([name, s]) => [name, { implementation: s.implementation, fingerprint: fingerprints[name]! }]));
+  return Object.fromEntries(
+    Object.entries(BUILTIN_STAGE_CODE).map(([name, s]) => [
+      name,
+      { implementation: s.implementation, fingerprint: fingerprints[name]!, ...(s.contentKey ? { contentKey: s.contentKey } : {}) },
+    ]),
+  );
 }

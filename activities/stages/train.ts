@@ -15,12 +15,13 @@
  *   are retried.
  */
 import { spawn } from 'node:child_process';
-import { readdir, readFile, stat, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import {
   ArtifactConflict,
+  ModelSourceInvalid,
   TrainerConfigInvalid,
   TrainerCrashed,
   TrainerFailureBudgetSpent,
@@ -28,6 +29,7 @@ import {
   TrainingDiverged,
 } from '../../common/errors';
 import { childEnv } from '../../common/child-env';
+import { checkReadable, readPolicy } from '../../common/read-roots';
 import { PROJECT_ROOT } from '../../common/paths';
 import { stopProcess } from '../../infra/process';
 import type { Json } from '../../pipeline/run-spec';
@@ -35,6 +37,11 @@ import { describeIssues } from '../../pipeline/errors';
 import { trainWithSchema, type TrainWith } from '../../pipeline/train-stage';
 import { CLASSIFIER_KIND, classifierBundleSchema, type ClassifierBundle } from '../../pipeline/classifier';
 import { artifactRefSchema, type ArtifactRef, type ArtifactStore, type ObjectInfo } from '../../store/types';
+import { builtinModelDigest, ensureBuiltinModel } from '../../models/builtin';
+import { filesUnder, folderDigest } from '../../models/folder';
+import { downloadS3Prefix, s3Listing } from './model-s3';
+import { classifyModel } from '../../pipeline/model-ref';
+import type { FairlineConfig } from '../../temporal.config';
 import type { StageContext, StageImplementation } from './context';
 import { parseWith } from './parse-with';
 
@@ -58,6 +65,8 @@ const bundleSchema = z
     files: z.record(z.string(), artifactRefSchema),
     /** The stage's cache key when written: another execution resumes from it only with an equal key. */
     stageKey: z.string().optional(),
+    /** In a trained model's `huggingface` bundle: the pretrained model it started from. */
+    base: artifactRefSchema.optional(),
   })
   .strict();
 type Bundle = z.infer<typeof bundleSchema>;
@@ -70,16 +79,6 @@ const checkpointEvent = z.object({ event: z.literal('checkpoint'), path: z.strin
 /** `metrics.step` is the step training ended on: the HF bundle records it. */
 const doneEvent = z.object({ event: z.literal('done'), metrics: z.object({ step: z.number().int().nonnegative() }).passthrough().optional() }).passthrough();
 const errorEvent = z.object({ event: z.literal('error'), kind: z.string().optional(), message: z.string() }).passthrough();
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await filesUnder(path)));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out.sort();
-}
 
 /**
  * Uploads a checkpoint folder: every file content-addressed, then a bundle listing them under
@@ -143,9 +142,9 @@ async function downloadFolder(store: ArtifactStore, ref: ArtifactRef, dir: strin
 }
 
 /** The trainer config for this attempt: the pipeline's options plus local paths. */
-function trainerConfig(spec: TrainWith, paths: { train: string; validation?: string; hardNegatives?: string; output: string }): Record<string, Json> {
-  const { dataset: _d, validation: _v, hardNegatives, ...options } = spec;
-  const config: Record<string, Json> = { ...JSON.parse(JSON.stringify(options)), trainFile: paths.train, outputDir: paths.output };
+function trainerConfig(spec: TrainWith, paths: { train: string; validation?: string; hardNegatives?: string; output: string; model: string }): Record<string, Json> {
+  const { dataset: _d, validation: _v, hardNegatives, model: _m, ...options } = spec;
+  const config: Record<string, Json> = { ...JSON.parse(JSON.stringify(options)), model: paths.model, trainFile: paths.train, outputDir: paths.output };
   if (paths.validation) config.validationFile = paths.validation;
   if (paths.hardNegatives) config.hardNegatives = { path: paths.hardNegatives, ...(hardNegatives?.weight !== undefined ? { weight: hardNegatives.weight } : {}) };
   return config;
@@ -176,11 +175,12 @@ async function prepareAndRun(spec: TrainWith, context: StageContext, started: ()
     ...(spec.validation ? { validation: join(inputs, 'validation.jsonl') } : {}),
     ...(spec.hardNegatives ? { hardNegatives: join(inputs, 'hard-negatives.jsonl') } : {}),
   };
+  const model = await resolveModel(spec, context);
   await store.download(spec.dataset, paths.train);
   if (spec.validation && paths.validation) await store.download(spec.validation, paths.validation);
   if (spec.hardNegatives && paths.hardNegatives) await store.download(spec.hardNegatives.dataset, paths.hardNegatives);
   const configPath = join(scratchDir, 'train-config.json');
-  await writeFile(configPath, JSON.stringify(trainerConfig(spec, paths), null, 2));
+  await writeFile(configPath, JSON.stringify(trainerConfig(spec, { ...paths, model: model.trainer }), null, 2));
 
   // A retry resumes from the newest checkpoint an earlier attempt of this stage uploaded.
   const argv = ['-m', 'trainer', 'train', '--config', configPath];
@@ -204,7 +204,83 @@ async function prepareAndRun(spec: TrainWith, context: StageContext, started: ()
     context.noteResume?.({ execution, step: bundle.step, checkpoint: lastCheckpoint.uri });
   }
 
-  return runTrainer(context, argv, output, executionKey, started, () => lastCheckpoint, (ref) => (lastCheckpoint = ref));
+  return runTrainer(context, argv, output, executionKey, started, () => lastCheckpoint, (ref) => (lastCheckpoint = ref), model.base);
+}
+
+/** What the trainer gets as `model` (a folder, `scratch` or a hub id) and the stored artifact of the weights, if any. */
+interface ResolvedModel {
+  trainer: string;
+  base?: ArtifactRef;
+}
+
+/**
+ * Turns the stage's `model` into something the trainer loads, and pins the weights: a built-in
+ * name is built (or found) in the local cache, an S3 prefix or a model artifact is downloaded,
+ * and every folder is stored as an `hf-model` bundle (content-addressed, so storing the same
+ * weights again writes nothing), which the trained model's `huggingface` bundle names as `base`.
+ */
+async function resolveModel(spec: TrainWith, context: StageContext): Promise<ResolvedModel> {
+  const ref = classifyModel(spec.model);
+  switch (ref.kind) {
+    case 'scratch':
+      return { trainer: 'scratch' };
+    case 'hub':
+      return { trainer: ref.id };
+    case 'builtin': {
+      const dir = await ensureBuiltinModel(ref.name, { python: context.config.trainer.python, signal: context.signal, log: (m) => context.log.info(m) });
+      return { trainer: dir, base: await storeModelFolder(context.store, dir) };
+    }
+    case 'folder': {
+      // Only under the readable roots; the real path (symlinks resolved) is what gets read.
+      const path = await checkReadable(ref.path, readPolicy(context.config, context.pipelineDir));
+      const info = await stat(path).catch(() => undefined);
+      if (!info?.isDirectory()) throw new ModelSourceInvalid(context.stageId, ref.path, 'not a folder');
+      return { trainer: path, base: await storeModelFolder(context.store, path) };
+    }
+    case 's3': {
+      const dir = join(context.scratchDir, 'model');
+      await downloadS3Prefix(ref.uri, dir, context);
+      return { trainer: dir, base: await storeModelFolder(context.store, dir) };
+    }
+    case 'artifact': {
+      const dir = join(context.scratchDir, 'model');
+      const parsed = ref.ref.kind === 'hf-model' ? await downloadFolder(context.store, ref.ref, dir).catch(() => undefined) : undefined;
+      if (!parsed) throw new ModelSourceInvalid(context.stageId, ref.ref.uri, `not a model artifact (kind ${ref.ref.kind}, expected hf-model)`);
+      return { trainer: dir, base: ref.ref };
+    }
+  }
+}
+
+/** A model folder as an `hf-model` bundle: every file content-addressed, then the list. */
+export async function storeModelFolder(store: ArtifactStore, dir: string): Promise<ArtifactRef> {
+  const files = await putFiles(store, dir, 'hf-model-file', []);
+  return store.put({ bytes: JSON.stringify({ step: 0, files }, null, 1) }, { kind: 'hf-model', name: 'hf-model.json' });
+}
+
+/**
+ * What the train stage's cache key must see of its `model` beyond the spec: the converter and
+ * pins of a built-in (its weights follow from them), the digest of a local folder's files, or
+ * the listing (keys, sizes, ETags) of an S3 prefix. A model artifact is already a digest in the
+ * spec; scratch has no weights; a hub id makes the stage uncacheable (pipeline/model-ref.ts).
+ */
+export async function trainContentKey(input: Record<string, Json>, config: FairlineConfig): Promise<Json | undefined> {
+  const parsed = trainWithSchema.shape.model.safeParse(input.model);
+  const ref = classifyModel(parsed.success ? parsed.data : undefined);
+  switch (ref.kind) {
+    case 'builtin':
+      return { model: { builtin: ref.name, converter: builtinModelDigest() } };
+    case 'folder':
+      try {
+        return { model: { folder: await folderDigest(ref.path) } };
+      } catch {
+        // Missing or unreadable: no entry can match; the stage itself reports the problem.
+        return { model: { folder: ref.path, unreadable: true } };
+      }
+    case 's3':
+      return { model: { s3: (await s3Listing(ref.uri, config)).map((o) => ({ key: o.key, bytes: o.bytes, etag: o.etag })) } };
+    default:
+      return undefined;
+  }
 }
 
 /** Spawns the trainer, relays its progress, and maps its end to outputs or a typed failure. */
@@ -216,6 +292,7 @@ async function runTrainer(
   started: () => void,
   getCheckpoint: () => ArtifactRef | undefined,
   setCheckpoint: (ref: ArtifactRef) => void,
+  base: ArtifactRef | undefined,
 ): Promise<Record<string, Json>> {
   const { store, stageId } = context;
   const child = spawn(context.config.trainer.python, argv, {
@@ -325,7 +402,7 @@ async function runTrainer(
     throw await countTrainerFailure(context, executionKey, failure);
   }
 
-  return uploadOutputs(store, output, finalStep ?? (typeof lastProgress.step === 'number' ? lastProgress.step : 0));
+  return uploadOutputs(store, output, finalStep ?? (typeof lastProgress.step === 'number' ? lastProgress.step : 0), base);
 }
 
 /**
@@ -350,7 +427,7 @@ async function countTrainerFailure(context: StageContext, executionKey: string, 
 }
 
 /** The trained model, as artifacts: ONNX + tokenizer for TS inference, the HF folder, metrics. */
-async function uploadOutputs(store: ArtifactStore, output: string, step: number): Promise<Record<string, Json>> {
+async function uploadOutputs(store: ArtifactStore, output: string, step: number, base: ArtifactRef | undefined): Promise<Record<string, Json>> {
   const put = async (name: string, kind: string): Promise<ArtifactRef> => {
     const path = join(output, name);
     await stat(path);
@@ -363,7 +440,7 @@ async function uploadOutputs(store: ArtifactStore, output: string, step: number)
   // The Hugging Face folder (config.json, model.safetensors, tokenizer files) as one bundle, so
   // `AutoModelForSequenceClassification.from_pretrained` works on a downloaded copy.
   const files = await putFiles(store, output, 'hf-model-file', ['checkpoints/', 'model.onnx', 'metrics.jsonl']);
-  const huggingface = await store.put({ bytes: JSON.stringify({ step, files }, null, 1) }, { kind: 'hf-model', name: 'hf-model.json' });
+  const huggingface = await store.put({ bytes: JSON.stringify({ step, files, ...(base ? { base } : {}) }, null, 1) }, { kind: 'hf-model', name: 'hf-model.json' });
   const classifier = await storeClassifier(store, { model, tokenizer, config }, JSON.parse(await readFile(join(output, 'train_config.json'), 'utf8')));
   return { model, tokenizer, metrics, config, huggingface, classifier };
 }

@@ -7,7 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { StageInputInvalid } from '../../../common/errors';
 import { checkReadable, readPolicy } from '../../../common/read-roots';
-import type { FileInput } from '../../../pipeline/ner-mask';
+import type { FileInput, TokenizerInput } from '../../../pipeline/ner-mask';
+import { isBuiltinModelName } from '../../../pipeline/model-ref';
+import { ensureBuiltinModel } from '../../../models/builtin';
 import type { ArtifactRef } from '../../../store/types';
 import type { StageContext } from '../context';
 
@@ -49,10 +51,17 @@ export async function tokenizers(stageId: string, why: string): Promise<Tokenize
   }
 }
 
-/** A tokenizer.json loaded with the npm binding; StageInputInvalid when it does not load. */
-export async function loadTokenizer(input: FileInput, context: StageContext, why: string): Promise<Tokenizer> {
+/**
+ * A tokenizer.json loaded with the npm binding; StageInputInvalid when it does not load. A
+ * built-in model's name (`multilingual-e5-small`) means that model's tokenizer.json, built on
+ * first use like the train stage builds it (models/builtin.ts).
+ */
+export async function loadTokenizer(input: TokenizerInput, context: StageContext, why: string): Promise<Tokenizer> {
   const { Tokenizer } = await tokenizers(context.stageId, why);
-  const path = await localPath(input, context, 'tokenizer.json');
+  const path =
+    typeof input === 'string' && isBuiltinModelName(input)
+      ? join(await ensureBuiltinModel(input, { python: context.config.trainer.python, signal: context.signal, log: (m) => context.log.info(m) }), 'tokenizer.json')
+      : await localPath(input, context, 'tokenizer.json');
   try {
     return Tokenizer.fromFile(path);
   } catch (error) {
