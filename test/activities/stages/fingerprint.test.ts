@@ -57,7 +57,7 @@ describe('stage code fingerprints in a copy of the tree being edited', () => {
   let root: string;
   before(() => {
     root = mkdtempSync(join(tmpdir(), 'fairline-fingerprint-'));
-    for (const entry of ['activities', 'audit', 'common', 'eval', 'inference', 'infra', 'mining', 'pipeline', 'report', 'store', 'trainer', 'temporal.config.ts', 'tsconfig.json', 'package.json']) {
+    for (const entry of ['activities', 'audit', 'common', 'eval', 'inference', 'infra', 'mining', 'models', 'pipeline', 'report', 'store', 'trainer', 'temporal.config.ts', 'tsconfig.json', 'package.json']) {
       cpSync(join(PROJECT_ROOT, entry), join(root, entry), { recursive: true, filter: (src) => !src.includes('__pycache__') && !src.endsWith('/trainer/tests') });
     }
   });

@@ -6,6 +6,7 @@ import { PROJECT_ROOT } from '../../../../common/paths';
 import { ensureBuiltinModel, MODEL_MANIFEST } from '../../../../models/builtin';
 import { artifactRefSchema } from '../../../../store/types';
 import { startEngine, type Engine } from '../../../engine';
+import { tempDir } from '../../../helpers';
 
 /** The demo data fine-tuning all-MiniLM-L6-v2 for one step (the smaller built-in: 23M parameters). */
 function pipeline(model: string): string {
@@ -57,8 +58,16 @@ describe('a train stage naming a built-in pretrained model', () => {
   });
 
   test('a folder that is not there fails the stage once, non-retryable, naming it', async () => {
+    // Inside a readable root (the suite's temp folder), so the answer is about the folder itself.
+    const missing = join(await tempDir(), 'no-such-encoder');
+    const outcome = await engine.run(pipeline(missing));
+    assert.equal(outcome.status, 'failed');
+    assert.match(outcome.error!.cause!.message, new RegExp(`model "${missing}": not found`));
+  });
+
+  test('a folder outside the readable roots is refused, naming the rule', async () => {
     const outcome = await engine.run(pipeline('/nonexistent/encoder'));
     assert.equal(outcome.status, 'failed');
-    assert.match(outcome.error!.cause!.message, /model "\/nonexistent\/encoder": not a folder/);
+    assert.match(outcome.error!.cause!.message, /refused to read \/nonexistent\/encoder: only files under the configured readable roots may be read/);
   });
 });
