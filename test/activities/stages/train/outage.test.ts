@@ -76,8 +76,9 @@ describe('the train stage on an S3 store', () => {
   });
 
   test('a rerun of a failed run resumes training from the checkpoint the earlier execution left, and the manifest says so', async () => {
+    // Not from the cache: the outage test above trained the same model already.
     const yaml = pipeline('rerun', 30, 'retry: { maximumAttempts: 1 }');
-    const first = await engine.start(yaml, { runId: 'rerun-1' });
+    const first = await engine.start(yaml, { runId: 'rerun-1', noCache: true });
     // Kill the trainer once two checkpoints are stored: with one attempt allowed, the run fails.
     const trainerPids = (): number[] => {
       try {
@@ -87,15 +88,16 @@ describe('the train stage on an S3 store', () => {
       }
     };
     for (let i = 0; i < 1200 && (await s3.list('checkpoints/rerun/rerun-1/')).length < 2; i++) await sleep(50);
-    for (const pid of trainerPids()) process.kill(pid, 'SIGKILL');
+    const killedPids = trainerPids();
+    for (const pid of killedPids) process.kill(pid, 'SIGKILL');
     const failed = await engine.outcome(first);
-    assert.equal(failed.status, 'failed');
+    assert.equal(failed.status, 'failed', JSON.stringify(failed.progress.stages.map((s) => [s.id, s.status, s.attempts, s.cached])) + ' killed ' + JSON.stringify(killedPids));
     const firstExecution = (await first.describe()).runId;
     const left = (await s3.list('checkpoints/rerun/rerun-1/')).at(-1)!;
     const leftStep = z.object({ step: z.number() }).passthrough().parse(JSON.parse((await s3.read({ uri: left.uri, sha256: left.sha256!, bytes: left.bytes, kind: 'checkpoint' })).toString())).step;
     assert.ok(left.key.includes(`/${firstExecution}/model/`));
 
-    const second = await engine.outcome(await engine.start(yaml, { runId: 'rerun-1' }));
+    const second = await engine.outcome(await engine.start(yaml, { runId: 'rerun-1', noCache: true }));
     assert.equal(second.status, 'succeeded', JSON.stringify(second.progress.stages.map((s) => [s.id, s.status, s.error, s.attempts])));
     const model = second.progress.stages.find((s) => s.id === 'model')!;
     assert.deepEqual(model.resumedFrom, { execution: firstExecution, step: leftStep, checkpoint: left.uri });
