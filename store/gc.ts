@@ -13,6 +13,7 @@
  * Objects written within `minAgeMs` stay whatever refers to them: a running stage stores its
  * outputs before the cache entry and manifest that will name them exist.
  */
+import { GcRecordUnreadable } from '../common/errors';
 import type { ArtifactStore, ObjectInfo } from './types';
 
 const OBJECT_KEY = /^objects\/([0-9a-f]{64})\/[^/]+$/;
@@ -90,7 +91,7 @@ export async function collectGarbage(store: ArtifactStore, options: GcOptions): 
   const referenced = new Set<string>();
   const read = async (info: ObjectInfo): Promise<void> => {
     if (!info.key.endsWith('.json') || info.bytes > MAX_BUNDLE_BYTES) return;
-    if (info.sha256 === undefined) throw new Error(`gc cannot read ${info.uri}: it has no recorded digest (written by another tool?); nothing was removed`);
+    if (info.sha256 === undefined) throw new GcRecordUnreadable(info.uri);
     let parsed: unknown;
     try {
       parsed = JSON.parse((await store.read({ uri: info.uri, sha256: info.sha256, bytes: info.bytes, kind: 'record' })).toString('utf8'));
