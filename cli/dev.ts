@@ -94,7 +94,7 @@ export async function devCommand(config: FairlineConfig): Promise<number> {
   }
   let stack: EmbeddedStack | undefined;
   try {
-    stack = await startEmbeddedStack(config, say);
+    stack = await startEmbeddedStack(config, say, { supervise: true });
     say('dev stack up; Ctrl-C stops it all');
     await runWorkersUntilSignal(config, ['cpu', 'gpu'], { cpu: DEFAULT_CPU_CONCURRENCY, gpu: defaultGpuConcurrency() });
     return 0;
