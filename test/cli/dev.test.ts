@@ -174,3 +174,29 @@ test('a Temporal server killed under a live fairline dev is restarted, with a li
   }
   assert.equal(await exited, 0, output());
 });
+
+test('a MinIO killed under a live fairline dev is restarted on its port with its data, and the store answers again', async () => {
+  const [temporalPort, uiPort, minioPort] = [await freePort(), await freePort(), await freePort()];
+  const env = cleanEnv({
+    FAIRLINE_TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+    FAIRLINE_TEMPORAL_EMBEDDED: 'true',
+    FAIRLINE_TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}`,
+    FAIRLINE_STATE_DIR: await tempDir(),
+    FAIRLINE_STORE: 's3://fairline-dev/artifacts',
+    FAIRLINE_S3_ENDPOINT: `http://127.0.0.1:${minioPort}`,
+    AWS_ACCESS_KEY_ID: 'fairline-dev-user',
+    AWS_SECRET_ACCESS_KEY: 'fairline-dev-secret-key',
+  });
+  const { dev, output, exited } = await startDev(env);
+  try {
+    const [minio] = childrenOf(dev.pid!, 'minio');
+    assert.ok(minio, 'fairline dev runs MinIO');
+    process.kill(minio, 'SIGKILL');
+    assert.ok(await until(() => /MinIO exited \(SIGKILL\) while the dev stack ran: restarted it on the same port and data folder/.test(output()), 60_000), output());
+    const doctor = await fairline(['doctor'], env);
+    assert.match(doctor.stdout, /✓ artifact store\s+write\/read\/delete ok .* at s3:\/\/fairline-dev\/artifacts/, doctor.stdout);
+  } finally {
+    dev.kill('SIGINT');
+  }
+  assert.equal(await exited, 0, output());
+});
