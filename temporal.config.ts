@@ -69,6 +69,11 @@ export const configSchema = z
          * before the error surfaces (store/outage.ts). 0: fail at once.
          */
         outageWindowMs: z.number().int().nonnegative(),
+        /**
+         * Checkpoint bundles a train stage keeps once its final model is stored: 0 (absent): none,
+         * N: the newest N, `all`: every one (activities/stages/train.ts pruneCheckpoints).
+         */
+        keepCheckpoints: z.union([z.number().int().nonnegative(), z.literal('all')]).optional(),
         s3: z
           .object({
             /** Custom endpoint (MinIO, Ceph); absent for AWS S3 itself. */
@@ -100,7 +105,7 @@ export const configOverridesSchema = z
     temporal: configSchema.shape.temporal.partial().strict().optional(),
     taskQueues: configSchema.shape.taskQueues.partial().strict().optional(),
     store: z
-      .object({ uri: storeUri.optional(), outageWindowMs: configSchema.shape.store.shape.outageWindowMs.optional(), s3: configSchema.shape.store.shape.s3.partial().strict().optional() })
+      .object({ uri: storeUri.optional(), outageWindowMs: configSchema.shape.store.shape.outageWindowMs.optional(), keepCheckpoints: configSchema.shape.store.shape.keepCheckpoints, s3: configSchema.shape.store.shape.s3.partial().strict().optional() })
       .strict()
       .optional(),
     trainer: configSchema.shape.trainer.partial().strict().optional(),
@@ -177,6 +182,9 @@ export function loadConfig(overrides: unknown = {}, env: NodeJS.ProcessEnv = pro
     store: {
       uri: o.store?.uri ?? env[ENV.storeUri] ?? pathToFileURL(resolve(stateDir(env), 'artifacts')).href,
       outageWindowMs: o.store?.outageWindowMs ?? (env[ENV.storeOutageWindowMs] !== undefined ? Number(env[ENV.storeOutageWindowMs]) : DEFAULT_OUTAGE_WINDOW_MS),
+      ...((o.store?.keepCheckpoints ?? env[ENV.storeKeepCheckpoints]) !== undefined
+        ? { keepCheckpoints: o.store?.keepCheckpoints ?? (env[ENV.storeKeepCheckpoints] === 'all' ? 'all' : Number(env[ENV.storeKeepCheckpoints])) }
+        : {}),
       s3: {
         ...((o.store?.s3?.endpoint ?? env[ENV.s3Endpoint]) ? { endpoint: o.store?.s3?.endpoint ?? env[ENV.s3Endpoint] } : {}),
         region: o.store?.s3?.region ?? env[ENV.s3Region] ?? env.AWS_REGION ?? 'us-east-1',

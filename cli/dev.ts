@@ -37,17 +37,28 @@ async function runWorkersUntilSignal(
   const store = openStore(config);
   const workers = await createWorkers({ config, queues, activities: { store, config }, maxConcurrentActivities: max });
   const health = healthPort === undefined ? undefined : serveHealth(healthPort, workers);
-  const stop = (signal: string): void => {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      // A second Ctrl-C: no more waiting. Exit hooks and the parent-death signal take the servers along.
+      say(`${signal} again: exiting now`);
+      process.exit(130);
+    }
+    stopping = true;
     say(`${signal}: shutting down workers (running activities get the grace period to finish)…`);
     workers.shutdown();
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  // Registered for the whole run, not once: a server restarted under `fairline dev` adds its own
+  // signal listener later, and re-delivers the signal (ending us at once) when it finds no other.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   const limits = queues.map((q) => `${config.taskQueues[q]} (at most ${max[q] ?? (q === 'gpu' ? defaultGpuConcurrency() : DEFAULT_CPU_CONCURRENCY)} activities at once)`);
   say(`worker: polling ${limits.join(', ')} in namespace ${config.temporal.namespace}`);
   try {
     await workers.run();
   } finally {
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
     health?.close();
     await store.close();
   }
@@ -94,7 +105,7 @@ export async function devCommand(config: FairlineConfig): Promise<number> {
   }
   let stack: EmbeddedStack | undefined;
   try {
-    stack = await startEmbeddedStack(config, say);
+    stack = await startEmbeddedStack(config, say, { supervise: true });
     say('dev stack up; Ctrl-C stops it all');
     await runWorkersUntilSignal(config, ['cpu', 'gpu'], { cpu: DEFAULT_CPU_CONCURRENCY, gpu: defaultGpuConcurrency() });
     return 0;

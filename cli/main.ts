@@ -179,6 +179,18 @@ export function buildProgram(): Command {
       process.exitCode = await cacheRmCommand(config(program), keys, opts);
     });
 
+  program
+    .command('gc')
+    .description('remove stored objects nothing refers to (manifests, cache entries, lineage, live runs\' checkpoints keep theirs)')
+    .option('--dry-run', 'print what would be removed and the bytes; remove nothing')
+    .option('--min-age <minutes>', 'keep objects written less than this long ago (a running stage may not have recorded them yet)', '60')
+    .option('--keep-checkpoints', "keep the checkpoints of ended executions (a rerun of a failed run resumes from them)")
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { dryRun?: boolean; minAge: string; keepCheckpoints?: boolean; json?: boolean }) => {
+      const { gcCommand } = await import('./gc');
+      process.exitCode = await gcCommand(config(program), opts);
+    });
+
   const schedule = program.command('schedule').description("retrain on Temporal Schedules from a pipeline's schedule: block");
   schedule
     .command('apply')

@@ -58,6 +58,8 @@ export const ENV = {
   storeUri: 'FAIRLINE_STORE',
   /** Milliseconds a stage waits out an unavailable store before failing (store/outage.ts). */
   storeOutageWindowMs: 'FAIRLINE_STORE_OUTAGE_WINDOW_MS',
+  /** Checkpoint bundles a finished train stage keeps: a number or `all` (store.keepCheckpoints). */
+  storeKeepCheckpoints: 'FAIRLINE_STORE_KEEP_CHECKPOINTS',
   s3Endpoint: 'FAIRLINE_S3_ENDPOINT',
   s3Region: 'FAIRLINE_S3_REGION',
   s3ForcePathStyle: 'FAIRLINE_S3_FORCE_PATH_STYLE',

@@ -574,3 +574,10 @@ export class ModelSourceInvalid extends condition('ModelSourceInvalid', false) {
     super(`stage "${stage}": model ${JSON.stringify(source)}: ${reason}`);
   }
 }
+
+/** `fairline gc` met a record it cannot read (no recorded digest: written by another tool), so it cannot know what the record keeps; it removes nothing. */
+export class GcRecordUnreadable extends condition('GcRecordUnreadable', false) {
+  constructor(readonly uri: string) {
+    super(`gc cannot read ${uri}: it has no recorded digest (written by another tool?); nothing was removed`);
+  }
+}

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { minioBinaryPath } from '../common/paths';
 import { freePort } from './ports';
-import { stopProcess } from './process';
+import { parentDeathSignal, stopProcess } from './process';
 
 export interface MinioOptions {
   /** The `minio` executable; defaults to the pinned build `npm run bootstrap` installs. */
@@ -66,14 +66,16 @@ export async function startMinio(options: MinioOptions): Promise<MinioServer> {
   const redact = (line: string): string => secrets.reduce((text, secret) => text.split(secret).join('***'), line);
   const tail: string[] = [];
 
+  // SIGKILL when its parent dies, even by SIGKILL (setpriv execs MinIO: `child` stays the server).
+  const [command, argv] = parentDeathSignal(binary, [
+    'server', options.dataDir,
+    '--address', `127.0.0.1:${port}`,
+    '--console-address', `127.0.0.1:${consolePort}`,
+    '--certs-dir', certsDir,
+  ]);
   const child = spawn(
-    binary,
-    [
-      'server', options.dataDir,
-      '--address', `127.0.0.1:${port}`,
-      '--console-address', `127.0.0.1:${consolePort}`,
-      '--certs-dir', certsDir,
-    ],
+    command,
+    argv,
     {
       // PATH, HOME and the like (common/child-env.ts), no stray MINIO_* settings of the caller's
       // shell (a KMS or a site config there would change what this server is), none of the store

@@ -12,7 +12,7 @@ import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES } from '../common/constants';
 import { ensureSearchAttributes } from '../common/setup';
 import { temporalBinaryPath } from '../common/paths';
 import { freePort } from './ports';
-import { stopProcess } from './process';
+import { parentDeathSignal, stopProcess } from './process';
 
 export { stopProcess } from './process';
 /** Kept here for its existing importers; it lives with `fairline setup` in common/setup.ts. */
@@ -103,7 +103,9 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
     args.push('--db-filename', options.dbFile);
   }
   // The dev server needs no credential of the caller's (common/child-env.ts).
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv('temporal') });
+  // SIGKILL when its parent dies, even by SIGKILL: no orphaned server outlives `fairline dev`.
+  const [command, argv] = parentDeathSignal(binary, args);
+  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv('temporal') });
   const tail: string[] = [];
   const onData = (chunk: Buffer): void => {
     for (const line of chunk.toString().split('\n').filter(Boolean)) {

@@ -125,7 +125,7 @@ export class FsArtifactStore implements ArtifactStore {
     try {
       const info = await stat(path);
       if (!info.isFile()) return undefined;
-      return { key, uri: this.uriOf(key), bytes: info.size, sha256: (await digestOf({ path })).sha256 };
+      return { key, uri: this.uriOf(key), bytes: info.size, sha256: (await digestOf({ path })).sha256, modifiedAt: info.mtimeMs };
     } catch (error) {
       if (isErrno(error, 'ENOENT', 'ENOTDIR')) return undefined;
       throw this.translate(error, this.uriOf(key));

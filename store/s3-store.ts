@@ -336,6 +336,7 @@ export class S3ArtifactStore implements ArtifactStore {
         uri,
         bytes: response.ContentLength ?? 0,
         sha256: recorded !== undefined && SHA256_HEX.test(recorded) ? recorded : undefined,
+        ...(response.LastModified ? { modifiedAt: response.LastModified.getTime() } : {}),
       };
     } catch (error) {
       const { name, status } = describe(error);

@@ -34,6 +34,8 @@ export interface ObjectInfo {
   bytes: number;
   /** Recorded digest; undefined only for objects written by something other than fairline. */
   sha256: string | undefined;
+  /** Last write, in ms since the epoch, where the backend knows it (`fairline gc` spares recent objects). */
+  modifiedAt?: number;
 }
 
 export interface ArtifactStore {

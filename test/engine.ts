@@ -76,6 +76,8 @@ export interface EngineOptions {
   activityStore?: ArtifactStore;
   /** config.readRoots of the workers: TEST_READ_ROOTS unless given; `defaults` leaves them unconfigured. */
   readRoots?: readonly string[] | 'defaults';
+  /** config.store.keepCheckpoints of the workers (absent: the default, none kept). */
+  keepCheckpoints?: number | 'all';
 }
 
 export async function startEngine(options: EngineOptions = {}): Promise<Engine> {
@@ -86,7 +88,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const base = loadConfig(
     {
       temporal: { address },
-      store: { uri: pathToFileURL(storeDir).href },
+      store: { uri: pathToFileURL(storeDir).href, ...(options.keepCheckpoints !== undefined ? { keepCheckpoints: options.keepCheckpoints } : {}) },
       ...(options.dataMirrors ? { dataMirrors: options.dataMirrors } : {}),
       ...(readRoots !== 'defaults' ? { readRoots: [...readRoots] } : {}),
     },

@@ -405,7 +405,29 @@ async function runTrainer(
     throw await countTrainerFailure(context, executionKey, failure);
   }
 
-  return uploadOutputs(store, output, finalStep ?? (typeof lastProgress.step === 'number' ? lastProgress.step : 0), base);
+  const outputs = await uploadOutputs(store, output, finalStep ?? (typeof lastProgress.step === 'number' ? lastProgress.step : 0), base);
+  // The final model is stored: this execution's checkpoints are no longer a way back.
+  try {
+    await pruneCheckpoints(store, executionKey, context.config.store.keepCheckpoints ?? 0);
+  } catch (error) {
+    context.log.warn('could not remove the checkpoints of a finished training; `fairline gc` will', { error: error instanceof Error ? error.message : String(error) });
+  }
+  return outputs;
+}
+
+/**
+ * Removes the checkpoint bundles of an execution's stage but the newest `keep` (`all`: none).
+ * Only the bundles: the files they name are content-addressed and may be shared (the final model's
+ * weights, another run's identical checkpoint), so `fairline gc` removes those once nothing names them.
+ * Returns the keys removed.
+ */
+export async function pruneCheckpoints(store: ArtifactStore, executionKey: string, keep: number | 'all'): Promise<string[]> {
+  if (keep === 'all') return [];
+  const bundles = await store.list(`checkpoints/${executionKey}/`);
+  // Listed in key order, which is step order (zero-padded): the newest are last.
+  const doomed = bundles.slice(0, Math.max(0, bundles.length - keep)).map((info) => info.key);
+  for (const key of doomed) await store.delete(key);
+  return doomed;
 }
 
 /**

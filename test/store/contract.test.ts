@@ -156,13 +156,17 @@ const behaviours: { name: string; run(b: Backend): Promise<void> }[] = [
     },
   },
   {
-    name: 'putAt stores under the chosen key and head reports its size and digest',
+    name: 'putAt stores under the chosen key and head reports its size, digest and time of writing',
     async run({ store }) {
       const key = freshKey('manifest.json');
       const body = JSON.stringify({ run: key });
+      // Whole seconds: S3 reports Last-Modified to the second.
+      const before = Math.floor(Date.now() / 1000) * 1000 - 1000;
       const ref = await store.putAt(key, { bytes: body }, { kind: 'manifest' });
       assert.equal(ref.uri, store.uriOf(key));
-      assert.deepEqual(await store.head(key), { key, uri: store.uriOf(key), bytes: Buffer.byteLength(body), sha256: sha256(body) });
+      const { modifiedAt, ...info } = (await store.head(key))!;
+      assert.deepEqual(info, { key, uri: store.uriOf(key), bytes: Buffer.byteLength(body), sha256: sha256(body) });
+      assert.ok(modifiedAt !== undefined && modifiedAt >= before && modifiedAt <= Date.now() + 60_000, `modifiedAt ${modifiedAt}`);
     },
   },
   {
