@@ -25,13 +25,13 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { workflowIds } from '../common/constants';
+import { ENV, workflowIds } from '../common/constants';
 import { startCluster, type Cluster } from '../infra/cluster';
 import {
   awaitRun, chaosPipelines, clusterClient, descendants, duplicatedRuns, killWorker, LoadDriver, pauseMinio, probeRecovery, secretSightings,
   startRun, stillRunning, trainingUnderKill, verifyManifests, type RunRecord, type TrainingUnderKill,
 } from '../test/cluster-load';
-import { tempDir } from '../test/helpers';
+import { tempDir, TEST_READ_ROOTS } from '../test/helpers';
 import { environment, positiveInt, runMain, writeReport } from './support';
 
 const quantile = (values: number[], q: number): number => {
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   let checks: Record<string, unknown> = {};
   let training: TrainingUnderKill | undefined;
   try {
-    cluster = await startCluster({ workers: ['cpu', 'gpu'], log: (line) => console.error(line) });
+    cluster = await startCluster({ workers: ['cpu', 'gpu'], log: (line) => console.error(line), workerEnv: { [ENV.readRoots]: TEST_READ_ROOTS.join(':') } });
     const { client, connection, config, store } = await clusterClient(cluster);
     try {
       // Warm-up: one run, so the first level does not pay for cold caches and workflow bundles.

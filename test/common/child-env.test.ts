@@ -104,7 +104,9 @@ describe('child processes get only the environment they need', () => {
     const from = { PATH: '/bin', CUDA_VISIBLE_DEVICES: '0', TORCH_TOKEN: 'x', NVIDIA_API_KEY: 'x', AWS_SECRET_ACCESS_KEY: 'x', FAIRLINE_TEMPORAL_API_KEY: 'x', MINIO_ROOT_PASSWORD: 'x', LC_ALL: 'C' };
     assert.deepEqual(childEnv('trainer', {}, from), { PATH: '/bin', CUDA_VISIBLE_DEVICES: '0', LC_ALL: 'C' });
     assert.deepEqual(childEnv('temporal', {}, from), { PATH: '/bin', LC_ALL: 'C' });
-    assert.deepEqual(Object.keys(CHILD_ENV).sort(), ['analyzer', 'minio', 'temporal', 'trainer']);
+    // The model converter may read pip's settings (it downloads pinned wheels), never a pip credential.
+    assert.deepEqual(childEnv('converter', {}, { ...from, PIP_FIND_LINKS: '/opt/wheels', PIP_INDEX_PASSWORD: 'x' }), { PATH: '/bin', LC_ALL: 'C', PIP_FIND_LINKS: '/opt/wheels' });
+    assert.deepEqual(Object.keys(CHILD_ENV).sort(), ['analyzer', 'converter', 'minio', 'temporal', 'trainer']);
   });
 });
 

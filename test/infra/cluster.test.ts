@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { Client, Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES, workflowIds } from '../../common/constants';
+import { ENV, SEARCH_ATTRIBUTES, workflowIds } from '../../common/constants';
 import { startCluster, type Cluster } from '../../infra/cluster';
 import { postgresBinDir } from '../../infra/cluster-tools';
 import type { ArtifactStore } from '../../store';
@@ -23,7 +23,7 @@ import {
   awaitRun, chaosPipelines, startRun, clusterClient, descendants, duplicatedRuns, killWorker, LoadDriver, pauseMinio, probeRecovery, secretSightings,
   stillRunning, trainingUnderKill, verifyManifests,
 } from '../cluster-load';
-import { cleanEnv, fairline, tempDir } from '../helpers';
+import { cleanEnv, fairline, tempDir, TEST_READ_ROOTS } from '../helpers';
 
 const execFileAsync = promisify(execFile);
 
@@ -47,7 +47,8 @@ describe('the PostgreSQL-backed cluster', { timeout: 600_000 }, () => {
     tracker = setInterval(() => {
       for (const [pid, cmd] of descendants()) seenPids.set(pid, cmd);
     }, 500);
-    cluster = await startCluster({ workers: ['cpu', 'cpu', 'gpu'] });
+    // The pipelines this suite writes live in the temp folder: a local stack's workers read only readable roots.
+    cluster = await startCluster({ workers: ['cpu', 'cpu', 'gpu'], workerEnv: { [ENV.readRoots]: TEST_READ_ROOTS.join(':') } });
     ({ client, connection, config, store } = await clusterClient(cluster));
   });
 
@@ -113,8 +114,9 @@ describe('the PostgreSQL-backed cluster', { timeout: 600_000 }, () => {
     const env = cleanEnv({ ...cluster.env });
     const dups = await Promise.all([0, 1].map(() => fairline(['run', pipelineFile, '--id', dupId, '--detach'], env)));
     cliOutputs.push(...dups.map((d, i) => ({ name: `fairline run (duplicate ${i})`, text: d.stdout + d.stderr })));
-    assert.deepEqual(dups.map((d) => d.code).sort(), [0, 1], dups.map((d) => d.stderr).join('\n'));
-    assert.match(dups.find((d) => d.code === 1)!.stderr, /already started/i);
+    // The second start is refused with the CLI's own exit code for a duplicate run id (3).
+    assert.deepEqual(dups.map((d) => d.code).sort(), [0, 3], dups.map((d) => d.stderr).join('\n'));
+    assert.match(dups.find((d) => d.code === 3)!.stderr, /is already running/);
 
     const probes: string[] = [];
     const recover = async (what: string): Promise<number> => {
