@@ -11,8 +11,10 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ENV } from '../common/constants';
 import { connectClient } from '../common/connections';
+import { PortInUse } from '../common/errors';
 import { stateDir } from '../common/paths';
 import { startMinio, type MinioServer } from '../infra/minio';
+import { bindable } from '../infra/ports';
 import { ensureSearchAttributes, startTemporalDevServer, type DevServer } from '../infra/temporal';
 import { createS3Store } from '../store/s3-store';
 import type { FairlineConfig } from '../temporal.config';
@@ -76,6 +78,19 @@ function supervise<T extends { process: ChildProcess | undefined; stop(): Promis
   watch(server);
 }
 
+/** Refuses at once, in one line, to start on a port another program holds (instead of the server's own bind error). */
+async function requireFreePorts(ports: ReadonlyArray<readonly [number, string]>): Promise<void> {
+  for (const [port, purpose] of ports) {
+    if (!(await bindable(port))) {
+      throw new PortInUse(
+        port,
+        purpose,
+        `stop it, or give this stack free ports: ${ENV.temporalAddress}=127.0.0.1:PORT ${ENV.temporalUiUrl}=http://127.0.0.1:PORT ${ENV.temporalEmbedded}=true`,
+      );
+    }
+  }
+}
+
 export async function startEmbeddedStack(config: FairlineConfig, say: (line: string) => void, options: { supervise?: boolean } = {}): Promise<EmbeddedStack> {
   let stopping = false;
   const stack: EmbeddedStack = {
@@ -92,6 +107,10 @@ export async function startEmbeddedStack(config: FairlineConfig, say: (line: str
       } else {
         const [, port] = config.temporal.address.split(':');
         const uiPort = new URL(config.temporal.uiUrl).port;
+        await requireFreePorts([
+          [Number(port), 'Temporal frontend'],
+          [Number(uiPort), 'Temporal Web UI'],
+        ]);
         const dbFile = join(stateDir(), 'temporal.db');
         say(`Temporal: starting the dev server on ${config.temporal.address} (history in ${dbFile})…`);
         const start = (): Promise<DevServer> => startTemporalDevServer({

@@ -217,6 +217,20 @@ export function snippet(text: string, max = SNIPPET_CHARS): string {
 }
 
 /**
+ * A port the embedded stack must listen on is held by another program (often another fairline
+ * stack started from another folder). Permanent: waiting does not free it.
+ */
+export class PortInUse extends condition('PortInUse', false) {
+  constructor(
+    readonly port: number,
+    readonly purpose: string,
+    readonly advice: string,
+  ) {
+    super(`port ${port} (${purpose}) on 127.0.0.1 is taken by another program, perhaps another fairline stack; ${advice}`);
+  }
+}
+
+/**
  * A stage asked to read a local file outside the readable roots (config `readRoots`,
  * FAIRLINE_READ_ROOTS). Permanent: the file is not read, and nothing of it is quoted.
  */

@@ -2,7 +2,7 @@
 import { createServer } from 'node:net';
 
 /** Whether `port` can be bound on 127.0.0.1 right now. */
-function bindable(port: number): Promise<boolean> {
+export function bindable(port: number): Promise<boolean> {
   return new Promise((done) => {
     const server = createServer();
     server.unref();
