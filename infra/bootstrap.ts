@@ -383,7 +383,7 @@ export interface BootstrapOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** One line for the user; default: stderr, prefixed `bootstrap: `. */
   readonly say?: (line: string) => void;
-  /** How often a line names the steps still building. */
+  /** When the first line naming the steps still building comes; each later one waits twice as long. */
   readonly progressEveryMs?: number;
 }
 
@@ -433,11 +433,19 @@ export async function runBootstrap(options: BootstrapOptions): Promise<Bootstrap
   const width = Math.max(...options.steps.map((s) => s.title.length));
   const pad = (title: string): string => title.padEnd(width);
 
-  const ticker = setInterval(() => {
-    if (building.size === 0) return;
-    const names = [...building].map(([title, since]) => `${title} (${formatSeconds(seconds(since))})`);
-    say(`  … still building: ${names.join(', ')}`);
-  }, options.progressEveryMs ?? 60_000);
+  // A line that names what is still building, after one interval and then after ever longer ones
+  // (1, 2, 4, 8 … minutes by default): a sign of life on a slow machine, not a wall of lines.
+  let ticker: NodeJS.Timeout | undefined;
+  const tick = (interval: number): void => {
+    ticker = setTimeout(() => {
+      if (building.size > 0) {
+        const names = [...building].map(([title, since]) => `${title} (${formatSeconds(seconds(since))})`);
+        say(`  … still building: ${names.join(', ')}`);
+      }
+      tick(interval * 2);
+    }, interval);
+  };
+  tick(options.progressEveryMs ?? 60_000);
 
   const ended = new Map<StepName, Promise<StepOutcome>>();
   const runStep = async (step: Step): Promise<StepOutcome> => {
@@ -478,7 +486,7 @@ export async function runBootstrap(options: BootstrapOptions): Promise<Bootstrap
   };
 
   for (const step of options.steps) ended.set(step.name, runStep(step));
-  const outcomes = await Promise.all(ended.values()).finally(() => clearInterval(ticker));
+  const outcomes = await Promise.all(ended.values()).finally(() => clearTimeout(ticker));
   await log.close();
   const ok = outcomes.every((o) => o.status !== 'failed');
   return { outcomes, ok, seconds: seconds(started), ...(log.used ? { logFile: log.path } : {}) };
