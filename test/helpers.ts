@@ -1,5 +1,6 @@
 /** Shared helpers of the test suite: the suite's dev server, the CLI as a subprocess, temp dirs. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,8 +21,19 @@ export function suiteTemporal(): { address: string; uiUrl: string } {
  */
 export const TEST_READ_ROOTS: readonly string[] = [tmpdir(), PROJECT_ROOT, join(PROJECT_ROOT, '..', 'shared', 'data')];
 
-export function tempDir(prefix = 'fairline-test-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+/** Folders tempDir made in this test process: removed when it exits (a suite run left gigabytes behind). */
+const made: string[] = [];
+process.once('exit', () => {
+  // FAIRLINE_KEEP_TEST_DIRS=1 keeps them for a look after a failure.
+  if (process.env.FAIRLINE_KEEP_TEST_DIRS === '1') return;
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A new folder under the OS temp folder, removed when the test process exits. */
+export async function tempDir(prefix = 'fairline-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 export interface CliResult {
