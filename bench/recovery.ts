@@ -29,6 +29,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { PROJECT_ROOT } from '../common/paths';
+import { tinyTrainingPipeline } from '../test/pipelines';
 import { startTemporalDevServer } from '../infra/temporal';
 import { stopProcess } from '../infra/process';
 import { environment, median, positiveInt, runMain, writeReport } from './support';
@@ -37,17 +38,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** A tiny model over the demo data, long enough to be mid-training when the bench acts. */
 function pipelineYaml(): string {
-  const data = join(PROJECT_ROOT, 'data', 'demo');
-  return `name: recovery
-stages:
-  - id: data
-    uses: dataset
-    with: { format: json, url: "file://${data}/train.json", mapping: { text: sentence, labels: { column: labels } } }
-  - id: model
-    uses: train
-    needs: [data]
-    with: { dataset: "\${{ stages.data.outputs.train }}", epochs: 400, batchSize: 8, lr: 0.001, maxLength: 16, checkpointEvery: 20, keepCheckpoints: 0, scratch: { hidden: 32, intermediate: 64, layers: 1, heads: 2 } }
-`;
+  return tinyTrainingPipeline({ name: 'recovery', epochs: 400, checkpointEvery: 20 });
 }
 
 function startWorker(root: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {

@@ -2,6 +2,8 @@
  * Pipelines that both the workflow tests (test/workflows/pipeline-run.test.ts) and the history
  * recorder (scripts/record-histories.ts) run against the test HTTP source (test/http-source.ts).
  */
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../common/paths';
 import type { HttpSource } from './http-source';
 
 /** A stage's retry policy that gives up within seconds, for stages expected to fail or retry once. */
@@ -65,4 +67,25 @@ stages:
   const reused = Array.from({ length: reuses }, (_, i) => `  - { id: mask-${i + 1}, uses: ner-mask, needs: [data], with: { dataset: "\${{ stages.data.outputs.train }}", sources: { lexicon: { type: GROUP, terms: *terms } } } }\n`);
   const firstLine = text.split('\n').length;
   return { text: text + reused.join(''), firstAlias: `${firstLine}:${(reused[0] ?? '').indexOf('*terms') + 1}` };
+}
+
+/**
+ * A tiny scratch model trained on fairline's demo data: seconds per epoch on a CPU, so a test or
+ * bench picks `epochs` to be mid-training when it acts. `retry` is a stage-level YAML line.
+ */
+export function tinyTrainingPipeline(options: { name: string; epochs: number; checkpointEvery?: number; retry?: string }): string {
+  const data = join(PROJECT_ROOT, 'data', 'demo');
+  const checkpoints = options.checkpointEvery === undefined ? '' : ` checkpointEvery: ${options.checkpointEvery}, keepCheckpoints: 0,`;
+  return `
+name: ${options.name}
+stages:
+  - id: data
+    uses: dataset
+    with: { format: json, url: "file://${data}/train.json", mapping: { text: sentence, labels: { column: labels } } }
+  - id: model
+    uses: train
+    needs: [data]
+    ${options.retry ?? ''}
+    with: { dataset: "\${{ stages.data.outputs.train }}", epochs: ${options.epochs}, batchSize: 8, lr: 0.001, maxLength: 16,${checkpoints} scratch: { hidden: 32, intermediate: 64, layers: 1, heads: 2 } }
+`;
 }

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import { PROJECT_ROOT } from '../../../../common/paths';
 import { TRAINER_FAILURE_BUDGET } from '../../../../activities/stages/train';
 import { startEngine, type Engine } from '../../../engine';
+import { tinyTrainingPipeline } from '../../../pipelines';
 
 /** Pids of live `python -m trainer train` processes started by this test process's worker. */
 function trainers(): number[] {
@@ -22,18 +21,7 @@ describe('the train stage’s failure budgets', () => {
   after(async () => engine?.close());
 
   test('a trainer that keeps crashing spends the trainer’s own budget and fails the stage for good, not after all 20 attempts', async () => {
-    const data = join(PROJECT_ROOT, 'data', 'demo');
-    const handle = await engine.start(`
-name: crashing
-stages:
-  - id: data
-    uses: dataset
-    with: { format: json, url: "file://${data}/train.json", mapping: { text: sentence, labels: { column: labels } } }
-  - id: model
-    uses: train
-    needs: [data]
-    with: { dataset: "\${{ stages.data.outputs.train }}", epochs: 50, batchSize: 8, lr: 0.001, maxLength: 16, scratch: { hidden: 32, intermediate: 64, layers: 1, heads: 2 } }
-`);
+    const handle = await engine.start(tinyTrainingPipeline({ name: 'crashing', epochs: 50 }));
     // Every trainer the stage starts is killed outright (SIGKILL): a crash of the trainer itself.
     let done = false;
     const killed = new Set<number>();

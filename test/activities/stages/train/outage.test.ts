@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
-import { PROJECT_ROOT } from '../../../../common/paths';
 import { startMinio, type MinioServer } from '../../../../infra/minio';
 import { createS3Store, type S3ArtifactStore } from '../../../../store/s3-store';
 import { artifactRefSchema } from '../../../../store/types';
 import { startEngine, type Engine } from '../../../engine';
+import { tinyTrainingPipeline } from '../../../pipelines';
 import { tempDir } from '../../../helpers';
 
 const ACCESS = 'outage-test-user';
@@ -17,19 +16,7 @@ const CHECKPOINT_EVERY = 10;
 
 /** A tiny model over the demo data: 10 steps an epoch, a checkpoint every 10 steps. */
 function pipeline(name: string, epochs: number, retry = ''): string {
-  const data = join(PROJECT_ROOT, 'data', 'demo');
-  return `
-name: ${name}
-stages:
-  - id: data
-    uses: dataset
-    with: { format: json, url: "file://${data}/train.json", mapping: { text: sentence, labels: { column: labels } } }
-  - id: model
-    uses: train
-    needs: [data]
-    ${retry}
-    with: { dataset: "\${{ stages.data.outputs.train }}", epochs: ${epochs}, batchSize: 8, lr: 0.001, maxLength: 16, checkpointEvery: ${CHECKPOINT_EVERY}, keepCheckpoints: 0, scratch: { hidden: 32, intermediate: 64, layers: 1, heads: 2 } }
-`;
+  return tinyTrainingPipeline({ name, epochs, checkpointEvery: CHECKPOINT_EVERY, retry });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -7,26 +7,14 @@
  *   npx tsx infra/run-tests.ts test/activities/stages/train/retention.test.ts
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { PROJECT_ROOT } from '../../../../common/paths';
 import { collectGarbage } from '../../../../store/gc';
 import { artifactRefSchema } from '../../../../store/types';
 import { startEngine, type Engine } from '../../../engine';
+import { tinyTrainingPipeline } from '../../../pipelines';
 
 function pipeline(name: string): string {
-  const data = join(PROJECT_ROOT, 'data', 'demo');
-  return `
-name: ${name}
-stages:
-  - id: data
-    uses: dataset
-    with: { format: json, url: "file://${data}/train.json", mapping: { text: sentence, labels: { column: labels } } }
-  - id: model
-    uses: train
-    needs: [data]
-    with: { dataset: "\${{ stages.data.outputs.train }}", epochs: 2, batchSize: 8, lr: 0.001, maxLength: 16, checkpointEvery: 5, keepCheckpoints: 0, scratch: { hidden: 32, intermediate: 64, layers: 1, heads: 2 } }
-`;
+  return tinyTrainingPipeline({ name, epochs: 2, checkpointEvery: 5 });
 }
 
 const CASES: { keep: number | 'all' | undefined; left: (stored: number) => number; says: string }[] = [
