@@ -1,6 +1,7 @@
 /**
  * Small inline-SVG chart helpers for report.html: a horizontal bar chart with confidence-interval
- * whiskers and a threshold line, a heatmap, and a line chart on the unit square (ROC, PR).
+ * whiskers and a threshold line, a heatmap, a line chart on the unit square (ROC, PR), and a sweep
+ * chart (a metric with whiskers over the settings of a hyper-parameter).
  *
  * Each returns a complete `<svg>` string. They are pure and deterministic (coordinates are
  * rounded, so the same report always renders byte-identical SVG), and every piece of text goes
@@ -219,4 +220,79 @@ export function lineChart({ title, series, xLabel, yLabel, diagonal = false, siz
 
 function clamp01(v: number): number {
   return Math.min(1, Math.max(0, v));
+}
+
+export interface SweepPoint {
+  value: number;
+  /** The spread drawn as a whisker (an interval, or mean ± sd); omitted: no whisker. */
+  low?: number;
+  high?: number;
+}
+
+export interface SweepSeries {
+  name: string;
+  /** One point per category, in the order of `categories`; null where the series has no value. */
+  points: (SweepPoint | null)[];
+}
+
+export interface SweepChartOptions {
+  title: string;
+  /** The x axis: one label per swept setting (e.g. λ = 0, 0.1, 1, 10), evenly spaced. */
+  categories: string[];
+  series: SweepSeries[];
+  xLabel: string;
+  yLabel: string;
+  width?: number;
+  height?: number;
+}
+
+/**
+ * Points with whiskers over evenly spaced categories, joined per series, on a y range fitted to
+ * the data (its minimum and maximum, whiskers included, padded by 5 %): a hyper-parameter sweep,
+ * where the swept values are not evenly spaced numbers and the metric lives far from [0, 1].
+ */
+export function sweepChart({ title, categories, series, xLabel, yLabel, width = 420, height = 240 }: SweepChartOptions): string {
+  const left = 54;
+  const top = 10;
+  const bottom = 34;
+  const legendWidth = 120;
+  const plotWidth = width - left - legendWidth - 12;
+  const plotHeight = height - top - bottom;
+  const values = series.flatMap((s) => s.points.flatMap((p) => (p ? [p.value, p.low ?? p.value, p.high ?? p.value] : [])));
+  const lo = values.length ? Math.min(...values) : 0;
+  const hi = values.length ? Math.max(...values) : 1;
+  const pad = (hi - lo || Math.abs(hi) || 1) * 0.05;
+  const [y0, y1] = [lo - pad, hi + pad];
+  const x = (i: number): number => left + (categories.length < 2 ? plotWidth / 2 : (i / (categories.length - 1)) * plotWidth);
+  const y = (v: number): number => top + (1 - (v - y0) / (y1 - y0)) * plotHeight;
+  const parts: string[] = [svgOpen(width, height, title), `<g ${FONT}>`];
+  for (let k = 0; k <= 4; k++) {
+    const v = y0 + ((y1 - y0) * k) / 4;
+    parts.push(`<line x1="${left}" x2="${left + plotWidth}" y1="${px(y(v))}" y2="${px(y(v))}" stroke="${GRID_COLOUR}"/>`);
+    parts.push(`<text x="${left - 4}" y="${px(y(v) + 4)}" text-anchor="end" fill="${AXIS_COLOUR}">${tick(Number(v.toPrecision(3)))}</text>`);
+  }
+  categories.forEach((c, i) => {
+    parts.push(`<text x="${px(x(i))}" y="${top + plotHeight + 13}" text-anchor="middle" fill="${AXIS_COLOUR}">${escapeHtml(c)}</text>`);
+  });
+  parts.push(`<rect x="${left}" y="${top}" width="${plotWidth}" height="${plotHeight}" fill="none" stroke="${AXIS_COLOUR}"/>`);
+  parts.push(`<text x="${px(left + plotWidth / 2)}" y="${height - 4}" text-anchor="middle" fill="${AXIS_COLOUR}">${escapeHtml(xLabel)}</text>`);
+  parts.push(`<text x="10" y="${px(top + plotHeight / 2)}" text-anchor="middle" fill="${AXIS_COLOUR}" transform="rotate(-90 10 ${px(top + plotHeight / 2)})">${escapeHtml(yLabel)}</text>`);
+  series.forEach((s, i) => {
+    const colour = seriesColour(i);
+    // A small sideways offset per series keeps overlapping whiskers apart.
+    const dx = (i - (series.length - 1) / 2) * 4;
+    const drawn = s.points.flatMap((p, k) => (p ? [{ p, cx: x(k) + dx }] : []));
+    if (drawn.length > 1) parts.push(`<polyline points="${drawn.map(({ p, cx }) => `${px(cx)},${px(y(p.value))}`).join(' ')}" fill="none" stroke="${colour}" stroke-width="1.5"/>`);
+    for (const { p, cx } of drawn) {
+      if (p.low !== undefined && p.high !== undefined) {
+        parts.push(`<line x1="${px(cx)}" x2="${px(cx)}" y1="${px(y(p.low))}" y2="${px(y(p.high))}" stroke="${colour}"/>`);
+      }
+      parts.push(`<circle cx="${px(cx)}" cy="${px(y(p.value))}" r="3" fill="${colour}"/>`);
+    }
+    const ly = top + 8 + i * 16;
+    parts.push(`<line x1="${left + plotWidth + 12}" x2="${left + plotWidth + 30}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="3"/>`);
+    parts.push(`<text x="${left + plotWidth + 34}" y="${ly + 4}" fill="#222">${escapeHtml(s.name)}</text>`);
+  });
+  parts.push('</g></svg>');
+  return parts.join('');
 }
