@@ -103,6 +103,20 @@ export class StoreUnavailable extends condition('StoreUnavailable', true) {
   }
 }
 
+/**
+ * The store has no room left (a full disk, a quota, MinIO's free-drive threshold). Waiting does not
+ * fix it and retrying only fills the history, so it is permanent: the stage fails with a message that
+ * says what to do, and a rerun resumes from the stages already stored.
+ */
+export class StoreFull extends condition('StoreFull', false) {
+  constructor(
+    readonly uri: string,
+    readonly detail: string,
+  ) {
+    super(`artifact store is full at ${uri} (${detail}): free space (\`fairline gc\` removes what nothing refers to) and run again; stages already stored are not redone`);
+  }
+}
+
 /** The store refused an operation for lack of permission (read-only disk, wrong owner, bad IAM policy). */
 export class StorePermissionDenied extends condition('StorePermissionDenied', false) {
   constructor(

@@ -16,6 +16,7 @@ import {
   ArtifactConflict,
   ArtifactNotFound,
   ArtifactUriInvalid,
+  StoreFull,
   StorePermissionDenied,
   StoreUnavailable,
 } from '../common/errors';
@@ -173,7 +174,8 @@ export class FsArtifactStore implements ArtifactStore {
     if (!(error instanceof Error) || !('code' in error)) return error;
     if (isErrno(error, 'ENOENT')) return new ArtifactNotFound(uri);
     if (isErrno(error, 'EACCES', 'EPERM', 'EROFS')) return new StorePermissionDenied(uri, error.message);
-    if (isErrno(error, 'ENOSPC', 'EIO', 'EMFILE', 'ENFILE')) return new StoreUnavailable(uri, error);
+    if (isErrno(error, 'ENOSPC', 'EDQUOT')) return new StoreFull(uri, error.message);
+    if (isErrno(error, 'EIO', 'EMFILE', 'ENFILE')) return new StoreUnavailable(uri, error);
     return error;
   }
 }

@@ -35,6 +35,7 @@ import {
   ArtifactUriInvalid,
   FairlineError,
   StoreBucketMissing,
+  StoreFull,
   StorePermissionDenied,
   StoreUnavailable,
 } from '../common/errors';
@@ -64,6 +65,10 @@ const TRANSIENT_NAMES = new Set([
   'TimeoutError', 'AbortError', 'RequestTimeout', 'RequestTimeTooSkewed', 'SlowDown', 'ServiceUnavailable',
   'InternalError', 'XMinioServerNotInitialized', 'XMinioReadQuorum', 'XMinioWriteQuorum',
 ]);
+// Out of room: MinIO below its free-drive threshold (HTTP 507), a bucket quota, or a drive that
+// filled during a write (MinIO then answers InternalError with the OS's ENOSPC text).
+const FULL_NAMES = new Set(['XMinioStorageFull', 'XMinioAdminBucketQuotaExceeded']);
+const FULL_MESSAGE = /no space left on device|minimum free drive threshold/i;
 const PERMISSION_NAMES = new Set([
   'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken', 'AllAccessDisabled',
 ]);
@@ -424,6 +429,7 @@ export class S3ArtifactStore implements ArtifactStore {
     const clean = this.redact(message);
     if (name === 'NoSuchKey') return new ArtifactNotFound(uri);
     if (name === 'NoSuchBucket') return new StoreBucketMissing(this.bucket, this.rootUri);
+    if (status === 507 || FULL_NAMES.has(name) || FULL_MESSAGE.test(clean)) return new StoreFull(uri, `${name}: ${clean}`);
     if (status === 403 || PERMISSION_NAMES.has(name)) {
       // HEAD responses have no body, so the SDK can only say "Unknown"; say what 403 means instead.
       const detail = name === 'Unknown' || clean === 'UnknownError'
