@@ -7,6 +7,21 @@ import { readFileSync } from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import type { NativeConnection, NativeConnectionOptions } from '@temporalio/worker';
 import type { FairlineConfig } from '../temporal.config';
+import { condition } from './errors';
+
+/** No Temporal answered at the configured address: a client command cannot do anything without one. */
+export class TemporalUnreachable extends condition('TemporalUnreachable', true) {
+  constructor(
+    readonly address: string,
+    readonly namespace: string,
+    readonly detail: string,
+  ) {
+    super(
+      `cannot reach Temporal at ${address} (namespace ${namespace}): ${detail}. ` +
+        'Start the local stack with `npx fairline dev`, or point FAIRLINE_TEMPORAL_ADDRESS at your cluster',
+    );
+  }
+}
 
 interface SharedOptions {
   address: string;
@@ -45,7 +60,13 @@ export async function connectWorker(config: FairlineConfig, extra: Partial<Nativ
 
 /** Runs `body` with a client on the configured namespace, closing the connection afterwards. */
 export async function withClient<T>(config: FairlineConfig, body: (client: Client) => Promise<T>): Promise<T> {
-  const connection = await connectClient(config);
+  let connection: Connection;
+  try {
+    connection = await connectClient(config);
+  } catch (error) {
+    // The SDK's error is a gRPC stack trace that names neither the address nor what to do.
+    throw new TemporalUnreachable(config.temporal.address, config.temporal.namespace, error instanceof Error ? error.message : String(error));
+  }
   try {
     return await body(new Client({ connection, namespace: config.temporal.namespace }));
   } finally {
