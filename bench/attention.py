@@ -32,7 +32,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from trainer.data import MULTILABEL, LabelSpec, collate, encode, read_rows  # noqa: E402
 from trainer.losses import loss_debias, probabilities  # noqa: E402
-from trainer.modeling import AttentionMaps  # noqa: E402
+from trainer.modeling import AttentionMaps, tokenizer_kwargs  # noqa: E402
 
 
 def local_path(uri: str) -> Path:
@@ -54,8 +54,8 @@ def materialise(bundle_uri: str, into: Path) -> Path:
 
 
 def measure(folder: Path, rows, batch_size: int, example: int) -> dict:
-    tokenizer = AutoTokenizer.from_pretrained(folder, use_fast=True)
     model = AutoModelForSequenceClassification.from_pretrained(folder, attn_implementation="eager").eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder, use_fast=True, **tokenizer_kwargs(model.config.model_type))
     task = MULTILABEL if model.config.problem_type == "multi_label_classification" else "multiclass"
     spec = LabelSpec(task=task, num_labels=model.config.num_labels, names=[])
     data = encode(rows, tokenizer, max_length=64)

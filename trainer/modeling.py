@@ -142,11 +142,24 @@ def _load_failure(source: str, e: Exception) -> TrainerError:
     return ConfigError("model", message)
 
 
+# transformers 4.57.3+ warns "incorrect regex pattern ... This will lead to incorrect tokenization"
+# for every local folder saved by 4.57.x with a vocabulary over 100k, whatever its model type
+# (huggingface/transformers#44031; fixed upstream by #45444). multilingual-e5-small trips it,
+# though its XLM-R tokenizer splits with Metaspace and has no such regex (the suggested
+# `fix_mistral_regex=True` even crashes on it). Passing False is what silences it; it changes
+# nothing for these models (the same ids), and Mistral-type models keep the warning.
+MISTRAL_MODEL_TYPES = {"mistral", "mistral3", "voxtral", "ministral", "pixtral"}
+
+
+def tokenizer_kwargs(model_type: str | None) -> dict:
+    return {} if model_type in MISTRAL_MODEL_TYPES else {"fix_mistral_regex": False}
+
+
 def pretrained_model(source: str, cfg: TrainConfig, spec: LabelSpec, resuming: bool = False):
     """Loads from a hub id or folder (a checkpoint folder on resume: it has our head already)."""
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, use_fast=True)
         config = AutoConfig.from_pretrained(source) if resuming else AutoConfig.from_pretrained(source, **_label_kwargs(spec))
+        tokenizer = AutoTokenizer.from_pretrained(source, use_fast=True, **tokenizer_kwargs(config.model_type))
     except (OSError, ValueError) as e:
         raise _load_failure(source, e) from None
     if not tokenizer.is_fast:

@@ -17,7 +17,11 @@ import torch
 from tokenizers import Tokenizer
 from transformers import AutoModel, AutoTokenizer
 
-from trainer import pretrained
+from transformers.utils import logging as hf_logging
+
+from trainer import modeling, pretrained
+from trainer.config import TrainConfig
+from trainer.data import LabelSpec
 from trainer.tests.support import ROOT, demo_config, train_in_process
 
 NODE_TOKENIZERS = ROOT / "node_modules" / "tokenizers"
@@ -158,3 +162,22 @@ def test_the_trainer_fine_tunes_a_step_and_exports_onnx_within_parity(name, mode
     mask = "<mask>" if name == "multilingual-e5-small" else "[MASK]"
     assert any(t["content"] == mask for t in tokenizer["added_tokens"])
     assert tokenizer["model"]["type"] == ("Unigram" if mask == "<mask>" else "WordPiece")
+
+
+def test_loading_e5_for_training_warns_of_no_tokenizer_regex_problem(caplog):
+    """transformers 4.57.x claims every large-vocabulary local folder has a broken (Mistral) regex
+    (e5's 250k vocabulary trips it; MiniLM's 30k does not); the trainer's loader silences that false
+    alarm without changing a single token id."""
+    folder = pretrained.ensure_built("multilingual-e5-small")
+    cfg = TrainConfig(train_file="unused.jsonl", output_dir="unused", mode="debiased", model=str(folder))
+    spec = LabelSpec(task="multilabel", num_labels=3, names=["TA", "UD", "UI"])
+    hf_logging.enable_propagation()
+    try:
+        with caplog.at_level("WARNING"):
+            _, tokenizer = modeling.pretrained_model(str(folder), cfg, spec)
+    finally:
+        hf_logging.disable_propagation()
+    assert not [r for r in caplog.records if "regex" in r.getMessage()], [r.getMessage() for r in caplog.records]
+    plain = AutoTokenizer.from_pretrained(folder, use_fast=True)
+    for sentence in SENTENCES:
+        assert tokenizer(sentence)["input_ids"] == plain(sentence)["input_ids"]
