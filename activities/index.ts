@@ -149,6 +149,20 @@ function byContent(value: Json): Json {
 
 const cacheEntrySchema = z.object({ outputs: z.record(z.string(), jsonSchema) }).passthrough();
 
+/** Index entries writeManifest writes at once (lineage, the success index). */
+const MANIFEST_WRITE_CONCURRENCY = 8;
+
+/** Runs `tasks`, at most `limit` at a time; rejects with the first failure once the running ones have settled. */
+async function inBatches(tasks: readonly (() => Promise<unknown>)[], limit: number): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < tasks.length) await tasks[next++]!();
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, tasks.length) }, lane));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 const consoleLogger: Logger = {
   info: (message, attrs) => console.log(message, attrs ?? ''),
   warn: (message, attrs) => console.warn(message, attrs ?? ''),
@@ -321,6 +335,7 @@ export function createActivities(deps: ActivityDependencies) {
         const execution = Context.current().info.workflowExecution?.runId ?? 'no-execution';
         const body = JSON.stringify({ ...manifest, workflowRunId: execution, writtenAt: new Date().toISOString() }, null, 2);
         const ref = await store.putAt(`runs/${manifest.pipeline}/${manifest.runId}/${execution}/manifest.json`, { bytes: body }, { kind: 'manifest' });
+        const writes: (() => Promise<unknown>)[] = [];
         for (const stage of manifest.stages) {
           if (stage.cached || stage.status !== 'succeeded') continue;
           for (const [output, value] of Object.entries(stage.outputs ?? {})) {
@@ -329,18 +344,27 @@ export function createActivities(deps: ActivityDependencies) {
             const entry = { artifact: produced.data, output, stage: stage.id, uses: stage.uses, pipeline: manifest.pipeline, runId: manifest.runId, workflowRunId: execution, manifest: ref.uri };
             // A rerun of the same run id that produces the same bytes again finds the first
             // producer's entry there: it stands (lineage names who produced the bytes first).
-            await store.putAt(lineageKey(produced.data.sha256, manifest.pipeline, manifest.runId, stage.id, output), { bytes: canonicalJson(entry) }, { kind: 'lineage' }).catch((error: unknown) => {
-              if (!(error instanceof ArtifactConflict)) throw error;
-            });
+            writes.push(() =>
+              store.putAt(lineageKey(produced.data.sha256, manifest.pipeline, manifest.runId, stage.id, output), { bytes: canonicalJson(entry) }, { kind: 'lineage' }).catch((error: unknown) => {
+                if (!(error instanceof ArtifactConflict)) throw error;
+              }),
+            );
           }
         }
-        if (manifest.status === 'succeeded' && manifest.dataFingerprint) {
+        const fingerprint = manifest.dataFingerprint;
+        if (manifest.status === 'succeeded' && fingerprint) {
           const entry = canonicalJson({ runId: manifest.runId, workflowRunId: execution, manifest: ref.uri });
           // Several successful runs can share spec and data; the first one recorded stands.
-          await store.putAt(successKey(manifest.pipeline, manifest.specDigest, manifest.dataFingerprint), { bytes: entry }, { kind: 'run-index' }).catch((error: unknown) => {
-            if (!(error instanceof ArtifactConflict)) throw error;
-          });
+          writes.push(() =>
+            store.putAt(successKey(manifest.pipeline, manifest.specDigest, fingerprint), { bytes: entry }, { kind: 'run-index' }).catch((error: unknown) => {
+              if (!(error instanceof ArtifactConflict)) throw error;
+            }),
+          );
         }
+        // The entries are independent small files, each made durable (fsync) before it becomes
+        // visible: written a few at a time, their syncs overlap instead of queueing one by one
+        // (about 10 ms each on a busy disk, once per artifact the run produced).
+        await inBatches(writes, MANIFEST_WRITE_CONCURRENCY);
         return ref;
       })();
     },

@@ -1,64 +1,103 @@
 /**
  * Orchestration overhead per stage: what running a stage as a Temporal activity of `pipelineRun`
- * costs on top of the stage's own work.
+ * costs on top of the stage's own work, next to what Temporal itself costs per activity on the
+ * same server and SDK (the floor), and the demo's cold time next to a fully cached rerun.
  *
- *     npx tsx bench/orchestration.ts [--stages 20] [--repeats 5]
+ *     npx tsx bench/orchestration.ts [--stages 20] [--repeats 5] [--servers stock,fairline,eager] [--demo]
  *
- * The stage is the built-in `download` of a small file:// source (pinned sha256): real reads, a
- * real FsArtifactStore write (fsync included), no network. Two ways, side by side in one process:
+ * For each server set-up (`--servers`), a fresh Temporal dev server and fresh in-process workers:
  *
- * - orchestrated: a chain of N such stages (each `needs` the one before) as one `pipelineRun` on
- *   a real Temporal dev server (started here) with real in-process workers (test/engine.ts).
- *   Stages are `cache: false` and the run is `noCache`, so every stage executes and none reads or
- *   writes cache entries: the activity does the same work as the direct loop. Timed from
- *   `workflow.start` to its result, so it includes the run's own bookkeeping (search-attribute
- *   upserts, the manifest activity at the end), spread over the N stages.
- * - direct: the same stage implementation (activities/stages/download.ts) called N times in a
- *   loop, same inputs, same store, each call with a fresh scratch folder as runStage gives it.
+ * - `stock`: the CLI's own dynamic config (what fairline started before DEV_SERVER_DYNAMIC_CONFIG);
+ * - `fairline`: the dev server as fairline starts it (infra/temporal.ts DEV_SERVER_DYNAMIC_CONFIG);
+ * - `eager`: the same plus `system.enableActivityEagerExecution` (off in the server by default),
+ *   so that an activity on the workflow's own task queue can come back in the workflow task's
+ *   completion instead of going through matching.
  *
- * Each way runs once to warm up, then `--repeats` times, alternating. Reported: medians in
- * ms/stage, the ratio orchestrated/direct, and overhead = orchestrated − direct (ms/stage).
- * From each orchestrated run's history (server clock) it also splits a stage's time into
- * dispatch (activity scheduled → started), activity (started → completed: the stage's work plus
- * the worker's share) and workflow turn (completed → the next stage's activity scheduled: a
- * workflow task round trip). Results also go to bench/results/orchestration-<timestamp>.json
- * (git-ignored).
+ * On each, alternating, one warm-up round then `--repeats` measured rounds of:
+ *
+ * - floor: a bare chain of N no-op activities (bench/workflows/floor.ts), on a worker built with
+ *   the options of fairline's cpu worker: nothing but Temporal. Twice: with eager dispatch
+ *   refused by the workflow (`allowEagerDispatch: false`) and allowed (the SDK's default). Eager
+ *   only changes anything where the server enables it (`eager`).
+ * - fairline: a chain of N built-in `download` stages of a small file:// source (pinned sha256:
+ *   real reads, a real FsArtifactStore write, fsync included) as one `pipelineRun` with real
+ *   workers (test/engine.ts). Stages are `cache: false` and the run `noCache`, so every stage
+ *   executes. Timed from `workflow.start` to its result, so it includes everything a run does
+ *   around its stages: search-attribute upserts, heartbeats, scratch folders, the manifest.
+ *   Its stage activities allow eager dispatch (the SDK's default), like the floor's second chain.
+ * - fairline cached: the same chain with `cache: true`, filled once in the warm-up, so every
+ *   stage is a cache lookup (a local activity that verifies the artifact by its digest) served
+ *   without running: what a fully cached rerun costs per stage.
+ * - direct: the same stage implementation called N times in a plain loop, same inputs and store,
+ *   each call with a fresh scratch folder as runStage gives it: the stage's own work.
+ *
+ * Reported per set-up (medians over the rounds, ms per stage): floor, fairline, direct,
+ * fairline's overhead (fairline − direct) and overhead ÷ floor; and from each run's history
+ * (server clock) the split into dispatch (scheduled → started), activity (started → completed)
+ * and workflow turn (completed → next scheduled).
+ *
+ * `--demo`: also runs pipelines/demo.yaml (three small trainings; minutes on a 2-core machine)
+ * on the last set-up, cold (empty store) and then again with everything cached, and reports both
+ * wall times and their ratio. Off by default because of the cold run's length.
+ *
+ * Results also go to bench/results/orchestration-<timestamp>.json (git-ignored).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { builtinStages } from '../activities/stages';
 import type { StageContext } from '../activities/stages/context';
 import { withConfiguredQueues } from '../cli/run';
 import { PINS, workflowIds } from '../common/constants';
-import { startTemporalDevServer, type DevServer } from '../infra/temporal';
+import { PROJECT_ROOT } from '../common/paths';
+import { DEV_SERVER_DYNAMIC_CONFIG, startTemporalDevServer, type DevServer } from '../infra/temporal';
 import type { RunSpec } from '../pipeline/run-spec';
 import { validatePipelineText } from '../pipeline/validate';
 import { startEngine, type Engine } from '../test/engine';
+import { DEFAULT_CPU_CONCURRENCY, HEARTBEAT_THROTTLE_MS } from '../worker/create';
 import type { PipelineRunInput, PipelineRunResult } from '../workflows/pipeline-run';
+import type { FloorActivities, FloorChainInput } from './workflows/floor';
 import { environment, median, positiveInt, runMain, writeReport } from './support';
+
+const FLOOR_WORKFLOWS = new URL('./workflows/floor.ts', import.meta.url).pathname;
+
+/** The server set-ups the benchmark knows: dynamic config on top of the CLI's defaults. */
+const SERVERS = {
+  stock: { stock: true, dynamicConfig: {} },
+  fairline: { stock: false, dynamicConfig: {} },
+  eager: { stock: false, dynamicConfig: { 'system.enableActivityEagerExecution': true } },
+} as const;
+type ServerName = keyof typeof SERVERS;
 
 const SOURCE_BYTES = 4 * 1024;
 
 const fmt = (ms: number, digits = 2): string => ms.toFixed(digits);
 
 interface Phases {
-  /** Medians over the run's stages, ms. */
+  /** Means over the run's activities, ms (means, not medians: with start and finish they add up to the total). */
   dispatchMs: number;
   activityMs: number;
   workflowTurnMs: number;
-  /** Workflow started → first stage scheduled, and last stage completed → workflow completed (manifest), ms. */
+  /** Workflow started → first activity scheduled, and last activity completed → workflow completed (the manifest), ms. */
   startMs: number;
   finishMs: number;
+  /** Workflow started → completed (server clock), ms: the client's wall time less the start and result round trips. */
+  totalMs: number;
 }
 
-/** Splits a chain run's history (server timestamps) into per-stage phases. */
-function phasesOf(history: temporal.api.history.v1.IHistory): Phases {
+const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
+
+const NO_PHASES: Phases = { dispatchMs: 0, activityMs: 0, workflowTurnMs: 0, startMs: 0, finishMs: 0, totalMs: 0 };
+
+/** Splits a chain run's history (server timestamps) into per-activity phases, for activities of type `activityType`. */
+function phasesOf(history: temporal.api.history.v1.IHistory, activityType: string): Phases {
   const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
   const events = history.events ?? [];
   const scheduled = new Map<string, number>();
@@ -71,7 +110,7 @@ function phasesOf(history: temporal.api.history.v1.IHistory): Phases {
     const id = String(e.eventId);
     if (e.workflowExecutionStartedEventAttributes) workflowStarted = t;
     if (e.workflowExecutionCompletedEventAttributes) workflowCompleted = t;
-    if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'runStage') scheduled.set(id, t);
+    if (e.activityTaskScheduledEventAttributes?.activityType?.name === activityType) scheduled.set(id, t);
     const startedOf = e.activityTaskStartedEventAttributes?.scheduledEventId;
     if (startedOf !== undefined && startedOf !== null) started.set(String(startedOf), t);
     const completedOf = e.activityTaskCompletedEventAttributes?.scheduledEventId;
@@ -80,48 +119,166 @@ function phasesOf(history: temporal.api.history.v1.IHistory): Phases {
       stages.push({ scheduled: scheduled.get(key)!, started: started.get(key) ?? scheduled.get(key)!, completed: t });
     }
   }
+  const totalMs = workflowCompleted - workflowStarted;
+  if (stages.length === 0) return { ...NO_PHASES, finishMs: totalMs, totalMs };
   return {
-    dispatchMs: median(stages.map((s) => s.started - s.scheduled)),
-    activityMs: median(stages.map((s) => s.completed - s.started)),
-    workflowTurnMs: median(stages.slice(1).map((s, i) => s.scheduled - stages[i]!.completed)),
-    startMs: (stages[0]?.scheduled ?? workflowStarted) - workflowStarted,
-    finishMs: workflowCompleted - (stages.at(-1)?.completed ?? workflowCompleted),
+    dispatchMs: mean(stages.map((s) => s.started - s.scheduled)),
+    activityMs: mean(stages.map((s) => s.completed - s.started)),
+    workflowTurnMs: stages.length > 1 ? mean(stages.slice(1).map((s, i) => s.scheduled - stages[i]!.completed)) : 0,
+    startMs: stages[0]!.scheduled - workflowStarted,
+    finishMs: workflowCompleted - stages.at(-1)!.completed,
+    totalMs,
   };
 }
 
 /** A chain of `n` downloads of `url`, each needing the one before. */
-function chainYaml(n: number, url: string, sha256: string): string {
+function chainYaml(n: number, url: string, sha256: string, cache: boolean): string {
   const id = (i: number): string => `s${String(i + 1).padStart(String(n).length, '0')}`;
   const stages = Array.from({ length: n }, (_, i) =>
-    `  - { id: ${id(i)}, uses: download, cache: false${i > 0 ? `, needs: [${id(i - 1)}]` : ''}, with: { url: "${url}", sha256: "${sha256}" } }`,
+    `  - { id: ${id(i)}, uses: download, cache: ${cache}${i > 0 ? `, needs: [${id(i - 1)}]` : ''}, with: { url: "${url}", sha256: "${sha256}" } }`,
   );
   return `name: bench-chain\nstages:\n${stages.join('\n')}\n`;
 }
 
+function specOf(yaml: string, file: string, engine: Engine): RunSpec {
+  const validated = validatePipelineText(yaml, file);
+  if (!validated.ok) throw new Error(`invalid benchmark pipeline ${file}: ${validated.problems.map((p) => `${p.line}:${p.col} ${p.message}`).join('; ')}`);
+  return withConfiguredQueues(validated.spec, engine.config);
+}
+
+/** Runs `spec` as `pipelineRun` and waits for it: wall ms (client clock) and the history's phases. */
+async function runPipeline(engine: Engine, spec: RunSpec, noCache: boolean): Promise<{ ms: number; result: PipelineRunResult; phases: Phases }> {
+  const runId = randomUUID().slice(0, 8);
+  const input: PipelineRunInput = { spec, runId, noCache, bookkeepingQueue: engine.config.taskQueues.cpu, trigger: 'bench' };
+  const started = performance.now();
+  const handle = await engine.client.workflow.start('pipelineRun', {
+    workflowId: workflowIds.pipelineRun(spec.name, runId),
+    taskQueue: engine.config.taskQueues.cpu,
+    args: [input],
+  });
+  const result = (await handle.result()) as PipelineRunResult;
+  const ms = performance.now() - started;
+  return { ms, result, phases: phasesOf(await handle.fetchHistory(), 'runStage') };
+}
+
+/** A bare chain of `n` no-op activities: wall ms and phases. */
+async function runFloor(client: Client, taskQueue: string, input: FloorChainInput): Promise<{ ms: number; phases: Phases }> {
+  const started = performance.now();
+  const handle = await client.workflow.start('floorChain', { workflowId: `bench-floor-${randomUUID()}`, taskQueue, args: [input] });
+  await handle.result();
+  const ms = performance.now() - started;
+  return { ms, phases: phasesOf(await handle.fetchHistory(), 'noop') };
+}
+
+/** What one measured round records, per way of running the chain. */
+const WAYS = ['floor', 'floorEager', 'fairline', 'fairlineCached', 'direct'] as const;
+type Way = (typeof WAYS)[number];
+const LABELS: Record<Way, string> = {
+  floor: 'floor: bare no-op chain, eager refused',
+  floorEager: 'floor: bare no-op chain, eager allowed',
+  fairline: 'fairline: download chain, executed',
+  fairlineCached: 'fairline: download chain, all cached',
+  direct: 'direct: the stage in a plain loop',
+};
+type Round = Record<Way, { ms: number; phases: Phases }>;
+
+interface ServerSummary {
+  server: ServerName;
+  dynamicConfig: Record<string, unknown>;
+  msPerStage: Record<Way, number>;
+  phases: Record<Way, Phases>;
+  /** fairline − direct, ms per stage: what orchestration adds to the stage's own work. */
+  overheadMsPerStage: number;
+  /** The same for the all-cached chain (a cached stage does no work of its own). */
+  cachedOverheadMsPerStage: number;
+  /** overhead ÷ the floor of the same dispatch mode (fairline's stage activities allow eager dispatch). */
+  overheadOverFloor: number;
+  cachedOverFloor: number;
+  rounds: Round[];
+}
+
+interface DemoFigures {
+  server: ServerName;
+  coldMs: number;
+  cachedMs: number;
+  cachedOverCold: number;
+  coldStages: Record<string, number>;
+  cachedStages: Record<string, number>;
+}
+
+/** Everything one server set-up needs: the server, fairline's engine, the floor's worker; stop() undoes all. */
+async function setUp(server: ServerName, work: string): Promise<{ dev: DevServer; engine: Engine; floorQueue: string; stop(): Promise<void> }> {
+  const { stock, dynamicConfig } = SERVERS[server];
+  const dev = await startTemporalDevServer({ stock, dynamicConfig });
+  let engine: Engine | undefined;
+  let floorWorker: Worker | undefined;
+  let floorRunning: Promise<void> | undefined;
+  let connection: NativeConnection | undefined;
+  const stop = async (): Promise<void> => {
+    if (floorWorker?.getState() === 'RUNNING') floorWorker.shutdown();
+    await floorRunning?.catch((e: unknown) => console.error('the floor worker:', e));
+    await connection?.close();
+    await engine?.close().catch((e: unknown) => console.error('closing the workers:', e));
+    await dev.stop();
+  };
+  try {
+    engine = await startEngine({ address: dev.address, storeDir: join(work, `store-${server}`) });
+    connection = await NativeConnection.connect({ address: dev.address });
+    const floorQueue = `floor-${randomUUID().slice(0, 8)}`;
+    const floorActivities: FloorActivities = { noop: async (i) => i };
+    // The options of fairline's cpu worker (worker/create.ts), so that only the workflow differs.
+    floorWorker = await Worker.create({
+      connection,
+      namespace: dev.namespace,
+      taskQueue: floorQueue,
+      workflowBundle: await floorBundle(),
+      activities: floorActivities,
+      maxConcurrentActivityTaskExecutions: DEFAULT_CPU_CONCURRENCY,
+      maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE_MS,
+      shutdownGraceTime: 2_000,
+    });
+    floorRunning = floorWorker.run();
+    return { dev, engine, floorQueue, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+let floorBundlePromise: ReturnType<typeof bundleWorkflowCode> | undefined;
+function floorBundle(): ReturnType<typeof bundleWorkflowCode> {
+  floorBundlePromise ??= bundleWorkflowCode({ workflowsPath: FLOOR_WORKFLOWS, logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } });
+  return floorBundlePromise;
+}
+
+function wallByStage(result: PipelineRunResult): Record<string, number> {
+  return Object.fromEntries(result.stages.map((s) => [s.id, s.startedAt !== undefined && s.endedAt !== undefined ? s.endedAt - s.startedAt : 0]));
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { stages: { type: 'string' }, repeats: { type: 'string' } } });
+  const { values } = parseArgs({ options: { stages: { type: 'string' }, repeats: { type: 'string' }, servers: { type: 'string' }, demo: { type: 'boolean' } } });
   const n = positiveInt('stages', values.stages, 20);
   const repeats = positiveInt('repeats', values.repeats, 5);
+  const servers = (values.servers ?? 'stock,fairline,eager').split(',').map((name) => {
+    if (!(name in SERVERS)) throw new Error(`--servers: unknown set-up "${name}" (known: ${Object.keys(SERVERS).join(', ')})`);
+    return name as ServerName;
+  });
 
-  let server: DevServer | undefined;
-  let engine: Engine | undefined;
   let work: string | undefined;
-  let stopping: Promise<void> | undefined;
-  const cleanup = (): Promise<void> =>
-    (stopping ??= (async () => {
-      await engine?.close().catch((e: unknown) => console.error('closing the workers:', e));
-      await server?.stop();
-      if (work) await rm(work, { recursive: true, force: true });
-    })());
+  let current: { stop(): Promise<void> } | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     console.error(`\n${signal}: stopping the workers and the dev server`);
-    void cleanup().finally(() => process.exit(130));
+    void (current?.stop() ?? Promise.resolve())
+      .then(() => (work ? rm(work, { recursive: true, force: true }) : undefined))
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
+  const summaries: ServerSummary[] = [];
+  let demo: DemoFigures | undefined;
   try {
-    console.log(`orchestration benchmark: a chain of ${n} download stages (${SOURCE_BYTES / 1024} KiB file:// source), ${repeats} repeats after 1 warm-up`);
+    console.log(`orchestration benchmark: chains of ${n} activities, ${repeats} repeats after 1 warm-up, servers: ${servers.join(', ')}`);
     work = await mkdtemp(join(tmpdir(), 'fairline-bench-'));
     const body = Buffer.alloc(SOURCE_BYTES, 'fairline benchmark source\n');
     const sourcePath = join(work, 'source.txt');
@@ -129,113 +286,133 @@ async function main(): Promise<void> {
     const url = pathToFileURL(sourcePath).href;
     const sha256 = createHash('sha256').update(body).digest('hex');
 
-    console.log('starting a Temporal dev server and in-process workers…');
-    server = await startTemporalDevServer();
-    engine = await startEngine({ address: server.address, storeDir: join(work, 'store') });
-    const { client, config, store } = engine;
-
-    const validated = validatePipelineText(chainYaml(n, url, sha256), 'bench-chain.yaml');
-    if (!validated.ok) throw new Error(`invalid benchmark pipeline: ${validated.problems.map((p) => `${p.line}:${p.col} ${p.message}`).join('; ')}`);
-    const spec: RunSpec = withConfiguredQueues(validated.spec, config);
-
-    const orchestrated = async (): Promise<{ ms: number; phases: Phases }> => {
-      const runId = randomUUID().slice(0, 8);
-      const input: PipelineRunInput = { spec, runId, noCache: true, bookkeepingQueue: config.taskQueues.cpu, trigger: 'bench' };
-      const started = performance.now();
-      const handle = await client.workflow.start('pipelineRun', {
-        workflowId: workflowIds.pipelineRun(spec.name, runId),
-        taskQueue: config.taskQueues.cpu,
-        args: [input],
-      });
-      const result = (await handle.result()) as PipelineRunResult;
-      const elapsed = performance.now() - started;
-      const ran = result.stages.filter((s) => s.status === 'succeeded').length;
-      if (ran !== n) throw new Error(`expected ${n} executed stages, the run reports ${ran}`);
-      return { ms: elapsed, phases: phasesOf(await handle.fetchHistory()) };
-    };
-
-    const download = builtinStages().download!.implementation;
-    const stageInput = spec.stages[0]!.with;
-    const direct = async (): Promise<number> => {
-      const started = performance.now();
-      for (let i = 0; i < n; i++) {
-        const scratchDir = join(work!, 'scratch', randomUUID());
-        await mkdir(scratchDir, { recursive: true });
-        const context: StageContext = {
-          stageId: `direct-${i}`,
-          store,
-          config,
-          log: { info() {}, warn() {} },
-          heartbeat() {},
-          signal: new AbortController().signal,
-          scratchDir,
+    for (const [index, server] of servers.entries()) {
+      console.log(`\n[${server}] starting a Temporal dev server (${JSON.stringify({ ...(SERVERS[server].stock ? {} : DEV_SERVER_DYNAMIC_CONFIG), ...SERVERS[server].dynamicConfig })}) and in-process workers…`);
+      const setup = await setUp(server, work);
+      current = setup;
+      try {
+        const { engine, floorQueue } = setup;
+        const executed = specOf(chainYaml(n, url, sha256, false), 'bench-chain.yaml', engine);
+        const cached = specOf(chainYaml(n, url, sha256, true), 'bench-chain-cached.yaml', engine);
+        const download = builtinStages().download!.implementation;
+        const stageInput = executed.stages[0]!.with;
+        const direct = async (): Promise<{ ms: number; phases: Phases }> => {
+          const started = performance.now();
+          for (let i = 0; i < n; i++) {
+            const scratchDir = join(work!, 'scratch', randomUUID());
+            await mkdir(scratchDir, { recursive: true });
+            const context: StageContext = { stageId: `direct-${i}`, store: engine.store, config: engine.config, log: { info() {}, warn() {} }, heartbeat() {}, signal: new AbortController().signal, scratchDir };
+            try {
+              await download(stageInput, context);
+            } finally {
+              await rm(scratchDir, { recursive: true, force: true });
+            }
+          }
+          return { ms: performance.now() - started, phases: NO_PHASES };
         };
-        try {
-          await download(stageInput, context);
-        } finally {
-          await rm(scratchDir, { recursive: true, force: true });
+        const round = async (): Promise<Round> => {
+          const floor = await runFloor(engine.client, floorQueue, { n, eager: false });
+          const floorEager = await runFloor(engine.client, floorQueue, { n, eager: true });
+          const fairline = await runPipeline(engine, executed, true);
+          const fairlineCached = await runPipeline(engine, cached, false);
+          const count = (run: { result: PipelineRunResult }, status: string): number => run.result.stages.filter((s) => s.status === status).length;
+          if (count(fairline, 'succeeded') !== n) throw new Error(`expected ${n} executed stages in the executed chain, got ${count(fairline, 'succeeded')}`);
+          if (count(fairlineCached, 'cached') !== n) throw new Error(`expected ${n} cached stages in the cached chain, got ${count(fairlineCached, 'cached')}`);
+          return { floor, floorEager, fairline, fairlineCached, direct: await direct() };
+        };
+        // The warm-up also fills the cache the cached chain reads.
+        await runPipeline(engine, cached, false);
+        const warm = await round();
+        console.log(`  warm-up: ${WAYS.map((w) => `${w} ${fmt(warm[w].ms / n, 1)}`).join(', ')} ms/stage`);
+        const rounds: Round[] = [];
+        for (let r = 1; r <= repeats; r++) {
+          const measured = await round();
+          const cachedRun = measured.fairlineCached;
+          rounds.push(measured);
+          console.log(`  repeat ${r}/${repeats}: ${WAYS.map((w) => `${w} ${fmt(measured[w].ms / n, 1)}`).join(', ')} ms/stage (fairline: dispatch ${fmt(measured.fairline.phases.dispatchMs, 1)}, activity ${fmt(measured.fairline.phases.activityMs, 1)}, turn ${fmt(measured.fairline.phases.workflowTurnMs, 1)}; cached chain ${fmt(cachedRun.ms, 0)} ms)`);
         }
+        const perStage = (way: Way): number => median(rounds.map((r) => r[way].ms / n));
+        const phase = (way: Way): Phases => {
+          const of = (key: keyof Phases): number => median(rounds.map((r) => r[way].phases[key]));
+          return { dispatchMs: of('dispatchMs'), activityMs: of('activityMs'), workflowTurnMs: of('workflowTurnMs'), startMs: of('startMs'), finishMs: of('finishMs'), totalMs: of('totalMs') };
+        };
+        const msPerStage = Object.fromEntries(WAYS.map((w) => [w, perStage(w)])) as Record<Way, number>;
+        const overhead = msPerStage.fairline - msPerStage.direct;
+        summaries.push({
+          server,
+          dynamicConfig: { ...(SERVERS[server].stock ? {} : DEV_SERVER_DYNAMIC_CONFIG), ...SERVERS[server].dynamicConfig },
+          msPerStage,
+          phases: Object.fromEntries(WAYS.map((w) => [w, phase(w)])) as Record<Way, Phases>,
+          overheadMsPerStage: overhead,
+          cachedOverheadMsPerStage: msPerStage.fairlineCached,
+          overheadOverFloor: overhead / msPerStage.floorEager,
+          cachedOverFloor: msPerStage.fairlineCached / msPerStage.floorEager,
+          rounds,
+        });
+
+        if (values.demo && index === servers.length - 1) demo = await runDemo(engine, server);
+      } finally {
+        await setup.stop();
+        current = undefined;
       }
-      return performance.now() - started;
-    };
-
-    console.log('warm-up…');
-    const warmOrchestrated = await orchestrated();
-    const warm = { orchestratedMs: warmOrchestrated.ms, directMs: await direct() };
-    const wp = warmOrchestrated.phases;
-    console.log(
-      `  warm-up: orchestrated ${fmt(warm.orchestratedMs / n)} ms/stage (dispatch ${fmt(wp.dispatchMs, 1)}, activity ${fmt(wp.activityMs, 1)}, turn ${fmt(wp.workflowTurnMs, 1)}), direct ${fmt(warm.directMs / n, 3)} ms/stage`,
-    );
-
-    const runs: { orchestratedMs: number; directMs: number; phases: Phases }[] = [];
-    for (let r = 1; r <= repeats; r++) {
-      const { ms: orchestratedMs, phases } = await orchestrated();
-      const directMs = await direct();
-      runs.push({ orchestratedMs, directMs, phases });
-      console.log(
-        `  repeat ${r}/${repeats}: orchestrated ${fmt(orchestratedMs, 0)} ms (${fmt(orchestratedMs / n)} ms/stage: dispatch ${fmt(phases.dispatchMs, 1)}, activity ${fmt(phases.activityMs, 1)}, turn ${fmt(phases.workflowTurnMs, 1)}), direct ${fmt(directMs, 1)} ms (${fmt(directMs / n, 3)} ms/stage)`,
-      );
     }
 
-    const orchestratedPerStage = median(runs.map((r) => r.orchestratedMs / n));
-    const directPerStage = median(runs.map((r) => r.directMs / n));
-    const phase = (key: keyof Phases): number => median(runs.map((r) => r.phases[key]));
-    const summary = {
-      orchestratedMsPerStage: orchestratedPerStage,
-      directMsPerStage: directPerStage,
-      ratio: orchestratedPerStage / directPerStage,
-      overheadMsPerStage: orchestratedPerStage - directPerStage,
-      phases: { dispatchMs: phase('dispatchMs'), activityMs: phase('activityMs'), workflowTurnMs: phase('workflowTurnMs'), startMs: phase('startMs'), finishMs: phase('finishMs') },
-    };
-
-    const rows: [string, string][] = [
-      ['orchestrated (median)', `${fmt(summary.orchestratedMsPerStage)} ms/stage`],
-      ['direct (median)', `${fmt(summary.directMsPerStage, 3)} ms/stage`],
-      ['ratio orchestrated/direct', `${fmt(summary.ratio, 1)}×`],
-      ['overhead', `${fmt(summary.overheadMsPerStage)} ms/stage`],
-      ['  of which, per stage (server clock):', ''],
-      ['  dispatch (scheduled → started)', `${fmt(summary.phases.dispatchMs)} ms`],
-      ['  activity (started → completed)', `${fmt(summary.phases.activityMs)} ms`],
-      ['  workflow turn (→ next scheduled)', `${fmt(summary.phases.workflowTurnMs)} ms`],
-      ['  once per run: start → 1st stage', `${fmt(summary.phases.startMs)} ms`],
-      ['  once per run: last stage → end', `${fmt(summary.phases.finishMs)} ms`],
-    ];
-    const width = Math.max(...rows.map(([k]) => k.length));
-    console.log(`\n${n} stages × ${repeats} repeats`);
-    for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v.padStart(16)}`);
-
+    printTable(n, repeats, summaries);
+    if (demo) {
+      console.log(`\ndemo (pipelines/demo.yaml, server ${demo.server}): cold ${fmt(demo.coldMs / 1000, 1)} s, fully cached rerun ${fmt(demo.cachedMs / 1000, 2)} s = ${fmt(100 * demo.cachedOverCold, 2)} % of cold`);
+    }
     console.log();
     await writeReport('orchestration', {
-      settings: { stages: n, repeats, warmups: 1, stage: 'download', sourceBytes: SOURCE_BYTES, noCache: true, stageCache: false },
+      settings: { stages: n, repeats, warmups: 1, servers, stage: 'download', sourceBytes: SOURCE_BYTES, demo: values.demo === true },
       environment: environment({ temporalCli: PINS.temporalCli }),
-      summary,
-      warmup: warm,
-      runs: runs.map((r) => ({ ...r, orchestratedMsPerStage: r.orchestratedMs / n, directMsPerStage: r.directMs / n })),
+      summaries,
+      ...(demo ? { demo } : {}),
     });
   } finally {
     console.log('stopping the workers and the dev server…');
-    await cleanup();
+    await current?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
   }
+}
+
+function printTable(n: number, repeats: number, summaries: ServerSummary[]): void {
+  console.log(`\n${n} stages × ${repeats} repeats, medians in ms per stage`);
+  const head = ['', ...summaries.map((s) => s.server)];
+  const rows: string[][] = [
+    ...WAYS.map((w) => [LABELS[w], ...summaries.map((s) => fmt(s.msPerStage[w]))]),
+    ['fairline overhead (fairline − direct)', ...summaries.map((s) => fmt(s.overheadMsPerStage))],
+    ['overhead ÷ floor (eager allowed)', ...summaries.map((s) => `${fmt(s.overheadOverFloor)}×`)],
+    ['cached stage ÷ floor (eager allowed)', ...summaries.map((s) => `${fmt(s.cachedOverFloor)}×`)],
+    ['server clock, workflow started → completed, per stage:', ...summaries.map(() => '')],
+    ...WAYS.filter((w) => w !== 'direct').map((w) => [`  ${w}`, ...summaries.map((s) => fmt(s.phases[w].totalMs / n))]),
+    ['fairline, per stage (server clock, means):', ...summaries.map(() => '')],
+    ['  dispatch (scheduled → started)', ...summaries.map((s) => fmt(s.phases.fairline.dispatchMs))],
+    ['  activity (started → completed)', ...summaries.map((s) => fmt(s.phases.fairline.activityMs))],
+    ['  workflow turn (→ next scheduled)', ...summaries.map((s) => fmt(s.phases.fairline.workflowTurnMs))],
+    ['  once per run: start → 1st stage', ...summaries.map((s) => fmt(s.phases.fairline.startMs))],
+    ['  once per run: last stage → end', ...summaries.map((s) => fmt(s.phases.fairline.finishMs))],
+    ['floor (eager refused), per activity:', ...summaries.map(() => '')],
+    ['  dispatch', ...summaries.map((s) => fmt(s.phases.floor.dispatchMs))],
+    ['  workflow turn', ...summaries.map((s) => fmt(s.phases.floor.workflowTurnMs))],
+  ];
+  const width = Math.max(...rows.map(([k]) => k!.length));
+  const cell = Math.max(10, ...head.map((h) => h.length + 2));
+  console.log(`  ${''.padEnd(width)}  ${head.slice(1).map((h) => h.padStart(cell)).join('')}`);
+  for (const [label, ...cells] of rows) console.log(`  ${label!.padEnd(width)}  ${cells.map((c) => c.padStart(cell)).join('')}`);
+}
+
+/** pipelines/demo.yaml cold (a store nothing is cached in), then again with everything cached. */
+async function runDemo(engine: Engine, server: ServerName): Promise<DemoFigures> {
+  const file = join(PROJECT_ROOT, 'pipelines', 'demo.yaml');
+  const validated = validatePipelineText(await readFile(file, 'utf8'), file);
+  if (!validated.ok) throw new Error(`invalid ${file}: ${validated.problems.map((p) => `${p.line}:${p.col} ${p.message}`).join('; ')}`);
+  const spec = withConfiguredQueues(validated.spec, engine.config);
+  console.log('\ndemo: cold run (three small trainings; minutes)…');
+  const cold = await runPipeline(engine, spec, false);
+  console.log(`  cold: ${fmt(cold.ms / 1000, 1)} s (${cold.result.stages.map((s) => `${s.id} ${s.status}`).join(', ')})`);
+  const cachedRun = await runPipeline(engine, spec, false);
+  console.log(`  cached rerun: ${fmt(cachedRun.ms / 1000, 2)} s (${cachedRun.result.stages.map((s) => `${s.id} ${s.status}`).join(', ')})`);
+  return { server, coldMs: cold.ms, cachedMs: cachedRun.ms, cachedOverCold: cachedRun.ms / cold.ms, coldStages: wallByStage(cold.result), cachedStages: wallByStage(cachedRun.result) };
 }
 
 runMain(main);

@@ -24,6 +24,7 @@ import { ensureTemporalServer, type TemporalServerTools } from './cluster-tools'
 import { startMinio, type MinioServer } from './minio';
 import { freePort, freePortInRange } from './ports';
 import { startPostgres, type PostgresServer } from './postgres';
+import { DEV_SERVER_DYNAMIC_CONFIG } from './temporal';
 import { exitedOrKilled, guardChild, parentDeathSignal } from './process';
 
 export type WorkerQueues = 'cpu' | 'gpu' | 'cpu,gpu';
@@ -151,7 +152,12 @@ export function temporalServerConfig(options: {
 }
 
 /** Dynamic config: fairline's workflow ids (`pipeline/<name>/<run-id>`) may be long. */
-const DYNAMIC_CONFIG = { 'limit.maxIDLength': [{ value: 255, constraints: {} }] };
+const DYNAMIC_CONFIG = {
+  'limit.maxIDLength': [{ value: 255, constraints: {} }],
+  // The transfer queue's load cap per history shard (default 20/s): a run's tasks all live on one
+  // shard, so the default makes every task after a run's first dozen wait ~40 ms (infra/temporal.ts).
+  'history.transferProcessorMaxPollRPS': [{ value: DEV_SERVER_DYNAMIC_CONFIG['history.transferProcessorMaxPollRPS'], constraints: {} }],
+};
 
 function logStream(file: string): WriteStream {
   return createWriteStream(file, { flags: 'a' });

@@ -36,12 +36,40 @@ export interface DevServerOptions {
   uiPort?: number;
   namespace?: string;
   log?: (line: string) => void;
+  /** Extra `--dynamic-config-value KEY=VALUE` pairs, over DEV_SERVER_DYNAMIC_CONFIG (benchmarks: eager activities). */
+  dynamicConfig?: Readonly<Record<string, string | number | boolean>>;
+  /** Leave out DEV_SERVER_DYNAMIC_CONFIG: the CLI's own defaults (bench/orchestration.ts compares the two). */
+  stock?: boolean;
 }
+
+/**
+ * Dynamic config fairline gives every dev server it starts.
+ *
+ * `history.transferProcessorMaxPollRPS`: the history service moves new workflow and activity tasks
+ * to matching through its transfer queue, whose reader may load at most this many times a second
+ * per history shard (default 20, burst 20). A production cluster spreads workflows over hundreds
+ * of shards; the dev server has one, so a single pipeline spends the burst in its first dozen
+ * back-to-back tasks and then waits about 40 ms for every task after it (~95 ms per sequential
+ * stage instead of ~25). The reader is woken by new tasks, so a higher cap costs nothing while
+ * idle. Measured in bench/orchestration.ts (server `stock` vs `fairline`); docs/operations.md.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, string | number | boolean>> = {
+  'history.transferProcessorMaxPollRPS': 1000,
+};
 
 const READY_TIMEOUT_MS = 60_000;
 
 const searchAttributeArgs = (): string[] =>
   Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
+
+const dynamicConfigOf = (options: DevServerOptions): DevServerOptions['dynamicConfig'] => ({
+  ...(options.stock ? {} : DEV_SERVER_DYNAMIC_CONFIG),
+  ...options.dynamicConfig,
+});
+
+/** The CLI parses each dynamic config value as JSON (strings keep their quotes). */
+const dynamicConfigArgs = (values: DevServerOptions['dynamicConfig']): string[] =>
+  Object.entries(values ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
 
 /**
  * Where no bootstrapped binary exists (a user's machine without Go, say), the Temporal SDK
@@ -65,7 +93,7 @@ async function startDownloadedDevServer(
         uiPort: options.uiPort,
         namespace: options.namespace,
         ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
-        extraArgs: searchAttributeArgs(),
+        extraArgs: [...searchAttributeArgs(), ...dynamicConfigArgs(dynamicConfigOf(options))],
       },
     });
   } catch (error) {
@@ -97,6 +125,7 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
     '--namespace', namespace,
     '--log-level', 'warn',
     ...searchAttributeArgs(),
+    ...dynamicConfigArgs(dynamicConfigOf(options)),
   ];
   if (options.dbFile) {
     await mkdir(dirname(options.dbFile), { recursive: true });

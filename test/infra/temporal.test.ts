@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../../common/constants';
-import { startTemporalDevServer } from '../../infra/temporal';
+import { DEV_SERVER_DYNAMIC_CONFIG, startTemporalDevServer } from '../../infra/temporal';
 import { tempDir } from '../helpers';
 
 describe('the Temporal dev server runner', () => {
@@ -20,6 +21,26 @@ describe('the Temporal dev server runner', () => {
       await server.stop();
     }
     assert.notEqual(server.process?.exitCode ?? server.process?.signalCode, null, 'the server process has exited');
+  });
+
+  test("starts the server with fairline's dynamic config, the caller's values added, and without it when asked for the CLI's own defaults", async () => {
+    const dynamicFlags = (pid: number | undefined): string[] => {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return argv.flatMap((arg, i) => (argv[i - 1] === '--dynamic-config-value' ? [arg] : []));
+    };
+    const expected = Object.entries(DEV_SERVER_DYNAMIC_CONFIG).map(([key, value]) => `${key}=${JSON.stringify(value)}`);
+    assert.ok(expected.includes('history.transferProcessorMaxPollRPS=1000'), 'the transfer queue poll cap is among the defaults');
+    for (const [options, flags] of [
+      [{ dynamicConfig: { 'system.enableActivityEagerExecution': true } }, [...expected, 'system.enableActivityEagerExecution=true']],
+      [{ stock: true }, []],
+    ] as const) {
+      const server = await startTemporalDevServer(options);
+      try {
+        assert.deepEqual(dynamicFlags(server.process?.pid).sort(), [...flags].sort(), JSON.stringify(options));
+      } finally {
+        await server.stop();
+      }
+    }
   });
 
   test('without a bootstrapped binary it asks the SDK to download one, and offline says to bootstrap', async () => {
