@@ -14,7 +14,7 @@
  *   and a unit's cases share its sentence. Percentiles by linear interpolation between order
  *   statistics (numpy's default), on a seeded generator, so a seed gives the same interval.
  */
-import type { AuditBootstrap, AuditGate } from '../pipeline/audit-stage';
+import type { AuditBootstrap, AuditGate } from '../stages/audit/contract';
 import type { Estimate, ReactivitySlice } from '../report/schema';
 import type { IdentityPair } from './pairs';
 import { mulberry32 } from './random';

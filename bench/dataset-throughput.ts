@@ -35,7 +35,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { jsonSchema, type Json } from '../pipeline/run-spec';
 import type { StageContext } from '../activities/stages/context';
-import { dataset } from '../activities/stages/dataset/stage';
+import { dataset } from '../stages/dataset/implementation';
 import { PROJECT_ROOT } from '../common/paths';
 import { FsArtifactStore } from '../store/fs-store';
 import { loadConfig } from '../temporal.config';

@@ -32,7 +32,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { temporal } from '@temporalio/proto';
-import { builtinStages } from '../activities/stages';
+import { builtinStages } from '../stages/implementations';
 import type { StageContext } from '../activities/stages/context';
 import { withConfiguredQueues } from '../cli/run';
 import { PINS, workflowIds } from '../common/constants';

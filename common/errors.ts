@@ -174,6 +174,20 @@ export class StageInputInvalid extends condition('StageInputInvalid', false) {
   }
 }
 
+/**
+ * A stage's implementation returned outputs its contract does not declare: a value of the wrong
+ * type, a declared output left out, or an undeclared one. A bug in the stage, never transient.
+ */
+export class StageOutputInvalid extends condition('StageOutputInvalid', false) {
+  constructor(
+    readonly stageType: string,
+    readonly stage: string,
+    readonly detail: string,
+  ) {
+    super(`stage "${stage}" (${stageType}) returned outputs that break its contract: ${detail}`);
+  }
+}
+
 /** A stage's results are too large to travel in a workflow payload (they belong in the store). */
 export class PayloadTooLarge extends condition('PayloadTooLarge', false) {
   constructor(
