@@ -32,8 +32,7 @@ const PARTS = {
   'stage implementations': { name: 'stages/<implementations>', files: ['stages/**/*.ts'], ignores: STAGE_CONTRACT_FILES, target: `stages/(?!${STAGE_CONTRACT_MODULE})` },
 };
 // Back-edges that exist today and are to be removed by moving code (issue 15, item 4), each
-// allowed for its one file and import only, so that no new one can join them. common/errors.ts's
-// inline `import('../pipeline/run-spec').Json` type is another, which this rule cannot see.
+// allowed for its one file and import only, so that no new one can join them.
 const KNOWN_BACK_EDGES = {
   'common/connections.ts': ['temporal.config'],
   'inference/engine.ts': ['activities/stages/context', 'activities/stages/files'],

@@ -2,7 +2,7 @@
  * The `with` contract of the `audit` stage (registered in stages/index.ts): how strongly each model
  * reacts to identity terms (its reactivity, DESIGN.md "The science"), with bootstrap confidence
  * intervals, a CheckList-style flip rate and a pass/fail gate. Implementation:
- * activities/stages/audit.ts over the audit/ library; definitions in docs/audit.md.
+ * implementation.ts over the audit/ library; reference in README.md beside this file.
  *
  * Workflow-safe: zod only, no Node built-ins (the client validates pipelines with it).
  */

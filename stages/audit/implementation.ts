@@ -11,7 +11,8 @@
  * and then throws BiasGateFailed carrying the outputs (so a report stage can still run); with
  * `warn` it logs a warning and returns gatePassed false.
  */
-import { BiasGateFailed, StageInputInvalid } from '../../common/errors';
+import { StageInputInvalid } from '../../common/errors';
+import { BiasGateFailed } from './errors';
 import { Classifier } from '../../inference/engine';
 import { DEFAULT_GROUPS_FILE, defaultGroups, flattenGroups, parseGroupsFile, type IdentityPair } from '../../audit/pairs';
 import { computeReactivity, evaluateGate, scoreCases, type GateF1, type PairSubset } from '../../audit/reactivity';

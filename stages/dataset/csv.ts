@@ -1,7 +1,7 @@
 /**
  * A streaming CSV/TSV parser (RFC 4180), written here because no package is available and the
  * dialect matters: Python's `csv` module (what most dataset authors wrote their files with) is the
- * reference, and test/activities/stages/dataset/csv.test.ts checks that both read every shared
+ * reference, and test/stages/dataset/csv.test.ts checks that both read every shared
  * file alike.
  *
  * - Fields are separated by a one-byte delimiter; records end at LF, CRLF or a lone CR.
@@ -18,7 +18,7 @@
  * Input is consumed chunk by chunk; memory holds one record, and a record over MAX_RECORD_BYTES
  * is refused, so files larger than memory stream through.
  */
-import { DatasetMalformed } from '../../common/errors';
+import { DatasetMalformed } from './errors';
 import { MAX_RECORD_BYTES, utf8Problem, withoutBom } from './records';
 
 export interface CsvParseOptions {

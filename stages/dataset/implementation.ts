@@ -1,7 +1,7 @@
 /**
  * The `dataset` stage: fetch → parse → map → validate every row → split → write canonical JSONL
  * per split and a dataset card. Its contract (the `with` schema, the card) is
- * pipeline/dataset-stage.ts; ARCHITECTURE.md ("Datasets") says why it is shaped this way.
+ * contract.ts; README.md beside this file says why it is shaped this way.
  *
  * Outputs, always all four, so that references to them are stable: `train`, `validation`,
  * `test` (canonical JSONL, pipeline/dataset.ts; a split without rows is an empty file) and
@@ -34,7 +34,7 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { DatasetColumnMissing, DatasetMalformed, DatasetRowsInvalid } from '../../common/errors';
+import { DatasetColumnMissing, DatasetMalformed, DatasetRowsInvalid } from './errors';
 import { canonicalRowSchema, type CanonicalRow, type Task } from '../../pipeline/dataset';
 import {
   datasetCardSchema,

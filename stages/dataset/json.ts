@@ -9,7 +9,7 @@
  * breaks the array itself (a truncated file, a missing `,`, bytes after the closing `]`) is a
  * DatasetMalformed naming the byte offset and the item.
  */
-import { DatasetMalformed } from '../../common/errors';
+import { DatasetMalformed } from './errors';
 import type { Column } from './contract';
 import { decodeUtf8, isBlank, linesOf, MAX_RECORD_BYTES, show, withoutBom, type RecordView, type SourceRecord, type Where } from './records';
 

@@ -1,5 +1,5 @@
 /**
- * A compiled mapping (pipeline/dataset-stage.ts): turns one source record into the parts of a
+ * A compiled mapping (contract.ts): turns one source record into the parts of a
  * canonical row, or says why it cannot (a reject reason and a message). It reads text, id, pair
  * and meta first and labels last, so that a row's labels are only looked at once the rest of it
  * is usable (a vector column's length is fixed by the first row that gets that far).

@@ -7,7 +7,7 @@
  * true })`, via Node's native `isUtf8`), and the first bad byte is named by its file offset.
  */
 import { isUtf8 } from 'node:buffer';
-import { DatasetMalformed } from '../../common/errors';
+import { DatasetMalformed } from './errors';
 import type { EntitySpan } from '../../pipeline/dataset';
 import type { Column, RejectReason } from './contract';
 

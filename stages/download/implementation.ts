@@ -14,13 +14,8 @@ import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  ArtifactNotFound,
-  DownloadRejected,
-  DownloadTooLarge,
-  DownloadTransient,
-  Sha256Mismatch,
-} from '../../common/errors';
+import { ArtifactNotFound } from '../../common/errors';
+import { DownloadRejected, DownloadTooLarge, DownloadTransient, Sha256Mismatch } from './errors';
 import { checkReadable, readPolicy } from '../../common/read-roots';
 import { downloadContract } from './contract';
 import type { FairlineConfig } from '../../temporal.config';

@@ -1,6 +1,6 @@
 /**
  * The `mine-hard-negatives` stage: which examples of a training pool are hard negatives, by two
- * recipes (contract: pipeline/mine-stage.ts; recipes: mining/; docs/mining.md):
+ * recipes (contract: contract.ts; recipes: mining/; docs/mining.md):
  * - model-based, when `model` is given: the classifier scores the pool, and per label the
  *   negatives it is confidently wrong about and those closest to its decision boundary are mined;
  * - bm25, unless turned off: per positive example of a label, its nearest lexical neighbours
@@ -13,7 +13,8 @@
  * `mined` (the row count). No finds is a valid answer: an empty file and a warning.
  */
 import { join } from 'node:path';
-import { LabelsMismatch, StageInputInvalid } from '../../common/errors';
+import { StageInputInvalid } from '../../common/errors';
+import { LabelsMismatch } from './errors';
 import { Classifier } from '../../inference/engine';
 import { mineLexical } from '../../mining/bm25';
 import { countByReason, mergeFinds, type Mined } from '../../mining/merge';

@@ -19,7 +19,7 @@
  * case-insensitively.
  */
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import { LexiconInvalid } from '../../common/errors';
+import { LexiconInvalid } from './errors';
 import type { LexiconEntry } from './contract';
 import type { Span } from './spans';
 import { syllableFinal } from '../../common/hangul';

@@ -13,7 +13,7 @@ import { childEnv } from '../../common/child-env';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { z } from 'zod';
-import { AnalyzerFailed } from '../../common/errors';
+import { AnalyzerFailed } from './errors';
 import { PROJECT_ROOT } from '../../common/paths';
 import type { Span } from './spans';
 

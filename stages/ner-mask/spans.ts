@@ -7,7 +7,8 @@
  * tokenizers return in Python and in the npm binding), never UTF-16 code units: callers pass the
  * text as an array of code points (`Array.from(text)`).
  */
-import { SpanOutOfBounds, SpansOverlap, type RowLocation } from '../../common/errors';
+import { type RowLocation } from '../../common/errors';
+import { SpanOutOfBounds, SpansOverlap } from './errors';
 import { SPAN_SOURCES, type SpanSource } from './contract';
 
 /** A span `[start, end)` of a text, in code points, with its entity type. */

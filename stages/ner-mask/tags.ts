@@ -8,7 +8,8 @@
  * starts one (IOB1), and a `B-X … I-X` without its `E-X` still ends where the tags stop
  * continuing it. Anything else (`PER`, BILOU's `L-`/`U-`, `B_PS`) is TagSchemeUnknown.
  */
-import { DatasetRowInvalid, TagSchemeUnknown, type RowLocation } from '../../common/errors';
+import { DatasetRowInvalid, type RowLocation } from '../../common/errors';
+import { TagSchemeUnknown } from './errors';
 import type { Span } from './spans';
 
 /** A parsed tag: `O`, or a prefix and an entity type. */

@@ -11,7 +11,7 @@ import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { parseCsv, type CsvParseOptions, type CsvRecord } from '../../../stages/dataset/csv';
-import { DatasetMalformed } from '../../../common/errors';
+import { DatasetMalformed } from '../../../stages/dataset/errors';
 import { trainerVenvPython } from '../../../common/paths';
 import { SHARED_DATA } from '../../shared-data';
 

@@ -45,7 +45,7 @@ type SourceSummary = z.infer<typeof sourceSummarySchema>;
 
 async function independentCounts(): Promise<z.infer<typeof independentSchema>> {
   const python = existsSync(trainerVenvPython()) ? trainerVenvPython() : 'python3';
-  const script = join(PROJECT_ROOT, 'test', 'activities', 'stages', 'dataset', 'independent_counts.py');
+  const script = join(PROJECT_ROOT, 'test', 'stages', 'dataset', 'independent_counts.py');
   const { stdout } = await promisify(execFile)(python, [script, SHARED_DATA], { maxBuffer: 64 * 1024 * 1024 });
   return independentSchema.parse(JSON.parse(stdout));
 }

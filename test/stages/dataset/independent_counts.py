@@ -1,9 +1,9 @@
 """Counts the shared datasets with Python's own csv and json modules, independently of fairline.
 
-test/activities/stages/dataset/datasets.test.ts runs this (with the trainer venv's python, or python3) and
+test/stages/dataset/datasets.test.ts runs this (with the trainer venv's python, or python3) and
 compares its numbers with the dataset cards and artifacts the `dataset` stage wrote:
 
-    python test/activities/stages/dataset/independent_counts.py ../shared/data
+    python test/stages/dataset/independent_counts.py ../shared/data
 
 Prints one JSON object: per "pipeline/stage", per source file, the number of rows, the label
 frequencies (positives per label for multi-label, rows per class for single-label), entity counts

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { readJsonArray, readJsonl } from '../../../stages/dataset/json';
 import { readKlueNer } from '../../../stages/dataset/klue-ner';
 import { firstInvalidUtf8, type SourceRecord } from '../../../stages/dataset/records';
-import { DatasetMalformed } from '../../../common/errors';
+import { DatasetMalformed } from '../../../stages/dataset/errors';
 
 type Reader = (input: AsyncIterable<Buffer>, source: string) => AsyncGenerator<SourceRecord[]>;
 

@@ -11,7 +11,7 @@ import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { StageContext } from '../../../activities/stages/context';
 import { dataset } from '../../../stages/dataset/implementation';
-import { DatasetColumnMissing, DatasetRowsInvalid } from '../../../common/errors';
+import { DatasetColumnMissing, DatasetRowsInvalid } from '../../../stages/dataset/errors';
 import { canonicalRowSchema } from '../../../pipeline/dataset';
 import { datasetCardSchema } from '../../../stages/dataset/contract';
 import type { Json } from '../../../pipeline/run-spec';

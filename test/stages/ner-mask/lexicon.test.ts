@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isSuffixChain, Lexicon, parseLexiconFile, SUFFIXES } from '../../../stages/ner-mask/lexicon';
-import { LexiconInvalid } from '../../../common/errors';
+import { LexiconInvalid } from '../../../stages/ner-mask/errors';
 
 const lexicon = new Lexicon(
   ['남학생', '여학생', '학생', '남자', '여자', '아들', '딸', '형', '취업 준비생', '준비생', 'ADHD', '1955~1963년생'].map((term) => ({ term, type: 'identity' })),

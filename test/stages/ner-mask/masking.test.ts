@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildMasked, checkedSpans, mergeSpans, toOriginal, type Span } from '../../../stages/ner-mask/spans';
 import { alignTokens, decodeTags, spansFromTokenTags } from '../../../stages/ner-mask/tags';
-import { SpanOutOfBounds, SpansOverlap, TagSchemeUnknown, DatasetRowInvalid } from '../../../common/errors';
+import { DatasetRowInvalid } from '../../../common/errors';
+import { SpanOutOfBounds, SpansOverlap, TagSchemeUnknown } from '../../../stages/ner-mask/errors';
 import type { SpanSource } from '../../../stages/ner-mask/contract';
 import { assertMaskedConsistent } from './support';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
-import { AnalyzerFailed, DatasetRowInvalid, LexiconInvalid, SpanOutOfBounds, SpansOverlap, StageInputInvalid, TagSchemeUnknown } from '../../../common/errors';
+import { DatasetRowInvalid, StageInputInvalid } from '../../../common/errors';
+import { AnalyzerFailed, LexiconInvalid, SpanOutOfBounds, SpansOverlap, TagSchemeUnknown } from '../../../stages/ner-mask/errors';
 import { nerMaskCacheable } from '../../../stages/ner-mask/contract';
 import { validatePipelineText } from '../../../pipeline/validate';
 import { MorphAnalyzer } from '../../../stages/ner-mask/morph';

@@ -1,10 +1,10 @@
 /**
- * Checkpoint retention (config store.keepCheckpoints, activities/stages/train.ts pruneCheckpoints):
+ * Checkpoint retention (config store.keepCheckpoints, stages/train/implementation.ts pruneCheckpoints):
  * once a train stage has stored its final model, its checkpoint bundles go (or all but the newest
  * N stay), and `fairline gc` then frees the checkpoint files while the model still reads back.
  * A real trainer on a tiny scratch model: 20 steps, a checkpoint every 5.
  *
- *   npx tsx infra/run-tests.ts test/activities/stages/train/retention.test.ts
+ *   npx tsx infra/run-tests.ts test/stages/train/retention.test.ts
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
