@@ -16,9 +16,10 @@ import { evaluate } from './evaluate/implementation';
 import { mineHardNegatives } from './mine-hard-negatives/implementation';
 import { nerMask } from './ner-mask/implementation';
 import { report } from './report/implementation';
+import { sample } from './sample/implementation';
 import { train } from './train/implementation';
 
-const IMPLEMENTATIONS: readonly DefinedStage[] = [download, dataset, nerMask, mineHardNegatives, train, audit, evaluate, report];
+const IMPLEMENTATIONS: readonly DefinedStage[] = [download, dataset, nerMask, mineHardNegatives, train, audit, evaluate, report, sample];
 
 export interface RegisteredStage {
   implementation: StageImplementation;

@@ -12,6 +12,7 @@ import { evaluateContract } from './evaluate/contract';
 import { mineContract } from './mine-hard-negatives/contract';
 import { nerMaskContract } from './ner-mask/contract';
 import { reportContract } from './report/contract';
+import { sampleContract } from './sample/contract';
 import { trainContract } from './train/contract';
 
 export { placeholderFor, type StagePublish, type StageType } from './define';
@@ -25,4 +26,5 @@ export const STAGE_TYPES = registryOf([
   auditContract,
   evaluateContract,
   reportContract,
+  sampleContract,
 ]);
