@@ -1,6 +1,6 @@
 /**
  * Reactivity: how much a model's output moves when only the identity term changes. Pure functions
- * over probabilities; definitions (also in report/schema.ts and docs/audit.md):
+ * over probabilities; definitions (also in report/schema.ts and stages/audit/README.md):
  *
  * - For a case (sentence s, pair (a, b)) and label y: d_y = p(y | s with a) − p(y | s with b).
  * - A slice (overall, a group, a pair) averages over its cases: signed_y = mean d_y,

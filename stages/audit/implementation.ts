@@ -1,6 +1,6 @@
 /**
  * The `audit` stage: how strongly each named classifier reacts to identity terms (reactivity, as
- * the bias-classifier manual defines it; DESIGN.md "The science", docs/audit.md), per label, per
+ * the bias-classifier manual defines it; DESIGN.md "The science", stages/audit/README.md), per label, per
  * pair and per group, signed and absolute, with bootstrap confidence intervals; a CheckList-style
  * flip rate; and a gate that passes or fails the gated model.
  *

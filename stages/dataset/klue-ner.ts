@@ -14,7 +14,7 @@
  * has no tab or an unknown tag, when `I-X` continues no open span of type X, or when the text in
  * its `##` line (marks removed) differs from its characters. The `<span:TAG>` marks are only
  * checked for the text, not parsed for spans: they are ambiguous when the text itself holds `<`.
- * NER rows carry no classification labels: `labels` is the empty 0/1 vector (see ARCHITECTURE.md).
+ * NER rows carry no classification labels: `labels` is the empty 0/1 vector (see README.md beside this file).
  */
 import type { EntitySpan } from '../../pipeline/dataset';
 import { codePoints, decodeUtf8, linesOf, show, type SourceRecord, type Where } from './records';

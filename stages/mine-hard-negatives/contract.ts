@@ -8,7 +8,7 @@
  *   character n-grams) that are negative for that label.
  * The output rows are canonical rows with provenance in `meta.hard_negative`
  * (report/schema.ts `hardNegativeRowSchema`); the `train` stage takes them as
- * `with.hardNegatives.dataset`. Docs: docs/mining.md. Workflow-safe: zod only.
+ * `with.hardNegatives.dataset`. Docs: stages/mine-hard-negatives/README.md. Workflow-safe: zod only.
  */
 import { z } from 'zod';
 import { TASK_QUEUES } from '../../common/constants';
@@ -16,7 +16,7 @@ import { artifactOutput, COMPUTE_RETRY, defineContract } from '../define';
 import { artifactRefSchema } from '../../store/types';
 import { inferenceOptionsSchema } from '../../pipeline/inference';
 
-/** Every default of the stage, in one place (docs/mining.md lists them). */
+/** Every default of the stage, in one place (stages/mine-hard-negatives/README.md lists them). */
 export const MINING_DEFAULTS = {
   modelBased: {
     /** Examples per label and per reason (confident-wrong, low-margin). */
@@ -40,7 +40,7 @@ export const MINING_DEFAULTS = {
   },
   /** Mined rows any one source example may contribute (bm25: over all its labels). */
   capPerExample: 5,
-  /** Mined rows in all, the hardest kept (see docs/mining.md for the order). */
+  /** Mined rows in all, the hardest kept (see stages/mine-hard-negatives/README.md for the order). */
   maxTotal: 10_000,
 } as const;
 

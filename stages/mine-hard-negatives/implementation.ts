@@ -1,6 +1,6 @@
 /**
  * The `mine-hard-negatives` stage: which examples of a training pool are hard negatives, by two
- * recipes (contract: contract.ts; recipes: mining/; docs/mining.md):
+ * recipes (contract: contract.ts; recipes: mining/; stages/mine-hard-negatives/README.md):
  * - model-based, when `model` is given: the classifier scores the pool, and per label the
  *   negatives it is confidently wrong about and those closest to its decision boundary are mined;
  * - bm25, unless turned off: per positive example of a label, its nearest lexical neighbours

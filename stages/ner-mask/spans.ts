@@ -1,7 +1,7 @@
 /**
  * Span bookkeeping of the `ner-mask` stage: checking one source's spans, merging the sources'
  * spans, and building x̂ with its offset map. Pure functions; the format they produce is
- * documented in ./index.ts and in ARCHITECTURE.md ("Masking").
+ * documented in ./implementation.ts and in README.md.
  *
  * Every offset counts Unicode code points (Python's `str` indices, the offsets Hugging Face
  * tokenizers return in Python and in the npm binding), never UTF-16 code units: callers pass the
