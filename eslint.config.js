@@ -8,48 +8,79 @@ const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}
 // Layers, lowest first: a module imports its own layer and lower ones, never a higher one (type
 // imports included: they couple as much). `temporal.config` is the root config file. bench/,
 // scripts/ and test/ sit on top and may import anything; workflows/ has its own, stricter rule.
+// stages/ holds two layers: the contracts (workflow-safe: the validator and workflows import
+// them) sit with pipeline/, and the implementations (Node, I/O) with activities/.
 const LAYERS = [
   ['common', 'infra'],
   ['temporal.config'],
   ['store'],
-  ['pipeline'],
+  ['pipeline', 'stage contracts'],
   ['report'],
   ['eval', 'audit', 'mining', 'inference', 'models'],
-  ['activities'],
+  ['activities', 'stage implementations'],
   ['worker'],
   ['cli'],
 ];
+// The workflow-safe files of stages/: the contract registry, defineContract, and each stage's
+// contract and errors. Every other file there is implementation.
+const STAGE_CONTRACT_FILES = ['stages/index.ts', 'stages/define.ts', 'stages/*/contract.ts', 'stages/*/errors.ts'];
+const STAGE_CONTRACT_MODULE = '(?:index|define|[^/]+/(?:contract|errors))$';
+// Layers that are part of a folder: their files, and an import path (from outside the folder)
+// that reaches them. A plain folder or root file is its own name.
+const PARTS = {
+  'stage contracts': { name: 'stages/<contracts>', files: STAGE_CONTRACT_FILES, ignores: [], target: `stages(?:$|/${STAGE_CONTRACT_MODULE})` },
+  'stage implementations': { name: 'stages/<implementations>', files: ['stages/**/*.ts'], ignores: STAGE_CONTRACT_FILES, target: `stages/(?!${STAGE_CONTRACT_MODULE})` },
+};
 // Back-edges that exist today and are to be removed by moving code (issue 15, item 4), each
-// allowed for its one file and import only, so that no new one can join them. common/errors.ts's
-// inline `import('../pipeline/run-spec').Json` type is another, which this rule cannot see.
+// allowed for its one file and import only, so that no new one can join them.
 const KNOWN_BACK_EDGES = {
   'common/connections.ts': ['temporal.config'],
-  'inference/engine.ts': ['activities/stages/context', 'activities/stages/ner-mask/files'],
+  'inference/engine.ts': ['activities/stages/context', 'activities/stages/files'],
   'mining/pool.ts': ['activities/stages/rows'],
   // Bootstrap is an entry point (npm run bootstrap) that prebuilds the built-in models.
   'infra/bootstrap.ts': ['models/builtin', 'pipeline/model-ref'],
 };
 const escapeRegex = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** The no-restricted-imports patterns that keep `folder` (in layer `index`) off the layers above. */
-function layerPatterns(index, folder, allowed = []) {
+const describe = (member) => (PARTS[member] ? PARTS[member].name : member.includes('.') ? `${member}.ts` : `${member}/`);
+const layerName = (layer) => layer.map((member) => (PARTS[member] ? PARTS[member].name : member)).join(' ');
+/** The no-restricted-imports patterns that keep `member` (in layer `index`) off the layers above. */
+function layerPatterns(index, member, allowed = []) {
   const higher = LAYERS.slice(index + 1).flat();
   return higher.map((target) => {
     const exempt = allowed.filter((a) => a === target || a.startsWith(`${target}/`)).map(escapeRegex);
     const lookahead = exempt.length > 0 ? `(?!(?:${exempt.join('|')})$)` : '';
     // A root file (temporal.config.ts) reaches a folder as `./x`; a file in a folder as `../x`.
-    const up = folder.includes('.') ? '\\./' : '(?:\\.\\./)+';
+    const up = member.includes('.') ? '\\./' : '(?:\\.\\./)+';
+    const path = PARTS[target] ? PARTS[target].target : `${escapeRegex(target)}(?:/|$)`;
     return {
-      regex: `^${up}${lookahead}${escapeRegex(target)}(?:/|$)`,
-      message: `Layering: ${folder.includes('.') ? `${folder}.ts` : `${folder}/`} sits below ${target}; move what both need down instead (lowest first: ${LAYERS.map((l) => l.join(' ')).join(' < ')}).`,
+      regex: `^${up}${lookahead}${path}`,
+      message: `Layering: ${describe(member)} sits below ${describe(target)}; move what both need down instead (lowest first: ${LAYERS.map(layerName).join(' < ')}).`,
     };
   });
 }
-const filesOf = (folder) => (folder.includes('.') ? [`${folder}.ts`] : [`${folder}/**/*.ts`]);
+/**
+ * Inside stages/, imports are relative to the stage folders, which the patterns above cannot
+ * tell apart: a contract (and the contract registry) may reach only other contracts and errors.
+ */
+const CONTRACT_IMPLEMENTATION_MESSAGE =
+  'Layering: stages/<contracts> sits below stages/<implementations>; move what both need down instead: a contract is workflow-safe (the validator and workflows import it), so it imports only contracts, errors and lower layers.';
+const CONTRACT_SIBLINGS = [
+  // A stage's contract or errors: its own folder's contract and errors, and other stages' contracts.
+  { files: ['stages/*/contract.ts', 'stages/*/errors.ts'], regexes: ['^\\./(?!(?:contract|errors)$)', `^\\.\\./(?!\\.\\./)(?!${STAGE_CONTRACT_MODULE})`] },
+  // The contract registry and defineContract: contracts and errors only.
+  { files: ['stages/index.ts', 'stages/define.ts'], regexes: [`^\\./(?!${STAGE_CONTRACT_MODULE})`] },
+];
+const filesOf = (member) => (PARTS[member] ? PARTS[member].files : member.includes('.') ? [`${member}.ts`] : [`${member}/**/*.ts`]);
+const restrict = (patterns) => ({ '@typescript-eslint/no-restricted-imports': ['error', { patterns }] });
 const layerConfigs = LAYERS.slice(0, -1).flatMap((layer, index) =>
-  layer.map((folder) => ({
-    files: filesOf(folder),
-    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: layerPatterns(index, folder) }] },
-  })),
+  layer.flatMap((member) =>
+    member === 'stage contracts'
+      ? CONTRACT_SIBLINGS.map(({ files, regexes }) => ({
+          files,
+          rules: restrict([...layerPatterns(index, member), ...regexes.map((regex) => ({ regex, message: CONTRACT_IMPLEMENTATION_MESSAGE }))]),
+        }))
+      : [{ files: filesOf(member), ignores: PARTS[member]?.ignores ?? [], rules: restrict(layerPatterns(index, member)) }],
+  ),
 );
 const backEdgeConfigs = Object.entries(KNOWN_BACK_EDGES).map(([file, allowed]) => {
   const folder = file.split('/')[0];
@@ -80,8 +111,14 @@ export default tseslint.config(
             { group: ['yaml'], message: 'YAML is parsed in the client; workflows receive the validated spec.' },
             { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Workflows use @temporalio/workflow only.' },
             {
-              group: ['**/store/*', '**/activities', '**/activities/*', '**/infra/*', '**/cli/*', '**/worker/*', '**/inference/*', '**/eval/*', '**/audit/*', '**/mining/*', '**/report/html', '**/report/svg', '**/common/paths', '**/common/connections', '**/temporal.config'],
+              group: ['**/store/*', '**/activities', '**/activities/*', '**/infra/*', '**/cli/*', '**/worker/*', '**/inference/*', '**/eval/*', '**/audit/*', '**/mining/*', '**/report/html', '**/report/svg', '**/common/paths', '**/common/connections', '**/temporal.config', '!**/stages/**'],
               message: 'Node-side modules cannot run in the workflow sandbox (type-only imports are fine).',
+              allowTypeImports: true,
+            },
+            {
+              // A stage's contract and errors are workflow-safe; its implementation and helpers are not.
+              group: ['**/stages/implementations', '**/stages/*/*', '!**/stages/*/contract', '!**/stages/*/errors'],
+              message: 'Stage implementations run in activities: a workflow imports only stages/ contracts (type-only imports are fine).',
               allowTypeImports: true,
             },
           ],

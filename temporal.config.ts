@@ -71,7 +71,7 @@ export const configSchema = z
         outageWindowMs: z.number().int().nonnegative(),
         /**
          * Checkpoint bundles a train stage keeps once its final model is stored: 0 (absent): none,
-         * N: the newest N, `all`: every one (activities/stages/train.ts pruneCheckpoints).
+         * N: the newest N, `all`: every one (stages/train/implementation.ts pruneCheckpoints).
          */
         keepCheckpoints: z.union([z.number().int().nonnegative(), z.literal('all')]).optional(),
         s3: z

@@ -21,11 +21,11 @@ import { canonicalJson } from '../pipeline/canonical-json';
 import { jsonSchema, type Json } from '../pipeline/run-spec';
 import { artifactRefSchema, type ArtifactRef, type ArtifactStore } from '../store/types';
 import type { FairlineConfig } from '../temporal.config';
-import { STAGE_TYPES, type StageType } from '../pipeline/stage-types';
+import { STAGE_TYPES, type StageType } from '../stages';
 import { outageTolerant } from '../store/outage';
 import { withFailures } from './failures';
 import type { Logger, ResumePoint, RunInfo } from './stages/context';
-import { builtinStages, type RegisteredStage } from './stages';
+import { builtinStages, type RegisteredStage } from '../stages/implementations';
 
 
 export interface StageInvocation {

@@ -10,7 +10,7 @@
  *   text contains the term or the term contains it). Those pairs measure what the masking removed
  *   by construction; "unseen" pairs are the non-circular number.
  */
-import type { AuditInsert } from '../pipeline/audit-stage';
+import type { AuditInsert } from '../stages/audit/contract';
 import type { ManualReactivity, ReactivitySlice } from '../report/schema';
 import type { IdentityPair } from './pairs';
 import type { PairSubset } from './reactivity';

@@ -12,7 +12,7 @@ import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml
 import { z } from 'zod';
 import { AuditGroupsInvalid } from '../common/errors';
 import { PROJECT_ROOT } from '../common/paths';
-import { auditGroupsSchema, type AuditGroups } from '../pipeline/audit-stage';
+import { auditGroupsSchema, type AuditGroups } from '../stages/audit/contract';
 
 /** One pair with the group it belongs to, in the order groups and pairs were given. */
 export interface IdentityPair {

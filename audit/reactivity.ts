@@ -1,6 +1,6 @@
 /**
  * Reactivity: how much a model's output moves when only the identity term changes. Pure functions
- * over probabilities; definitions (also in report/schema.ts and docs/audit.md):
+ * over probabilities; definitions (also in report/schema.ts and stages/audit/README.md):
  *
  * - For a case (sentence s, pair (a, b)) and label y: d_y = p(y | s with a) − p(y | s with b).
  * - A slice (overall, a group, a pair) averages over its cases: signed_y = mean d_y,
@@ -14,7 +14,7 @@
  *   and a unit's cases share its sentence. Percentiles by linear interpolation between order
  *   statistics (numpy's default), on a seeded generator, so a seed gives the same interval.
  */
-import type { AuditBootstrap, AuditGate } from '../pipeline/audit-stage';
+import type { AuditBootstrap, AuditGate } from '../stages/audit/contract';
 import type { Estimate, ReactivitySlice } from '../report/schema';
 import type { IdentityPair } from './pairs';
 import { mulberry32 } from './random';

@@ -10,7 +10,7 @@
  *
  * A unit is what the bootstrap resamples: a template, or a test sentence with all its variants.
  */
-import { GROUP_PLACEHOLDER, type AuditInsert } from '../pipeline/audit-stage';
+import { GROUP_PLACEHOLDER, type AuditInsert } from '../stages/audit/contract';
 import type { IdentityPair } from './pairs';
 import { mulberry32 } from './random';
 import { syllableFinal } from '../common/hangul';

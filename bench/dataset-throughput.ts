@@ -4,7 +4,7 @@
  *
  *     npx tsx bench/dataset-throughput.ts [--repeats 7] [--scale 1] [--via file,http] [--split source,random]
  *
- * The stage implementation (activities/stages/dataset/stage.ts) is called directly, as runStage
+ * The stage implementation (stages/dataset/implementation.ts) is called directly, as runStage
  * calls it, with a real FsArtifactStore (fsync included) and a fresh scratch folder and store per
  * run; no Temporal. The input is pipelines/datasets/unsmile.yaml's stage, train source only, its
  * public URL redirected by a data mirror to:
@@ -35,7 +35,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { jsonSchema, type Json } from '../pipeline/run-spec';
 import type { StageContext } from '../activities/stages/context';
-import { dataset } from '../activities/stages/dataset/stage';
+import { dataset } from '../stages/dataset/implementation';
 import { PROJECT_ROOT } from '../common/paths';
 import { FsArtifactStore } from '../store/fs-store';
 import { loadConfig } from '../temporal.config';

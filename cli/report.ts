@@ -16,7 +16,7 @@ import { parseRecord, readStored, runMemo } from './records';
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 
-/** The memo keys the report stage publishes (pipeline/stage-types.ts). */
+/** The memo keys the report stage publishes (stages/report/contract.ts). */
 const MEMO = { json: 'report', html: 'reportHtml' } as const;
 
 /** A file:// URI as the path a person can open; other URIs as they are. */

@@ -137,47 +137,6 @@ export class StoreBucketMissing extends condition('StoreBucketMissing', false) {
   }
 }
 
-/** The download source answered with a client error (4xx): retrying cannot help. */
-export class DownloadRejected extends condition('DownloadRejected', false) {
-  constructor(
-    readonly url: string,
-    readonly status: number,
-  ) {
-    super(`download of ${url} failed with HTTP ${status}`);
-  }
-}
-
-/** The download source failed in a way that may pass (5xx, 408, 429, connection reset). */
-export class DownloadTransient extends condition('DownloadTransient', true) {
-  constructor(
-    readonly url: string,
-    readonly reason: string,
-  ) {
-    super(`download of ${url} failed (will retry): ${reason}`);
-  }
-}
-
-/** The source is larger than the stage's `maxBytes` guard. */
-export class DownloadTooLarge extends condition('DownloadTooLarge', false) {
-  constructor(
-    readonly url: string,
-    readonly maxBytes: number,
-  ) {
-    super(`download of ${url} exceeds maxBytes ${maxBytes}`);
-  }
-}
-
-/** The downloaded bytes do not hash to the pinned sha256. */
-export class Sha256Mismatch extends condition('Sha256Mismatch', false) {
-  constructor(
-    readonly url: string,
-    readonly expected: string,
-    readonly actual: string,
-  ) {
-    super(`sha256 mismatch for ${url}: the pipeline pins ${expected}, the download hashes to ${actual}`);
-  }
-}
-
 /** A stage's `with` block failed its schema at run time (the client validates it first). */
 export class StageInputInvalid extends condition('StageInputInvalid', false) {
   constructor(
@@ -185,6 +144,20 @@ export class StageInputInvalid extends condition('StageInputInvalid', false) {
     readonly detail: string,
   ) {
     super(`stage "${stage}": invalid input: ${detail}`);
+  }
+}
+
+/**
+ * A stage's implementation returned outputs its contract does not declare: a value of the wrong
+ * type, a declared output left out, or an undeclared one. A bug in the stage, never transient.
+ */
+export class StageOutputInvalid extends condition('StageOutputInvalid', false) {
+  constructor(
+    readonly stageType: string,
+    readonly stage: string,
+    readonly detail: string,
+  ) {
+    super(`stage "${stage}" (${stageType}) returned outputs that break its contract: ${detail}`);
   }
 }
 
@@ -213,7 +186,8 @@ export interface RowLocation {
   readonly id?: string;
 }
 
-function rowName(row: RowLocation): string {
+/** A row as error messages name it: `row "id" (line N of dataset)`. */
+export function rowName(row: RowLocation): string {
   return `row ${row.id !== undefined ? `"${row.id}" ` : ''}(line ${row.line} of ${row.dataset})`;
 }
 
@@ -257,21 +231,6 @@ export class ReadRefused extends condition('ReadRefused', false) {
   }
 }
 
-/**
- * The trainer itself failed (crashed, ran out of memory) as many times as the train stage allows
- * for one execution. Attempts lost to the infrastructure (a worker gone, a store outage) do not
- * count, so they cannot use up the budget meant for these.
- */
-export class TrainerFailureBudgetSpent extends condition('TrainerFailureBudgetSpent', false) {
-  constructor(
-    readonly stage: string,
-    readonly failures: number,
-    readonly detail: string,
-  ) {
-    super(`stage "${stage}": the trainer failed ${failures} times, its budget for this run (lost workers and store outages do not count); the last failure: ${detail}`);
-  }
-}
-
 /** A dataset row is not valid JSON or not a canonical row (pipeline/dataset.ts), or its tokens do not fit its text. */
 export class DatasetRowInvalid extends condition('DatasetRowInvalid', false) {
   constructor(
@@ -279,150 +238,6 @@ export class DatasetRowInvalid extends condition('DatasetRowInvalid', false) {
     readonly detail: string,
   ) {
     super(`${rowName(row)}: ${detail}`);
-  }
-}
-
-/** A row's NER tags follow no scheme fairline reads (BIO/IOB2, BIOES): e.g. `PER`, `L-PS`, `U-LC`. */
-export class TagSchemeUnknown extends condition('TagSchemeUnknown', false) {
-  constructor(
-    readonly row: RowLocation,
-    readonly tag: string,
-    readonly index: number,
-  ) {
-    super(`${rowName(row)}: tag ${JSON.stringify(tag)} at token ${index} is not BIO/IOB2/BIOES (O, B-X, I-X, E-X, S-X)`);
-  }
-}
-
-/** An entity span reaches outside its row's text (offsets count Unicode code points). */
-export class SpanOutOfBounds extends condition('SpanOutOfBounds', false) {
-  constructor(
-    readonly row: RowLocation,
-    readonly source: string,
-    readonly span: { start: number; end: number; type: string },
-    readonly textLength: number,
-  ) {
-    super(`${rowName(row)}: ${source} span [${span.start}, ${span.end}) ${span.type} is out of bounds of the text (${textLength} characters)`);
-  }
-}
-
-/** Two spans from the same source overlap in one row: the annotation is ambiguous. */
-export class SpansOverlap extends condition('SpansOverlap', false) {
-  constructor(
-    readonly row: RowLocation,
-    readonly source: string,
-    readonly first: { start: number; end: number; type: string },
-    readonly second: { start: number; end: number; type: string },
-  ) {
-    super(
-      `${rowName(row)}: ${source} spans [${first.start}, ${first.end}) ${first.type} and [${second.start}, ${second.end}) ${second.type} overlap`,
-    );
-  }
-}
-
-/** A lexicon file does not parse, or an entry is not a term. `line` is 1-based. */
-export class LexiconInvalid extends condition('LexiconInvalid', false) {
-  constructor(
-    readonly file: string,
-    readonly line: number,
-    readonly detail: string,
-  ) {
-    super(`lexicon ${file}:${line}: ${detail}`);
-  }
-}
-
-/** An external analyzer process (the morphological analyzer) failed. Retryable when it crashed, not when it cannot start. */
-export class AnalyzerFailed extends FairlineError {
-  readonly type = 'AnalyzerFailed';
-  constructor(
-    readonly analyzer: string,
-    readonly detail: string,
-    readonly retryable: boolean,
-  ) {
-    super(`${analyzer} failed: ${detail}`);
-  }
-}
-
-/**
- * A dataset file cannot be read as its format at all (truncated JSON, an unterminated quoted
- * field, no records): nothing after the break can be trusted, so `onInvalidRow: skip` does not apply.
- * `where` names the place: `train.json: byte 1200`, `dev.tsv:17`.
- */
-export class DatasetMalformed extends condition('DatasetMalformed', false) {
-  constructor(
-    readonly where: string,
-    readonly reason: string,
-  ) {
-    super(`${where}: ${reason}`);
-  }
-}
-
-/**
- * Rows of a dataset failed mapping or validation under `onInvalidRow: fail`; no dataset artifact
- * was written. `problems` holds the first ones as `source:row: reason`; `total` counts them all.
- */
-export class DatasetRowsInvalid extends condition('DatasetRowsInvalid', false) {
-  constructor(
-    readonly total: number,
-    readonly problems: readonly string[],
-    readonly note = '',
-  ) {
-    super(
-      `${total} invalid row${total === 1 ? '' : 's'}${note}${total > problems.length ? `; the first ${problems.length}` : ''}:\n${problems.map((p) => `  ${p}`).join('\n')}`,
-    );
-  }
-}
-
-/** A mapping names a column that the source does not have (not in its header, or past its last field). */
-export class DatasetColumnMissing extends condition('DatasetColumnMissing', false) {
-  constructor(
-    readonly source: string,
-    readonly column: string | number,
-    readonly available: readonly string[],
-  ) {
-    // The header is input: a few columns, each a bounded snippet, are enough to spot a typo.
-    const shown = available.slice(0, 12).map((c) => snippet(c, 40));
-    const more = available.length > shown.length ? `, … ${available.length - shown.length} more` : '';
-    super(`${source}: the mapping names column ${snippet(String(column), 40)}, which the header does not have (columns: ${shown.join(', ')}${more})`);
-  }
-}
-
-/** The trainer refused its config or data (exit 2): fixing the pipeline is the only cure. */
-export class TrainerConfigInvalid extends condition('TrainerConfigInvalid', false) {
-  constructor(
-    readonly stage: string,
-    readonly detail: string,
-  ) {
-    super(`stage "${stage}": the trainer refused its input: ${detail}`);
-  }
-}
-
-/** The loss became NaN or infinite (exit 3): a learning rate or data problem, not an outage. */
-export class TrainingDiverged extends condition('TrainingDiverged', false) {
-  constructor(
-    readonly stage: string,
-    readonly detail: string,
-  ) {
-    super(`stage "${stage}": training diverged: ${detail}`);
-  }
-}
-
-/** The trainer ran out of (GPU) memory (exit 4); another worker or a retry may have room. */
-export class TrainerOutOfMemory extends condition('TrainerOutOfMemory', true) {
-  constructor(
-    readonly stage: string,
-    readonly detail: string,
-  ) {
-    super(`stage "${stage}": the trainer ran out of memory: ${detail}`);
-  }
-}
-
-/** The trainer process died for another reason (crash, killed): retried from the last checkpoint. */
-export class TrainerCrashed extends condition('TrainerCrashed', true) {
-  constructor(
-    readonly stage: string,
-    readonly detail: string,
-  ) {
-    super(`stage "${stage}": the trainer failed: ${detail}`);
   }
 }
 
@@ -448,21 +263,6 @@ export class AuditGroupsInvalid extends condition('AuditGroupsInvalid', false) {
     readonly detail: string,
   ) {
     super(`groups file ${file}:${line}: ${detail}`);
-  }
-}
-
-/**
- * The audited model exceeded a threshold of the audit's bias gate (`gate.mode: fail`). Not
- * retryable: the same model gives the same numbers. audit.json is stored before this is thrown,
- * and `outputs` holds what the stage would have returned, so a report can still be written.
- */
-export class BiasGateFailed extends condition('BiasGateFailed', false) {
-  constructor(
-    readonly model: string,
-    readonly reasons: readonly string[],
-    readonly outputs: Readonly<Record<string, import('../pipeline/run-spec').Json>>,
-  ) {
-    super(`model "${model}" failed the bias gate: ${reasons.join('; ')}`);
   }
 }
 
@@ -512,20 +312,6 @@ export class ExecutionProviderUnavailable extends condition('ExecutionProviderUn
     readonly detail: string,
   ) {
     super(`${where}: the ${provider} execution provider is not available here: ${detail}`);
-  }
-}
-
-/**
- * A dataset's labels do not fit a model's or the label names given with it: another task
- * (a 0/1 vector against a class index), or another number of labels. Not retryable: the data or
- * the model is the wrong one. `where` names the stage and inputs, e.g. `stage "mine": model`.
- */
-export class LabelsMismatch extends condition('LabelsMismatch', false) {
-  constructor(
-    readonly where: string,
-    readonly detail: string,
-  ) {
-    super(`${where}: ${detail}`);
   }
 }
 
@@ -589,17 +375,6 @@ export class BuiltinModelBuildFailed extends condition('BuiltinModelBuildFailed'
     readonly detail: string,
   ) {
     super(`cannot build the built-in model ${JSON.stringify(model)}: ${detail}`);
-  }
-}
-
-/** A stage's `model` names a local folder or S3 prefix that holds no model (missing, empty, not a folder). */
-export class ModelSourceInvalid extends condition('ModelSourceInvalid', false) {
-  constructor(
-    readonly stage: string,
-    readonly source: string,
-    readonly reason: string,
-  ) {
-    super(`stage "${stage}": model ${JSON.stringify(source)}: ${reason}`);
   }
 }
 

@@ -27,7 +27,7 @@ import { basename } from 'node:path';
 import type { TruncationStrategy } from 'tokenizers';
 import { ClassifierInvalid, ExecutionProviderUnavailable, ModelOutputMismatch, TokenizerModelMismatch } from '../common/errors';
 import type { StageContext } from '../activities/stages/context';
-import { artifactName, localPath } from '../activities/stages/ner-mask/files';
+import { artifactName, localPath } from '../activities/stages/files';
 import { CLASSIFIER_KIND, classifierBundleSchema, type ClassifierBundle } from '../pipeline/classifier';
 import { INFERENCE_DEFAULTS, type InferenceOptions } from '../pipeline/inference';
 import type { ArtifactRef } from '../store/types';

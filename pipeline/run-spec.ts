@@ -50,7 +50,7 @@ export const resolvedStageSchema = z
     cache: z.boolean(),
     /** The stage's inputs: params already substituted; other stages' outputs as OutputRefs. */
     with: z.record(z.string(), jsonSchema),
-    /** From the stage type (pipeline/stage-types.ts StagePublish): outputs shown as search attributes and memo. */
+    /** From the stage type (stages/define.ts StagePublish): outputs shown as search attributes and memo. */
     publish: z
       .object({ searchAttributes: z.record(z.string(), z.string()).optional(), memo: z.record(z.string(), z.string()).optional() })
       .strict()

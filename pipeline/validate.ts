@@ -26,7 +26,7 @@ import { runSpecSchema, type Json, type ResolvedRetry, type ResolvedStage, type 
 import { paramValueSchema, pipelineFileSchema, stageSpecSchema, type ParamValue, type ScheduleSpec, type StageSpec } from './spec';
 import { checkCron, checkOverlap, checkTimeZone } from './schedule-checks';
 import { aliasExpansionProblem } from './yaml-aliases';
-import { placeholderFor, STAGE_TYPES, type StageType } from './stage-types';
+import { placeholderFor, STAGE_TYPES, type StageType } from '../stages';
 
 export { formatProblem, type Problem } from './errors';
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StageContext } from '../activities/stages/context';
 import { fingerprintOf, pythonSources } from '../activities/stages/fingerprint';
-import { storeClassifier } from '../activities/stages/train';
+import { storeClassifier } from '../stages/train/implementation';
 import { PROJECT_ROOT } from '../common/paths';
 import type { CanonicalRow } from '../pipeline/dataset';
 import type { Json } from '../pipeline/run-spec';

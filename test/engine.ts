@@ -15,7 +15,7 @@ import { validatePipelineText, type StageTypeRegistry } from '../pipeline/valida
 import { FsArtifactStore } from '../store/fs-store';
 import type { ArtifactStore } from '../store/types';
 import { loadConfig, type FairlineConfig } from '../temporal.config';
-import type { RegisteredStage } from '../activities/stages';
+import type { RegisteredStage } from '../stages/implementations';
 import { createWorkers, WORKFLOWS_PATH, type Workers } from '../worker/create';
 import type { PipelineRunInput, RunProgress } from '../workflows/pipeline-run';
 import { suiteTemporal, tempDir, TEST_READ_ROOTS } from './helpers';

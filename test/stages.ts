@@ -4,9 +4,9 @@
  * It consumes other stages' outputs, which the built-in `download` does not.
  */
 import { z } from 'zod';
-import { builtinStages, type RegisteredStage } from '../activities/stages';
+import { builtinStages, type RegisteredStage } from '../stages/implementations';
 import type { StageImplementation } from '../activities/stages/context';
-import { STAGE_TYPES, type StageType } from '../pipeline/stage-types';
+import { STAGE_TYPES, type StageType } from '../stages';
 import { artifactRefSchema } from '../store/types';
 
 const concatWith = z.object({ parts: z.array(artifactRefSchema).min(1), name: z.string().default('concat.txt') }).strict();

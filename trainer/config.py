@@ -75,7 +75,7 @@ class TrainConfig:
     seed: int = 42  # the manual's
     group_by_length: bool = True  # batches of similar length waste less padding; order stays seeded
     threshold: float = 0.5  # multilabel decision threshold on sigmoid probabilities (the manual's)
-    # --- debiased mode: L_total = L_all + L_mask + lambda * L_debias (trainer/losses.py, ARCHITECTURE.md "Trainer").
+    # --- debiased mode: L_total = L_all + L_mask + lambda * L_debias (trainer/losses.py, stages/train/README.md).
     # `loss` picks a preset that sets every knob below; a knob given explicitly overrides its preset
     # value (None: the preset's). The resolved config and train_config.json's effectiveLoss record what ran.
     loss: Literal["manual", "public"] = "manual"  # manual: the manual's formulas; public: the authors' code, x and x̂ apart

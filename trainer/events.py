@@ -1,6 +1,6 @@
 """Progress as JSON lines: one object per line on stdout, for the TypeScript `train` stage.
 
-Events: `step`, `checkpoint`, `epoch`, `done`, `stopped`, `error` (see ARCHITECTURE.md, "Trainer").
+Events: `step`, `checkpoint`, `epoch`, `done`, `stopped`, `error` (see stages/train/README.md).
 `step` and `epoch` events are also appended to `metrics.jsonl` in the output folder. Human-readable
 logs go to stderr, so stdout carries nothing but these lines.
 """

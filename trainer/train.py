@@ -12,7 +12,7 @@ A minimal config (camelCase keys; every key and its default: trainer/config.py):
      "mode": "debiased", "model": "scratch", "lr": 1e-3, "epochs": 3}
 
 Rows are canonical JSONL (pipeline/dataset.ts). stdout carries one JSON event per line (phase,
-start, step, checkpoint, epoch, done, stopped, error: ARCHITECTURE.md "Trainer"); human logs go
+start, step, checkpoint, epoch, done, stopped, error: stages/train/README.md); human logs go
 to stderr. Exit codes: 0 done, 2 config/data error, 3 NaN loss, 4 out of memory, 1 anything
 else, 128+N stopped by signal N (SIGTERM: 143), after writing a checkpoint if it came during
 training.

@@ -8,7 +8,7 @@ import type { IdentityPair } from '../../audit/pairs';
 import { mulberry32 } from '../../audit/random';
 import { computeReactivity, evaluateGate, quantile, scoreCases, type ReactivityInput, type ScoredCase } from '../../audit/reactivity';
 import { templateSentences } from '../../audit/sentences';
-import { auditGateSchema } from '../../pipeline/audit-stage';
+import { auditGateSchema } from '../../stages/audit/contract';
 import { reactivitySliceSchema } from '../../report/schema';
 
 const near = (actual: number, expected: number, what: string): void => assert.ok(Math.abs(actual - expected) < 1e-12, `${what}: ${actual} ≠ ${expected}`);

@@ -8,10 +8,40 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  ConfigInvalid, SecretMissing, ArtifactKeyInvalid, ArtifactUriInvalid, ArtifactNotFound, ArtifactDigestMismatch, ArtifactConflict, StoreUnavailable, StorePermissionDenied, StoreBucketMissing, DownloadRejected, DownloadTransient, DownloadTooLarge, Sha256Mismatch, StageInputInvalid, PayloadTooLarge, StageTypeUnknown, DatasetRowInvalid, TagSchemeUnknown, SpanOutOfBounds, SpansOverlap, LexiconInvalid, AnalyzerFailed, DatasetMalformed, DatasetRowsInvalid, DatasetColumnMissing, TrainerConfigInvalid, TrainingDiverged, TrainerOutOfMemory, TrainerCrashed, MetricsInputInvalid, AuditGroupsInvalid, BiasGateFailed, ClassifierInvalid, TokenizerModelMismatch, ModelOutputMismatch, ExecutionProviderUnavailable, LabelsMismatch, ListFilterInvalid, RunNotFound, RunAmbiguous, RunReportMissing, RunRecordInvalid,
+  ConfigInvalid,
+  SecretMissing,
+  ArtifactKeyInvalid,
+  ArtifactUriInvalid,
+  ArtifactNotFound,
+  ArtifactDigestMismatch,
+  ArtifactConflict,
+  StoreUnavailable,
+  StorePermissionDenied,
+  StoreBucketMissing,
+  StageInputInvalid,
+  PayloadTooLarge,
+  StageTypeUnknown,
+  DatasetRowInvalid,
+  MetricsInputInvalid,
+  AuditGroupsInvalid,
+  ClassifierInvalid,
+  TokenizerModelMismatch,
+  ModelOutputMismatch,
+  ExecutionProviderUnavailable,
+  ListFilterInvalid,
+  RunNotFound,
+  RunAmbiguous,
+  RunReportMissing,
+  RunRecordInvalid,
   condition,
   FairlineError,
 } from '../../common/errors';
+import { DownloadRejected, DownloadTransient, DownloadTooLarge, Sha256Mismatch } from '../../stages/download/errors';
+import { TagSchemeUnknown, SpanOutOfBounds, SpansOverlap, LexiconInvalid, AnalyzerFailed } from '../../stages/ner-mask/errors';
+import { DatasetMalformed, DatasetRowsInvalid, DatasetColumnMissing } from '../../stages/dataset/errors';
+import { TrainerConfigInvalid, TrainingDiverged, TrainerOutOfMemory, TrainerCrashed } from '../../stages/train/errors';
+import { BiasGateFailed } from '../../stages/audit/errors';
+import { LabelsMismatch } from '../../stages/mine-hard-negatives/errors';
 import { PROJECT_ROOT } from '../../common/paths';
 
 const make: (() => FairlineError)[] = [

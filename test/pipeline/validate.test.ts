@@ -16,7 +16,7 @@ import { canonicalJson } from '../../pipeline/canonical-json';
 import { formatDuration, parseDuration } from '../../pipeline/duration';
 import { PipelineCycle } from '../../pipeline/errors';
 import { runSpecSchema, type Json } from '../../pipeline/run-spec';
-import { STAGE_TYPES, type StageType } from '../../pipeline/stage-types';
+import { STAGE_TYPES, type StageType } from '../../stages';
 import {
   formatProblem,
   topologicalOrder,

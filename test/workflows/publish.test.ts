@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { builtinStages, type RegisteredStage } from '../../activities/stages';
+import { builtinStages, type RegisteredStage } from '../../stages/implementations';
 import type { StageImplementation } from '../../activities/stages/context';
 import { SA } from '../../common/constants';
 import { FairlineError } from '../../common/errors';
-import { STAGE_TYPES, type StageType } from '../../pipeline/stage-types';
+import { STAGE_TYPES, type StageType } from '../../stages';
 import { artifactRefSchema } from '../../store/types';
 import { startEngine, scheduledStages, type Engine } from '../engine';
 

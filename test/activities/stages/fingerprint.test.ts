@@ -3,7 +3,7 @@ import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BUILTIN_STAGE_CODE, builtinStages } from '../../../activities/stages';
+import { BUILTIN_STAGE_CODE, builtinStages } from '../../../stages/implementations';
 import { codeFingerprints, fingerprintOf, sourcesOf, type StageCode } from '../../../activities/stages/fingerprint';
 import { PROJECT_ROOT } from '../../../common/paths';
 
@@ -22,12 +22,12 @@ describe('stage code fingerprints', () => {
   // The files the old hand-kept lists left out: editing any of them served stale cached results.
   const reached: [stage: string, file: string][] = [
     ['audit', 'report/schema.ts'],
-    ['audit', 'activities/stages/ner-mask/files.ts'],
+    ['audit', 'activities/stages/files.ts'],
     ['audit', 'pipeline/classifier.ts'],
     ['audit', 'pipeline/inference.ts'],
     ['audit', 'audit/default-groups.json'],
-    ['evaluate', 'activities/stages/ner-mask/files.ts'],
-    ['dataset', 'activities/stages/dataset/csv.ts'],
+    ['evaluate', 'activities/stages/files.ts'],
+    ['dataset', 'stages/dataset/csv.ts'],
     ['ner-mask', 'trainer/morph.py'],
     ['ner-mask', 'trainer/lifeline.py'],
     ['ner-mask', 'trainer/requirements.txt'],
@@ -42,7 +42,7 @@ describe('stage code fingerprints', () => {
 
   test('a stage does not depend on files it never imports, nor on the trainer tests or node_modules', () => {
     const report = sourcesOf(code('report'));
-    for (const file of ['inference/engine.ts', 'trainer/train.py', 'activities/stages/train.ts']) assert.ok(!report.includes(file), file);
+    for (const file of ['inference/engine.ts', 'trainer/train.py', 'stages/train/implementation.ts']) assert.ok(!report.includes(file), file);
     assert.ok(!sourcesOf(code('train')).some((f) => f.startsWith('trainer/tests/') || f.includes('node_modules')));
     assert.ok(!sourcesOf(code('ner-mask')).includes('trainer/train.py'), 'the analyzer does not run the trainer');
   });
@@ -57,7 +57,7 @@ describe('stage code fingerprints in a copy of the tree being edited', () => {
   let root: string;
   before(() => {
     root = mkdtempSync(join(tmpdir(), 'fairline-fingerprint-'));
-    for (const entry of ['activities', 'audit', 'common', 'eval', 'inference', 'infra', 'mining', 'models', 'pipeline', 'report', 'store', 'trainer', 'temporal.config.ts', 'tsconfig.json', 'package.json']) {
+    for (const entry of ['activities', 'stages', 'audit', 'common', 'eval', 'inference', 'infra', 'mining', 'models', 'pipeline', 'report', 'store', 'trainer', 'temporal.config.ts', 'tsconfig.json', 'package.json']) {
       cpSync(join(PROJECT_ROOT, entry), join(root, entry), { recursive: true, filter: (src) => !src.includes('__pycache__') && !src.endsWith('/trainer/tests') });
     }
   });
