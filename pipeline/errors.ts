@@ -1,10 +1,7 @@
 /**
- * Errors for pipeline definitions, in the style of common/errors.ts (one class per condition,
- * context as readonly fields). Validation itself returns problems rather than throwing, so that
- * every problem of a file is reported at once; these are for callers that need to stop.
+ * What is wrong in a pipeline definition, and how it is shown. Validation returns problems rather
+ * than throwing, so that every problem of a file is reported at once.
  */
-import { condition } from '../common/errors';
-
 /** A position in a pipeline file, 1-based, and what is wrong there. */
 export interface Problem {
   readonly file: string;
@@ -24,11 +21,4 @@ export function formatProblem(p: Problem): string {
  */
 export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[], emptyPath = ''): string {
   return issues.map((i) => `${i.path.join('.') || emptyPath}: ${i.message}`).join('; ');
-}
-
-/** Stages depend on each other in a loop; `cycle` starts and ends with the same id. */
-export class PipelineCycle extends condition('PipelineCycle', false) {
-  constructor(readonly cycle: readonly string[]) {
-    super(`stages depend on each other in a cycle: ${cycle.join(' → ')}`);
-  }
 }
