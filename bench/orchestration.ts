@@ -34,7 +34,7 @@ import { parseArgs } from 'node:util';
 import type { temporal } from '@temporalio/proto';
 import { builtinStages } from '../activities/stages';
 import type { StageContext } from '../activities/stages/context';
-import { withConfiguredQueues } from '../cli/run';
+import { withConfiguredQueues } from '../client/start';
 import { PINS, workflowIds } from '../common/constants';
 import { startTemporalDevServer, type DevServer } from '../infra/temporal';
 import type { RunSpec } from '../pipeline/run-spec';

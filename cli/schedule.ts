@@ -24,8 +24,8 @@ import { checkOverlap, OVERLAP_POLICIES } from '../pipeline/schedule-checks';
 import { formatProblem, validatePipelineFile } from '../pipeline/validate';
 import type { FairlineConfig } from '../temporal.config';
 import type { PipelineRunInput } from '../workflows/pipeline-run';
-import { table } from './inspect';
-import { gitCommit, withConfiguredQueues } from './run';
+import { table } from './table';
+import { gitCommit, withConfiguredQueues } from '../client/start';
 
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
 const print = (line: string): void => void process.stdout.write(`${line}\n`);

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { builtinStages } from '../../activities/stages';
 import type { StageImplementation } from '../../activities/stages/context';
 import { workflowIds } from '../../common/constants';
-import { withConfiguredQueues } from '../../cli/run';
+import { withConfiguredQueues } from '../../client/start';
 import type { Json } from '../../pipeline/run-spec';
 import { STAGE_TYPES, type StageType } from '../../pipeline/stage-types';
 import { validatePipelineText } from '../../pipeline/validate';

@@ -8,10 +8,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  ConfigInvalid, SecretMissing, ArtifactKeyInvalid, ArtifactUriInvalid, ArtifactNotFound, ArtifactDigestMismatch, ArtifactConflict, StoreUnavailable, StorePermissionDenied, StoreBucketMissing, DownloadRejected, DownloadTransient, DownloadTooLarge, Sha256Mismatch, StageInputInvalid, PayloadTooLarge, StageTypeUnknown, DatasetRowInvalid, TagSchemeUnknown, SpanOutOfBounds, SpansOverlap, LexiconInvalid, AnalyzerFailed, DatasetMalformed, DatasetRowsInvalid, DatasetColumnMissing, TrainerConfigInvalid, TrainingDiverged, TrainerOutOfMemory, TrainerCrashed, MetricsInputInvalid, AuditGroupsInvalid, BiasGateFailed, ClassifierInvalid, TokenizerModelMismatch, ModelOutputMismatch, ExecutionProviderUnavailable, LabelsMismatch, ListFilterInvalid, RunNotFound, RunAmbiguous, RunReportMissing, RunRecordInvalid,
+  ConfigInvalid, SecretMissing, ArtifactKeyInvalid, ArtifactUriInvalid, ArtifactNotFound, ArtifactDigestMismatch, ArtifactConflict, StoreUnavailable, StorePermissionDenied, StoreBucketMissing, DownloadRejected, DownloadTransient, DownloadTooLarge, Sha256Mismatch, StageInputInvalid, PayloadTooLarge, StageTypeUnknown, DatasetRowInvalid, TagSchemeUnknown, SpanOutOfBounds, SpansOverlap, LexiconInvalid, AnalyzerFailed, DatasetMalformed, DatasetRowsInvalid, DatasetColumnMissing, TrainerConfigInvalid, TrainingDiverged, TrainerOutOfMemory, TrainerCrashed, MetricsInputInvalid, AuditGroupsInvalid, BiasGateFailed, ClassifierInvalid, TokenizerModelMismatch, ModelOutputMismatch, ExecutionProviderUnavailable, LabelsMismatch,
   condition,
   FairlineError,
 } from '../../common/errors';
+import { ListFilterInvalid, RunAmbiguous, RunNotFound, RunRecordInvalid, RunReportMissing } from '../../client/errors';
 import { PROJECT_ROOT } from '../../common/paths';
 
 const make: (() => FairlineError)[] = [
