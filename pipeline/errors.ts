@@ -1,7 +1,10 @@
 /**
  * What is wrong in a pipeline definition, and how it is shown. Validation returns problems rather
- * than throwing, so that every problem of a file is reported at once.
+ * than throwing, so that every problem of a file is reported at once; the error classes are for
+ * callers that must stop (a worker asked for a stage type it does not know).
  */
+import { condition } from '../common/errors';
+
 /** A position in a pipeline file, 1-based, and what is wrong there. */
 export interface Problem {
   readonly file: string;
@@ -21,4 +24,11 @@ export function formatProblem(p: Problem): string {
  */
 export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[], emptyPath = ''): string {
   return issues.map((i) => `${i.path.join('.') || emptyPath}: ${i.message}`).join('; ');
+}
+
+/** `uses:` names a stage type this worker does not implement. */
+export class StageTypeUnknown extends condition('StageTypeUnknown', false) {
+  constructor(readonly uses: string, readonly known: readonly string[]) {
+    super(`unknown stage type "${uses}" (this worker knows: ${known.join(', ')})`);
+  }
 }

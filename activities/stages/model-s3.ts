@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { ModelSourceInvalid } from '../../common/errors';
+import { ModelSourceInvalid } from '../../models/errors';
 import type { FairlineConfig } from '../../temporal.config';
 import type { StageContext } from './context';
 import { fetchToFile } from './download';

@@ -19,16 +19,9 @@ import { readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import {
-  ArtifactConflict,
-  ArtifactNotFound,
-  ModelSourceInvalid,
-  TrainerConfigInvalid,
-  TrainerCrashed,
-  TrainerFailureBudgetSpent,
-  TrainerOutOfMemory,
-  TrainingDiverged,
-} from '../../common/errors';
+import { ArtifactNotFound, TrainerConfigInvalid, TrainerCrashed, TrainerFailureBudgetSpent, TrainerOutOfMemory, TrainingDiverged } from '../../common/errors';
+import { ArtifactConflict } from '../../store/errors';
+import { ModelSourceInvalid } from '../../models/errors';
 import { childEnv } from '../../common/child-env';
 import { checkReadable, readPolicy } from '../../common/read-roots';
 import { PROJECT_ROOT } from '../../common/paths';

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import {
-  ConfigInvalid, SecretMissing, ArtifactKeyInvalid, ArtifactUriInvalid, ArtifactNotFound, ArtifactDigestMismatch, ArtifactConflict, StoreUnavailable, StorePermissionDenied, StoreBucketMissing, DownloadRejected, DownloadTransient, DownloadTooLarge, Sha256Mismatch, StageInputInvalid, PayloadTooLarge, StageTypeUnknown, DatasetRowInvalid, TagSchemeUnknown, SpanOutOfBounds, SpansOverlap, LexiconInvalid, AnalyzerFailed, DatasetMalformed, DatasetRowsInvalid, DatasetColumnMissing, TrainerConfigInvalid, TrainingDiverged, TrainerOutOfMemory, TrainerCrashed, MetricsInputInvalid, AuditGroupsInvalid, BiasGateFailed, ClassifierInvalid, TokenizerModelMismatch, ModelOutputMismatch, ExecutionProviderUnavailable, LabelsMismatch,
-  condition,
-  FairlineError,
-} from '../../common/errors';
+import { ConfigInvalid, SecretMissing, ArtifactNotFound, DownloadRejected, DownloadTransient, DownloadTooLarge, Sha256Mismatch, StageInputInvalid, PayloadTooLarge, DatasetRowInvalid, TagSchemeUnknown, SpanOutOfBounds, SpansOverlap, LexiconInvalid, AnalyzerFailed, DatasetMalformed, DatasetRowsInvalid, DatasetColumnMissing, TrainerConfigInvalid, TrainingDiverged, TrainerOutOfMemory, TrainerCrashed, AuditGroupsInvalid, BiasGateFailed, LabelsMismatch, condition, FairlineError } from '../../common/errors';
+import { ArtifactKeyInvalid, ArtifactUriInvalid, ArtifactDigestMismatch, ArtifactConflict, StoreUnavailable, StorePermissionDenied, StoreBucketMissing } from '../../store/errors';
+import { StageTypeUnknown } from '../../pipeline/errors';
+import { MetricsInputInvalid } from '../../eval/errors';
+import { ClassifierInvalid, TokenizerModelMismatch, ModelOutputMismatch, ExecutionProviderUnavailable } from '../../inference/errors';
 import { ListFilterInvalid, RunAmbiguous, RunNotFound, RunRecordInvalid, RunReportMissing } from '../../client/errors';
 import { PROJECT_ROOT } from '../../common/paths';
 
