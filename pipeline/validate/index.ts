@@ -67,7 +67,7 @@ export async function validatePipelineFile(path: string, options: ValidateOption
  */
 export function validatePipelineText(text: string, file: string, options: ValidateOptions = {}): ValidationResult {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { keepSourceTokens: true, uniqueKeys: true, lineCounter, prettyErrors: false });
+  const doc = parseDocument(text, { uniqueKeys: true, lineCounter, prettyErrors: false });
   const problems = new ProblemList(file, lineCounter);
 
   for (const error of syntaxErrorsWorthReporting(doc.errors, lineCounter)) {
