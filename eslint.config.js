@@ -19,6 +19,7 @@ const LAYERS = [
   ['eval', 'audit', 'mining', 'inference', 'models'],
   ['activities', 'stage implementations'],
   ['worker'],
+  ['client'],
   ['cli'],
 ];
 // The workflow-safe files of stages/: the contract registry, defineContract, and each stage's
@@ -111,7 +112,7 @@ export default tseslint.config(
             { group: ['yaml'], message: 'YAML is parsed in the client; workflows receive the validated spec.' },
             { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Workflows use @temporalio/workflow only.' },
             {
-              group: ['**/store/*', '**/activities', '**/activities/*', '**/infra/*', '**/cli/*', '**/worker/*', '**/inference/*', '**/eval/*', '**/audit/*', '**/mining/*', '**/report/html', '**/report/svg', '**/common/paths', '**/common/connections', '**/temporal.config', '!**/stages/**'],
+              group: ['**/store/*', '**/activities', '**/activities/*', '**/infra/*', '**/client/*', '**/cli/*', '**/worker/*', '**/inference/*', '**/eval/*', '**/audit/*', '**/mining/*', '**/report/html', '**/report/svg', '**/common/paths', '**/common/connections', '**/temporal.config', '!**/stages/**'],
               message: 'Node-side modules cannot run in the workflow sandbox (type-only imports are fine).',
               allowTypeImports: true,
             },

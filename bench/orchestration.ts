@@ -53,7 +53,7 @@ import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import type { StageContext } from '../activities/stages/context';
-import { withConfiguredQueues } from '../cli/run';
+import { withConfiguredQueues } from '../client/start';
 import { PINS, workflowIds } from '../common/constants';
 import { PROJECT_ROOT } from '../common/paths';
 import { DEV_SERVER_DYNAMIC_CONFIG, startTemporalDevServer, type DevServer } from '../infra/temporal';

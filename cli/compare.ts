@@ -3,66 +3,12 @@
  * its memo names from the artifact store, and prints report/compare.ts's comparison as tables
  * (B against A, the better direction marked) or as JSON.
  */
-import type { Client } from '@temporalio/client';
-import { RunReportMissing } from '../common/errors';
-import { withClient } from '../common/connections';
-import { compareRuns, comparedManifestSchema, type Delta, type ModelPair, type RunComparison, type Verdict } from '../report/compare';
-import { reportSchema } from '../report/schema';
-import { openStore } from '../store';
+import { compareRecords, type CompareOutput } from '../client/records';
+import type { Delta, ModelPair, Verdict } from '../report/compare';
 import type { FairlineConfig } from '../temporal.config';
-import { table } from './inspect';
-import { readStoredJson, runMemo } from './records';
-import { runOf } from './runs';
+import { table } from './table';
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
-
-/** Where a compared run's records are. */
-export interface RunRecords {
-  workflowId: string;
-  pipeline: string;
-  run: string;
-  report: string;
-  manifest: string;
-}
-
-/** The memo keys a run's records are under: the report stage publishes `report`; the workflow writes `manifest`. */
-const MEMO = { report: 'report', manifest: 'manifest' } as const;
-
-/** The newest execution of the run's workflow and the URIs its memo names. */
-export async function findRecords(client: Client, id: string, options: { pipeline?: string | undefined }): Promise<RunRecords> {
-  const { workflowId, memo, status } = await runMemo(client, id, options);
-  const report = memo[MEMO.report];
-  const manifest = memo[MEMO.manifest];
-  if (typeof report !== 'string' || typeof manifest !== 'string') {
-    // The memo is written once, when the run ends.
-    const reason =
-      status === 'running'
-        ? 'it is still running (the memo naming report.json is written when the run ends)'
-        : `it ended (${status}) without a report stage writing report.json; only runs whose pipeline has a report stage that ran can be compared`;
-    throw new RunReportMissing(workflowId, reason);
-  }
-  return { workflowId, pipeline: workflowId.split('/')[1] ?? '', run: runOf(workflowId), report, manifest };
-}
-
-export interface CompareOutput {
-  a: RunRecords;
-  b: RunRecords;
-  comparison: RunComparison;
-}
-
-export async function compareRecords(config: FairlineConfig, runA: string, runB: string, options: { pipeline?: string | undefined }): Promise<CompareOutput> {
-  const [a, b] = await withClient(config, (client) => Promise.all([findRecords(client, runA, options), findRecords(client, runB, options)]));
-  const store = openStore(config);
-  try {
-    const read = async (records: RunRecords) => ({
-      manifest: await readStoredJson(store, records.manifest, comparedManifestSchema),
-      report: await readStoredJson(store, records.report, reportSchema),
-    });
-    return { a, b, comparison: compareRuns(await read(a), await read(b)) };
-  } finally {
-    await store.close();
-  }
-}
 
 // ---- printing ----
 

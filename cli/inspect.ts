@@ -1,52 +1,29 @@
 /**
  * Commands that look at runs and artifacts: `cancel`, `lineage`, `cache ls|rm` (`runs` is in runs.ts).
  */
-import { Client, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
+import { RunNotFound } from '../client/errors';
+import { resolveRun } from '../client/runs';
 import { withClient } from '../common/connections';
 import { openStore } from '../store';
 import { artifactRefSchema, type ArtifactStore } from '../store/types';
 import type { FairlineConfig } from '../temporal.config';
-import { workflowUrl } from './run';
+import { workflowUrl } from '../client/follow';
+import { table } from './table';
 
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 
-/** East Asian wide characters (Hangul, CJK, full-width forms) take two terminal columns. */
-const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/u;
-
-/** Terminal columns a cell takes, so Korean labels line up with Latin ones. */
-export function displayWidth(text: string): number {
-  let width = 0;
-  for (const char of text) width += WIDE.test(char) ? 2 : 1;
-  return width;
-}
-
-/** Aligned columns; the last column is not padded. */
-export function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => displayWidth(r[i] ?? ''))));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - displayWidth(c)))).join('  ')).join('\n');
-}
-
-/**
- * Finds a run's workflow id from what a user types: the whole workflow id (`pipeline/p/r`),
- * `p/r`, or the bare run id (looked up among pipelineRun workflows).
- */
-export async function findRun(client: Client, id: string): Promise<string | undefined> {
-  if (id.startsWith('pipeline/')) return id;
-  if (id.includes('/')) return `pipeline/${id}`;
-  for await (const execution of client.workflow.list({ query: `WorkflowType = 'pipelineRun'` })) {
-    if (execution.workflowId.endsWith(`/${id}`)) return execution.workflowId;
-  }
-  return undefined;
-}
-
 export async function cancelCommand(config: FairlineConfig, runId: string, opts: { wait: string }): Promise<number> {
   return withClient(config, async (client) => {
-    const workflowId = await findRun(client, runId);
-    if (!workflowId) {
-      say(`no run ${runId} found in namespace ${config.temporal.namespace}`);
+    let workflowId: string;
+    try {
+      workflowId = await resolveRun(client, runId, {});
+    } catch (error) {
+      if (!(error instanceof RunNotFound)) throw error;
+      say(error.message);
       return 1;
     }
     const { status, runId: executionRunId } = await client.workflow.getHandle(workflowId).describe();

@@ -7,7 +7,7 @@
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { MetricsInputInvalid } from '../common/errors';
+import { MetricsInputInvalid } from '../eval/errors';
 import { computeMetrics } from '../eval/metrics';
 import { metricsRowSchema } from '../eval/input';
 import { metricsTaskSchema } from '../report/schema';

@@ -7,12 +7,13 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ArtifactNotFound, RunNotFound, RunRecordInvalid, RunReportMissing } from '../common/errors';
+import { RunNotFound, RunRecordInvalid, RunReportMissing } from '../client/errors';
+import { parseRecord, readStored, runMemo } from '../client/records';
+import { ArtifactNotFound } from '../common/errors';
 import { withClient } from '../common/connections';
 import { reportSchema } from '../report/schema';
 import { openStore } from '../store';
 import type { FairlineConfig } from '../temporal.config';
-import { parseRecord, readStored, runMemo } from './records';
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 

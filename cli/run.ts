@@ -4,23 +4,22 @@
  * 2 bad usage, 3 a run with this id is already running, 130 cancelled). Without a configured Temporal address it runs on the embedded dev server and,
  * when no worker polls the queues, an in-process worker.
  */
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Connection } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { Client, type Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { MAX_PAYLOAD_BYTES, RUN_ID_PATTERN, workflowIds } from '../common/constants';
-import { PayloadTooLarge } from '../common/errors';
+import { followRun, workflowUrl, type Live } from '../client/follow';
+import { newRunId, startRun, withConfiguredQueues } from '../client/start';
+import { RUN_ID_PATTERN, workflowIds } from '../common/constants';
 import { connectClient } from '../common/connections';
-import { PROJECT_ROOT } from '../common/paths';
-import type { RunSpec } from '../pipeline/run-spec';
 import { formatProblem, validatePipelineFile } from '../pipeline/validate';
 import { openStore } from '../store';
 import { artifactRefSchema } from '../store/types';
 import type { FairlineConfig } from '../temporal.config';
 import { createWorkers, type Workers } from '../worker/create';
-import type { PipelineRunInput, RunProgress, StageState } from '../workflows/pipeline-run';
+import type { RunProgress, StageState } from '../workflows/pipeline-run';
 import { startEmbeddedStack, type EmbeddedStack } from './stack';
+import { table } from './table';
+
+const { TaskQueueType } = proto.temporal.api.enums.v1;
 
 /** Exit code of `fairline run` when a run with the same id is still running: not a failed run. */
 export const EXIT_RUN_ID_TAKEN = 3;
@@ -35,29 +34,6 @@ export interface RunOptions {
   trigger?: string;
   /** Called with the run's final progress once it has ended, while the embedded stack (and its store) still runs. */
   afterRun?: (progress: RunProgress) => Promise<void>;
-}
-
-/** A sortable, readable run id: UTC time plus 4 random hex characters. */
-export function newRunId(now = new Date()): string {
-  return `${now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${randomBytes(2).toString('hex')}`.toLowerCase();
-}
-
-export function gitCommit(): string | undefined {
-  try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** Maps each stage's logical queue (cpu/gpu) to the configured task-queue name. */
-export function withConfiguredQueues(spec: RunSpec, config: FairlineConfig): RunSpec {
-  const queues: Record<string, string> = config.taskQueues;
-  return { ...spec, stages: spec.stages.map((s) => ({ ...s, queue: queues[s.queue] ?? s.queue })) };
-}
-
-export function workflowUrl(config: FairlineConfig, workflowId: string): string {
-  return `${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
 function seconds(state: StageState): string {
@@ -83,64 +59,8 @@ export function summaryTable(progress: RunProgress, attempts: Map<string, number
   for (const s of progress.stages) {
     rows.push([s.id, s.status + (s.skippedBecause ? ` (after ${s.skippedBecause})` : ''), s.cached ? 'yes' : 'no', s.cached ? '-' : String(s.attempts ?? attempts.get(s.id) ?? 0), seconds(s), s.error ?? outputsText(s)]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+  return table(rows);
 }
-
-export interface Live {
-  /** Stages already warned about waiting on a queue nobody polls. */
-  warned: Set<string>;
-  /** Configured task-queue name → logical queue (cpu/gpu), for the fix a warning suggests. */
-  logicalQueues?: Map<string, string>;
-  progress: RunProgress;
-  /** Heartbeat details of running stages, by stage id. */
-  heartbeats: Map<string, unknown>;
-  attempts: Map<string, number>;
-}
-
-/** After this long in SCHEDULED state, a stage whose queue has no poller gets a warning. */
-const UNPOLLED_WARNING_AFTER_MS = 10_000;
-
-async function warnIfUnpolled(
-  client: Client,
-  live: Live,
-  stageId: string,
-  activity: { state?: number | null; scheduledTime?: { seconds?: unknown } | null },
-): Promise<void> {
-  if (live.warned.has(stageId) || activity.state !== PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED) return;
-  const scheduledAt = Number(activity.scheduledTime?.seconds ?? 0) * 1000;
-  if (scheduledAt === 0 || Date.now() - scheduledAt < UNPOLLED_WARNING_AFTER_MS) return;
-  const queue = live.progress.stages.find((s) => s.id === stageId)?.queue;
-  if (!queue) return;
-  const { pollers } = await client.workflowService.describeTaskQueue({
-    namespace: client.options.namespace,
-    taskQueue: { name: queue },
-    taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-  });
-  live.warned.add(stageId);
-  if ((pollers ?? []).length === 0) {
-    const logical = live.logicalQueues?.get(queue) ?? queue;
-    process.stderr.write(`  ! stage ${stageId} is waiting on task queue "${queue}", which no worker polls: start one with \`npx fairline worker --queues ${logical}\`\n`);
-  }
-}
-
-async function poll(client: Client, workflowId: string, live: Live): Promise<void> {
-  const handle = client.workflow.getHandle(workflowId);
-  live.progress = await handle.query<RunProgress>('progress');
-  const description = await handle.describe();
-  const pending = description.raw.pendingActivities ?? [];
-  for (const activity of pending) {
-    // The workflow sets each stage activity's id to the stage id.
-    const stageId = activity.activityId;
-    if (!stageId || activity.activityType?.name !== 'runStage') continue;
-    live.attempts.set(stageId, activity.attempt ?? 1);
-    await warnIfUnpolled(client, live, stageId, activity);
-    const payloads = activity.heartbeatDetails?.payloads ?? [];
-    if (payloads.length > 0) live.heartbeats.set(stageId, client.options.loadedDataConverter.payloadConverter.fromPayload(payloads[0]!));
-  }
-}
-
-const { PendingActivityState, TaskQueueType } = proto.temporal.api.enums.v1;
 
 const MARKS: Record<StageState['status'], string> = { pending: '·', running: '▶', succeeded: '✓', cached: '≡', failed: '✗', skipped: '-', cancelled: '⊘' };
 
@@ -220,15 +140,6 @@ async function workerIfNeeded(config: FairlineConfig, connection: Connection, sa
   return workers;
 }
 
-/** The progress a failed run put into its failure's details (workflows/pipeline-run.ts). */
-function progressOfFailure(error: WorkflowFailedError): RunProgress | undefined {
-  const cause = error.cause;
-  if (!(cause instanceof ApplicationFailure)) return undefined;
-  const first: unknown = cause.details?.[0];
-  if (typeof first !== 'object' || first === null || !('stages' in first) || !Array.isArray(first.stages)) return undefined;
-  return first as RunProgress;
-}
-
 export async function runCommand(file: string, options: RunOptions, config: FairlineConfig): Promise<number> {
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
   const validation = await validatePipelineFile(file, { set: options.set ?? [] });
@@ -259,29 +170,8 @@ export async function runCommand(file: string, options: RunOptions, config: Fair
       say('--detach needs a dev server that outlives this command: start `npx fairline dev` in another terminal first');
       return 2;
     }
-    const commit = gitCommit();
-    const input: PipelineRunInput = {
-      spec,
-      runId,
-      noCache: options.noCache ?? false,
-      ...(options.noResume ? { noResume: true } : {}),
-      trigger: options.trigger ?? 'cli',
-      bookkeepingQueue: config.taskQueues.cpu,
-      ...(commit ? { gitCommit: commit } : {}),
-    };
-    const inputBytes = Buffer.byteLength(JSON.stringify(input));
-    if (inputBytes > MAX_PAYLOAD_BYTES) throw new PayloadTooLarge(`the run spec of ${file}`, inputBytes, MAX_PAYLOAD_BYTES);
-    let handle;
-    try {
-      handle = await client.workflow.start('pipelineRun', {
-        workflowId,
-        taskQueue: config.taskQueues.cpu,
-        args: [input],
-        staticSummary: `${spec.name}: ${spec.stages.map((s) => s.id).join(' → ')}`,
-        staticDetails: spec.description ?? '',
-      });
-    } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    const start = await startRun(client, config, { spec, runId, noCache: options.noCache, noResume: options.noResume, trigger: options.trigger, source: `the run spec of ${file}` });
+    if (!start.started) {
       say(`run ${runId} of ${spec.name} is already running (${workflowId}); follow it at ${workflowUrl(config, workflowId)} or pick another --id`);
       return EXIT_RUN_ID_TAKEN;
     }
@@ -297,41 +187,9 @@ export async function runCommand(file: string, options: RunOptions, config: Fair
       logicalQueues: new Map(Object.entries(config.taskQueues).map(([logical, name]) => [name, logical])),
       progress: { pipeline: spec.name, runId, status: 'running', stages: [] }, heartbeats: new Map(), attempts: new Map() };
     const printProgress = createProgressPrinter(process.stderr);
-    // One poll at a time, and the last one awaited before the connection closes: a query still
-    // retrying inside the client after close() would throw from a timer and crash the process.
-    let polling: Promise<void> | undefined;
-    const timer = setInterval(() => {
-      polling ??= poll(client, workflowId, live)
-        .then(() => printProgress(progressLines(live)))
-        // A query can fail while a worker restarts; the next tick tries again.
-        .catch(() => undefined)
-        .finally(() => (polling = undefined));
-    }, 500);
-    let code = 0;
-    try {
-      const result = await handle.result();
-      live.progress = result;
-      printProgress(progressLines(live));
-    } catch (error) {
-      if (error instanceof WorkflowFailedError) {
-        code = error.cause instanceof CancelledFailure ? 130 : 1;
-        // A failed run carries its progress in the failure: no query, which would wait for a
-        // worker to replay the closed workflow.
-        const carried = progressOfFailure(error);
-        if (carried) live.progress = carried;
-        else {
-          try {
-            live.progress = await handle.query<RunProgress>('progress');
-          } catch {
-            // A closed workflow may still answer queries; if not, the table shows what we saw last.
-          }
-        }
-        say(`run ${code === 130 ? 'cancelled' : 'failed'}: ${error.cause?.message ?? error.message}`);
-      } else throw error;
-    } finally {
-      clearInterval(timer);
-      await polling;
-    }
+    const end = await followRun(client, start.handle, live, { onUpdate: () => printProgress(progressLines(live)), warn: say });
+    const code = end.outcome === 'succeeded' ? 0 : end.outcome === 'cancelled' ? 130 : 1;
+    if (end.outcome !== 'succeeded') say(`run ${end.outcome}: ${end.message}`);
     process.stdout.write(`\n${summaryTable(live.progress, live.attempts)}\n`);
     if (live.progress.manifest) process.stdout.write(`\nmanifest: ${live.progress.manifest.uri}\n`);
     for (const stage of live.progress.stages) {

@@ -11,7 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ENV } from '../common/constants';
 import { connectClient } from '../common/connections';
-import { PortInUse } from '../common/errors';
+import { PortInUse } from '../infra/errors';
 import { stateDir } from '../common/paths';
 import { startMinio, type MinioServer } from '../infra/minio';
 import { bindable } from '../infra/ports';

@@ -6,7 +6,7 @@
  * Workflow-safe: no Node built-ins.
  */
 import { z } from 'zod';
-import { MetricsInputInvalid } from '../common/errors';
+import { MetricsInputInvalid } from './errors';
 import type { MetricsTask } from '../report/schema';
 
 /**

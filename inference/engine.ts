@@ -25,7 +25,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { TruncationStrategy } from 'tokenizers';
-import { ClassifierInvalid, ExecutionProviderUnavailable, ModelOutputMismatch, TokenizerModelMismatch } from '../common/errors';
+import { ClassifierInvalid, ExecutionProviderUnavailable, ModelOutputMismatch, TokenizerModelMismatch } from './errors';
 import type { StageContext } from '../activities/stages/context';
 import { artifactName, localPath } from '../activities/stages/files';
 import { CLASSIFIER_KIND, classifierBundleSchema, type ClassifierBundle } from '../pipeline/classifier';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { childEnv } from '../common/child-env';
-import { BuiltinModelBuildFailed } from '../common/errors';
+import { BuiltinModelBuildFailed } from './errors';
 import { cacheDir, PROJECT_ROOT, trainerVenvPython } from '../common/paths';
 import { isBuiltinModelName, BUILTIN_MODEL_NAMES } from '../pipeline/model-ref';
 

@@ -1,7 +1,7 @@
 /**
- * Errors for pipeline definitions, in the style of common/errors.ts (one class per condition,
- * context as readonly fields). Validation itself returns problems rather than throwing, so that
- * every problem of a file is reported at once; these are for callers that need to stop.
+ * What is wrong in a pipeline definition, and how it is shown. Validation returns problems rather
+ * than throwing, so that every problem of a file is reported at once; the error classes are for
+ * callers that must stop (a worker asked for a stage type it does not know).
  */
 import { condition } from '../common/errors';
 
@@ -26,9 +26,9 @@ export function describeIssues(issues: readonly { path: readonly PropertyKey[]; 
   return issues.map((i) => `${i.path.join('.') || emptyPath}: ${i.message}`).join('; ');
 }
 
-/** Stages depend on each other in a loop; `cycle` starts and ends with the same id. */
-export class PipelineCycle extends condition('PipelineCycle', false) {
-  constructor(readonly cycle: readonly string[]) {
-    super(`stages depend on each other in a cycle: ${cycle.join(' → ')}`);
+/** `uses:` names a stage type this worker does not implement. */
+export class StageTypeUnknown extends condition('StageTypeUnknown', false) {
+  constructor(readonly uses: string, readonly known: readonly string[]) {
+    super(`unknown stage type "${uses}" (this worker knows: ${known.join(', ')})`);
   }
 }

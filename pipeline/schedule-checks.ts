@@ -6,6 +6,7 @@
  * makeRange, parseValue); time zones are the IANA names the server loads.
  */
 import { ScheduleOverlapPolicy } from '@temporalio/client';
+import { editDistance } from './validate/wording';
 
 /** A problem in one schedule value; `at` is the offset of the offending part inside the string, when there is one. */
 export interface ScheduleValueProblem {
@@ -66,19 +67,6 @@ function nearestZones(name: string): string[] {
     .filter((s) => s.distance <= Math.max(2, Math.floor(name.length / 4)))
     .sort((a, b) => a.distance - b.distance || a.zone.localeCompare(b.zone));
   return scored.slice(0, 3).map((s) => s.zone);
-}
-
-/** Levenshtein distance. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
 
 /** A cron field: its name and the values Temporal takes in it. */

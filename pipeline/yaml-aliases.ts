@@ -5,10 +5,9 @@
  * node's expanded size is computed once, so the walk is linear in the file, and the alias that
  * goes over the bound is the one reported.
  */
-import { isAlias, isMap, isNode, isScalar, isSeq, visit, type Document, type LineCounter } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, visit, type Document, type LineCounter } from 'yaml';
 import { MAX_PAYLOAD_BYTES } from '../common/constants';
-
-const rangeStart = (node: unknown): number | undefined => (isNode(node) && node.range ? node.range[0] : undefined);
+import { rangeStart } from './validate/positions';
 
 /**
  * How much YAML aliases may add to a pipeline once expanded, in bytes of source: as much as a

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
-import { ArtifactDigestMismatch } from '../common/errors';
+import { ArtifactDigestMismatch } from './errors';
 import type { ArtifactSource } from './types';
 
 export interface Digest {

@@ -12,14 +12,8 @@ import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  ArtifactConflict,
-  ArtifactNotFound,
-  ArtifactUriInvalid,
-  StoreFull,
-  StorePermissionDenied,
-  StoreUnavailable,
-} from '../common/errors';
+import { ArtifactNotFound } from '../common/errors';
+import { ArtifactConflict, ArtifactUriInvalid, StoreFull, StorePermissionDenied, StoreUnavailable } from './errors';
 import { digestOf, verifyingStream } from './digest';
 import { checkKey, checkPrefix, contentKey, STAGING_PREFIX } from './keys';
 import { readAll, writeFileAtomically } from './local-io';

@@ -13,7 +13,7 @@
  * Objects written within `minAgeMs` stay whatever refers to them: a running stage stores its
  * outputs before the cache entry and manifest that will name them exist.
  */
-import { GcRecordUnreadable } from '../common/errors';
+import { GcRecordUnreadable } from './errors';
 import type { ArtifactStore, ObjectInfo } from './types';
 
 const OBJECT_KEY = /^objects\/([0-9a-f]{64})\/[^/]+$/;

@@ -3,7 +3,7 @@
  * can never escape the store's root (`..`, absolute paths) or smuggle control characters into
  * file names, URIs or logs.
  */
-import { ArtifactKeyInvalid } from '../common/errors';
+import { ArtifactKeyInvalid } from './errors';
 
 const SEGMENT = /^[\p{L}\p{N}._\-=+@,~]+$/u;
 const MAX_KEY_BYTES = 1024;

@@ -8,7 +8,7 @@
  * Only whole calls are retried: every method is idempotent (content-addressed puts, `putAt` of the
  * same bytes is a no-op, reads verify), and a stream already handed out is not resumed.
  */
-import { StoreUnavailable } from '../common/errors';
+import { StoreUnavailable } from './errors';
 import type { ArtifactStore } from './types';
 
 export interface OutageOptions {

@@ -28,17 +28,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ENV } from '../common/constants';
-import {
-  ArtifactConflict,
-  ArtifactDigestMismatch,
-  ArtifactNotFound,
-  ArtifactUriInvalid,
-  FairlineError,
-  StoreBucketMissing,
-  StoreFull,
-  StorePermissionDenied,
-  StoreUnavailable,
-} from '../common/errors';
+import { ArtifactNotFound, FairlineError } from '../common/errors';
+import { ArtifactConflict, ArtifactDigestMismatch, ArtifactUriInvalid, StoreBucketMissing, StoreFull, StorePermissionDenied, StoreUnavailable } from './errors';
 import { digestOf, verifyingStream, type Digest } from './digest';
 import { checkKey, checkPrefix, contentKey, contentTypeOf } from './keys';
 import { readAll, writeFileAtomically } from './local-io';

@@ -10,7 +10,7 @@ import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@t
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { workflowIds } from '../common/constants';
-import { withConfiguredQueues } from '../cli/run';
+import { withConfiguredQueues } from '../client/start';
 import { validatePipelineText, type StageTypeRegistry } from '../pipeline/validate';
 import { FsArtifactStore } from '../store/fs-store';
 import type { ArtifactStore } from '../store/types';

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { builtinStages } from '../../stages/implementations';
 import type { StageImplementation } from '../../activities/stages/context';
 import { workflowIds } from '../../common/constants';
-import { withConfiguredQueues } from '../../cli/run';
+import { withConfiguredQueues } from '../../client/start';
 import type { Json } from '../../pipeline/run-spec';
 import { STAGE_TYPES, type StageType } from '../../stages';
 import { validatePipelineText } from '../../pipeline/validate';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { describe, test } from 'node:test';
 import { startEmbeddedStack } from '../../cli/stack';
-import { PortInUse } from '../../common/errors';
+import { PortInUse } from '../../infra/errors';
 import { freePort } from '../../infra/ports';
 import { loadConfig } from '../../temporal.config';
 

@@ -7,35 +7,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import {
-  ConfigInvalid,
-  SecretMissing,
-  ArtifactKeyInvalid,
-  ArtifactUriInvalid,
-  ArtifactNotFound,
-  ArtifactDigestMismatch,
-  ArtifactConflict,
-  StoreUnavailable,
-  StorePermissionDenied,
-  StoreBucketMissing,
-  StageInputInvalid,
-  PayloadTooLarge,
-  StageTypeUnknown,
-  DatasetRowInvalid,
-  MetricsInputInvalid,
-  AuditGroupsInvalid,
-  ClassifierInvalid,
-  TokenizerModelMismatch,
-  ModelOutputMismatch,
-  ExecutionProviderUnavailable,
-  ListFilterInvalid,
-  RunNotFound,
-  RunAmbiguous,
-  RunReportMissing,
-  RunRecordInvalid,
-  condition,
-  FairlineError,
-} from '../../common/errors';
+import { ConfigInvalid, SecretMissing, ArtifactNotFound, StageInputInvalid, PayloadTooLarge, DatasetRowInvalid, AuditGroupsInvalid, condition, FairlineError } from '../../common/errors';
+import { ArtifactKeyInvalid, ArtifactUriInvalid, ArtifactDigestMismatch, ArtifactConflict, StoreUnavailable, StorePermissionDenied, StoreBucketMissing } from '../../store/errors';
+import { StageTypeUnknown } from '../../pipeline/errors';
+import { MetricsInputInvalid } from '../../eval/errors';
+import { ClassifierInvalid, TokenizerModelMismatch, ModelOutputMismatch, ExecutionProviderUnavailable } from '../../inference/errors';
+import { ListFilterInvalid, RunAmbiguous, RunNotFound, RunRecordInvalid, RunReportMissing } from '../../client/errors';
 import { DownloadRejected, DownloadTransient, DownloadTooLarge, Sha256Mismatch } from '../../stages/download/errors';
 import { TagSchemeUnknown, SpanOutOfBounds, SpansOverlap, LexiconInvalid, AnalyzerFailed } from '../../stages/ner-mask/errors';
 import { DatasetMalformed, DatasetRowsInvalid, DatasetColumnMissing } from '../../stages/dataset/errors';

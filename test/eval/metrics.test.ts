@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { MetricsInputInvalid } from '../../common/errors';
+import { MetricsInputInvalid } from '../../eval/errors';
 import { PROJECT_ROOT } from '../../common/paths';
 import { computeCurves } from '../../eval/curves';
 import { computeMetrics, type MetricsInput } from '../../eval/metrics';

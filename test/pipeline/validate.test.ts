@@ -14,12 +14,10 @@ import { validateCommand } from '../../cli/validate';
 import { PROJECT_ROOT } from '../../common/paths';
 import { canonicalJson } from '../../pipeline/canonical-json';
 import { formatDuration, parseDuration } from '../../pipeline/duration';
-import { PipelineCycle } from '../../pipeline/errors';
 import { runSpecSchema, type Json } from '../../pipeline/run-spec';
 import { STAGE_TYPES, type StageType } from '../../stages';
 import {
   formatProblem,
-  topologicalOrder,
   validatePipelineFile,
   validatePipelineText,
   type Problem,
@@ -566,28 +564,6 @@ describe('durations', () => {
   test('format back into the same notation', () => {
     assert.equal(formatDuration(5_400_000), '1h30m');
     assert.equal(formatDuration(60_500), '1m500ms');
-  });
-});
-
-describe('topologicalOrder', () => {
-  test('puts every stage after what it needs, keeping declaration order among ready stages', () => {
-    const order = topologicalOrder([
-      { id: 'report', needs: ['train', 'eval'] },
-      { id: 'data', needs: [] },
-      { id: 'train', needs: ['data'] },
-      { id: 'eval', needs: ['data'] },
-    ]).map((s) => s.id);
-    assert.deepEqual(order, ['data', 'train', 'eval', 'report']);
-  });
-
-  test('throws PipelineCycle naming the cycle', () => {
-    assert.throws(
-      () => topologicalOrder([
-        { id: 'a', needs: ['b'] },
-        { id: 'b', needs: ['a'] },
-      ]),
-      (err: unknown) => err instanceof PipelineCycle && err.message.includes('a → b → a'),
-    );
   });
 });
 

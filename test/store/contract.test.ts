@@ -13,13 +13,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import {
-  ArtifactConflict,
-  ArtifactDigestMismatch,
-  ArtifactKeyInvalid,
-  ArtifactNotFound,
-  ArtifactUriInvalid,
-} from '../../common/errors';
+import { ArtifactNotFound } from '../../common/errors';
+import { ArtifactConflict, ArtifactDigestMismatch, ArtifactKeyInvalid, ArtifactUriInvalid } from '../../store/errors';
 import { startMinio, type MinioServer } from '../../infra/minio';
 import { freePort } from '../../infra/ports';
 import { readAll } from '../../store/local-io';

@@ -14,13 +14,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { inspect } from 'node:util';
 import { HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import {
-  ArtifactConflict,
-  FairlineError,
-  StoreBucketMissing,
-  StorePermissionDenied,
-  StoreUnavailable,
-} from '../../common/errors';
+import { FairlineError } from '../../common/errors';
+import { ArtifactConflict, StoreBucketMissing, StorePermissionDenied, StoreUnavailable } from '../../store/errors';
 import { startMinio, type MinioServer } from '../../infra/minio';
 import { freePort } from '../../infra/ports';
 import { digestOf } from '../../store/digest';

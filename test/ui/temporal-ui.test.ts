@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import { SA } from '../../common/constants';
-import { workflowUrl } from '../../cli/run';
+import { workflowUrl } from '../../client/follow';
 import { openBrowser, type BrowserSession } from '../browser';
 import { startEngine, type Engine } from '../engine';
 import { suiteTemporal, tempDir } from '../helpers';

@@ -33,6 +33,11 @@ describe('a pipeline naming a file outside the readable roots', () => {
       name: 'a dataset stage parsing /etc/passwd',
       yaml: 'name: parse\nstages:\n  - id: grab\n    uses: dataset\n    with: { format: csv, url: "file:///etc/passwd", mapping: { text: root, label: { column: x, classes: [a, b] } } }\n',
     },
+    {
+      // The validator accepts an absolute path wherever a relative one is; the read roots still decide at run time.
+      name: 'a dataset source naming /etc/passwd by its absolute path',
+      yaml: 'name: absolute\nstages:\n  - id: grab\n    uses: dataset\n    with: { format: csv, sources: { train: { url: "/etc/passwd" } }, mapping: { text: root, label: { column: x, classes: [a, b] } } }\n',
+    },
   ];
   for (const { name, yaml } of cases) {
     test(`${name} fails once, non-retryably, naming the rule, with no line of the file in the history`, async () => {
