@@ -80,7 +80,10 @@ export const configSchema = z
             endpoint: httpUrl.optional(),
             region: z.string().min(1),
             forcePathStyle: z.boolean(),
-            /** `env`: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY must be set; `default-chain`: the AWS SDK's own (IAM roles, profiles). */
+            /**
+             * `env`: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY must be set; `default-chain`: the AWS SDK's own (IAM
+             * roles, profiles).
+             */
             credentials: z.enum(['env', 'default-chain']),
           })
           .strict(),
@@ -94,7 +97,14 @@ export const configSchema = z
      * a local stack reads the project, the pipeline's folder and data-mirror folders; a worker of a
      * remote cluster reads none. Configured: exactly these (an empty list: none).
      */
-    readRoots: z.array(z.string().min(1).refine((p) => p.startsWith('/'), { message: 'must be an absolute path' })).optional(),
+    readRoots: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .refine((p) => p.startsWith('/'), { message: 'must be an absolute path' }),
+      )
+      .optional(),
   })
   .strict();
 export type FairlineConfig = z.infer<typeof configSchema>;
@@ -105,7 +115,12 @@ export const configOverridesSchema = z
     temporal: configSchema.shape.temporal.partial().strict().optional(),
     taskQueues: configSchema.shape.taskQueues.partial().strict().optional(),
     store: z
-      .object({ uri: storeUri.optional(), outageWindowMs: configSchema.shape.store.shape.outageWindowMs.optional(), keepCheckpoints: configSchema.shape.store.shape.keepCheckpoints, s3: configSchema.shape.store.shape.s3.partial().strict().optional() })
+      .object({
+        uri: storeUri.optional(),
+        outageWindowMs: configSchema.shape.store.shape.outageWindowMs.optional(),
+        keepCheckpoints: configSchema.shape.store.shape.keepCheckpoints,
+        s3: configSchema.shape.store.shape.s3.partial().strict().optional(),
+      })
       .strict()
       .optional(),
     trainer: configSchema.shape.trainer.partial().strict().optional(),
@@ -133,7 +148,12 @@ function parseMirrors(raw: string): unknown {
     }
     return parsed;
   } catch {
-    throw new ConfigInvalid([{ path: `dataMirrors (${ENV.dataMirrors})`, message: 'must be JSON: {"https://host/prefix/": "file:///local/prefix/"}' }]);
+    throw new ConfigInvalid([
+      {
+        path: `dataMirrors (${ENV.dataMirrors})`,
+        message: 'must be JSON: {"https://host/prefix/": "file:///local/prefix/"}',
+      },
+    ]);
   }
 }
 
@@ -157,14 +177,21 @@ export function loadConfig(overrides: unknown = {}, env: NodeJS.ProcessEnv = pro
   // Embedded unless an address is configured; a dev stack on other ports says so explicitly.
   const embedded =
     o.temporal?.embedded ??
-    (embeddedRaw !== undefined ? parseBool(`temporal.embedded (${ENV.temporalEmbedded})`, embeddedRaw) : address === undefined);
+    (embeddedRaw !== undefined
+      ? parseBool(`temporal.embedded (${ENV.temporalEmbedded})`, embeddedRaw)
+      : address === undefined);
   const tlsCert = o.temporal?.tls?.certFile ?? env[ENV.temporalTlsCert];
   const tlsKey = o.temporal?.tls?.keyFile ?? env[ENV.temporalTlsKey];
   const tlsCa = o.temporal?.tls?.caFile ?? env[ENV.temporalTlsCa];
   const tlsServerName = o.temporal?.tls?.serverName ?? env[ENV.temporalTlsServerName];
   const tls =
     tlsCert !== undefined || tlsKey !== undefined || tlsCa !== undefined
-      ? { certFile: tlsCert ?? '', keyFile: tlsKey ?? '', ...(tlsCa ? { caFile: tlsCa } : {}), ...(tlsServerName ? { serverName: tlsServerName } : {}) }
+      ? {
+          certFile: tlsCert ?? '',
+          keyFile: tlsKey ?? '',
+          ...(tlsCa ? { caFile: tlsCa } : {}),
+          ...(tlsServerName ? { serverName: tlsServerName } : {}),
+        }
       : undefined;
   const apiKeyEnv = o.temporal?.apiKeyEnv ?? (env[ENV.temporalApiKey] !== undefined ? ENV.temporalApiKey : undefined);
 
@@ -181,16 +208,26 @@ export function loadConfig(overrides: unknown = {}, env: NodeJS.ProcessEnv = pro
     taskQueues: { cpu: o.taskQueues?.cpu ?? TASK_QUEUES.cpu, gpu: o.taskQueues?.gpu ?? TASK_QUEUES.gpu },
     store: {
       uri: o.store?.uri ?? env[ENV.storeUri] ?? pathToFileURL(resolve(stateDir(env), 'artifacts')).href,
-      outageWindowMs: o.store?.outageWindowMs ?? (env[ENV.storeOutageWindowMs] !== undefined ? Number(env[ENV.storeOutageWindowMs]) : DEFAULT_OUTAGE_WINDOW_MS),
+      outageWindowMs:
+        o.store?.outageWindowMs ??
+        (env[ENV.storeOutageWindowMs] !== undefined ? Number(env[ENV.storeOutageWindowMs]) : DEFAULT_OUTAGE_WINDOW_MS),
       ...((o.store?.keepCheckpoints ?? env[ENV.storeKeepCheckpoints]) !== undefined
-        ? { keepCheckpoints: o.store?.keepCheckpoints ?? (env[ENV.storeKeepCheckpoints] === 'all' ? 'all' : Number(env[ENV.storeKeepCheckpoints])) }
+        ? {
+            keepCheckpoints:
+              o.store?.keepCheckpoints ??
+              (env[ENV.storeKeepCheckpoints] === 'all' ? 'all' : Number(env[ENV.storeKeepCheckpoints])),
+          }
         : {}),
       s3: {
-        ...((o.store?.s3?.endpoint ?? env[ENV.s3Endpoint]) ? { endpoint: o.store?.s3?.endpoint ?? env[ENV.s3Endpoint] } : {}),
+        ...((o.store?.s3?.endpoint ?? env[ENV.s3Endpoint])
+          ? { endpoint: o.store?.s3?.endpoint ?? env[ENV.s3Endpoint] }
+          : {}),
         region: o.store?.s3?.region ?? env[ENV.s3Region] ?? env.AWS_REGION ?? 'us-east-1',
         forcePathStyle:
           o.store?.s3?.forcePathStyle ??
-          (forcePathStyleRaw !== undefined ? parseBool(`store.s3.forcePathStyle (${ENV.s3ForcePathStyle})`, forcePathStyleRaw) : true),
+          (forcePathStyleRaw !== undefined
+            ? parseBool(`store.s3.forcePathStyle (${ENV.s3ForcePathStyle})`, forcePathStyleRaw)
+            : true),
         credentials: o.store?.s3?.credentials ?? 'env',
       },
     },
@@ -209,7 +246,10 @@ export function loadConfig(overrides: unknown = {}, env: NodeJS.ProcessEnv = pro
   // Files and secrets: present now, read later.
   const problems: { path: string; message: string }[] = [];
   if (config.temporal.embedded && !/^(127\.0\.0\.1|localhost):\d+$/.test(config.temporal.address)) {
-    problems.push({ path: 'temporal.address', message: 'the embedded dev server listens on 127.0.0.1 only; set temporal.embedded to false for a remote server' });
+    problems.push({
+      path: 'temporal.address',
+      message: 'the embedded dev server listens on 127.0.0.1 only; set temporal.embedded to false for a remote server',
+    });
   }
   if (config.temporal.tls) {
     for (const key of ['certFile', 'keyFile', 'caFile'] as const) {
@@ -241,7 +281,9 @@ export function readConfigFile(file: string): unknown {
   try {
     return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new ConfigInvalid([{ path: file, message: `not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}` }]);
+    throw new ConfigInvalid([
+      { path: file, message: `not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}` },
+    ]);
   }
 }
 

@@ -29,7 +29,6 @@ import { withFailures } from './failures';
 import type { Logger, ResumePoint, RunInfo } from './stages/context';
 import { builtinStages, type RegisteredStage } from '../stages/implementations';
 
-
 export interface StageInvocation {
   id: string;
   uses: string;
@@ -136,7 +135,6 @@ export interface ActivityDependencies {
   stageTypes?: Readonly<Record<string, StageType>>;
 }
 
-
 /**
  * Input artifacts count by content: an ArtifactRef becomes its digest and kind, so the same
  * bytes stored under another name or store location hit the same cache entry.
@@ -145,7 +143,8 @@ function byContent(value: Json): Json {
   const ref = artifactRefSchema.safeParse(value);
   if (ref.success) return { sha256: ref.data.sha256, kind: ref.data.kind };
   if (Array.isArray(value)) return value.map(byContent);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, byContent(v)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, byContent(v)]));
   return value;
 }
 
@@ -192,7 +191,15 @@ export function createActivities(deps: ActivityDependencies) {
     // keys therefore stay what they were.
     const content = await registration.contentKey?.(stage.with, config);
     return createHash('sha256')
-      .update(canonicalJson({ uses: stage.uses, version: stage.version, with: byContent(stage.with), code: registration.fingerprint, ...(content !== undefined ? { content } : {}) }))
+      .update(
+        canonicalJson({
+          uses: stage.uses,
+          version: stage.version,
+          with: byContent(stage.with),
+          code: registration.fingerprint,
+          ...(content !== undefined ? { content } : {}),
+        }),
+      )
       .digest('hex');
   };
 
@@ -253,7 +260,9 @@ export function createActivities(deps: ActivityDependencies) {
   };
 
   return {
-    async cacheLookup(input: { stage: StageInvocation }): Promise<{ hit: boolean; key: string; outputs?: Record<string, Json> }> {
+    async cacheLookup(input: {
+      stage: StageInvocation;
+    }): Promise<{ hit: boolean; key: string; outputs?: Record<string, Json> }> {
       return withFailures(async () => {
         const key = await cacheKeyOf(input.stage);
         if (stageTypes[input.stage.uses]?.cacheable?.(input.stage.with) === false) return { hit: false, key };
@@ -264,65 +273,90 @@ export function createActivities(deps: ActivityDependencies) {
       })();
     },
 
-    async runStage(input: RunStageInput): Promise<{ outputs: Record<string, Json>; cacheKey: string; attempt: number; resumedFrom?: ResumePoint }> {
-      return withFailures(async () => {
-        const context = Context.current();
-        const stage = registered(input.stage.uses);
-        const scratchDir = join(SCRATCH_ROOT, `${input.stage.id}-${randomUUID()}`);
-        await mkdir(scratchDir, { recursive: true });
-        // Who owns it: a worker killed outright cannot remove it; the next one to start does (sweepScratch).
-        await writeFile(join(scratchDir, SCRATCH_OWNER), String(process.pid));
-        try {
-          // Store outages up to the configured window are waited out here, not counted as failures.
-          const riding = outageTolerant(store, {
-            windowMs: config.store.outageWindowMs,
-            heartbeat: () => context.heartbeat(),
-            signal: context.cancellationSignal,
-            log: (m, a) => context.log.warn(m, { stage: input.stage.id, ...a }),
-          });
-          let resumedFrom: ResumePoint | undefined;
-          // Keyed on the inputs as they were when the stage began (a model folder may change later).
-          const cacheKey = await cacheKeyOf(input.stage);
-          const outputs = await stage.implementation(input.stage.with, {
-            stageId: input.stage.id,
-            store: riding,
-            stageKey: cacheKey,
-            resumeEarlier: input.resumeEarlier ?? true,
-            noteResume: (point) => (resumedFrom = point),
-            config,
-            log: {
-              info: (m, a) => context.log.info(m, { stage: input.stage.id, ...a }),
-              warn: (m, a) => context.log.warn(m, { stage: input.stage.id, ...a }),
-            },
-            heartbeat: (details) => context.heartbeat(details),
-            signal: context.cancellationSignal,
-            scratchDir,
-            previousHeartbeat: context.info.heartbeatDetails,
-            attempt: context.info.attempt,
-            ...(input.run ? { run: { pipeline: input.pipeline, runId: input.runId, ...input.run } } : {}),
-            ...(input.run?.sourceFile ? { pipelineDir: dirname(resolve(input.run.sourceFile)) } : {}),
-            executionKey: `${input.pipeline}/${input.runId}/${context.info.workflowExecution?.runId ?? 'no-execution'}/${input.stage.id}`,
-          });
-          const size = Buffer.byteLength(JSON.stringify(outputs));
-          if (size > MAX_PAYLOAD_BYTES) throw new PayloadTooLarge(`outputs of stage "${input.stage.id}"`, size, MAX_PAYLOAD_BYTES);
-          // A result the cache may never serve (an unpinned download, a report naming its run) is not recorded.
-          if (input.recordCache && stageTypes[input.stage.uses]?.cacheable?.(input.stage.with) !== false) {
-            await recordCacheEntry(cacheKey, { outputs, stage: input.stage.id, uses: input.stage.uses, pipeline: input.pipeline, runId: input.runId });
+    async runStage(
+      input: RunStageInput,
+    ): Promise<{ outputs: Record<string, Json>; cacheKey: string; attempt: number; resumedFrom?: ResumePoint }> {
+      return withFailures(
+        async () => {
+          const context = Context.current();
+          const stage = registered(input.stage.uses);
+          const scratchDir = join(SCRATCH_ROOT, `${input.stage.id}-${randomUUID()}`);
+          await mkdir(scratchDir, { recursive: true });
+          // Who owns it: a worker killed outright cannot remove it; the next one to start does (sweepScratch).
+          await writeFile(join(scratchDir, SCRATCH_OWNER), String(process.pid));
+          try {
+            // Store outages up to the configured window are waited out here, not counted as failures.
+            const riding = outageTolerant(store, {
+              windowMs: config.store.outageWindowMs,
+              heartbeat: () => context.heartbeat(),
+              signal: context.cancellationSignal,
+              log: (m, a) => context.log.warn(m, { stage: input.stage.id, ...a }),
+            });
+            let resumedFrom: ResumePoint | undefined;
+            // Keyed on the inputs as they were when the stage began (a model folder may change later).
+            const cacheKey = await cacheKeyOf(input.stage);
+            const outputs = await stage.implementation(input.stage.with, {
+              stageId: input.stage.id,
+              store: riding,
+              stageKey: cacheKey,
+              resumeEarlier: input.resumeEarlier ?? true,
+              noteResume: (point) => (resumedFrom = point),
+              config,
+              log: {
+                info: (m, a) => context.log.info(m, { stage: input.stage.id, ...a }),
+                warn: (m, a) => context.log.warn(m, { stage: input.stage.id, ...a }),
+              },
+              heartbeat: (details) => context.heartbeat(details),
+              signal: context.cancellationSignal,
+              scratchDir,
+              previousHeartbeat: context.info.heartbeatDetails,
+              attempt: context.info.attempt,
+              ...(input.run ? { run: { pipeline: input.pipeline, runId: input.runId, ...input.run } } : {}),
+              ...(input.run?.sourceFile ? { pipelineDir: dirname(resolve(input.run.sourceFile)) } : {}),
+              executionKey: `${input.pipeline}/${input.runId}/${context.info.workflowExecution?.runId ?? 'no-execution'}/${input.stage.id}`,
+            });
+            const size = Buffer.byteLength(JSON.stringify(outputs));
+            if (size > MAX_PAYLOAD_BYTES)
+              throw new PayloadTooLarge(`outputs of stage "${input.stage.id}"`, size, MAX_PAYLOAD_BYTES);
+            // A result the cache may never serve (an unpinned download, a report naming its run) is not recorded.
+            if (input.recordCache && stageTypes[input.stage.uses]?.cacheable?.(input.stage.with) !== false) {
+              await recordCacheEntry(cacheKey, {
+                outputs,
+                stage: input.stage.id,
+                uses: input.stage.uses,
+                pipeline: input.pipeline,
+                runId: input.runId,
+              });
+            }
+            return { outputs, cacheKey, attempt: context.info.attempt, ...(resumedFrom ? { resumedFrom } : {}) };
+          } finally {
+            await rm(scratchDir, { recursive: true, force: true });
           }
-          return { outputs, cacheKey, attempt: context.info.attempt, ...(resumedFrom ? { resumedFrom } : {}) };
-        } finally {
-          await rm(scratchDir, { recursive: true, force: true });
-        }
-      }, () => Context.current().info.attempt)();
+        },
+        () => Context.current().info.attempt,
+      )();
     },
 
     /** A successful run of this pipeline with this spec and these source digests, if one was recorded. */
-    async findSuccessfulRun(input: { pipeline: string; specDigest: string; dataFingerprint: string }): Promise<{ runId: string } | undefined> {
+    async findSuccessfulRun(input: {
+      pipeline: string;
+      specDigest: string;
+      dataFingerprint: string;
+    }): Promise<{ runId: string } | undefined> {
       return withFailures(async () => {
         const key = successKey(input.pipeline, input.specDigest, input.dataFingerprint);
         const info = await store.head(key);
         if (!info?.sha256) return undefined;
-        const parsed = z.object({ runId: z.string() }).passthrough().safeParse(JSON.parse((await store.read({ uri: info.uri, sha256: info.sha256, bytes: info.bytes, kind: 'run-index' })).toString('utf8')));
+        const parsed = z
+          .object({ runId: z.string() })
+          .passthrough()
+          .safeParse(
+            JSON.parse(
+              (await store.read({ uri: info.uri, sha256: info.sha256, bytes: info.bytes, kind: 'run-index' })).toString(
+                'utf8',
+              ),
+            ),
+          );
         return parsed.success ? { runId: parsed.data.runId } : undefined;
       })();
     },
@@ -335,21 +369,44 @@ export function createActivities(deps: ActivityDependencies) {
     async writeManifest(manifest: ManifestInput): Promise<ArtifactRef> {
       return withFailures(async () => {
         const execution = Context.current().info.workflowExecution?.runId ?? 'no-execution';
-        const body = JSON.stringify({ ...manifest, workflowRunId: execution, writtenAt: new Date().toISOString() }, null, 2);
-        const ref = await store.putAt(`runs/${manifest.pipeline}/${manifest.runId}/${execution}/manifest.json`, { bytes: body }, { kind: 'manifest' });
+        const body = JSON.stringify(
+          { ...manifest, workflowRunId: execution, writtenAt: new Date().toISOString() },
+          null,
+          2,
+        );
+        const ref = await store.putAt(
+          `runs/${manifest.pipeline}/${manifest.runId}/${execution}/manifest.json`,
+          { bytes: body },
+          { kind: 'manifest' },
+        );
         const writes: (() => Promise<unknown>)[] = [];
         for (const stage of manifest.stages) {
           if (stage.cached || stage.status !== 'succeeded') continue;
           for (const [output, value] of Object.entries(stage.outputs ?? {})) {
             const produced = artifactRefSchema.safeParse(value);
             if (!produced.success) continue;
-            const entry = { artifact: produced.data, output, stage: stage.id, uses: stage.uses, pipeline: manifest.pipeline, runId: manifest.runId, workflowRunId: execution, manifest: ref.uri };
+            const entry = {
+              artifact: produced.data,
+              output,
+              stage: stage.id,
+              uses: stage.uses,
+              pipeline: manifest.pipeline,
+              runId: manifest.runId,
+              workflowRunId: execution,
+              manifest: ref.uri,
+            };
             // A rerun of the same run id that produces the same bytes again finds the first
             // producer's entry there: it stands (lineage names who produced the bytes first).
             writes.push(() =>
-              store.putAt(lineageKey(produced.data.sha256, manifest.pipeline, manifest.runId, stage.id, output), { bytes: canonicalJson(entry) }, { kind: 'lineage' }).catch((error: unknown) => {
-                if (!(error instanceof ArtifactConflict)) throw error;
-              }),
+              store
+                .putAt(
+                  lineageKey(produced.data.sha256, manifest.pipeline, manifest.runId, stage.id, output),
+                  { bytes: canonicalJson(entry) },
+                  { kind: 'lineage' },
+                )
+                .catch((error: unknown) => {
+                  if (!(error instanceof ArtifactConflict)) throw error;
+                }),
             );
           }
         }
@@ -358,9 +415,15 @@ export function createActivities(deps: ActivityDependencies) {
           const entry = canonicalJson({ runId: manifest.runId, workflowRunId: execution, manifest: ref.uri });
           // Several successful runs can share spec and data; the first one recorded stands.
           writes.push(() =>
-            store.putAt(successKey(manifest.pipeline, manifest.specDigest, fingerprint), { bytes: entry }, { kind: 'run-index' }).catch((error: unknown) => {
-              if (!(error instanceof ArtifactConflict)) throw error;
-            }),
+            store
+              .putAt(
+                successKey(manifest.pipeline, manifest.specDigest, fingerprint),
+                { bytes: entry },
+                { kind: 'run-index' },
+              )
+              .catch((error: unknown) => {
+                if (!(error instanceof ArtifactConflict)) throw error;
+              }),
           );
         }
         // The entries are independent small files, each made durable (fsync) before it becomes

@@ -61,9 +61,9 @@ const GROUPS: GroupSpec[] = [
     group: 'gender',
     category: '성별',
     rule: 'counterparts',
-    why: 'a male term (KoSBi\'s first 성별 list) and the female term (second list) for the same role or relation; the manual\'s pairs first',
+    why: "a male term (KoSBi's first 성별 list) and the female term (second list) for the same role or relation; the manual's pairs first",
     pairs: [
-      { a: '남학생', b: '여학생', source: 'manual', note: 'the manual\'s first pair; not in KoSBi' },
+      { a: '남학생', b: '여학생', source: 'manual', note: "the manual's first pair; not in KoSBi" },
       { a: '남자', b: '여자' },
       { a: '아들', b: '딸' },
       { a: '아버지', b: '어머니' },
@@ -72,8 +72,8 @@ const GROUPS: GroupSpec[] = [
       { a: '남편', b: '아내' },
       { a: '형', b: '누나', note: 'older brother and older sister as a male speaker says them' },
       { a: '오빠', b: '언니', note: 'older brother and older sister as a female speaker says them' },
-      { a: '할아버지', b: '할머니', note: 'from KoSBi\'s 나이/세대 (노인 group)' },
-      { a: '아저씨', b: '아줌마', note: 'from KoSBi\'s 나이/세대 (중년 group)' },
+      { a: '할아버지', b: '할머니', note: "from KoSBi's 나이/세대 (노인 group)" },
+      { a: '아저씨', b: '아줌마', note: "from KoSBi's 나이/세대 (중년 group)" },
     ],
   },
   {
@@ -104,7 +104,9 @@ const GROUPS: GroupSpec[] = [
     category: '인종/민족/출신 국가',
     rule: 'reference',
     why: 'reference 한국인 against each other nationality or continent (the first term of its group)',
-    pairs: ['북한인', '중국인', '일본인', '미국인', '러시아인', '아시아인', '아프리카인', '유럽인', '아메리카인'].map((b) => ({ a: '한국인', b })),
+    pairs: ['북한인', '중국인', '일본인', '미국인', '러시아인', '아시아인', '아프리카인', '유럽인', '아메리카인'].map(
+      (b) => ({ a: '한국인', b }),
+    ),
   },
   {
     group: 'race',
@@ -121,7 +123,10 @@ const GROUPS: GroupSpec[] = [
     category: '출신 지역 (국내)',
     rule: 'reference',
     why: 'reference 서울 사람 against each other region, by its "… 사람" term (the one form every region has)',
-    pairs: ['경기도 사람', '충청도 사람', '경상도 사람', '전라도 사람', '제주도 사람', '강원도 사람'].map((b) => ({ a: '서울 사람', b })),
+    pairs: ['경기도 사람', '충청도 사람', '경상도 사람', '전라도 사람', '제주도 사람', '강원도 사람'].map((b) => ({
+      a: '서울 사람',
+      b,
+    })),
   },
   {
     group: 'marital_status',
@@ -141,7 +146,7 @@ const GROUPS: GroupSpec[] = [
     group: 'politics',
     category: '정치적/신념적 성향',
     rule: 'counterparts',
-    why: 'progressive against conservative, in both of KoSBi\'s wordings',
+    why: "progressive against conservative, in both of KoSBi's wordings",
     pairs: [
       { a: '진보주의자', b: '보수주의자' },
       { a: '좌파 사람', b: '우파 사람' },
@@ -172,29 +177,40 @@ const GROUPS: GroupSpec[] = [
 
 /** Why the terms of each category that no pair uses were left out; a category no group uses is skipped whole. */
 const UNUSED_WHY: Readonly<Record<string, string>> = {
-  '성별': 'no counterpart of the same meaning and register in the other list (사내, 남정네, 사나이, 장정; 여인, 아낙네, 아녀자, 부녀자), or non-binary identities with no binary counterpart',
-  '성적지향': 'skipped: no counterpart in the file (이성애자 is not listed), and a pair of two minorities would not measure a bias against either',
-  '나이/세대': 'synonyms of a paired age band (the band\'s first term stands for it), gendered terms paired under gender, and generational cohorts named by birth years, which do not read as a person in a sentence',
-  '인종/민족/출신 국가': 'synonyms of 한국인 (남한 사람, 대한민국 사람) and 오세아니아인, which shares its group with 아메리카인',
-  '종교': 'skipped: the terms name religions, not people, so they do not fit sentences about a person',
+  성별: 'no counterpart of the same meaning and register in the other list (사내, 남정네, 사나이, 장정; 여인, 아낙네, 아녀자, 부녀자), or non-binary identities with no binary counterpart',
+  성적지향:
+    'skipped: no counterpart in the file (이성애자 is not listed), and a pair of two minorities would not measure a bias against either',
+  '나이/세대':
+    "synonyms of a paired age band (the band's first term stands for it), gendered terms paired under gender, and generational cohorts named by birth years, which do not read as a person in a sentence",
+  '인종/민족/출신 국가':
+    'synonyms of 한국인 (남한 사람, 대한민국 사람) and 오세아니아인, which shares its group with 아메리카인',
+  종교: 'skipped: the terms name religions, not people, so they do not fit sentences about a person',
   '장애/병력': 'skipped: no counterpart in the file (비장애인 is not listed); the terms are conditions of one group',
-  '외모/용모/신체적 조건': 'terms naming a trait rather than a person (얼굴, 키, 몸무게, 체형, …) or with no opposite in the file',
-  '정치적/신념적 성향': 'positions with no opposite in the file (중도주의자, 무정부주의자, …) or whose pairs (친북/반북, …) would measure attitudes rather than identities',
+  '외모/용모/신체적 조건':
+    'terms naming a trait rather than a person (얼굴, 키, 몸무게, 체형, …) or with no opposite in the file',
+  '정치적/신념적 성향':
+    'positions with no opposite in the file (중도주의자, 무정부주의자, …) or whose pairs (친북/반북, …) would measure attitudes rather than identities',
   '사회적/경제적 신분': 'categories of jobs and conditions with no single counterpart in the file',
-  '출신 지역 (국내)': 'the other wording of each region (…도민, …시민), city residents within a province, and non-regional origins (해외 출신 한국 거주자, 조선족, …)',
+  '출신 지역 (국내)':
+    'the other wording of each region (…도민, …시민), city residents within a province, and non-regional origins (해외 출신 한국 거주자, 조선족, …)',
   '혼인 여부': 'multi-status groups (사실혼, 동거, 파혼한 사람, …) with no single term',
   '임신/출산': 'skipped: pregnancy and birth states with no counterpart term for the same person',
   '가족 형태': 'skipped: the terms name families and households, not people',
-  '전과': 'skipped: no counterpart in the file (a person without a record is not listed); many terms name crimes, not people',
+  전과: 'skipped: no counterpart in the file (a person without a record is not listed); many terms name crimes, not people',
   '학력/대학/전공': 'universities and majors (no reference among them) and 중퇴자, 검정고시, which are not levels',
 };
 
 const DERIVATION_RULE =
-  'Pairs are written out in audit/derive-groups.ts by two rules and checked against the file: counterparts (a and b name the same role for two identities; a is the group KoSBi lists first) and reference (a is the category\'s reference group, b each other group). Every term of the file that no pair uses is listed under `categories` with the reason.';
+  "Pairs are written out in audit/derive-groups.ts by two rules and checked against the file: counterparts (a and b name the same role for two identities; a is the group KoSBi lists first) and reference (a is the category's reference group, b each other group). Every term of the file that no pair uses is listed under `categories` with the reason.";
 
 /** The terms of one KoSBi category, in file order (groups split at commas, trimmed). */
 function categoryTerms(groups: readonly string[]): string[] {
-  return groups.flatMap((g) => g.split(',').map((t) => t.trim()).filter(Boolean));
+  return groups.flatMap((g) =>
+    g
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
+  );
 }
 
 /**
@@ -204,10 +220,12 @@ function categoryTerms(groups: readonly string[]): string[] {
  */
 export function deriveDefaultGroups(source: Buffer): DefaultGroupsFile {
   const parsed: unknown = JSON.parse(source.toString('utf8'));
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('demographic_groups.json is not a mapping category → groups');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new Error('demographic_groups.json is not a mapping category → groups');
   const categories = new Map<string, string[]>();
   for (const [category, groups] of Object.entries(parsed)) {
-    if (!Array.isArray(groups) || !groups.every((g): g is string => typeof g === 'string')) throw new Error(`category ${category} is not a list of strings`);
+    if (!Array.isArray(groups) || !groups.every((g): g is string => typeof g === 'string'))
+      throw new Error(`category ${category} is not a list of strings`);
     categories.set(category, categoryTerms(groups));
   }
   const everyTerm = new Set([...categories.values()].flat());
@@ -215,14 +233,16 @@ export function deriveDefaultGroups(source: Buffer): DefaultGroupsFile {
   const used = new Set<string>();
   const groups: DefaultGroupsFile['groups'] = {};
   for (const spec of GROUPS) {
-    if (!categories.has(spec.category)) throw new Error(`group ${spec.group}: no category ${spec.category} in the file`);
+    if (!categories.has(spec.category))
+      throw new Error(`group ${spec.group}: no category ${spec.category} in the file`);
     groups[spec.group] = {
       category: spec.category,
       rule: spec.rule,
       why: spec.why,
       pairs: spec.pairs.map(({ a, b, source = 'kosbi', note }) => {
         if (source === 'kosbi') {
-          for (const t of [a, b]) if (!everyTerm.has(t)) throw new Error(`group ${spec.group}: ${t} is not a term of the file`);
+          for (const t of [a, b])
+            if (!everyTerm.has(t)) throw new Error(`group ${spec.group}: ${t} is not a term of the file`);
         }
         used.add(a).add(b);
         return { a, b, source, ...(note !== undefined ? { note } : {}) };
@@ -232,7 +252,8 @@ export function deriveDefaultGroups(source: Buffer): DefaultGroupsFile {
 
   const report: DefaultGroupsFile['categories'] = [...categories].map(([category, terms]) => {
     const why = UNUSED_WHY[category];
-    if (why === undefined) throw new Error(`category ${category} is new: say in UNUSED_WHY why its terms are (not) paired`);
+    if (why === undefined)
+      throw new Error(`category ${category} is new: say in UNUSED_WHY why its terms are (not) paired`);
     return {
       category,
       groups: GROUPS.filter((g) => g.category === category).map((g) => g.group),

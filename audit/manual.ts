@@ -54,7 +54,10 @@ function seenIn(term: string, spanTexts: ReadonlySet<string>): boolean {
  * The audit terms the masking covered and the two pair subsets: pairs with a seen term, and the
  * rest. `spanTexts` are the texts of the training rows' masked spans (empty spans ignored).
  */
-export function maskingSubsets(pairs: readonly IdentityPair[], spanTexts: Iterable<string>): { seenTerms: string[]; subsets: [PairSubset, PairSubset] } {
+export function maskingSubsets(
+  pairs: readonly IdentityPair[],
+  spanTexts: Iterable<string>,
+): { seenTerms: string[]; subsets: [PairSubset, PairSubset] } {
   const spans = new Set([...spanTexts].map((t) => t.trim()).filter((t) => t !== ''));
   const terms = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
   const seenTerms = terms.filter((t) => seenIn(t, spans));
@@ -62,5 +65,11 @@ export function maskingSubsets(pairs: readonly IdentityPair[], spanTexts: Iterab
   const seenPairs: number[] = [];
   const unseenPairs: number[] = [];
   pairs.forEach((p, i) => (seen.has(p.a) || seen.has(p.b) ? seenPairs : unseenPairs).push(i));
-  return { seenTerms, subsets: [{ name: SEEN, pairs: seenPairs }, { name: UNSEEN, pairs: unseenPairs }] };
+  return {
+    seenTerms,
+    subsets: [
+      { name: SEEN, pairs: seenPairs },
+      { name: UNSEEN, pairs: unseenPairs },
+    ],
+  };
 }

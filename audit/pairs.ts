@@ -44,12 +44,27 @@ export const defaultGroupsFileSchema = z
           category: z.string(),
           rule: z.enum(['counterparts', 'reference']),
           why: z.string(),
-          pairs: z.array(z.object({ a: z.string(), b: z.string(), source: z.enum(['kosbi', 'manual']), note: z.string().optional() }).strict()).min(1),
+          pairs: z
+            .array(
+              z
+                .object({
+                  a: z.string(),
+                  b: z.string(),
+                  source: z.enum(['kosbi', 'manual']),
+                  note: z.string().optional(),
+                })
+                .strict(),
+            )
+            .min(1),
         })
         .strict(),
     ),
     /** Every category of the source file: the groups built from it, the terms no pair uses, and why. */
-    categories: z.array(z.object({ category: z.string(), groups: z.array(z.string()), unused: z.array(z.string()), why: z.string() }).strict()),
+    categories: z.array(
+      z
+        .object({ category: z.string(), groups: z.array(z.string()), unused: z.array(z.string()), why: z.string() })
+        .strict(),
+    ),
   })
   .strict();
 export type DefaultGroupsFile = z.infer<typeof defaultGroupsFileSchema>;
@@ -57,7 +72,9 @@ export type DefaultGroupsFile = z.infer<typeof defaultGroupsFileSchema>;
 /** The default groups: audit/default-groups.json reduced to group → [a, b] pairs. */
 export function defaultGroups(): AuditGroups {
   const file = defaultGroupsFileSchema.parse(JSON.parse(readFileSync(join(PROJECT_ROOT, DEFAULT_GROUPS_FILE), 'utf8')));
-  return auditGroupsSchema.parse(Object.fromEntries(Object.entries(file.groups).map(([group, g]) => [group, g.pairs.map((p) => [p.a, p.b])])));
+  return auditGroupsSchema.parse(
+    Object.fromEntries(Object.entries(file.groups).map(([group, g]) => [group, g.pairs.map((p) => [p.a, p.b])])),
+  );
 }
 
 /**
@@ -69,28 +86,60 @@ export function parseGroupsFile(source: string, file: string): AuditGroups {
   const lines = new LineCounter();
   const doc = parseDocument(source, { lineCounter: lines, uniqueKeys: true });
   const [error] = doc.errors;
-  if (error) throw new AuditGroupsInvalid(file, error.linePos?.[0].line ?? 1, error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
+  if (error)
+    throw new AuditGroupsInvalid(
+      file,
+      error.linePos?.[0].line ?? 1,
+      error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''),
+    );
   const lineOf = (node: unknown): number => {
     const range = isNode(node) ? node.range : undefined;
     return range ? lines.linePos(range[0]).line : 1;
   };
   const root = doc.contents;
-  if (!isMap(root)) throw new AuditGroupsInvalid(file, lineOf(root), 'the file must be a mapping group → list of [a, b] pairs, e.g. `gender: [[남학생, 여학생]]`');
+  if (!isMap(root))
+    throw new AuditGroupsInvalid(
+      file,
+      lineOf(root),
+      'the file must be a mapping group → list of [a, b] pairs, e.g. `gender: [[남학생, 여학생]]`',
+    );
   if (root.items.length === 0) throw new AuditGroupsInvalid(file, lineOf(root), 'the file names no group');
   const groups: AuditGroups = {};
   for (const item of root.items) {
     const group = isScalar(item.key) ? item.key.value : undefined;
-    if (typeof group !== 'string' || group.trim() === '') throw new AuditGroupsInvalid(file, lineOf(item.key), 'a group name must be a non-empty string');
+    if (typeof group !== 'string' || group.trim() === '')
+      throw new AuditGroupsInvalid(file, lineOf(item.key), 'a group name must be a non-empty string');
     const value = item.value;
-    if (!isSeq(value)) throw new AuditGroupsInvalid(file, lineOf(value ?? item.key), `group ${JSON.stringify(group)} must hold a list of [a, b] pairs`);
-    if (value.items.length === 0) throw new AuditGroupsInvalid(file, lineOf(value), `group ${JSON.stringify(group)} has no pairs: give at least one [a, b] pair`);
+    if (!isSeq(value))
+      throw new AuditGroupsInvalid(
+        file,
+        lineOf(value ?? item.key),
+        `group ${JSON.stringify(group)} must hold a list of [a, b] pairs`,
+      );
+    if (value.items.length === 0)
+      throw new AuditGroupsInvalid(
+        file,
+        lineOf(value),
+        `group ${JSON.stringify(group)} has no pairs: give at least one [a, b] pair`,
+      );
     groups[group] = value.items.map((pair): [string, string] => {
-      const terms = isSeq(pair) ? pair.items.map((t) => (isScalar(t) && typeof t.value === 'string' ? t.value.trim() : '')) : [];
+      const terms = isSeq(pair)
+        ? pair.items.map((t) => (isScalar(t) && typeof t.value === 'string' ? t.value.trim() : ''))
+        : [];
       const [a, b] = terms;
       if (terms.length !== 2 || !a || !b) {
-        throw new AuditGroupsInvalid(file, lineOf(pair), `a pair of group ${JSON.stringify(group)} must be a list of two non-empty terms, e.g. [남학생, 여학생]`);
+        throw new AuditGroupsInvalid(
+          file,
+          lineOf(pair),
+          `a pair of group ${JSON.stringify(group)} must be a list of two non-empty terms, e.g. [남학생, 여학생]`,
+        );
       }
-      if (a === b) throw new AuditGroupsInvalid(file, lineOf(pair), `the pair [${a}, ${b}] of group ${JSON.stringify(group)} names the same term twice: the two terms of a pair must differ`);
+      if (a === b)
+        throw new AuditGroupsInvalid(
+          file,
+          lineOf(pair),
+          `the pair [${a}, ${b}] of group ${JSON.stringify(group)} names the same term twice: the two terms of a pair must differ`,
+        );
       return [a, b];
     });
   }

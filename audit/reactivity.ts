@@ -29,7 +29,11 @@ export interface ScoredCase {
 }
 
 /** Cases scored from per-text probabilities and thresholded decisions (both indexed like `sentences.texts`). */
-export function scoreCases(sentences: AuditSentences, probabilities: readonly (readonly number[])[], decisions: readonly (readonly number[])[]): ScoredCase[] {
+export function scoreCases(
+  sentences: AuditSentences,
+  probabilities: readonly (readonly number[])[],
+  decisions: readonly (readonly number[])[],
+): ScoredCase[] {
   return sentences.cases.map(({ unit, pair, a, b }) => {
     const pa = probabilities[a]!;
     const pb = probabilities[b]!;
@@ -51,7 +55,10 @@ export interface ReactivityResult {
   overall: ReactivitySlice;
   groups: (ReactivitySlice & { group: string })[];
   pairs: (ReactivitySlice & { group: string; a: string; b: string })[];
-  /** The extra slices asked for (e.g. pairs seen in masking vs unseen), in the order given; a subset without pairs is null. */
+  /**
+   * The extra slices asked for (e.g. pairs seen in masking vs unseen), in the order given; a subset without pairs is
+   * null.
+   */
   subsets: ({ name: string; slice: ReactivitySlice } | { name: string; slice: null })[];
   max_abs_reactivity: number;
   flip_rate: number;
@@ -87,7 +94,9 @@ class UnitSums {
     this.flips = new Float64Array(units * pairs);
     for (const c of cases) {
       if (c.unit < 0 || c.unit >= units || c.pair < 0 || c.pair >= pairs || c.d.length !== labels) {
-        throw new RangeError(`case (unit ${c.unit}, pair ${c.pair}) does not fit ${units} units × ${pairs} pairs × ${labels} labels`);
+        throw new RangeError(
+          `case (unit ${c.unit}, pair ${c.pair}) does not fit ${units} units × ${pairs} pairs × ${labels} labels`,
+        );
       }
       const up = c.unit * pairs + c.pair;
       this.n[up]! += 1;
@@ -133,7 +142,11 @@ interface SliceValues {
   cases: number;
 }
 
-function sliceValues(totals: ReturnType<UnitSums['pairTotals']>, pairIndices: readonly number[], labels: number): SliceValues {
+function sliceValues(
+  totals: ReturnType<UnitSums['pairTotals']>,
+  pairIndices: readonly number[],
+  labels: number,
+): SliceValues {
   let n = 0;
   let flips = 0;
   const d = new Array<number>(labels).fill(0);
@@ -151,7 +164,14 @@ function sliceValues(totals: ReturnType<UnitSums['pairTotals']>, pairIndices: re
   const signed = d.map(mean);
   const absolute = abs.map(mean);
   const avg = (xs: number[]): number => (xs.length > 0 ? xs.reduce((s, x) => s + x, 0) / xs.length : 0);
-  return { signed, absolute, signedSummary: avg(signed), absoluteSummary: avg(absolute), flipRate: mean(flips), cases: n };
+  return {
+    signed,
+    absolute,
+    signedSummary: avg(signed),
+    absoluteSummary: avg(absolute),
+    flipRate: mean(flips),
+    cases: n,
+  };
 }
 
 /** The q-quantile (0 ≤ q ≤ 1) of sorted values, interpolating linearly between order statistics. */
@@ -170,7 +190,10 @@ function resample(units: number, random: () => number): Float64Array {
   return w;
 }
 
-/** Replicates between two progress calls: a large audit's bootstrap takes seconds, and the stage heartbeats (and checks for cancellation) in between. */
+/**
+ * Replicates between two progress calls: a large audit's bootstrap takes seconds, and the stage heartbeats (and checks
+ * for cancellation) in between.
+ */
 const BOOTSTRAP_PROGRESS_EVERY = 50;
 
 /**
@@ -230,7 +253,11 @@ export function computeReactivity(
     return {
       signed: estimate(v.signedSummary, r[2 * L]!),
       absolute: estimate(v.absoluteSummary, r[2 * L + 1]!),
-      per_label: input.labels.map((label, y) => ({ label, signed: estimate(v.signed[y]!, r[y]!), absolute: estimate(v.absolute[y]!, r[L + y]!) })),
+      per_label: input.labels.map((label, y) => ({
+        label,
+        signed: estimate(v.signed[y]!, r[y]!),
+        absolute: estimate(v.absolute[y]!, r[L + y]!),
+      })),
       flip_rate: v.flipRate,
       cases: v.cases,
     };
@@ -243,7 +270,10 @@ export function computeReactivity(
     overall: slice(0),
     groups,
     pairs,
-    subsets: subsets.map(({ name, pairs: members }, i) => ({ name, slice: members.length > 0 ? slice(firstSubset + i) : null })),
+    subsets: subsets.map(({ name, pairs: members }, i) => ({
+      name,
+      slice: members.length > 0 ? slice(firstSubset + i) : null,
+    })),
     max_abs_reactivity: Math.max(0, ...groups.map((g) => g.absolute.value)),
     flip_rate: Math.max(0, ...groups.map((g) => g.flip_rate)),
   };
@@ -260,7 +290,13 @@ export interface GateVerdict {
   estimate: 'point' | 'upper';
   max_f1_drop: number | null;
   /** F1 of the reference minus F1 of the judged model, when maxF1Drop is set. */
-  f1_drop: { metric: 'macro_f1' | 'micro_f1'; reference: string; reference_f1: number; model_f1: number; value: number } | null;
+  f1_drop: {
+    metric: 'macro_f1' | 'micro_f1';
+    reference: string;
+    reference_f1: number;
+    model_f1: number;
+    value: number;
+  } | null;
   passed: boolean;
   reasons: string[];
 }
@@ -279,7 +315,10 @@ const show = (x: number): string => x.toFixed(4);
  * (`max`), as the point estimate (`estimate: point`) or the upper end of its interval (`upper`);
  * with the estimate it came from and words naming it.
  */
-export function judgedReactivity(g: ReactivitySlice, gate: { aggregate: 'mean' | 'max'; estimate: 'point' | 'upper' }): { value: number; of: Estimate; what: string } {
+export function judgedReactivity(
+  g: ReactivitySlice,
+  gate: { aggregate: 'mean' | 'max'; estimate: 'point' | 'upper' },
+): { value: number; of: Estimate; what: string } {
   const pick = (e: Estimate): number => (gate.estimate === 'upper' ? e.ci_high : e.value);
   const suffix = gate.estimate === 'upper' ? ' (CI upper bound)' : '';
   if (gate.aggregate === 'max' && g.per_label.length > 0) {
@@ -302,7 +341,9 @@ export function evaluateGate(result: Pick<ReactivityResult, 'groups'>, gate: Aud
   for (const g of result.groups) {
     const judged = judgedReactivity(g, { aggregate, estimate });
     if (gate.maxAbsReactivity !== undefined && judged.value > gate.maxAbsReactivity) {
-      reasons.push(`group "${g.group}": ${judged.what} ${show(judged.value)} (estimate ${show(judged.of.value)}, CI ${show(judged.of.ci_low)}–${show(judged.of.ci_high)}) exceeds maxAbsReactivity ${gate.maxAbsReactivity}`);
+      reasons.push(
+        `group "${g.group}": ${judged.what} ${show(judged.value)} (estimate ${show(judged.of.value)}, CI ${show(judged.of.ci_low)}–${show(judged.of.ci_high)}) exceeds maxAbsReactivity ${gate.maxAbsReactivity}`,
+      );
     }
     if (gate.maxFlipRate !== undefined && g.flip_rate > gate.maxFlipRate) {
       reasons.push(`group "${g.group}": flip rate ${show(g.flip_rate)} exceeds maxFlipRate ${gate.maxFlipRate}`);
@@ -312,9 +353,17 @@ export function evaluateGate(result: Pick<ReactivityResult, 'groups'>, gate: Aud
   if (gate.maxF1Drop !== undefined) {
     if (f1 === undefined) throw new RangeError('maxF1Drop needs the F1 of the judged model and of the reference');
     const metric = gate.f1 === 'micro' ? 'micro_f1' : 'macro_f1';
-    f1Drop = { metric, reference: f1.reference, reference_f1: f1.referenceF1, model_f1: f1.modelF1, value: f1.referenceF1 - f1.modelF1 };
+    f1Drop = {
+      metric,
+      reference: f1.reference,
+      reference_f1: f1.referenceF1,
+      model_f1: f1.modelF1,
+      value: f1.referenceF1 - f1.modelF1,
+    };
     if (f1Drop.value > gate.maxF1Drop) {
-      reasons.push(`${metric} ${show(f1.modelF1)} is ${show(f1Drop.value)} below the reference "${f1.reference}" (${show(f1.referenceF1)}): more than maxF1Drop ${gate.maxF1Drop}`);
+      reasons.push(
+        `${metric} ${show(f1.modelF1)} is ${show(f1Drop.value)} below the reference "${f1.reference}" (${show(f1.referenceF1)}): more than maxF1Drop ${gate.maxF1Drop}`,
+      );
     }
   }
   return {

@@ -30,7 +30,9 @@ const PARTICLE_PAIRS: readonly (readonly [string, string])[] = [
   ['아', '야'],
 ];
 
-/** The final consonant of a term's last syllable: 'none', 'rieul' (ㄹ), 'other', or 'unknown' (not Hangul: ADHD, 2030). */
+/**
+ * The final consonant of a term's last syllable: 'none', 'rieul' (ㄹ), 'other', or 'unknown' (not Hangul: ADHD, 2030).
+ */
 export function finalSound(term: string): 'none' | 'rieul' | 'other' | 'unknown' {
   const last = Array.from(term).pop();
   const sound = last === undefined ? undefined : syllableFinal(last);
@@ -55,7 +57,12 @@ function escapeRegExp(text: string): string {
 }
 
 /** A particle pair as a template may write it (`은/는` or `는/은`) → the pair. */
-const PARTICLE_FORMS = new Map<string, readonly [string, string]>(PARTICLE_PAIRS.flatMap(([c, v]) => [[`${c}/${v}`, [c, v]], [`${v}/${c}`, [c, v]]]));
+const PARTICLE_FORMS = new Map<string, readonly [string, string]>(
+  PARTICLE_PAIRS.flatMap(([c, v]) => [
+    [`${c}/${v}`, [c, v]],
+    [`${v}/${c}`, [c, v]],
+  ]),
+);
 
 /** `<group>` followed by an optional particle pair in either order, longest alternatives first. */
 const PLACEHOLDER_PATTERN = new RegExp(
@@ -69,7 +76,9 @@ const PLACEHOLDER_PATTERN = new RegExp(
 /** The template with every `<group>` replaced by the term, particle pairs resolved. */
 export function fillTemplate(template: string, term: string): string {
   // The pattern only matches written forms of PARTICLE_FORMS, so the lookup always finds the pair.
-  return template.replace(PLACEHOLDER_PATTERN, (_match, particles: string | undefined) => (particles === undefined ? term : attachParticle(term, PARTICLE_FORMS.get(particles)!)));
+  return template.replace(PLACEHOLDER_PATTERN, (_match, particles: string | undefined) =>
+    particles === undefined ? term : attachParticle(term, PARTICLE_FORMS.get(particles)!),
+  );
 }
 
 /** One compared pair of texts: unit `unit`, variant `variant` of it, pair `pair` (index into the pairs). */
@@ -113,7 +122,13 @@ export function templateSentences(templates: readonly string[], pairs: readonly 
   const cases: AuditCase[] = [];
   templates.forEach((template, unit) => {
     pairs.forEach(({ a, b }, pair) => {
-      cases.push({ unit, variant: 0, pair, a: table.add(fillTemplate(template, a)), b: table.add(fillTemplate(template, b)) });
+      cases.push({
+        unit,
+        variant: 0,
+        pair,
+        a: table.add(fillTemplate(template, a)),
+        b: table.add(fillTemplate(template, b)),
+      });
     });
   });
   return { method: 'templates', units: templates.length, texts: table.texts, cases };
@@ -136,7 +151,11 @@ export function sampleIndices(count: number, max: number, seed: number): number[
 }
 
 /** Cases from test sentences (already sampled): one unit per sentence, one variant per position. */
-export function insertSentences(sentences: readonly string[], pairs: readonly IdentityPair[], position: AuditInsert['position']): AuditSentences {
+export function insertSentences(
+  sentences: readonly string[],
+  pairs: readonly IdentityPair[],
+  position: AuditInsert['position'],
+): AuditSentences {
   const joins: ((s: string, t: string) => string)[] = [];
   if (position !== 'suffix') joins.push((s, t) => `${t} ${s}`);
   if (position !== 'prefix') joins.push((s, t) => `${s} ${t}`);

@@ -17,6 +17,7 @@ whether that lowers reactivity to identity terms is the audit's question, not th
 Only the file store: the manifest's and bundles' URIs must be file:// (runs on the default local
 stack). The models are loaded in eval mode (no dropout), on CPU.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,7 +88,13 @@ def measure(folder: Path, rows, batch_size: int, example: int) -> dict:
                 }
     maps.remove()
     per_layer = (per_layer_sum / n).tolist()
-    return {"l_debias": sum(per_layer) / len(per_layer), "per_layer": per_layer, "shift": shift_sum / n, "rows": n, "example": shown}
+    return {
+        "l_debias": sum(per_layer) / len(per_layer),
+        "per_layer": per_layer,
+        "shift": shift_sum / n,
+        "rows": n,
+        "example": shown,
+    }
 
 
 def main() -> None:
@@ -121,7 +128,9 @@ def main() -> None:
         e = r["example"]
         if not e:
             continue
-        print(f"\nexample {args.example}, {name}: P(y|x) {[round(p, 3) for p in e['p_x']]} → P(y|x̂) {[round(p, 3) for p in e['p_hat']]}")
+        print(
+            f"\nexample {args.example}, {name}: P(y|x) {[round(p, 3) for p in e['p_x']]} → P(y|x̂) {[round(p, 3) for p in e['p_hat']]}"
+        )
         print("token | masked | last-layer [CLS] attention, x | x̂")
         for tok, m, a, b in zip(e["tokens"], e["masked"], e["cls_x"], e["cls_hat"]):
             print(f"{tok} | {'yes' if m else ''} | {a:.3f} | {b:.3f}")

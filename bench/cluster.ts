@@ -2,7 +2,8 @@
  * Load and chaos on the production topology (infra/cluster.ts: PostgreSQL, the real Temporal
  * server, MinIO, `fairline worker` processes).
  *
- *   npx tsx bench/cluster.ts [--workers 1,2,4] [--seconds 60] [--concurrency 4] [--pause 30] [--phases throughput,chaos,train]
+ * npx tsx bench/cluster.ts [--workers 1,2,4] [--seconds 60] [--concurrency 4] [--pause 30] [--phases
+ * throughput,chaos,train]
  *
  * 1. Throughput: for each worker count (cpu worker processes; one gpu worker besides), keeps
  *    `--concurrency` runs of the chaos pipeline (test/cluster-load.ts: dataset → pinned
@@ -28,8 +29,22 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { ENV, workflowIds } from '../common/constants';
 import { startCluster, type Cluster } from '../infra/cluster';
 import {
-  awaitRun, chaosPipelines, clusterClient, descendants, duplicatedRuns, killWorker, LoadDriver, pauseMinio, probeRecovery, secretSightings,
-  startRun, stillRunning, trainingUnderKill, verifyManifests, type RunRecord, type TrainingUnderKill,
+  awaitRun,
+  chaosPipelines,
+  clusterClient,
+  descendants,
+  duplicatedRuns,
+  killWorker,
+  LoadDriver,
+  pauseMinio,
+  probeRecovery,
+  secretSightings,
+  startRun,
+  stillRunning,
+  trainingUnderKill,
+  verifyManifests,
+  type RunRecord,
+  type TrainingUnderKill,
 } from '../test/cluster-load';
 import { tempDir, TEST_READ_ROOTS } from '../test/helpers';
 import { environment, positiveInt, runMain, writeReport } from './support';
@@ -56,7 +71,9 @@ interface LevelResult {
 
 function summarize(workers: number, runs: RunRecord[], seconds: number): LevelResult {
   const done = runs.filter((r) => r.status === 'succeeded');
-  const executed = done.flatMap((r) => r.progress?.stages.filter((s) => !s.cached && s.startedAt !== undefined && s.endedAt !== undefined) ?? []);
+  const executed = done.flatMap(
+    (r) => r.progress?.stages.filter((s) => !s.cached && s.startedAt !== undefined && s.endedAt !== undefined) ?? [],
+  );
   const latencies = executed.map((s) => s.endedAt! - s.startedAt!);
   return {
     workers,
@@ -71,7 +88,13 @@ function summarize(workers: number, runs: RunRecord[], seconds: number): LevelRe
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { workers: { type: 'string' }, seconds: { type: 'string' }, concurrency: { type: 'string' }, pause: { type: 'string' }, phases: { type: 'string' } },
+    options: {
+      workers: { type: 'string' },
+      seconds: { type: 'string' },
+      concurrency: { type: 'string' },
+      pause: { type: 'string' },
+      phases: { type: 'string' },
+    },
   });
   const phases = new Set((values.phases ?? 'throughput,chaos,train').split(','));
   const levels = (values.workers ?? '1,2,4').split(',').map((w) => positiveInt('workers', w, 1));
@@ -91,7 +114,11 @@ async function main(): Promise<void> {
   let checks: Record<string, unknown> = {};
   let training: TrainingUnderKill | undefined;
   try {
-    cluster = await startCluster({ workers: ['cpu', 'gpu'], log: (line) => console.error(line), workerEnv: { [ENV.readRoots]: TEST_READ_ROOTS.join(':') } });
+    cluster = await startCluster({
+      workers: ['cpu', 'gpu'],
+      log: (line) => console.error(line),
+      workerEnv: { [ENV.readRoots]: TEST_READ_ROOTS.join(':') },
+    });
     const { client, connection, config, store } = await clusterClient(cluster);
     try {
       // Warm-up: one run, so the first level does not pay for cold caches and workflow bundles.
@@ -107,7 +134,13 @@ async function main(): Promise<void> {
           await new Promise((r) => extra.process.once('exit', r));
           cluster.workers.splice(cluster.workers.indexOf(extra), 1);
         }
-        const driver = new LoadDriver(client, config, load, `w${workers}-${randomBytes(3).toString('hex')}`, Date.now() + (seconds + 300) * 1000);
+        const driver = new LoadDriver(
+          client,
+          config,
+          load,
+          `w${workers}-${randomBytes(3).toString('hex')}`,
+          Date.now() + (seconds + 300) * 1000,
+        );
         const started = Date.now();
         driver.start(concurrency);
         await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -119,7 +152,14 @@ async function main(): Promise<void> {
       }
 
       if (phases.has('train')) {
-        training = await trainingUnderKill(cluster, client, config, store, `train-${randomBytes(3).toString('hex')}`, Date.now() + 900_000);
+        training = await trainingUnderKill(
+          cluster,
+          client,
+          config,
+          store,
+          `train-${randomBytes(3).toString('hex')}`,
+          Date.now() + 900_000,
+        );
         console.error(`training under kill: ${JSON.stringify(training)}`);
       }
       if (phases.has('chaos')) {
@@ -138,7 +178,9 @@ async function main(): Promise<void> {
         driver.start(concurrency);
         const dupId = `dup-${tag}`;
         const dupStarts = await Promise.allSettled([0, 1].map(() => startRun(client, config, load, dupId, true)));
-        const refused = dupStarts.filter((s) => s.status === 'rejected' && s.reason instanceof WorkflowExecutionAlreadyStartedError).length;
+        const refused = dupStarts.filter(
+          (s) => s.status === 'rejected' && s.reason instanceof WorkflowExecutionAlreadyStartedError,
+        ).length;
         const probes: string[] = [];
         const timeRecovery = async (fault: string): Promise<void> => {
           const id = `probe-${tag}-${probes.length}`;
@@ -159,7 +201,9 @@ async function main(): Promise<void> {
         }
         const restartStarted = Date.now();
         await cluster.temporal.restart();
-        console.error(`Temporal server restart took ${((Date.now() - restartStarted) / 1000).toFixed(1)} s until it answered`);
+        console.error(
+          `Temporal server restart took ${((Date.now() - restartStarted) / 1000).toFixed(1)} s until it answered`,
+        );
         await timeRecovery('Temporal server restart (SIGTERM, start)');
         await pauseMinio(cluster, pauseS * 1000);
         await timeRecovery(`MinIO frozen (SIGSTOP) for ${pauseS} s`);
@@ -167,10 +211,22 @@ async function main(): Promise<void> {
         const dup = await awaitRun(client, workflowIds.pipelineRun('chaos', dupId), deadline);
 
         const runs = driver.runs;
-        const manifests = [...runs.map((r) => r.progress?.manifest), dup.progress?.manifest].filter((m) => m !== undefined);
+        const manifests = [...runs.map((r) => r.progress?.manifest), dup.progress?.manifest].filter(
+          (m) => m !== undefined,
+        );
         const verified = await verifyManifests(store, manifests);
-        const ids = [...runs.map((r) => r.workflowId), workflowIds.pipelineRun('chaos', dupId), ...probes.map((p) => workflowIds.pipelineRun('chaos-probe', p))];
-        const sightings = await secretSightings(client, cluster.s3SecretKey!, ids, [cluster.logsDir], verified.texts.map((text, i) => ({ name: `manifest ${i}`, text })));
+        const ids = [
+          ...runs.map((r) => r.workflowId),
+          workflowIds.pipelineRun('chaos', dupId),
+          ...probes.map((p) => workflowIds.pipelineRun('chaos-probe', p)),
+        ];
+        const sightings = await secretSightings(
+          client,
+          cluster.s3SecretKey!,
+          ids,
+          [cluster.logsDir],
+          verified.texts.map((text, i) => ({ name: `manifest ${i}`, text })),
+        );
         checks = {
           runs: runs.length,
           completed: runs.filter((r) => r.status === 'succeeded').length + (dup.status === 'succeeded' ? 1 : 0),
@@ -200,7 +256,10 @@ async function main(): Promise<void> {
   const table = [
     '| worker processes (cpu) | runs | runs/min | executed stages/s | stage p50 (ms) | stage p95 (ms) | load average |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...results.map((r) => `| ${r.workers} | ${r.runs} | ${r.runsPerMin.toFixed(1)} | ${r.executedStagesPerS.toFixed(2)} | ${r.stageP50Ms.toFixed(0)} | ${r.stageP95Ms.toFixed(0)} | ${r.loadAverage.toFixed(1)} |`),
+    ...results.map(
+      (r) =>
+        `| ${r.workers} | ${r.runs} | ${r.runsPerMin.toFixed(1)} | ${r.executedStagesPerS.toFixed(2)} | ${r.stageP50Ms.toFixed(0)} | ${r.stageP95Ms.toFixed(0)} | ${r.loadAverage.toFixed(1)} |`,
+    ),
     '',
     '| fault | recovery (s) |',
     '| --- | ---: |',
@@ -208,7 +267,13 @@ async function main(): Promise<void> {
   ].join('\n');
   console.log(table);
   console.log(JSON.stringify({ checks, training }, null, 2));
-  const file = await writeReport('cluster', { environment: environment({ seconds, concurrency, levels, phases: [...phases] }), results, recovery, checks, training });
+  const file = await writeReport('cluster', {
+    environment: environment({ seconds, concurrency, levels, phases: [...phases] }),
+    results,
+    recovery,
+    checks,
+    training,
+  });
   await writeFile(join(dir, 'table.md'), `${table}\n`);
   console.log(`table also in ${join(dir, 'table.md')} (results: ${file})`);
 }

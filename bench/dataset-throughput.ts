@@ -83,8 +83,16 @@ async function unsmileTrainWith(): Promise<Record<string, Json>> {
     .passthrough()
     .parse(parse(await readFile(join(PROJECT_ROOT, 'pipelines', 'datasets', 'unsmile.yaml'), 'utf8')));
   const spec = doc.stages.find((s) => s.id === 'data')!.with;
-  const sources = z.object({ train: z.object({ url: z.string(), sha256: z.string() }) }).passthrough().parse(spec.sources);
-  return { format: 'tsv', url: sources.train.url, sha256: sources.train.sha256, mapping: jsonSchema.parse(spec.mapping) };
+  const sources = z
+    .object({ train: z.object({ url: z.string(), sha256: z.string() }) })
+    .passthrough()
+    .parse(spec.sources);
+  return {
+    format: 'tsv',
+    url: sources.train.url,
+    sha256: sources.train.sha256,
+    mapping: jsonSchema.parse(spec.mapping),
+  };
 }
 
 interface Run {
@@ -95,7 +103,14 @@ interface Run {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { repeats: { type: 'string' }, scale: { type: 'string' }, via: { type: 'string' }, split: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      repeats: { type: 'string' },
+      scale: { type: 'string' },
+      via: { type: 'string' },
+      split: { type: 'string' },
+    },
+  });
   const repeats = positiveInt('repeats', values.repeats, 7);
   const scale = positiveInt('scale', values.scale, 1);
   const vias = listOf('via', values.via, ['file', 'http'] as const);
@@ -121,13 +136,18 @@ async function main(): Promise<void> {
     const bytes = (await stat(join(localRoot, localPath))).size;
     if (vias.includes('http')) http = await serve(localRoot);
 
-    console.log(`dataset throughput: UnSmile train${scale > 1 ? ` ×${scale}` : ''} (${(bytes / 1e6).toFixed(1)} MB), ${repeats} rounds after ${WARMUPS} warm-ups, node ${process.version}, ${cpus().length} CPUs`);
+    console.log(
+      `dataset throughput: UnSmile train${scale > 1 ? ` ×${scale}` : ''} (${(bytes / 1e6).toFixed(1)} MB), ${repeats} rounds after ${WARMUPS} warm-ups, node ${process.version}, ${cpus().length} CPUs`,
+    );
     const configs: { via: string; split: string; once: () => Promise<Run> }[] = [];
     for (const via of vias) {
       for (const split of splits) {
         const to = via === 'file' ? pathToFileURL(join(localRoot, localPath)).href : `${http!.base}/${localPath}`;
         const config = loadConfig({ dataMirrors: [{ from: TRAIN_URL, to }] }, {});
-        const input: Record<string, Json> = { ...base, ...(split === 'random' ? { split: { train: 0.8, validation: 0.1, test: 0.1, seed: 42 } } : {}) };
+        const input: Record<string, Json> = {
+          ...base,
+          ...(split === 'random' ? { split: { train: 0.8, validation: 0.1, test: 0.1, seed: 42 } } : {}),
+        };
         if (sha256 === undefined) delete input.sha256;
         const once = async (): Promise<Run> => {
           const dir = join(work, 'runs', `${via}-${split}-${performance.now()}`);
@@ -142,8 +162,12 @@ async function main(): Promise<void> {
             log: {
               info(message, attrs) {
                 if (message !== 'dataset written' || !attrs) return;
-                phases = Object.fromEntries(Object.entries(attrs).filter((e): e is [string, number] => typeof e[1] === 'number'));
-                const counts = z.object({ train: z.number(), validation: z.number(), test: z.number() }).parse(attrs.rows);
+                phases = Object.fromEntries(
+                  Object.entries(attrs).filter((e): e is [string, number] => typeof e[1] === 'number'),
+                );
+                const counts = z
+                  .object({ train: z.number(), validation: z.number(), test: z.number() })
+                  .parse(attrs.rows);
                 rows = counts.train + counts.validation + counts.test;
               },
               warn() {},
@@ -171,7 +195,11 @@ async function main(): Promise<void> {
     const cold = await configs[0]!.once();
     console.log(`  first call (${configs[0]!.via}/${configs[0]!.split}, cold): ${cold.ms.toFixed(0)} ms`);
     for (let w = 0; w < WARMUPS; w++) for (const c of configs) await c.once();
-    const results: { via: string; split: string; runs: Run[] }[] = configs.map((c) => ({ via: c.via, split: c.split, runs: [] }));
+    const results: { via: string; split: string; runs: Run[] }[] = configs.map((c) => ({
+      via: c.via,
+      split: c.split,
+      runs: [],
+    }));
     for (let r = 0; r < repeats; r++) {
       for (const [i, c] of configs.entries()) results[i]!.runs.push(await c.once());
     }
@@ -179,7 +207,18 @@ async function main(): Promise<void> {
     load.end = loadavg();
 
     const phase = (runs: Run[], key: string): string => median(runs.map((r) => r.phases[key] ?? 0)).toFixed(0);
-    const header = ['source', 'split', 'rows', 'rows/s (median)', 'min–max', 'ms (median)', 'fetch', 'parse+validate', 'write', 'store'];
+    const header = [
+      'source',
+      'split',
+      'rows',
+      'rows/s (median)',
+      'min–max',
+      'ms (median)',
+      'fetch',
+      'parse+validate',
+      'write',
+      'store',
+    ];
     const table = results.map(({ via, split, runs }) => [
       via,
       split,
@@ -193,12 +232,17 @@ async function main(): Promise<void> {
       phase(runs, 'storeMs'),
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-    const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+    const line = (cells: string[]): string =>
+      cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
     console.log(`\n${line(header)}\n${line(widths.map((w) => '-'.repeat(w)))}`);
     for (const row of table) console.log(line(row));
     const rss = process.resourceUsage().maxRSS / 1024;
-    console.log(`\nphases in ms (medians): fetch = download + sha256, parse+validate = pass one, write = pass two + card, store = four puts`);
-    console.log(`first call (cold) ${cold.ms.toFixed(0)} ms; peak RSS ${rss.toFixed(0)} MB; load average ${load.start.map((l) => l.toFixed(2)).join(' ')} → ${load.end.map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `\nphases in ms (medians): fetch = download + sha256, parse+validate = pass one, write = pass two + card, store = four puts`,
+    );
+    console.log(
+      `first call (cold) ${cold.ms.toFixed(0)} ms; peak RSS ${rss.toFixed(0)} MB; load average ${load.start.map((l) => l.toFixed(2)).join(' ')} → ${load.end.map((l) => l.toFixed(2)).join(' ')}`,
+    );
 
     await writeReport('dataset-throughput', {
       settings: { dataset: 'unsmile train', url: TRAIN_URL, scale, bytes, repeats, warmups: WARMUPS, vias, splits },
@@ -210,7 +254,9 @@ async function main(): Promise<void> {
           rows: r.runs[0]?.rows ?? 0,
           rowsPerSecondMedian: median(r.runs.map((x) => x.rowsPerSecond)),
           msMedian: median(r.runs.map((x) => x.ms)),
-          phasesMedian: Object.fromEntries(['fetchMs', 'parseMs', 'writeMs', 'storeMs'].map((k) => [k, median(r.runs.map((x) => x.phases[k] ?? 0))])),
+          phasesMedian: Object.fromEntries(
+            ['fetchMs', 'parseMs', 'writeMs', 'storeMs'].map((k) => [k, median(r.runs.map((x) => x.phases[k] ?? 0))]),
+          ),
         },
       })),
     });

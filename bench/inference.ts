@@ -56,9 +56,21 @@ const helloSchema = z.object({
 const timingSchema = z.object({ seconds: z.number() });
 
 /** bench/inference_python.py as a long-lived process: one request line in, one JSON line out. */
-function pythonSide(modelDir: string, textsFile: string, threads: number): { hello: Promise<z.infer<typeof helloSchema>>; time(engine: Engine, batch: number): Promise<number>; close(): void } {
+function pythonSide(
+  modelDir: string,
+  textsFile: string,
+  threads: number,
+): {
+  hello: Promise<z.infer<typeof helloSchema>>;
+  time(engine: Engine, batch: number): Promise<number>;
+  close(): void;
+} {
   const python = loadConfig({}, {}).trainer.python;
-  const child = spawn(python, [join(PROJECT_ROOT, 'bench', 'inference_python.py'), modelDir, textsFile, '--threads', String(threads)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    python,
+    [join(PROJECT_ROOT, 'bench', 'inference_python.py'), modelDir, textsFile, '--threads', String(threads)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async (): Promise<unknown> => {
     const line = await lines.next();
@@ -78,7 +90,9 @@ function pythonSide(modelDir: string, textsFile: string, threads: number): { hel
 /** Texts of demo sentences, each long enough to fill maxLength tokens; text i starts at sentence i. */
 function longTexts(count: number): string[] {
   const sentences = [...demoRows('train'), ...demoRows('test')].map((r) => r.text);
-  return Array.from({ length: count }, (_, i) => Array.from({ length: 64 }, (_, k) => sentences[(i + k) % sentences.length]).join(' '));
+  return Array.from({ length: count }, (_, i) =>
+    Array.from({ length: 64 }, (_, k) => sentences[(i + k) % sentences.length]).join(' '),
+  );
 }
 
 const MODELS = ['scratch', ...BUILTIN_MODEL_NAMES] as const;
@@ -96,14 +110,25 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { models: { type: 'string' }, repeats: { type: 'string' }, threads: { type: 'string' }, batches: { type: 'string' }, texts: { type: 'string' }, 'max-length': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      models: { type: 'string' },
+      repeats: { type: 'string' },
+      threads: { type: 'string' },
+      batches: { type: 'string' },
+      texts: { type: 'string' },
+      'max-length': { type: 'string' },
+    },
+  });
   const repeats = positiveInt('repeats', values.repeats, 5);
   const threads = positiveInt('threads', values.threads, 2);
   const count = positiveInt('texts', values.texts, 256);
   const maxLength = positiveInt('max-length', values['max-length'], 128);
   const batches = (values.batches ?? '32,128').split(',').map((b) => positiveInt('batches', b.trim(), 0));
   const models = (values.models ?? MODELS.join(',')).split(',').map((m) => m.trim());
-  for (const m of models) if (!(MODELS as readonly string[]).includes(m)) throw new Error(`--models: unknown ${m}; known: ${MODELS.join(', ')}`);
+  for (const m of models)
+    if (!(MODELS as readonly string[]).includes(m))
+      throw new Error(`--models: unknown ${m}; known: ${MODELS.join(', ')}`);
   const load = { start: loadavg(), end: [0, 0, 0] };
   const texts = longTexts(count);
   const work = await mkdtemp(join(tmpdir(), 'fairline-bench-inference-'));
@@ -113,14 +138,27 @@ async function main(): Promise<void> {
   let versions: z.infer<typeof helloSchema> | undefined;
   try {
     for (const model of models as BenchModel[]) {
-      console.log(`\n== ${model}: ${count} texts of ${maxLength} tokens, batches ${batches.join(', ')}, ${threads} threads, ${repeats} rounds after 1 warm-up; training or reusing the bench model…`);
-      const options: Record<string, Json> = model === 'scratch' ? { scratch: BENCH_MODEL } : { model: await ensureBuiltinModel(model, { log: (m) => console.log(m) }) };
+      console.log(
+        `\n== ${model}: ${count} texts of ${maxLength} tokens, batches ${batches.join(', ')}, ${threads} threads, ${repeats} rounds after 1 warm-up; training or reusing the bench model…`,
+      );
+      const options: Record<string, Json> =
+        model === 'scratch'
+          ? { scratch: BENCH_MODEL }
+          : { model: await ensureBuiltinModel(model, { log: (m) => console.log(m) }) };
       const trained = await trainedClassifier({
         train: demoRows('train'),
         validation: demoRows('test'),
         options: { maxLength, ...options, epochs: 1, maxSteps: 3, batchSize: 16 },
       });
-      const result = await benchOne(model, trained, { texts, textsFile: join(work, 'texts.json'), count, maxLength, batches, threads, repeats });
+      const result = await benchOne(model, trained, {
+        texts,
+        textsFile: join(work, 'texts.json'),
+        count,
+        maxLength,
+        batches,
+        threads,
+        repeats,
+      });
       rows.push(...result.rows);
       perModel[model] = { modelDir: trained.dir, agreement: result.agreement, tokenizeMsMedian: result.tokenizeMs };
       versions = result.hello;
@@ -130,14 +168,29 @@ async function main(): Promise<void> {
   }
   load.end = loadavg();
 
-  const names: Record<Engine, string> = { ts: 'TS engine (onnxruntime-node)', onnxruntime: 'Python onnxruntime', torch: 'PyTorch eager' };
+  const names: Record<Engine, string> = {
+    ts: 'TS engine (onnxruntime-node)',
+    onnxruntime: 'Python onnxruntime',
+    torch: 'PyTorch eager',
+  };
   const header = ['model', 'engine', 'batch', 'sentences/s (median)', 'min–max', '× TS engine'];
-  const table = rows.map((r) => [r.model, names[r.engine], String(r.batch), r.sentencesPerSecondMedian.toFixed(1), `${r.min.toFixed(1)}–${r.max.toFixed(1)}`, r.vsTs.toFixed(2)]);
+  const table = rows.map((r) => [
+    r.model,
+    names[r.engine],
+    String(r.batch),
+    r.sentencesPerSecondMedian.toFixed(1),
+    `${r.min.toFixed(1)}–${r.max.toFixed(1)}`,
+    r.vsTs.toFixed(2),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i <= 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i <= 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(`\n${line(header)}\n${line(widths.map((w) => '-'.repeat(w)))}`);
   for (const row of table) console.log(line(row));
-  if (versions) console.log(`python ${versions.python}, onnxruntime ${versions.onnxruntime}, torch ${versions.torch}; node ${process.version}; load average ${load.start.map((l) => l.toFixed(2)).join(' ')} → ${load.end.map((l) => l.toFixed(2)).join(' ')}`);
+  if (versions)
+    console.log(
+      `python ${versions.python}, onnxruntime ${versions.onnxruntime}, torch ${versions.torch}; node ${process.version}; load average ${load.start.map((l) => l.toFixed(2)).join(' ')} → ${load.end.map((l) => l.toFixed(2)).join(' ')}`,
+    );
 
   await writeReport('inference', {
     settings: { texts: count, maxLength, batches, threads, repeats, warmups: 1, models, scratch: BENCH_MODEL },
@@ -170,21 +223,33 @@ async function benchOne(
   settings: BenchSettings,
 ): Promise<{ rows: Row[]; agreement: Record<string, number>; tokenizeMs: number; hello: z.infer<typeof helloSchema> }> {
   const { texts, count, maxLength, batches, threads, repeats } = settings;
-  const files = { modelPath: trained.modelPath, tokenizerPath: trained.tokenizerPath, task: 'multilabel' as const, labelNames: ['TA', 'UD', 'UI'], maxLength, threshold: 0.5 };
+  const files = {
+    modelPath: trained.modelPath,
+    tokenizerPath: trained.tokenizerPath,
+    task: 'multilabel' as const,
+    labelNames: ['TA', 'UD', 'UI'],
+    maxLength,
+    threshold: 0.5,
+  };
   const classifiers = new Map<number, Classifier>();
-  for (const batch of batches) classifiers.set(batch, await Classifier.fromFiles(files, { batchSize: batch, threads }, `bench model ${model}`));
+  for (const batch of batches)
+    classifiers.set(batch, await Classifier.fromFiles(files, { batchSize: batch, threads }, `bench model ${model}`));
   const first = classifiers.get(batches[0]!)!;
   const ids = await first.tokenize(texts);
   const short = ids.filter((row) => row.length !== maxLength).length;
-  if (short > 0) throw new Error(`${model}: ${short} texts tokenize to fewer than ${maxLength} tokens: make the texts longer`);
+  if (short > 0)
+    throw new Error(`${model}: ${short} texts tokenize to fewer than ${maxLength} tokens: make the texts longer`);
   const python = pythonSide(trained.dir, settings.textsFile, threads);
   try {
     const hello = await python.hello;
-    if (hello.tokens !== maxLength) throw new Error(`${model}: Python tokenizes the first text into ${hello.tokens} tokens, not ${maxLength}`);
+    if (hello.tokens !== maxLength)
+      throw new Error(`${model}: Python tokenizes the first text into ${hello.tokens} tokens, not ${maxLength}`);
     // The engines must agree before their speeds mean anything.
     const ts = await first.predict(texts.slice(0, hello.logits.length));
     const tsVsOnnx = Math.max(...ts.flatMap((p, i) => p.logits.map((x, j) => Math.abs(x - hello.logits[i]![j]!))));
-    console.log(`agreement on the first ${hello.logits.length} rows: max |Δlogit| ts vs python onnxruntime ${tsVsOnnx.toExponential(1)}, max |Δprobability| onnxruntime vs torch ${hello.onnxVsTorchMaxAbsProbability.toExponential(1)}`);
+    console.log(
+      `agreement on the first ${hello.logits.length} rows: max |Δlogit| ts vs python onnxruntime ${tsVsOnnx.toExponential(1)}, max |Δprobability| onnxruntime vs torch ${hello.onnxVsTorchMaxAbsProbability.toExponential(1)}`,
+    );
 
     const once = async (engine: Engine, batch: number): Promise<number> => {
       if (engine !== 'ts') return python.time(engine, batch);
@@ -214,12 +279,31 @@ async function benchOne(
       const tsMedian = median(seconds.get(`ts/${batch}`)!.map((s) => count / s));
       return ENGINES.map((engine) => {
         const rates = seconds.get(`${engine}/${batch}`)!.map((s) => count / s);
-        return { model, engine, batch, sentencesPerSecondMedian: median(rates), min: Math.min(...rates), max: Math.max(...rates), vsTs: median(rates) / tsMedian, runsSeconds: seconds.get(`${engine}/${batch}`)! };
+        return {
+          model,
+          engine,
+          batch,
+          sentencesPerSecondMedian: median(rates),
+          min: Math.min(...rates),
+          max: Math.max(...rates),
+          vsTs: median(rates) / tsMedian,
+          runsSeconds: seconds.get(`${engine}/${batch}`)!,
+        };
       });
     });
     const tokenizeMs = median(tokenizeSeconds) * 1000;
-    console.log(`TS tokenization alone: ${tokenizeMs.toFixed(0)} ms for ${count} texts (median), part of every TS engine run`);
-    return { rows, agreement: { tsVsPythonOnnxMaxAbsLogit: tsVsOnnx, onnxVsTorchMaxAbsProbability: hello.onnxVsTorchMaxAbsProbability }, tokenizeMs, hello };
+    console.log(
+      `TS tokenization alone: ${tokenizeMs.toFixed(0)} ms for ${count} texts (median), part of every TS engine run`,
+    );
+    return {
+      rows,
+      agreement: {
+        tsVsPythonOnnxMaxAbsLogit: tsVsOnnx,
+        onnxVsTorchMaxAbsProbability: hello.onnxVsTorchMaxAbsProbability,
+      },
+      tokenizeMs,
+      hello,
+    };
   } finally {
     python.close();
     for (const c of classifiers.values()) await c.release();

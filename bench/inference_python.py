@@ -11,6 +11,7 @@ load then falls on all of them alike): one JSON request per stdin line,
 `{"seconds": S}` for one pass over all rows in batches of B. The first line it prints describes
 the environment and the logits' agreement between the two engines on the first batch.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,9 @@ def main() -> int:
     with open(args.texts_json, encoding="utf-8") as f:
         texts = json.load(f)
     tokenizer = Tokenizer.from_file(f"{args.model_dir}/tokenizer.json")  # truncates at the model's maxLength
-    pad_id = tokenizer.token_to_id("[PAD]") if tokenizer.token_to_id("[PAD]") is not None else tokenizer.token_to_id("<pad>")
+    pad_id = (
+        tokenizer.token_to_id("[PAD]") if tokenizer.token_to_id("[PAD]") is not None else tokenizer.token_to_id("<pad>")
+    )
 
     def encode(batch_texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """ids and attention mask [batch, longest], padded with the model's pad id."""
@@ -46,8 +49,8 @@ def main() -> int:
         ids = np.full((len(encodings), width), pad_id, dtype=np.int64)
         mask = np.zeros((len(encodings), width), dtype=np.int64)
         for i, e in enumerate(encodings):
-            ids[i, :len(e.ids)] = e.ids
-            mask[i, :len(e.ids)] = 1
+            ids[i, : len(e.ids)] = e.ids
+            mask[i, : len(e.ids)] = 1
         return ids, mask
 
     # The same thread budget as the TypeScript engine: intra-op threads, one graph node at a time.
@@ -64,7 +67,7 @@ def main() -> int:
         """(logits, probabilities) of the first `rows` texts (default all), in batches of `batch`."""
         out = []
         for start in range(0, rows, batch):
-            ids, mask = encode(texts[start:min(start + batch, rows)])
+            ids, mask = encode(texts[start : min(start + batch, rows)])
             out.append(session.run(["logits"], {"input_ids": ids, "attention_mask": mask})[0])
         logits = np.concatenate(out)
         return logits, 1 / (1 + np.exp(-logits))
@@ -73,7 +76,7 @@ def main() -> int:
         out = []
         with torch.inference_mode():
             for start in range(0, rows, batch):
-                ids, mask = encode(texts[start:min(start + batch, rows)])
+                ids, mask = encode(texts[start : min(start + batch, rows)])
                 out.append(model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).logits.numpy())
         logits = np.concatenate(out)
         return logits, 1 / (1 + np.exp(-logits))
@@ -82,9 +85,21 @@ def main() -> int:
     first = min(len(texts), 8)
     first_logits = run_onnx(first, first)[0]
     agreement = float(np.abs(run_onnx(first, first)[1] - run_torch(first, first)[1]).max())
-    print(json.dumps({"python": platform.python_version(), "onnxruntime": ort.__version__, "torch": torch.__version__,
-                      "transformers": transformers.__version__, "rows": len(texts),
-                      "tokens": len(tokenizer.encode(texts[0]).ids), "onnxVsTorchMaxAbsProbability": agreement, "logits": first_logits.tolist()}), flush=True)
+    print(
+        json.dumps(
+            {
+                "python": platform.python_version(),
+                "onnxruntime": ort.__version__,
+                "torch": torch.__version__,
+                "transformers": transformers.__version__,
+                "rows": len(texts),
+                "tokens": len(tokenizer.encode(texts[0]).ids),
+                "onnxVsTorchMaxAbsProbability": agreement,
+                "logits": first_logits.tolist(),
+            }
+        ),
+        flush=True,
+    )
 
     for line in sys.stdin:
         request = json.loads(line)

@@ -37,7 +37,18 @@ import { sharedFile } from '../test/shared-data';
 import { environment, median, positiveInt, runMain, writeReport } from './support';
 
 const WARMUPS = 1;
-const LABELS = ['여성/가족', '남성', '성소수자', '인종/국적', '연령', '지역', '종교', '기타 혐오', '악플/욕설', 'clean'];
+const LABELS = [
+  '여성/가족',
+  '남성',
+  '성소수자',
+  '인종/국적',
+  '연령',
+  '지역',
+  '종교',
+  '기타 혐오',
+  '악플/욕설',
+  'clean',
+];
 
 interface Round {
   readMs: number;
@@ -54,10 +65,14 @@ interface Round {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { repeats: { type: 'string' }, neighbours: { type: 'string' }, ngrams: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { repeats: { type: 'string' }, neighbours: { type: 'string' }, ngrams: { type: 'string' } },
+  });
   const repeats = positiveInt('repeats', values.repeats, 5);
   const neighbours = positiveInt('neighbours', values.neighbours, MINING_DEFAULTS.bm25.neighbours);
-  const grams = (values.ngrams ?? MINING_DEFAULTS.bm25.ngrams.join(',')).split(',').map((v) => positiveInt('ngrams', v, 0));
+  const grams = (values.ngrams ?? MINING_DEFAULTS.bm25.ngrams.join(','))
+    .split(',')
+    .map((v) => positiveInt('ngrams', v, 0));
   if (grams.length !== 2 || grams[0]! > grams[1]!) throw new Error('--ngrams is MIN,MAX');
   const ngrams: [number, number] = [grams[0]!, grams[1]!];
   const bm25 = { ...MINING_DEFAULTS.bm25, neighbours, ngrams };
@@ -70,9 +85,18 @@ async function main(): Promise<void> {
       .passthrough()
       .parse(parse(await readFile(join(PROJECT_ROOT, 'pipelines', 'datasets', 'unsmile.yaml'), 'utf8')));
     const spec = doc.stages.find((s) => s.id === 'data')!.with;
-    const train = z.object({ train: z.object({ url: z.string(), sha256: z.string() }) }).passthrough().parse(spec.sources).train;
+    const train = z
+      .object({ train: z.object({ url: z.string(), sha256: z.string() }) })
+      .passthrough()
+      .parse(spec.sources).train;
     const store = new FsArtifactStore(join(work, 'store'));
-    const config = loadConfig({ store: { uri: pathToFileURL(join(work, 'store')).href }, dataMirrors: [{ from: train.url, to: pathToFileURL(sharedFile(train.url)).href }] }, {});
+    const config = loadConfig(
+      {
+        store: { uri: pathToFileURL(join(work, 'store')).href },
+        dataMirrors: [{ from: train.url, to: pathToFileURL(sharedFile(train.url)).href }],
+      },
+      {},
+    );
     const context = (name: string): StageContext => ({
       stageId: name,
       store,
@@ -85,10 +109,15 @@ async function main(): Promise<void> {
     const made = await (async () => {
       const ctx = context('data');
       await mkdir(ctx.scratchDir, { recursive: true });
-      return dataset({ format: 'tsv', url: train.url, sha256: train.sha256, mapping: jsonSchema.parse(spec.mapping) }, ctx);
+      return dataset(
+        { format: 'tsv', url: train.url, sha256: train.sha256, mapping: jsonSchema.parse(spec.mapping) },
+        ctx,
+      );
     })();
     const poolRef = artifactRefSchema.parse(made.train);
-    console.log(`mining: UnSmile train, bm25 neighbours ${neighbours}, ngrams [${ngrams.join(', ')}], k1 ${bm25.k1}, b ${bm25.b}; ${repeats} rounds after ${WARMUPS} warm-up; node ${process.version}, ${cpus().length} CPUs`);
+    console.log(
+      `mining: UnSmile train, bm25 neighbours ${neighbours}, ngrams [${ngrams.join(', ')}], k1 ${bm25.k1}, b ${bm25.b}; ${repeats} rounds after ${WARMUPS} warm-up; node ${process.version}, ${cpus().length} CPUs`,
+    );
 
     const once = async (): Promise<Round> => {
       let started = performance.now();
@@ -99,18 +128,39 @@ async function main(): Promise<void> {
         { ...bm25, labels: LABELS.map((_, i) => i), labelNames: LABELS },
       );
       started = performance.now();
-      const mined = mergeFinds(lexical.finds, pool.ids, { capPerExample: MINING_DEFAULTS.capPerExample, maxTotal: MINING_DEFAULTS.maxTotal });
+      const mined = mergeFinds(lexical.finds, pool.ids, {
+        capPerExample: MINING_DEFAULTS.capPerExample,
+        maxTotal: MINING_DEFAULTS.maxTotal,
+      });
       const mergeMs = performance.now() - started;
-      const distinct = mergeFinds(lexical.finds, pool.ids, { capPerExample: MINING_DEFAULTS.capPerExample, maxTotal: Number.MAX_SAFE_INTEGER }).length;
+      const distinct = mergeFinds(lexical.finds, pool.ids, {
+        capPerExample: MINING_DEFAULTS.capPerExample,
+        maxTotal: Number.MAX_SAFE_INTEGER,
+      }).length;
       const ctx = context('mine');
       await mkdir(ctx.scratchDir, { recursive: true });
       started = performance.now();
-      const result = await mineHardNegatives({ dataset: poolRef, labelNames: LABELS, bm25: { neighbours, ngrams } } satisfies Record<string, Json>, ctx);
+      const result = await mineHardNegatives(
+        { dataset: poolRef, labelNames: LABELS, bm25: { neighbours, ngrams } } satisfies Record<string, Json>,
+        ctx,
+      );
       const stageMs = performance.now() - started;
       await rm(ctx.scratchDir, { recursive: true, force: true });
       // The stage must mine what the parts mined: the bench times the real thing.
-      if (result.mined !== mined.length) throw new Error(`the stage mined ${String(result.mined)} rows, the parts ${mined.length}`);
-      return { readMs, buildMs: lexical.buildMs, queryMs: lexical.queryMs, mergeMs, stageMs, queries: lexical.queries, vocabulary: lexical.index.vocabulary, finds: lexical.finds.length, distinct, mined: mined.length };
+      if (result.mined !== mined.length)
+        throw new Error(`the stage mined ${String(result.mined)} rows, the parts ${mined.length}`);
+      return {
+        readMs,
+        buildMs: lexical.buildMs,
+        queryMs: lexical.queryMs,
+        mergeMs,
+        stageMs,
+        queries: lexical.queries,
+        vocabulary: lexical.index.vocabulary,
+        finds: lexical.finds.length,
+        distinct,
+        mined: mined.length,
+      };
     };
 
     for (let w = 0; w < WARMUPS; w++) await once();
@@ -120,15 +170,25 @@ async function main(): Promise<void> {
 
     const first = rounds[0]!;
     const columns: (keyof Round)[] = ['readMs', 'buildMs', 'queryMs', 'mergeMs', 'stageMs'];
-    console.log(`\npool ${first.queries} queries over 15,005 rows, ${first.vocabulary} distinct terms; ${first.finds} finds → ${first.distinct} distinct rows → ${first.mined} mined (cap ${MINING_DEFAULTS.capPerExample}/example, maxTotal ${MINING_DEFAULTS.maxTotal})`);
+    console.log(
+      `\npool ${first.queries} queries over 15,005 rows, ${first.vocabulary} distinct terms; ${first.finds} finds → ${first.distinct} distinct rows → ${first.mined} mined (cap ${MINING_DEFAULTS.capPerExample}/example, maxTotal ${MINING_DEFAULTS.maxTotal})`,
+    );
     for (const c of columns) {
       const v = rounds.map((r) => r[c]);
-      console.log(`  ${c.padEnd(8)} median ${median(v).toFixed(0).padStart(6)} ms   range ${Math.min(...v).toFixed(0)}–${Math.max(...v).toFixed(0)}`);
+      console.log(
+        `  ${c.padEnd(8)} median ${median(v).toFixed(0).padStart(6)} ms   range ${Math.min(...v).toFixed(0)}–${Math.max(...v).toFixed(0)}`,
+      );
     }
     const rss = process.resourceUsage().maxRSS / 1024;
-    console.log(`\nqueries/s (median): ${(first.queries / (median(rounds.map((r) => r.queryMs)) / 1000)).toFixed(0)}; peak RSS ${rss.toFixed(0)} MB; load average ${load.start.map((l) => l.toFixed(2)).join(' ')} → ${load.end.map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `\nqueries/s (median): ${(first.queries / (median(rounds.map((r) => r.queryMs)) / 1000)).toFixed(0)}; peak RSS ${rss.toFixed(0)} MB; load average ${load.start.map((l) => l.toFixed(2)).join(' ')} → ${load.end.map((l) => l.toFixed(2)).join(' ')}`,
+    );
 
-    await writeReport('mining', { settings: { dataset: 'unsmile train', bm25, repeats, warmups: WARMUPS }, environment: environment({ loadavg: load, peakRssMb: rss }), rounds });
+    await writeReport('mining', {
+      settings: { dataset: 'unsmile train', bm25, repeats, warmups: WARMUPS },
+      environment: environment({ loadavg: load, peakRssMb: rss }),
+      rounds,
+    });
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -85,7 +85,9 @@ interface Phases {
   dispatchMs: number;
   activityMs: number;
   workflowTurnMs: number;
-  /** Workflow started → first activity scheduled, and last activity completed → workflow completed (the manifest), ms. */
+  /**
+   * Workflow started → first activity scheduled, and last activity completed → workflow completed (the manifest), ms.
+   */
   startMs: number;
   finishMs: number;
   /** Workflow started → completed (server clock), ms: the client's wall time less the start and result round trips. */
@@ -98,7 +100,8 @@ const NO_PHASES: Phases = { dispatchMs: 0, activityMs: 0, workflowTurnMs: 0, sta
 
 /** Splits a chain run's history (server timestamps) into per-activity phases, for activities of type `activityType`. */
 function phasesOf(history: temporal.api.history.v1.IHistory, activityType: string): Phases {
-  const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+  const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number =>
+    Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
   const events = history.events ?? [];
   const scheduled = new Map<string, number>();
   const stages: { scheduled: number; started: number; completed: number }[] = [];
@@ -134,22 +137,37 @@ function phasesOf(history: temporal.api.history.v1.IHistory, activityType: strin
 /** A chain of `n` downloads of `url`, each needing the one before. */
 function chainYaml(n: number, url: string, sha256: string, cache: boolean): string {
   const id = (i: number): string => `s${String(i + 1).padStart(String(n).length, '0')}`;
-  const stages = Array.from({ length: n }, (_, i) =>
-    `  - { id: ${id(i)}, uses: download, cache: ${cache}${i > 0 ? `, needs: [${id(i - 1)}]` : ''}, with: { url: "${url}", sha256: "${sha256}" } }`,
+  const stages = Array.from(
+    { length: n },
+    (_, i) =>
+      `  - { id: ${id(i)}, uses: download, cache: ${cache}${i > 0 ? `, needs: [${id(i - 1)}]` : ''}, with: { url: "${url}", sha256: "${sha256}" } }`,
   );
   return `name: bench-chain\nstages:\n${stages.join('\n')}\n`;
 }
 
 function specOf(yaml: string, file: string, engine: Engine): RunSpec {
   const validated = validatePipelineText(yaml, file);
-  if (!validated.ok) throw new Error(`invalid benchmark pipeline ${file}: ${validated.problems.map((p) => `${p.line}:${p.col} ${p.message}`).join('; ')}`);
+  if (!validated.ok)
+    throw new Error(
+      `invalid benchmark pipeline ${file}: ${validated.problems.map((p) => `${p.line}:${p.col} ${p.message}`).join('; ')}`,
+    );
   return withConfiguredQueues(validated.spec, engine.config);
 }
 
 /** Runs `spec` as `pipelineRun` and waits for it: wall ms (client clock) and the history's phases. */
-async function runPipeline(engine: Engine, spec: RunSpec, noCache: boolean): Promise<{ ms: number; result: PipelineRunResult; phases: Phases }> {
+async function runPipeline(
+  engine: Engine,
+  spec: RunSpec,
+  noCache: boolean,
+): Promise<{ ms: number; result: PipelineRunResult; phases: Phases }> {
   const runId = randomUUID().slice(0, 8);
-  const input: PipelineRunInput = { spec, runId, noCache, bookkeepingQueue: engine.config.taskQueues.cpu, trigger: 'bench' };
+  const input: PipelineRunInput = {
+    spec,
+    runId,
+    noCache,
+    bookkeepingQueue: engine.config.taskQueues.cpu,
+    trigger: 'bench',
+  };
   const started = performance.now();
   const handle = await engine.client.workflow.start('pipelineRun', {
     workflowId: workflowIds.pipelineRun(spec.name, runId),
@@ -162,9 +180,17 @@ async function runPipeline(engine: Engine, spec: RunSpec, noCache: boolean): Pro
 }
 
 /** A bare chain of `n` no-op activities: wall ms and phases. */
-async function runFloor(client: Client, taskQueue: string, input: FloorChainInput): Promise<{ ms: number; phases: Phases }> {
+async function runFloor(
+  client: Client,
+  taskQueue: string,
+  input: FloorChainInput,
+): Promise<{ ms: number; phases: Phases }> {
   const started = performance.now();
-  const handle = await client.workflow.start('floorChain', { workflowId: `bench-floor-${randomUUID()}`, taskQueue, args: [input] });
+  const handle = await client.workflow.start('floorChain', {
+    workflowId: `bench-floor-${randomUUID()}`,
+    taskQueue,
+    args: [input],
+  });
   await handle.result();
   const ms = performance.now() - started;
   return { ms, phases: phasesOf(await handle.fetchHistory(), 'noop') };
@@ -207,7 +233,10 @@ interface DemoFigures {
 }
 
 /** Everything one server set-up needs: the server, fairline's engine, the floor's worker; stop() undoes all. */
-async function setUp(server: ServerName, work: string): Promise<{ dev: DevServer; engine: Engine; floorQueue: string; stop(): Promise<void> }> {
+async function setUp(
+  server: ServerName,
+  work: string,
+): Promise<{ dev: DevServer; engine: Engine; floorQueue: string; stop(): Promise<void> }> {
   const { stock, dynamicConfig } = SERVERS[server];
   const dev = await startTemporalDevServer({ stock, dynamicConfig });
   let engine: Engine | undefined;
@@ -247,20 +276,36 @@ async function setUp(server: ServerName, work: string): Promise<{ dev: DevServer
 
 let floorBundlePromise: ReturnType<typeof bundleWorkflowCode> | undefined;
 function floorBundle(): ReturnType<typeof bundleWorkflowCode> {
-  floorBundlePromise ??= bundleWorkflowCode({ workflowsPath: FLOOR_WORKFLOWS, logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } });
+  floorBundlePromise ??= bundleWorkflowCode({
+    workflowsPath: FLOOR_WORKFLOWS,
+    logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} },
+  });
   return floorBundlePromise;
 }
 
 function wallByStage(result: PipelineRunResult): Record<string, number> {
-  return Object.fromEntries(result.stages.map((s) => [s.id, s.startedAt !== undefined && s.endedAt !== undefined ? s.endedAt - s.startedAt : 0]));
+  return Object.fromEntries(
+    result.stages.map((s) => [
+      s.id,
+      s.startedAt !== undefined && s.endedAt !== undefined ? s.endedAt - s.startedAt : 0,
+    ]),
+  );
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { stages: { type: 'string' }, repeats: { type: 'string' }, servers: { type: 'string' }, demo: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: {
+      stages: { type: 'string' },
+      repeats: { type: 'string' },
+      servers: { type: 'string' },
+      demo: { type: 'boolean' },
+    },
+  });
   const n = positiveInt('stages', values.stages, 20);
   const repeats = positiveInt('repeats', values.repeats, 5);
   const servers = (values.servers ?? 'stock,fairline,eager').split(',').map((name) => {
-    if (!(name in SERVERS)) throw new Error(`--servers: unknown set-up "${name}" (known: ${Object.keys(SERVERS).join(', ')})`);
+    if (!(name in SERVERS))
+      throw new Error(`--servers: unknown set-up "${name}" (known: ${Object.keys(SERVERS).join(', ')})`);
     return name as ServerName;
   });
 
@@ -278,7 +323,9 @@ async function main(): Promise<void> {
   const summaries: ServerSummary[] = [];
   let demo: DemoFigures | undefined;
   try {
-    console.log(`orchestration benchmark: chains of ${n} activities, ${repeats} repeats after 1 warm-up, servers: ${servers.join(', ')}`);
+    console.log(
+      `orchestration benchmark: chains of ${n} activities, ${repeats} repeats after 1 warm-up, servers: ${servers.join(', ')}`,
+    );
     work = await mkdtemp(join(tmpdir(), 'fairline-bench-'));
     const body = Buffer.alloc(SOURCE_BYTES, 'fairline benchmark source\n');
     const sourcePath = join(work, 'source.txt');
@@ -287,7 +334,9 @@ async function main(): Promise<void> {
     const sha256 = createHash('sha256').update(body).digest('hex');
 
     for (const [index, server] of servers.entries()) {
-      console.log(`\n[${server}] starting a Temporal dev server (${JSON.stringify({ ...(SERVERS[server].stock ? {} : DEV_SERVER_DYNAMIC_CONFIG), ...SERVERS[server].dynamicConfig })}) and in-process workers…`);
+      console.log(
+        `\n[${server}] starting a Temporal dev server (${JSON.stringify({ ...(SERVERS[server].stock ? {} : DEV_SERVER_DYNAMIC_CONFIG), ...SERVERS[server].dynamicConfig })}) and in-process workers…`,
+      );
       const setup = await setUp(server, work);
       current = setup;
       try {
@@ -301,7 +350,15 @@ async function main(): Promise<void> {
           for (let i = 0; i < n; i++) {
             const scratchDir = join(work!, 'scratch', randomUUID());
             await mkdir(scratchDir, { recursive: true });
-            const context: StageContext = { stageId: `direct-${i}`, store: engine.store, config: engine.config, log: { info() {}, warn() {} }, heartbeat() {}, signal: new AbortController().signal, scratchDir };
+            const context: StageContext = {
+              stageId: `direct-${i}`,
+              store: engine.store,
+              config: engine.config,
+              log: { info() {}, warn() {} },
+              heartbeat() {},
+              signal: new AbortController().signal,
+              scratchDir,
+            };
             try {
               await download(stageInput, context);
             } finally {
@@ -315,9 +372,12 @@ async function main(): Promise<void> {
           const floorEager = await runFloor(engine.client, floorQueue, { n, eager: true });
           const fairline = await runPipeline(engine, executed, true);
           const fairlineCached = await runPipeline(engine, cached, false);
-          const count = (run: { result: PipelineRunResult }, status: string): number => run.result.stages.filter((s) => s.status === status).length;
-          if (count(fairline, 'succeeded') !== n) throw new Error(`expected ${n} executed stages in the executed chain, got ${count(fairline, 'succeeded')}`);
-          if (count(fairlineCached, 'cached') !== n) throw new Error(`expected ${n} cached stages in the cached chain, got ${count(fairlineCached, 'cached')}`);
+          const count = (run: { result: PipelineRunResult }, status: string): number =>
+            run.result.stages.filter((s) => s.status === status).length;
+          if (count(fairline, 'succeeded') !== n)
+            throw new Error(`expected ${n} executed stages in the executed chain, got ${count(fairline, 'succeeded')}`);
+          if (count(fairlineCached, 'cached') !== n)
+            throw new Error(`expected ${n} cached stages in the cached chain, got ${count(fairlineCached, 'cached')}`);
           return { floor, floorEager, fairline, fairlineCached, direct: await direct() };
         };
         // The warm-up also fills the cache the cached chain reads.
@@ -329,18 +389,30 @@ async function main(): Promise<void> {
           const measured = await round();
           const cachedRun = measured.fairlineCached;
           rounds.push(measured);
-          console.log(`  repeat ${r}/${repeats}: ${WAYS.map((w) => `${w} ${fmt(measured[w].ms / n, 1)}`).join(', ')} ms/stage (fairline: dispatch ${fmt(measured.fairline.phases.dispatchMs, 1)}, activity ${fmt(measured.fairline.phases.activityMs, 1)}, turn ${fmt(measured.fairline.phases.workflowTurnMs, 1)}; cached chain ${fmt(cachedRun.ms, 0)} ms)`);
+          console.log(
+            `  repeat ${r}/${repeats}: ${WAYS.map((w) => `${w} ${fmt(measured[w].ms / n, 1)}`).join(', ')} ms/stage (fairline: dispatch ${fmt(measured.fairline.phases.dispatchMs, 1)}, activity ${fmt(measured.fairline.phases.activityMs, 1)}, turn ${fmt(measured.fairline.phases.workflowTurnMs, 1)}; cached chain ${fmt(cachedRun.ms, 0)} ms)`,
+          );
         }
         const perStage = (way: Way): number => median(rounds.map((r) => r[way].ms / n));
         const phase = (way: Way): Phases => {
           const of = (key: keyof Phases): number => median(rounds.map((r) => r[way].phases[key]));
-          return { dispatchMs: of('dispatchMs'), activityMs: of('activityMs'), workflowTurnMs: of('workflowTurnMs'), startMs: of('startMs'), finishMs: of('finishMs'), totalMs: of('totalMs') };
+          return {
+            dispatchMs: of('dispatchMs'),
+            activityMs: of('activityMs'),
+            workflowTurnMs: of('workflowTurnMs'),
+            startMs: of('startMs'),
+            finishMs: of('finishMs'),
+            totalMs: of('totalMs'),
+          };
         };
         const msPerStage = Object.fromEntries(WAYS.map((w) => [w, perStage(w)])) as Record<Way, number>;
         const overhead = msPerStage.fairline - msPerStage.direct;
         summaries.push({
           server,
-          dynamicConfig: { ...(SERVERS[server].stock ? {} : DEV_SERVER_DYNAMIC_CONFIG), ...SERVERS[server].dynamicConfig },
+          dynamicConfig: {
+            ...(SERVERS[server].stock ? {} : DEV_SERVER_DYNAMIC_CONFIG),
+            ...SERVERS[server].dynamicConfig,
+          },
           msPerStage,
           phases: Object.fromEntries(WAYS.map((w) => [w, phase(w)])) as Record<Way, Phases>,
           overheadMsPerStage: overhead,
@@ -359,11 +431,21 @@ async function main(): Promise<void> {
 
     printTable(n, repeats, summaries);
     if (demo) {
-      console.log(`\ndemo (pipelines/demo.yaml, server ${demo.server}): cold ${fmt(demo.coldMs / 1000, 1)} s, fully cached rerun ${fmt(demo.cachedMs / 1000, 2)} s = ${fmt(100 * demo.cachedOverCold, 2)} % of cold`);
+      console.log(
+        `\ndemo (pipelines/demo.yaml, server ${demo.server}): cold ${fmt(demo.coldMs / 1000, 1)} s, fully cached rerun ${fmt(demo.cachedMs / 1000, 2)} s = ${fmt(100 * demo.cachedOverCold, 2)} % of cold`,
+      );
     }
     console.log();
     await writeReport('orchestration', {
-      settings: { stages: n, repeats, warmups: 1, servers, stage: 'download', sourceBytes: SOURCE_BYTES, demo: values.demo === true },
+      settings: {
+        stages: n,
+        repeats,
+        warmups: 1,
+        servers,
+        stage: 'download',
+        sourceBytes: SOURCE_BYTES,
+        demo: values.demo === true,
+      },
       environment: environment({ temporalCli: PINS.temporalCli }),
       summaries,
       ...(demo ? { demo } : {}),
@@ -397,22 +479,40 @@ function printTable(n: number, repeats: number, summaries: ServerSummary[]): voi
   ];
   const width = Math.max(...rows.map(([k]) => k!.length));
   const cell = Math.max(10, ...head.map((h) => h.length + 2));
-  console.log(`  ${''.padEnd(width)}  ${head.slice(1).map((h) => h.padStart(cell)).join('')}`);
-  for (const [label, ...cells] of rows) console.log(`  ${label!.padEnd(width)}  ${cells.map((c) => c.padStart(cell)).join('')}`);
+  console.log(
+    `  ${''.padEnd(width)}  ${head
+      .slice(1)
+      .map((h) => h.padStart(cell))
+      .join('')}`,
+  );
+  for (const [label, ...cells] of rows)
+    console.log(`  ${label!.padEnd(width)}  ${cells.map((c) => c.padStart(cell)).join('')}`);
 }
 
 /** pipelines/demo.yaml cold (a store nothing is cached in), then again with everything cached. */
 async function runDemo(engine: Engine, server: ServerName): Promise<DemoFigures> {
   const file = join(PROJECT_ROOT, 'pipelines', 'demo.yaml');
   const validated = validatePipelineText(await readFile(file, 'utf8'), file);
-  if (!validated.ok) throw new Error(`invalid ${file}: ${validated.problems.map((p) => `${p.line}:${p.col} ${p.message}`).join('; ')}`);
+  if (!validated.ok)
+    throw new Error(`invalid ${file}: ${validated.problems.map((p) => `${p.line}:${p.col} ${p.message}`).join('; ')}`);
   const spec = withConfiguredQueues(validated.spec, engine.config);
   console.log('\ndemo: cold run (three small trainings; minutes)…');
   const cold = await runPipeline(engine, spec, false);
-  console.log(`  cold: ${fmt(cold.ms / 1000, 1)} s (${cold.result.stages.map((s) => `${s.id} ${s.status}`).join(', ')})`);
+  console.log(
+    `  cold: ${fmt(cold.ms / 1000, 1)} s (${cold.result.stages.map((s) => `${s.id} ${s.status}`).join(', ')})`,
+  );
   const cachedRun = await runPipeline(engine, spec, false);
-  console.log(`  cached rerun: ${fmt(cachedRun.ms / 1000, 2)} s (${cachedRun.result.stages.map((s) => `${s.id} ${s.status}`).join(', ')})`);
-  return { server, coldMs: cold.ms, cachedMs: cachedRun.ms, cachedOverCold: cachedRun.ms / cold.ms, coldStages: wallByStage(cold.result), cachedStages: wallByStage(cachedRun.result) };
+  console.log(
+    `  cached rerun: ${fmt(cachedRun.ms / 1000, 2)} s (${cachedRun.result.stages.map((s) => `${s.id} ${s.status}`).join(', ')})`,
+  );
+  return {
+    server,
+    coldMs: cold.ms,
+    cachedMs: cachedRun.ms,
+    cachedOverCold: cachedRun.ms / cold.ms,
+    coldStages: wallByStage(cold.result),
+    cachedStages: wallByStage(cachedRun.result),
+  };
 }
 
 runMain(main);

@@ -13,6 +13,7 @@ time, file sizes, load time, and training samples per second on the CPU.
 The scratch model is the trainer's default size (hidden 64, 2 layers) with its WordPiece learned
 from the demo text. Writes bench/results/pretrained-<timestamp>.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,15 @@ def main() -> int:
     torch.manual_seed(0)
     texts = [r["text"] for r in demo_rows("train")] + [r["text"] for r in demo_rows("test")]
     labels = [r["labels"] for r in demo_rows("train")] + [r["labels"] for r in demo_rows("test")]
-    results: dict = {"settings": vars(args), "environment": {"python": platform.python_version(), "torch": torch.__version__,
-                                                             "cpus": os.cpu_count(), "loadavg_start": os.getloadavg()}}
+    results: dict = {
+        "settings": vars(args),
+        "environment": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "cpus": os.cpu_count(),
+            "loadavg_start": os.getloadavg(),
+        },
+    }
 
     def train_rate(model, tokenizer) -> dict:
         model.train()
@@ -60,8 +68,8 @@ def main() -> int:
         times = []
         for step in range(args.steps + 1):
             start = (step * args.batch) % len(texts)
-            batch_texts = (texts + texts)[start:start + args.batch]
-            batch_labels = torch.tensor((labels + labels)[start:start + args.batch], dtype=torch.float32)
+            batch_texts = (texts + texts)[start : start + args.batch]
+            batch_labels = torch.tensor((labels + labels)[start : start + args.batch], dtype=torch.float32)
             enc = tokenizer(batch_texts, truncation=True, max_length=args.max_length, padding=True, return_tensors="pt")
             t = time.perf_counter()
             logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
@@ -73,8 +81,12 @@ def main() -> int:
             if step > 0:  # the first step allocates optimizer state
                 times.append(time.perf_counter() - t)
         step_s = statistics.median(times)
-        return {"step_s_median": step_s, "step_s": times, "samples_per_s": args.batch / step_s,
-                "tokens_per_batch": int(enc["input_ids"].shape[1])}
+        return {
+            "step_s_median": step_s,
+            "step_s": times,
+            "samples_per_s": args.batch / step_s,
+            "tokens_per_batch": int(enc["input_ids"].shape[1]),
+        }
 
     rows = []
     for name in ["scratch", *sorted(pretrained.pins())]:
@@ -83,9 +95,17 @@ def main() -> int:
         if name == "scratch":
             tokenizer = train_wordpiece(texts, 2000, args.max_length)
             from transformers import BertConfig
-            config = BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                                intermediate_size=128, pad_token_id=tokenizer.pad_token_id, num_labels=3,
-                                problem_type="multi_label_classification")
+
+            config = BertConfig(
+                vocab_size=len(tokenizer),
+                hidden_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=2,
+                intermediate_size=128,
+                pad_token_id=tokenizer.pad_token_id,
+                num_labels=3,
+                problem_type="multi_label_classification",
+            )
             model = AutoModelForSequenceClassification.from_config(config)
         else:
             with tempfile.TemporaryDirectory() as tmp:
@@ -94,8 +114,9 @@ def main() -> int:
                 row["bytes"] = event["bytes"]
                 t = time.perf_counter()
                 tokenizer = AutoTokenizer.from_pretrained(event["path"])
-                model = AutoModelForSequenceClassification.from_pretrained(event["path"], num_labels=3,
-                                                                           problem_type="multi_label_classification")
+                model = AutoModelForSequenceClassification.from_pretrained(
+                    event["path"], num_labels=3, problem_type="multi_label_classification"
+                )
                 row["load_s"] = time.perf_counter() - t
         row["parameters"] = sum(p.numel() for p in model.parameters())
         row["training"] = train_rate(model, tokenizer)
@@ -104,12 +125,16 @@ def main() -> int:
 
     results["environment"]["loadavg_end"] = os.getloadavg()
     results["results"] = rows
-    print(f"\n{'model':<24}{'params':>12}{'build s':>10}{'dequant s':>11}{'safetensors MB':>16}{'load s':>8}{'train samples/s':>17}")
+    print(
+        f"\n{'model':<24}{'params':>12}{'build s':>10}{'dequant s':>11}{'safetensors MB':>16}{'load s':>8}{'train samples/s':>17}"
+    )
     for r in rows:
         build = r.get("build", {})
         mb = r.get("bytes", {}).get("model.safetensors", 0) / 1e6
-        print(f"{r['model']:<24}{r['parameters']:>12,}{build.get('total_s', float('nan')):>10.1f}{build.get('dequantise_s', float('nan')):>11.1f}"
-              f"{mb:>16.1f}{r.get('load_s', float('nan')):>8.2f}{r['training']['samples_per_s']:>17.1f}")
+        print(
+            f"{r['model']:<24}{r['parameters']:>12,}{build.get('total_s', float('nan')):>10.1f}{build.get('dequantise_s', float('nan')):>11.1f}"
+            f"{mb:>16.1f}{r.get('load_s', float('nan')):>8.2f}{r['training']['samples_per_s']:>17.1f}"
+        )
     print(f"load average {results['environment']['loadavg_start']} -> {results['environment']['loadavg_end']}")
     out = ROOT / "bench" / "results" / f"pretrained-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

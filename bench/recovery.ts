@@ -42,7 +42,11 @@ function pipelineYaml(): string {
 }
 
 function startWorker(root: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(root, 'cli', 'bin.mjs'), 'worker'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(root, 'cli', 'bin.mjs'), 'worker'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((ready, fail) => {
     let seen = '';
     const onData = (c: Buffer): void => {
@@ -57,7 +61,11 @@ function startWorker(root: string, env: NodeJS.ProcessEnv): Promise<ChildProcess
 
 function trainersOf(parent: number): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(parent), '-f', 'trainer train']).toString().split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(parent), '-f', 'trainer train'])
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -87,13 +95,18 @@ async function pendingTrain(client: Client, workflowId: string): Promise<Pending
   if (payload) {
     try {
       const details: unknown = JSON.parse(Buffer.from(payload).toString('utf8'));
-      if (details && typeof details === 'object' && 'step' in details && typeof details.step === 'number') step = details.step;
+      if (details && typeof details === 'object' && 'step' in details && typeof details.step === 'number')
+        step = details.step;
     } catch {
       // not JSON: no step
     }
   }
   const started = activity.lastStartedTime;
-  return { attempt: activity.attempt ?? 1, ...(step !== undefined ? { step } : {}), ...(started ? { startedMs: Number(started.seconds ?? 0) * 1000 + Math.floor((started.nanos ?? 0) / 1e6) } : {}) };
+  return {
+    attempt: activity.attempt ?? 1,
+    ...(step !== undefined ? { step } : {}),
+    ...(started ? { startedMs: Number(started.seconds ?? 0) * 1000 + Math.floor((started.nanos ?? 0) / 1e6) } : {}),
+  };
 }
 
 async function main(): Promise<void> {
@@ -118,14 +131,23 @@ async function main(): Promise<void> {
   const cancels: { stopMs: number; stepsAfterCancel: number }[] = [];
   const cliEnds: number[] = [];
   const start = (id: string): void => {
-    execFileSync(process.execPath, [join(root, 'cli', 'bin.mjs'), 'run', file, '--id', id, '--detach'], { cwd: root, env, stdio: 'ignore' });
+    execFileSync(process.execPath, [join(root, 'cli', 'bin.mjs'), 'run', file, '--id', id, '--detach'], {
+      cwd: root,
+      env,
+      stdio: 'ignore',
+    });
   };
   /** Waits until the trainer of `worker` is training (a step heartbeat), returns its pid and step. */
-  const training = async (worker: ChildProcess, workflowId: string, pastStep = 0): Promise<{ pid: number; step: number }> => {
+  const training = async (
+    worker: ChildProcess,
+    workflowId: string,
+    pastStep = 0,
+  ): Promise<{ pid: number; step: number }> => {
     for (let i = 0; i < 6000; i++) {
       const [pid] = trainersOf(worker.pid!);
       const pending = await pendingTrain(client, workflowId).catch(() => undefined);
-      if (pid !== undefined && pending?.step !== undefined && pending.step > pastStep) return { pid, step: pending.step };
+      if (pid !== undefined && pending?.step !== undefined && pending.step > pastStep)
+        return { pid, step: pending.step };
       await sleep(100);
     }
     throw new Error('training never started');
@@ -151,12 +173,23 @@ async function main(): Promise<void> {
       let sawSetup = false;
       for (;;) {
         const pending = await pendingTrain(client, killWorkflow).catch(() => undefined);
-        if (pending && pending.attempt > attemptBefore && Number.isNaN(resumeStartMs) && pending.startedMs !== undefined && pending.startedMs > killedAt - 1000) {
+        if (
+          pending &&
+          pending.attempt > attemptBefore &&
+          Number.isNaN(resumeStartMs) &&
+          pending.startedMs !== undefined &&
+          pending.startedMs > killedAt - 1000
+        ) {
           resumeStartMs = pending.startedMs - killedAt;
           attempt = pending.attempt;
         }
         if (!Number.isNaN(resumeStartMs) && pending?.step === undefined) sawSetup = true;
-        if (sawSetup && trainersOf(worker.pid!).length > 0 && pending?.step !== undefined && pending.attempt > attemptBefore) {
+        if (
+          sawSetup &&
+          trainersOf(worker.pid!).length > 0 &&
+          pending?.step !== undefined &&
+          pending.attempt > attemptBefore
+        ) {
           firstStepMs = Date.now() - killedAt;
           break;
         }
@@ -164,7 +197,9 @@ async function main(): Promise<void> {
         await sleep(100);
       }
       kills.push({ resumeStartMs, firstStepMs, attempt });
-      console.log(`kill → resume: next attempt (${attempt}) started after ${(resumeStartMs / 1000).toFixed(1)} s, training again after ${(firstStepMs / 1000).toFixed(1)} s (killed at step ${before.step})`);
+      console.log(
+        `kill → resume: next attempt (${attempt}) started after ${(resumeStartMs / 1000).toFixed(1)} s, training again after ${(firstStepMs / 1000).toFixed(1)} s (killed at step ${before.step})`,
+      );
       await client.workflow.getHandle(killWorkflow).cancel();
 
       // cancel → stop
@@ -183,12 +218,21 @@ async function main(): Promise<void> {
       }
       const stopMs = Date.now() - cancelledAt;
       cancels.push({ stopMs, stepsAfterCancel: lastStep - running.step });
-      console.log(`cancel → stop: trainer exited ${(stopMs / 1000).toFixed(1)} s after the cancel, ≥ ${lastStep - running.step} steps trained after it (heartbeat view)`);
+      console.log(
+        `cancel → stop: trainer exited ${(stopMs / 1000).toFixed(1)} s after the cancel, ≥ ${lastStep - running.step} steps trained after it (heartbeat view)`,
+      );
       // run end → CLI exit
       const failId = `fail-${r}-${Date.now()}`;
       const failing = join(work, 'failing.yaml');
-      await writeFile(failing, `name: failing\nstages:\n  - { id: gone, uses: download, with: { url: "file://${work}/no-such-file.csv" } }\n`);
-      const cli = spawn(process.execPath, [join(root, 'cli', 'bin.mjs'), 'run', failing, '--id', failId], { cwd: root, env, stdio: 'ignore' });
+      await writeFile(
+        failing,
+        `name: failing\nstages:\n  - { id: gone, uses: download, with: { url: "file://${work}/no-such-file.csv" } }\n`,
+      );
+      const cli = spawn(process.execPath, [join(root, 'cli', 'bin.mjs'), 'run', failing, '--id', failId], {
+        cwd: root,
+        env,
+        stdio: 'ignore',
+      });
       await new Promise((done) => cli.on('exit', done));
       const exitedAt = Date.now();
       const closed = (await client.workflow.getHandle(`pipeline/failing/${failId}`).describe()).closeTime;

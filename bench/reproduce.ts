@@ -29,7 +29,10 @@ import { SHARED_DATA, SHARED_FILES } from '../test/shared-data';
 import { environment, runMain, writeReport } from './support';
 
 /** The manual's figures (its section 5.2): macro F1 and male/female reactivity. */
-const MANUAL = { baseline: { macroF1: 0.864, reactivity: 0.0697 }, debiased: { macroF1: 0.87, reactivity: 0.0639 } } as const;
+const MANUAL = {
+  baseline: { macroF1: 0.864, reactivity: 0.0697 },
+  debiased: { macroF1: 0.87, reactivity: 0.0639 },
+} as const;
 
 interface Options {
   model: string;
@@ -53,11 +56,13 @@ function parseArgs(argv: string[]): Options {
     const v = get(name);
     if (v === undefined) return fallback;
     const parsed = v.split(',').map(Number);
-    if (parsed.some((n) => !Number.isFinite(n))) throw new Error(`--${name} must be numbers separated by commas, got "${v}"`);
+    if (parsed.some((n) => !Number.isFinite(n)))
+      throw new Error(`--${name} must be numbers separated by commas, got "${v}"`);
     return parsed;
   };
   const presets = (get('presets') ?? 'manual,public').split(',');
-  for (const p of presets) if (p !== 'manual' && p !== 'public') throw new Error(`--presets: "${p}" is not a preset (manual, public)`);
+  for (const p of presets)
+    if (p !== 'manual' && p !== 'public') throw new Error(`--presets: "${p}" is not a preset (manual, public)`);
   return {
     model: get('model') ?? 'scratch',
     seeds: numbers('seeds', [42, 43, 44]),
@@ -117,7 +122,9 @@ function modelResult(report: Report, name: string): ModelResult {
 
 /** Runs the pipeline once (a fresh embedded stack, the shared data through mirrors) and returns its report. */
 function runOnce(o: Options, seed: number, v: Variant, id: string): Report {
-  const mirrors = Object.fromEntries(Object.entries(SHARED_FILES).map(([url, path]) => [url, pathToFileURL(join(SHARED_DATA, path)).href]));
+  const mirrors = Object.fromEntries(
+    Object.entries(SHARED_FILES).map(([url, path]) => [url, pathToFileURL(join(SHARED_DATA, path)).href]),
+  );
   const set = [
     `params.model=${o.model}`,
     `params.seed=${seed}`,
@@ -128,26 +135,40 @@ function runOnce(o: Options, seed: number, v: Variant, id: string): Report {
     `params.lambda=${v.lambda}`,
     `params.temperature=${v.temperature}`,
   ].flatMap((s) => ['--set', s]);
-  const result = spawnSync('npx', ['tsx', 'cli/main.ts', 'run', 'pipelines/reproduce/reproduce.yaml', '--id', id, ...set], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, FAIRLINE_DATA_MIRRORS: JSON.stringify(mirrors) },
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const result = spawnSync(
+    'npx',
+    ['tsx', 'cli/main.ts', 'run', 'pipelines/reproduce/reproduce.yaml', '--id', id, ...set],
+    {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, FAIRLINE_DATA_MIRRORS: JSON.stringify(mirrors) },
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   const manifest = /^manifest: (\S+)$/m.exec(result.stdout ?? '')?.[1];
-  if (result.status !== 0 || !manifest) throw new Error(`run ${id} failed (exit ${result.status}):\n${(result.stderr ?? '').slice(-3000)}`);
-  const stages: { uses: string; outputs?: Record<string, { uri?: string }> }[] = JSON.parse(readFileSync(fileURLToPath(manifest), 'utf8')).stages;
+  if (result.status !== 0 || !manifest)
+    throw new Error(`run ${id} failed (exit ${result.status}):\n${(result.stderr ?? '').slice(-3000)}`);
+  const stages: { uses: string; outputs?: Record<string, { uri?: string }> }[] = JSON.parse(
+    readFileSync(fileURLToPath(manifest), 'utf8'),
+  ).stages;
   const uri = stages.find((s) => s.uses === 'report')?.outputs?.report?.uri;
   if (!uri?.startsWith('file://')) throw new Error(`run ${id}: no report.json in the file store (${manifest})`);
   return reportSchema.parse(JSON.parse(readFileSync(fileURLToPath(uri), 'utf8')));
 }
 
 const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
-const sd = (xs: number[]): number => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+const sd = (xs: number[]): number =>
+  xs.length < 2 ? 0 : Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
 const ms = (xs: number[]): string => `${mean(xs).toFixed(4)} ± ${sd(xs).toFixed(4)}`;
 const ci = (e: Estimate): string => `${e.value.toFixed(4)} [${e.ci_low.toFixed(4)}, ${e.ci_high.toFixed(4)}]`;
 
-const rowSchema = z.object({ variant: variantSchema, seed: z.number(), baseline: modelResultSchema, debiased: modelResultSchema, seconds: z.number() });
+const rowSchema = z.object({
+  variant: variantSchema,
+  seed: z.number(),
+  baseline: modelResultSchema,
+  debiased: modelResultSchema,
+  seconds: z.number(),
+});
 type Row = z.infer<typeof rowSchema>;
 
 const variantKey = (v: Variant): string => `${v.preset} λ=${v.lambda} T=${v.temperature}`;
@@ -157,7 +178,10 @@ async function loadRows(files: string[]): Promise<Row[]> {
   const rows: Row[] = [];
   for (const file of files) {
     const parsed = z.object({ rows: z.array(rowSchema) }).safeParse(JSON.parse(await readFile(file, 'utf8')));
-    if (!parsed.success) throw new Error(`${file}: not a reproduce result: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success)
+      throw new Error(
+        `${file}: not a reproduce result: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`,
+      );
     rows.push(...parsed.data.rows);
   }
   return rows;
@@ -166,13 +190,21 @@ async function loadRows(files: string[]): Promise<Row[]> {
 function printTable(o: Options, rows: Row[]): void {
   const keys = [...new Set(rows.map((r) => variantKey(r.variant)))];
   const seeds = [...new Set(rows.map((r) => r.seed))].sort();
-  console.log(`\nmodel ${o.model}, seeds ${seeds.join(' ')}, ${o.epochs} epochs${o.maxSteps ? `, at most ${o.maxSteps} steps` : ''}; mean ± sd over seeds (n per row)`);
-  console.log('variant | n | macro F1 baseline → debiased | micro F1 baseline → debiased | manual reactivity (signed) baseline → debiased | |reactivity| baseline → debiased | unseen |reactivity|');
-  console.log(`manual's figures | | ${MANUAL.baseline.macroF1} → ${MANUAL.debiased.macroF1} | | ${MANUAL.baseline.reactivity} → ${MANUAL.debiased.reactivity} | |`);
+  console.log(
+    `\nmodel ${o.model}, seeds ${seeds.join(' ')}, ${o.epochs} epochs${o.maxSteps ? `, at most ${o.maxSteps} steps` : ''}; mean ± sd over seeds (n per row)`,
+  );
+  console.log(
+    'variant | n | macro F1 baseline → debiased | micro F1 baseline → debiased | manual reactivity (signed) baseline → debiased | |reactivity| baseline → debiased | unseen |reactivity|',
+  );
+  console.log(
+    `manual's figures | | ${MANUAL.baseline.macroF1} → ${MANUAL.debiased.macroF1} | | ${MANUAL.baseline.reactivity} → ${MANUAL.debiased.reactivity} | |`,
+  );
   for (const key of keys) {
     const rs = rows.filter((r) => variantKey(r.variant) === key);
     const pick = (f: (r: Row) => number): number[] => rs.map(f);
-    const unseen = rs.every((r) => r.baseline.unseen && r.debiased.unseen) ? `${ms(pick((r) => r.baseline.unseen!.value))} → ${ms(pick((r) => r.debiased.unseen!.value))}` : '—';
+    const unseen = rs.every((r) => r.baseline.unseen && r.debiased.unseen)
+      ? `${ms(pick((r) => r.baseline.unseen!.value))} → ${ms(pick((r) => r.debiased.unseen!.value))}`
+      : '—';
     console.log(
       `${key} | ${rs.length} | ${ms(pick((r) => r.baseline.macroF1.value))} → ${ms(pick((r) => r.debiased.macroF1.value))} | ` +
         `${ms(pick((r) => r.baseline.microF1.value))} → ${ms(pick((r) => r.debiased.microF1.value))} | ` +
@@ -242,7 +274,13 @@ async function main(): Promise<void> {
       for (const seed of o.seeds) {
         const t0 = Date.now();
         const report = runOnce(o, seed, v, `repro-${stamp}-${v.preset}-l${v.lambda}-t${v.temperature}-s${seed}`);
-        rows.push({ variant: v, seed, baseline: modelResult(report, 'baseline'), debiased: modelResult(report, 'debiased'), seconds: (Date.now() - t0) / 1000 });
+        rows.push({
+          variant: v,
+          seed,
+          baseline: modelResult(report, 'baseline'),
+          debiased: modelResult(report, 'debiased'),
+          seconds: (Date.now() - t0) / 1000,
+        });
         const last = rows[rows.length - 1]!;
         console.log(
           `${variantKey(v)} seed ${seed}: macro F1 ${ci(last.baseline.macroF1)} → ${ci(last.debiased.macroF1)}; ` +
@@ -259,7 +297,8 @@ async function main(): Promise<void> {
     await writeFile(file, html);
     console.log(`wrote ${file} (F1 and |reactivity| against λ)`);
   }
-  if (o.from.length === 0) await writeReport('reproduce', { environment: environment({ model: o.model }), options: o, manual: MANUAL, rows });
+  if (o.from.length === 0)
+    await writeReport('reproduce', { environment: environment({ model: o.model }), options: o, manual: MANUAL, rows });
 }
 
 runMain(main);

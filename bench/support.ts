@@ -20,16 +20,33 @@ export const median = (values: number[]): number => {
 };
 
 /** The machine a report was measured on (Node, platform, CPU), followed by `extra`'s fields in their order. */
-export function environment<T extends object>(extra: T): { node: string; platform: string; cpu: string; cpuCount: number } & T {
-  return { node: process.version, platform: `${process.platform}-${process.arch}`, cpu: cpus()[0]?.model ?? 'unknown', cpuCount: cpus().length, ...extra };
+export function environment<T extends object>(
+  extra: T,
+): { node: string; platform: string; cpu: string; cpuCount: number } & T {
+  return {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cpuCount: cpus().length,
+    ...extra,
+  };
 }
 
-/** Writes `{ benchmark, date, ...body }` to bench/results/<benchmark>-<timestamp>.json, prints `wrote <file>` and returns the file. */
+/**
+ * Writes `{ benchmark, date, ...body }` to bench/results/<benchmark>-<timestamp>.json, prints `wrote <file>` and
+ * returns the file.
+ */
 export async function writeReport(benchmark: string, body: object): Promise<string> {
   const now = new Date();
   const resultsDir = join(PROJECT_ROOT, 'bench', 'results');
   await mkdir(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${benchmark}-${now.toISOString().replace(/:/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
+  const file = join(
+    resultsDir,
+    `${benchmark}-${now
+      .toISOString()
+      .replace(/:/g, '')
+      .replace(/\.\d+Z$/, 'Z')}.json`,
+  );
   await writeFile(file, `${JSON.stringify({ benchmark, date: now.toISOString(), ...body }, null, 2)}\n`);
   console.log(`wrote ${file}`);
   return file;

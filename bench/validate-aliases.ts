@@ -33,11 +33,20 @@ runMain(async () => {
     const file = join(dir, 'alias-bomb.yaml');
     const { text } = aliasBombPipeline(bytes, reuses);
     await writeFile(file, text);
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD, file], { cwd: PROJECT_ROOT, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
-    if (child.status !== 0) throw new Error(`the validation process failed (exit ${child.status}): ${child.stderr.slice(-2000)}`);
-    const result: { seconds: number; maxRssMiB: number; problems: number; first: string } = JSON.parse(child.stdout.trim().split('\n').pop()!);
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD, file], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    if (child.status !== 0)
+      throw new Error(`the validation process failed (exit ${child.status}): ${child.stderr.slice(-2000)}`);
+    const result: { seconds: number; maxRssMiB: number; problems: number; first: string } = JSON.parse(
+      child.stdout.trim().split('\n').pop()!,
+    );
     console.log(`file: ${(text.length / 1e6).toFixed(2)} MB, anchored list reused ${reuses} times`);
-    console.log(`validate: ${result.seconds.toFixed(2)} s, peak RSS ${result.maxRssMiB.toFixed(0)} MiB, ${result.problems} problem(s)`);
+    console.log(
+      `validate: ${result.seconds.toFixed(2)} s, peak RSS ${result.maxRssMiB.toFixed(0)} MiB, ${result.problems} problem(s)`,
+    );
     console.log(`first problem: ${result.first}`);
     await writeReport('validate-aliases', { environment: environment({ bytes: text.length, reuses }), ...result });
   } finally {

@@ -30,7 +30,11 @@ async function printClosingLines(progress: RunProgress, config: FairlineConfig):
 
 export async function demoCommand(config: FairlineConfig): Promise<number> {
   process.stderr.write('fairline demo: pipelines/demo.yaml on the embedded stack\n');
-  const code = await runCommand(join(PROJECT_ROOT, 'pipelines', 'demo.yaml'), { afterRun: (progress) => printClosingLines(progress, config) }, config);
+  const code = await runCommand(
+    join(PROJECT_ROOT, 'pipelines', 'demo.yaml'),
+    { afterRun: (progress) => printClosingLines(progress, config) },
+    config,
+  );
   if (code === 0) {
     process.stderr.write(
       `\nThe dev server keeps its history in .fairline/temporal.db: \`npx fairline dev\` brings the Web UI back (${config.temporal.uiUrl}) with this run in it.\n` +

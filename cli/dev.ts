@@ -20,7 +20,9 @@ function serveHealth(port: number, workers: Workers): Server {
   const server = createServer((request, response) => {
     const states = workers.workers.map((w) => w.getState());
     const healthy = request.url === '/healthz' && states.every((state) => state === 'RUNNING');
-    response.writeHead(request.url === '/healthz' ? (healthy ? 200 : 503) : 404, { 'content-type': 'application/json' });
+    response.writeHead(request.url === '/healthz' ? (healthy ? 200 : 503) : 404, {
+      'content-type': 'application/json',
+    });
     response.end(JSON.stringify({ states }));
   });
   server.listen(port, '0.0.0.0');
@@ -52,7 +54,10 @@ async function runWorkersUntilSignal(
   // signal listener later, and re-delivers the signal (ending us at once) when it finds no other.
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  const limits = queues.map((q) => `${config.taskQueues[q]} (at most ${max[q] ?? (q === 'gpu' ? defaultGpuConcurrency() : DEFAULT_CPU_CONCURRENCY)} activities at once)`);
+  const limits = queues.map(
+    (q) =>
+      `${config.taskQueues[q]} (at most ${max[q] ?? (q === 'gpu' ? defaultGpuConcurrency() : DEFAULT_CPU_CONCURRENCY)} activities at once)`,
+  );
   say(`worker: polling ${limits.join(', ')} in namespace ${config.temporal.namespace}`);
   try {
     await workers.run();
@@ -100,7 +105,9 @@ export async function devCommand(config: FairlineConfig): Promise<number> {
   const lock = join(stateDir(), 'dev.pid');
   const holder = claimStateDir(lock);
   if (holder !== undefined) {
-    say(`a fairline dev stack (pid ${holder}) is already running on ${stateDir()}: use it (its Web UI: ${config.temporal.uiUrl}), stop it, or set FAIRLINE_STATE_DIR for a second one`);
+    say(
+      `a fairline dev stack (pid ${holder}) is already running on ${stateDir()}: use it (its Web UI: ${config.temporal.uiUrl}), stop it, or set FAIRLINE_STATE_DIR for a second one`,
+    );
     return EXIT_STACK_RUNNING;
   }
   let stack: EmbeddedStack | undefined;
@@ -116,8 +123,14 @@ export async function devCommand(config: FairlineConfig): Promise<number> {
   }
 }
 
-export async function workerCommand(config: FairlineConfig, opts: { queues: string; maxCpu: string; maxGpu?: string | undefined; healthPort?: string | undefined }): Promise<number> {
-  const queues = opts.queues.split(',').map((q) => q.trim()).filter(Boolean);
+export async function workerCommand(
+  config: FairlineConfig,
+  opts: { queues: string; maxCpu: string; maxGpu?: string | undefined; healthPort?: string | undefined },
+): Promise<number> {
+  const queues = opts.queues
+    .split(',')
+    .map((q) => q.trim())
+    .filter(Boolean);
   const valid = queues.filter((q): q is 'cpu' | 'gpu' => q === 'cpu' || q === 'gpu');
   if (valid.length !== queues.length || valid.length === 0) {
     say(`--queues takes cpu, gpu or cpu,gpu; got ${JSON.stringify(opts.queues)}`);

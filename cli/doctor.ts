@@ -28,14 +28,17 @@ const PROBE_MODEL_BASE64 =
 
 const { TaskQueueType } = proto.temporal.api.enums.v1;
 
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+const errorText = (error: unknown): string =>
+  (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 
 export async function checkTemporal(config: FairlineConfig): Promise<CheckResult[]> {
   const { address, namespace, uiUrl } = config.temporal;
   let connection;
   try {
     connection = await connectClient(config, { connectTimeout: 3_000 });
-    await connection.withDeadline(Date.now() + 5_000, () => connection!.workflowService.describeNamespace({ namespace }));
+    await connection.withDeadline(Date.now() + 5_000, () =>
+      connection!.workflowService.describeNamespace({ namespace }),
+    );
   } catch (error) {
     await connection?.close();
     return [
@@ -52,11 +55,19 @@ export async function checkTemporal(config: FairlineConfig): Promise<CheckResult
   try {
     const pollerRows: CheckResult[] = [];
     for (const [logical, queue] of Object.entries(config.taskQueues)) {
-      const { pollers } = await connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: queue }, taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY });
+      const { pollers } = await connection.workflowService.describeTaskQueue({
+        namespace,
+        taskQueue: { name: queue },
+        taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+      });
       const count = (pollers ?? []).length;
       pollerRows.push(
         count > 0
-          ? { name: `workers: ${logical}`, ok: true, detail: `${count} poller${count === 1 ? '' : 's'} on task queue ${queue}` }
+          ? {
+              name: `workers: ${logical}`,
+              ok: true,
+              detail: `${count} poller${count === 1 ? '' : 's'} on task queue ${queue}`,
+            }
           : {
               name: `workers: ${logical}`,
               ok: true,
@@ -70,10 +81,18 @@ export async function checkTemporal(config: FairlineConfig): Promise<CheckResult
     const present = new Set(Object.keys(listed.customAttributes ?? {}));
     const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !present.has(name));
     return [
-      { name: 'temporal', ok: true, detail: `${address}, namespace ${namespace} · Web UI ${uiUrl}/namespaces/${namespace}/workflows` },
+      {
+        name: 'temporal',
+        ok: true,
+        detail: `${address}, namespace ${namespace} · Web UI ${uiUrl}/namespaces/${namespace}/workflows`,
+      },
       ...pollerRows,
       missing.length === 0
-        ? { name: 'search attributes', ok: true, detail: `${present.size} custom, all ${Object.keys(SEARCH_ATTRIBUTES).length} of fairline's registered` }
+        ? {
+            name: 'search attributes',
+            ok: true,
+            detail: `${present.size} custom, all ${Object.keys(SEARCH_ATTRIBUTES).length} of fairline's registered`,
+          }
         : {
             name: 'search attributes',
             ok: false,
@@ -98,7 +117,11 @@ export async function checkStore(config: FairlineConfig): Promise<CheckResult> {
     if (back !== body) throw new Error('read back different bytes than were written');
     await store.delete(key);
     if (await store.head(key)) throw new Error('the probe object is still there after delete');
-    return { name: 'artifact store', ok: true, detail: `write/read/delete ok in ${Date.now() - started} ms at ${store.rootUri}` };
+    return {
+      name: 'artifact store',
+      ok: true,
+      detail: `write/read/delete ok in ${Date.now() - started} ms at ${store.rootUri}`,
+    };
   } catch (error) {
     return {
       name: 'artifact store',
@@ -115,19 +138,25 @@ export async function checkStore(config: FairlineConfig): Promise<CheckResult> {
 
 export function checkTrainer(config: FairlineConfig): Promise<CheckResult> {
   const python = config.trainer.python;
-  const script = 'import torch, transformers, tokenizers, onnx; print(torch.__version__, transformers.__version__, "cuda" if torch.cuda.is_available() else "cpu")';
+  const script =
+    'import torch, transformers, tokenizers, onnx; print(torch.__version__, transformers.__version__, "cuda" if torch.cuda.is_available() else "cpu")';
   return new Promise((done) => {
     const child = spawn(python, ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const fix = 'build the trainer venv with `npm run bootstrap` (or set FAIRLINE_TRAINER_PYTHON to a python with trainer/requirements.txt installed)';
+    const fix =
+      'build the trainer venv with `npm run bootstrap` (or set FAIRLINE_TRAINER_PYTHON to a python with trainer/requirements.txt installed)';
     child.on('error', (error) => done({ name: 'trainer env', ok: false, detail: `${python}: ${error.message}`, fix }));
     child.on('exit', (code) => {
       if (code === 0) {
         const [torch, transformers, device] = out.trim().split(' ');
-        done({ name: 'trainer env', ok: true, detail: `torch ${torch}, transformers ${transformers} (${device}) · ${python}` });
+        done({
+          name: 'trainer env',
+          ok: true,
+          detail: `torch ${torch}, transformers ${transformers} (${device}) · ${python}`,
+        });
       } else {
         const last = err.trim().split('\n').pop() ?? `exit ${code}`;
         done({ name: 'trainer env', ok: false, detail: `${python}: ${last}`, fix });
@@ -143,7 +172,11 @@ export async function checkOnnxRuntime(): Promise<CheckResult> {
     const { y } = await session.run({ x: new ort.Tensor('float32', Float32Array.from([0, 0]), [1, 2]) });
     if (!y || Math.abs(Number(y.data[0]) - 0.5) > 1e-6) throw new Error('the probe model computed a wrong value');
     await session.release();
-    return { name: 'onnxruntime', ok: true, detail: `onnxruntime-node ${ort.env.versions.common} ran a probe model on CPU` };
+    return {
+      name: 'onnxruntime',
+      ok: true,
+      detail: `onnxruntime-node ${ort.env.versions.common} ran a probe model on CPU`,
+    };
   } catch (error) {
     return {
       name: 'onnxruntime',
@@ -161,7 +194,12 @@ export async function runDoctor(config: FairlineConfig): Promise<CheckResult[]> 
     ok: true,
     detail: `temporal ${config.temporal.address}${config.temporal.embedded ? ' (embedded dev server)' : ''}${config.temporal.tls ? ' mTLS' : ''}, store ${config.store.uri}`,
   };
-  const [temporal, store, trainer, onnx] = await Promise.all([checkTemporal(config), checkStore(config), checkTrainer(config), checkOnnxRuntime()]);
+  const [temporal, store, trainer, onnx] = await Promise.all([
+    checkTemporal(config),
+    checkStore(config),
+    checkTrainer(config),
+    checkOnnxRuntime(),
+  ]);
   return [configRow, ...temporal, store, trainer, onnx];
 }
 
@@ -169,6 +207,9 @@ export async function runDoctor(config: FairlineConfig): Promise<CheckResult[]> 
 export function formatChecks(rows: CheckResult[]): string {
   const width = Math.max(...rows.map((r) => r.name.length));
   return rows
-    .map((r) => `${r.ok ? (r.warning ? '!' : '✓') : '✗'} ${r.name.padEnd(width)}  ${r.detail}${r.fix ? `\n  ${' '.repeat(width)}  fix: ${r.fix}` : ''}`)
+    .map(
+      (r) =>
+        `${r.ok ? (r.warning ? '!' : '✓') : '✗'} ${r.name.padEnd(width)}  ${r.detail}${r.fix ? `\n  ${' '.repeat(width)}  fix: ${r.fix}` : ''}`,
+    )
     .join('\n');
 }

@@ -15,7 +15,8 @@ const print = (line: string): void => void process.stdout.write(`${line}\n`);
 /** The Temporal run ids of every execution still running in the namespace (any workflow type). */
 export async function liveExecutions(client: Client): Promise<Set<string>> {
   const live = new Set<string>();
-  for await (const execution of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) live.add(execution.runId);
+  for await (const execution of client.workflow.list({ query: `ExecutionStatus = 'Running'` }))
+    live.add(execution.runId);
   return live;
 }
 
@@ -48,7 +49,12 @@ export async function gcCommand(config: FairlineConfig, opts: GcCommandOptions):
   const store = openStore(config);
   let report: GcReport;
   try {
-    report = await collectGarbage(store, { liveExecutions: live, minAgeMs: minAgeMinutes * 60_000, dryRun: opts.dryRun ?? false, keepEndedCheckpoints: opts.keepCheckpoints ?? false });
+    report = await collectGarbage(store, {
+      liveExecutions: live,
+      minAgeMs: minAgeMinutes * 60_000,
+      dryRun: opts.dryRun ?? false,
+      keepEndedCheckpoints: opts.keepCheckpoints ?? false,
+    });
   } finally {
     await store.close();
   }
@@ -56,7 +62,8 @@ export async function gcCommand(config: FairlineConfig, opts: GcCommandOptions):
     print(JSON.stringify({ dryRun: opts.dryRun ?? false, ...report }));
     return 0;
   }
-  for (const { key, bytes } of report.removed) print(`${opts.dryRun ? 'would remove' : 'removed'} ${key} (${formatBytes(bytes)})`);
+  for (const { key, bytes } of report.removed)
+    print(`${opts.dryRun ? 'would remove' : 'removed'} ${key} (${formatBytes(bytes)})`);
   print(
     opts.dryRun
       ? `dry run: ${report.removed.length} objects, ${formatBytes(report.bytes)} would be freed; ${report.kept} objects kept`

@@ -39,10 +39,18 @@ export async function cancelCommand(config: FairlineConfig, runId: string, opts:
     const outcome = await Promise.race([
       handle.result().then(
         () => 'succeeded before the cancellation reached it',
-        (error: unknown) => (error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure ? 'cancelled' : `ended: ${String(error)}`),
+        (error: unknown) =>
+          error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure
+            ? 'cancelled'
+            : `ended: ${String(error)}`,
       ),
       // unref: once the run has ended, this timer must not keep the command alive.
-      new Promise<string>((r) => setTimeout(() => r(`still stopping after ${opts.wait} s (see ${workflowUrl(config, workflowId)})`), waitMs).unref()),
+      new Promise<string>((r) =>
+        setTimeout(
+          () => r(`still stopping after ${opts.wait} s (see ${workflowUrl(config, workflowId)})`),
+          waitMs,
+        ).unref(),
+      ),
     ]);
     print(`${workflowId}: ${outcome}`);
     return outcome === 'cancelled' ? 0 : 1;
@@ -50,13 +58,24 @@ export async function cancelCommand(config: FairlineConfig, runId: string, opts:
 }
 
 const lineageEntrySchema = z
-  .object({ artifact: artifactRefSchema, output: z.string(), stage: z.string(), uses: z.string(), pipeline: z.string(), runId: z.string(), workflowRunId: z.string(), manifest: z.string() })
+  .object({
+    artifact: artifactRefSchema,
+    output: z.string(),
+    stage: z.string(),
+    uses: z.string(),
+    pipeline: z.string(),
+    runId: z.string(),
+    workflowRunId: z.string(),
+    manifest: z.string(),
+  })
   .strict();
 
 async function readJson(store: ArtifactStore, key: string): Promise<unknown> {
   const info = await store.head(key);
   if (!info?.sha256) return undefined;
-  return JSON.parse((await store.read({ uri: info.uri, sha256: info.sha256, bytes: info.bytes, kind: 'json' })).toString('utf8'));
+  return JSON.parse(
+    (await store.read({ uri: info.uri, sha256: info.sha256, bytes: info.bytes, kind: 'json' })).toString('utf8'),
+  );
 }
 
 export async function lineageCommand(config: FairlineConfig, uri: string, opts: { json?: boolean }): Promise<number> {
@@ -76,10 +95,15 @@ export async function lineageCommand(config: FairlineConfig, uri: string, opts: 
     if (opts.json) {
       print(JSON.stringify({ uri, sha256: info.sha256, bytes: info.bytes, producedBy: entries }, null, 2));
     } else if (entries.length === 0) {
-      print(`${uri}\n  sha256 ${info.sha256}, ${info.bytes} bytes\n  no run recorded producing it (stored by hand, or by a run that did not finish)`);
+      print(
+        `${uri}\n  sha256 ${info.sha256}, ${info.bytes} bytes\n  no run recorded producing it (stored by hand, or by a run that did not finish)`,
+      );
     } else {
       print(`${uri}\n  sha256 ${info.sha256}, ${info.bytes} bytes, produced by:`);
-      for (const e of entries) print(`  - pipeline ${e.pipeline}, run ${e.runId}, stage ${e.stage} (${e.uses}) output ${e.output}\n    manifest ${e.manifest}`);
+      for (const e of entries)
+        print(
+          `  - pipeline ${e.pipeline}, run ${e.runId}, stage ${e.stage} (${e.uses}) output ${e.output}\n    manifest ${e.manifest}`,
+        );
     }
     return entries.length > 0 ? 0 : 1;
   } finally {
@@ -87,9 +111,20 @@ export async function lineageCommand(config: FairlineConfig, uri: string, opts: 
   }
 }
 
-const cacheEntrySchema = z.object({ outputs: z.record(z.string(), z.unknown()), stage: z.string(), uses: z.string(), pipeline: z.string(), runId: z.string() }).passthrough();
+const cacheEntrySchema = z
+  .object({
+    outputs: z.record(z.string(), z.unknown()),
+    stage: z.string(),
+    uses: z.string(),
+    pipeline: z.string(),
+    runId: z.string(),
+  })
+  .passthrough();
 
-export async function cacheLsCommand(config: FairlineConfig, opts: { pipeline?: string; json?: boolean }): Promise<number> {
+export async function cacheLsCommand(
+  config: FairlineConfig,
+  opts: { pipeline?: string; json?: boolean },
+): Promise<number> {
   const store = openStore(config);
   try {
     const rows = [];
@@ -100,18 +135,35 @@ export async function cacheLsCommand(config: FairlineConfig, opts: { pipeline?: 
       const bytes = Object.values(parsed.data.outputs)
         .map((v) => artifactRefSchema.safeParse(v))
         .reduce((sum, r) => sum + (r.success ? r.data.bytes : 0), 0);
-      rows.push({ key: object.key.replace(/^cache\/|\.json$/g, ''), pipeline: parsed.data.pipeline, stage: parsed.data.stage, uses: parsed.data.uses, run: parsed.data.runId, bytes });
+      rows.push({
+        key: object.key.replace(/^cache\/|\.json$/g, ''),
+        pipeline: parsed.data.pipeline,
+        stage: parsed.data.stage,
+        uses: parsed.data.uses,
+        run: parsed.data.runId,
+        bytes,
+      });
     }
     if (opts.json) print(JSON.stringify(rows, null, 2));
     else if (rows.length === 0) say('the cache is empty');
-    else print(table([['key', 'pipeline', 'stage', 'uses', 'from run', 'output bytes'], ...rows.map((r) => [r.key.slice(0, 16), r.pipeline, r.stage, r.uses, r.run, String(r.bytes)])]));
+    else
+      print(
+        table([
+          ['key', 'pipeline', 'stage', 'uses', 'from run', 'output bytes'],
+          ...rows.map((r) => [r.key.slice(0, 16), r.pipeline, r.stage, r.uses, r.run, String(r.bytes)]),
+        ]),
+      );
     return 0;
   } finally {
     await store.close();
   }
 }
 
-export async function cacheRmCommand(config: FairlineConfig, keys: string[], opts: { pipeline?: string; all?: boolean }): Promise<number> {
+export async function cacheRmCommand(
+  config: FairlineConfig,
+  keys: string[],
+  opts: { pipeline?: string; all?: boolean },
+): Promise<number> {
   if (keys.length === 0 && !opts.pipeline && !opts.all) {
     say('say what to remove: cache keys (or unique prefixes), --pipeline NAME, or --all');
     return 2;

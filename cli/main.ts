@@ -14,7 +14,13 @@ import { DEFAULT_CPU_CONCURRENCY } from '../worker/create';
 import { cacheLsCommand, cacheRmCommand, cancelCommand, lineageCommand } from './inspect';
 import { runsCommand } from './runs';
 import { runCommand } from './run';
-import { scheduleApplyCommand, scheduleBackfillCommand, scheduleDescribeCommand, scheduleListCommand, scheduleStateCommand } from './schedule';
+import {
+  scheduleApplyCommand,
+  scheduleBackfillCommand,
+  scheduleDescribeCommand,
+  scheduleListCommand,
+  scheduleStateCommand,
+} from './schedule';
 import { validateCommand } from './validate';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -41,7 +47,9 @@ export function buildProgram(): Command {
 
   program
     .command('dev')
-    .description('start the embedded stack: Temporal dev server (+ Web UI), MinIO for an S3 store, a worker for all queues')
+    .description(
+      'start the embedded stack: Temporal dev server (+ Web UI), MinIO for an S3 store, a worker for all queues',
+    )
     .action(async () => {
       process.exitCode = await devCommand(config(program));
     });
@@ -51,7 +59,10 @@ export function buildProgram(): Command {
     .description('run a worker for production')
     .option('--queues <list>', 'comma-separated task queues to poll', 'cpu,gpu')
     .option('--max-cpu <n>', 'max concurrent activities on the cpu queue', String(DEFAULT_CPU_CONCURRENCY))
-    .option('--max-gpu <n>', 'max concurrent activities on the gpu queue (default: one per visible GPU, 1 without a GPU)')
+    .option(
+      '--max-gpu <n>',
+      'max concurrent activities on the gpu queue (default: one per visible GPU, 1 without a GPU)',
+    )
     .option('--health-port <n>', 'serve GET /healthz on this port (200 while every worker polls) for liveness probes')
     .action(async (opts: { queues: string; maxCpu: string; maxGpu?: string; healthPort?: string }) => {
       process.exitCode = await workerCommand(config(program), opts);
@@ -59,7 +70,9 @@ export function buildProgram(): Command {
 
   program
     .command('setup')
-    .description('create the namespace and register fairline\'s search attributes on the configured cluster (idempotent)')
+    .description(
+      "create the namespace and register fairline's search attributes on the configured cluster (idempotent)",
+    )
     .option('--retention <days>', 'history retention of a namespace this creates', '7')
     .option('--bucket', "also create the s3:// store's bucket when missing (MinIO)")
     .option('--json', 'machine-readable output')
@@ -98,16 +111,31 @@ export function buildProgram(): Command {
     .option('--set <param=value>', 'override a param, e.g. --set params.lr=2e-5 (repeatable)', collect, [])
     .option('--id <run-id>', 'run id (default: time-based); one id never runs twice at once')
     .option('--no-cache', 'recompute every stage (results are still cached for later runs)')
-    .option('--no-resume', 'start training afresh instead of from the checkpoints an earlier failed run with this --id left')
+    .option(
+      '--no-resume',
+      'start training afresh instead of from the checkpoints an earlier failed run with this --id left',
+    )
     .option('--detach', 'start the run and exit without following it')
     .addOption(new Option('--trigger <who>').hideHelp().default('cli'))
-    .action(async (file: string, opts: { set: string[]; id?: string; cache: boolean; resume: boolean; detach?: boolean; trigger: string }) => {
-      process.exitCode = await runCommand(
-        file,
-        { set: opts.set, noCache: !opts.cache, noResume: !opts.resume, detach: opts.detach ?? false, trigger: opts.trigger, ...(opts.id ? { id: opts.id } : {}) },
-        config(program),
-      );
-    });
+    .action(
+      async (
+        file: string,
+        opts: { set: string[]; id?: string; cache: boolean; resume: boolean; detach?: boolean; trigger: string },
+      ) => {
+        process.exitCode = await runCommand(
+          file,
+          {
+            set: opts.set,
+            noCache: !opts.cache,
+            noResume: !opts.resume,
+            detach: opts.detach ?? false,
+            trigger: opts.trigger,
+            ...(opts.id ? { id: opts.id } : {}),
+          },
+          config(program),
+        );
+      },
+    );
 
   program
     .command('cancel')
@@ -131,10 +159,15 @@ export function buildProgram(): Command {
 
   program
     .command('compare')
-    .description("what changed from run A to run B: spec and params, digests, metric, reactivity and gate deltas (B − A, the better direction marked)")
+    .description(
+      'what changed from run A to run B: spec and params, digests, metric, reactivity and gate deltas (B − A, the better direction marked)',
+    )
     .argument('<run-a>', 'run id, pipeline/run, or the whole workflow id')
     .argument('<run-b>', 'the run to compare with A, named the same ways')
-    .option('--pipeline <name>', 'the pipeline both runs belong to (needed when a bare run id is used by several pipelines)')
+    .option(
+      '--pipeline <name>',
+      'the pipeline both runs belong to (needed when a bare run id is used by several pipelines)',
+    )
     .option('--json', 'machine-readable output')
     .action(async (runA: string, runB: string, opts: { pipeline?: string; json?: boolean }) => {
       process.exitCode = await compareCommand(config(program), runA, runB, opts);
@@ -142,10 +175,18 @@ export function buildProgram(): Command {
 
   program
     .command('report')
-    .description("where a run's report is (report.html, report.json), its headline numbers, and a local copy with --out")
+    .description(
+      "where a run's report is (report.html, report.json), its headline numbers, and a local copy with --out",
+    )
     .argument('<run>', 'run id, pipeline/run, or the whole workflow id')
-    .option('--pipeline <name>', 'the pipeline the run belongs to (needed when a bare run id is used by several pipelines)')
-    .option('--out <path>', 'write report.html there (a folder gets report.html and report.json; a file path gets its .json beside it)')
+    .option(
+      '--pipeline <name>',
+      'the pipeline the run belongs to (needed when a bare run id is used by several pipelines)',
+    )
+    .option(
+      '--out <path>',
+      'write report.html there (a folder gets report.html and report.json; a file path gets its .json beside it)',
+    )
     .option('--json', 'machine-readable output')
     .action(async (run: string, opts: { pipeline?: string; out?: string; json?: boolean }) => {
       process.exitCode = await reportCommand(config(program), run, opts);
@@ -181,17 +222,28 @@ export function buildProgram(): Command {
 
   program
     .command('gc')
-    .description('remove stored objects nothing refers to (manifests, cache entries, lineage, live runs\' checkpoints keep theirs)')
+    .description(
+      "remove stored objects nothing refers to (manifests, cache entries, lineage, live runs' checkpoints keep theirs)",
+    )
     .option('--dry-run', 'print what would be removed and the bytes; remove nothing')
-    .option('--min-age <minutes>', 'keep objects written less than this long ago (a running stage may not have recorded them yet)', '60')
-    .option('--keep-checkpoints', "keep the checkpoints of ended executions (a rerun of a failed run resumes from them)")
+    .option(
+      '--min-age <minutes>',
+      'keep objects written less than this long ago (a running stage may not have recorded them yet)',
+      '60',
+    )
+    .option(
+      '--keep-checkpoints',
+      'keep the checkpoints of ended executions (a rerun of a failed run resumes from them)',
+    )
     .option('--json', 'machine-readable output')
     .action(async (opts: { dryRun?: boolean; minAge: string; keepCheckpoints?: boolean; json?: boolean }) => {
       const { gcCommand } = await import('./gc');
       process.exitCode = await gcCommand(config(program), opts);
     });
 
-  const schedule = program.command('schedule').description("retrain on Temporal Schedules from a pipeline's schedule: block");
+  const schedule = program
+    .command('schedule')
+    .description("retrain on Temporal Schedules from a pipeline's schedule: block");
   schedule
     .command('apply')
     .description('create or update the schedules of pipeline files (idempotent; prints what changes)')
@@ -253,9 +305,18 @@ export function buildProgram(): Command {
 
   program
     .command('metrics')
-    .description('score a predictions file and print the metrics as JSON (docs/metrics.md); exit 2 on bad input, naming FILE:LINE')
-    .addOption(new Option('--task <task>', 'how to read the rows').choices(['multilabel', 'multiclass', 'binary']).makeOptionMandatory())
-    .requiredOption('--input <file>', 'JSONL, one {"y_true": …, "y_score": …} per line (- for stdin); multiclass: class index + probability vector, multilabel: 0/1 vector + probability vector, binary: 0/1 + P(class 1)')
+    .description(
+      'score a predictions file and print the metrics as JSON (docs/metrics.md); exit 2 on bad input, naming FILE:LINE',
+    )
+    .addOption(
+      new Option('--task <task>', 'how to read the rows')
+        .choices(['multilabel', 'multiclass', 'binary'])
+        .makeOptionMandatory(),
+    )
+    .requiredOption(
+      '--input <file>',
+      'JSONL, one {"y_true": …, "y_score": …} per line (- for stdin); multiclass: class index + probability vector, multilabel: 0/1 vector + probability vector, binary: 0/1 + P(class 1)',
+    )
     .option('--labels <a,b,c>', 'label names in y_score order (default: 0,1,2,…; binary: 0,1)')
     .option('--exclude <label>', "leave this label out of micro_f1 only (KLUE-RE's no_relation)")
     .option('--threshold <p>', 'multilabel/binary: positive when score > p (default 0.5, as the trainer)')

@@ -35,7 +35,9 @@ const consoleOutput: MetricsOutput = {
 };
 
 /** Reads the rows of a JSONL file (or stdin for `-`), remembering each row's line number for errors. */
-async function readRows(file: string): Promise<{ name: string; yTrue: (number | number[])[]; yScore: (number | number[])[]; lines: number[] }> {
+async function readRows(
+  file: string,
+): Promise<{ name: string; yTrue: (number | number[])[]; yScore: (number | number[])[]; lines: number[] }> {
   const name = file === '-' ? '<stdin>' : file;
   let input: Readable;
   let close = async (): Promise<void> => {};
@@ -63,14 +65,22 @@ async function readRows(file: string): Promise<{ name: string; yTrue: (number | 
       try {
         value = JSON.parse(text);
       } catch (error) {
-        throw new MetricsInputInvalid(where, `not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+        throw new MetricsInputInvalid(
+          where,
+          `not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new MetricsInputInvalid(where, 'a row must be a JSON object {"y_true": …, "y_score": …}');
-      for (const key of ['y_true', 'y_score']) if (!(key in value)) throw new MetricsInputInvalid(where, `missing key "${key}"`);
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        throw new MetricsInputInvalid(where, 'a row must be a JSON object {"y_true": …, "y_score": …}');
+      for (const key of ['y_true', 'y_score'])
+        if (!(key in value)) throw new MetricsInputInvalid(where, `missing key "${key}"`);
       const row = metricsRowSchema.safeParse(value);
       if (!row.success) {
         const issue = row.error.issues[0];
-        throw new MetricsInputInvalid(where, `${issue?.path.join('.') ?? 'row'} must be a number or a vector of numbers`);
+        throw new MetricsInputInvalid(
+          where,
+          `${issue?.path.join('.') ?? 'row'} must be a number or a vector of numbers`,
+        );
       }
       yTrue.push(row.data.y_true);
       yScore.push(row.data.y_score);
@@ -87,12 +97,20 @@ async function readRows(file: string): Promise<{ name: string; yTrue: (number | 
 }
 
 /** Prints the metrics of a predictions file; returns the exit code (0, or 2 for unusable input). */
-export async function metricsCommand(options: MetricsCommandOptions, output: MetricsOutput = consoleOutput): Promise<number> {
+export async function metricsCommand(
+  options: MetricsCommandOptions,
+  output: MetricsOutput = consoleOutput,
+): Promise<number> {
   try {
     const task = metricsTaskSchema.safeParse(options.task);
-    if (!task.success) throw new MetricsInputInvalid('--task', `must be multilabel, multiclass or binary, got ${JSON.stringify(options.task)}`);
+    if (!task.success)
+      throw new MetricsInputInvalid(
+        '--task',
+        `must be multilabel, multiclass or binary, got ${JSON.stringify(options.task)}`,
+      );
     const labels = options.labels?.split(',').map((l) => l.trim());
-    if (labels?.some((l) => l === '')) throw new MetricsInputInvalid('--labels', `empty label name in ${JSON.stringify(options.labels)}`);
+    if (labels?.some((l) => l === ''))
+      throw new MetricsInputInvalid('--labels', `empty label name in ${JSON.stringify(options.labels)}`);
     const threshold = options.threshold === undefined ? undefined : Number(options.threshold);
     if (threshold !== undefined && (options.threshold?.trim() === '' || !Number.isFinite(threshold))) {
       throw new MetricsInputInvalid('--threshold', `must be a number, got ${JSON.stringify(options.threshold)}`);

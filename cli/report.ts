@@ -25,13 +25,20 @@ const shown = (uri: string): string => (uri.startsWith('file://') ? fileURLToPat
 
 const num = (v: number | null): string => (v === null ? '—' : v.toFixed(4));
 
-export async function reportCommand(config: FairlineConfig, id: string, opts: { pipeline?: string; out?: string; json?: boolean }): Promise<number> {
+export async function reportCommand(
+  config: FairlineConfig,
+  id: string,
+  opts: { pipeline?: string; out?: string; json?: boolean },
+): Promise<number> {
   try {
     const { workflowId, memo } = await withClient(config, (client) => runMemo(client, id, { pipeline: opts.pipeline }));
     const json = memo[MEMO.json];
     const html = memo[MEMO.html];
     if (typeof json !== 'string' || typeof html !== 'string') {
-      throw new RunReportMissing(workflowId, 'its memo names no report: the run is still running, or its pipeline has no report stage, or the report stage did not run');
+      throw new RunReportMissing(
+        workflowId,
+        'its memo names no report: the run is still running, or its pipeline has no report stage, or the report stage did not run',
+      );
     }
     const store = openStore(config);
     try {
@@ -39,21 +46,34 @@ export async function reportCommand(config: FairlineConfig, id: string, opts: { 
       const report = parseRecord(json, jsonBytes, reportSchema);
       const written = opts.out ? await writeCopy(opts.out, await readStored(store, html), jsonBytes) : undefined;
       if (opts.json) {
-        print(JSON.stringify({ run: workflowId, report: json, html, headline: report.headline, ...(written ? { written } : {}) }, null, 2));
+        print(
+          JSON.stringify(
+            { run: workflowId, report: json, html, headline: report.headline, ...(written ? { written } : {}) },
+            null,
+            2,
+          ),
+        );
         return 0;
       }
       const h = report.headline;
       print(`run:         ${workflowId}`);
       print(`report.html: ${shown(html)}`);
       print(`report.json: ${shown(json)}`);
-      print(`headline:    model ${h.model ?? '—'} · macro F1 ${num(h.macro_f1)} · micro F1 ${num(h.micro_f1)} · max |reactivity| ${num(h.reactivity)} · gate ${h.gate_passed === null ? '—' : h.gate_passed ? 'passed' : 'FAILED'}`);
+      print(
+        `headline:    model ${h.model ?? '—'} · macro F1 ${num(h.macro_f1)} · micro F1 ${num(h.micro_f1)} · max |reactivity| ${num(h.reactivity)} · gate ${h.gate_passed === null ? '—' : h.gate_passed ? 'passed' : 'FAILED'}`,
+      );
       if (written) print(`written:     ${written.html} and ${written.json}`);
       return 0;
     } finally {
       await store.close();
     }
   } catch (error) {
-    if (error instanceof RunNotFound || error instanceof RunReportMissing || error instanceof RunRecordInvalid || error instanceof ArtifactNotFound) {
+    if (
+      error instanceof RunNotFound ||
+      error instanceof RunReportMissing ||
+      error instanceof RunRecordInvalid ||
+      error instanceof ArtifactNotFound
+    ) {
       process.stderr.write(`fairline report: ${error.message}\n`);
       return 2;
     }
@@ -63,10 +83,18 @@ export async function reportCommand(config: FairlineConfig, id: string, opts: { 
 
 /** Writes the copy: into a folder (existing, or a path ending in /), or as a file with its JSON beside it. */
 async function writeCopy(out: string, html: Buffer, json: Buffer): Promise<{ html: string; json: string }> {
-  const isDir = out.endsWith('/') || (await stat(out).then((s) => s.isDirectory(), () => false));
+  const isDir =
+    out.endsWith('/') ||
+    (await stat(out).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ));
   const target = isDir
     ? { html: join(out, 'report.html'), json: join(out, 'report.json') }
-    : { html: out, json: extname(out) === '.json' ? `${out}.json` : `${out.slice(0, out.length - extname(out).length)}.json` };
+    : {
+        html: out,
+        json: extname(out) === '.json' ? `${out}.json` : `${out.slice(0, out.length - extname(out).length)}.json`,
+      };
   await mkdir(dirname(target.html), { recursive: true });
   await writeFile(target.html, html);
   await writeFile(target.json, json);

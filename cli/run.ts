@@ -1,7 +1,8 @@
 /**
  * `fairline run FILE`: validate, start `pipelineRun` on Temporal, follow its progress live and
  * end with a summary table and an exit code that reflects the result (0 succeeded, 1 failed,
- * 2 bad usage, 3 a run with this id is already running, 130 cancelled). Without a configured Temporal address it runs on the embedded dev server and,
+ * 2 bad usage, 3 a run with this id is already running, 130 cancelled). Without a configured Temporal address it runs
+ * on the embedded dev server and,
  * when no worker polls the queues, an in-process worker.
  */
 import { Client, type Connection } from '@temporalio/client';
@@ -57,12 +58,27 @@ function outputsText(state: StageState): string {
 export function summaryTable(progress: RunProgress, attempts: Map<string, number>): string {
   const rows = [['stage', 'status', 'cached', 'attempts', 'duration', 'outputs']];
   for (const s of progress.stages) {
-    rows.push([s.id, s.status + (s.skippedBecause ? ` (after ${s.skippedBecause})` : ''), s.cached ? 'yes' : 'no', s.cached ? '-' : String(s.attempts ?? attempts.get(s.id) ?? 0), seconds(s), s.error ?? outputsText(s)]);
+    rows.push([
+      s.id,
+      s.status + (s.skippedBecause ? ` (after ${s.skippedBecause})` : ''),
+      s.cached ? 'yes' : 'no',
+      s.cached ? '-' : String(s.attempts ?? attempts.get(s.id) ?? 0),
+      seconds(s),
+      s.error ?? outputsText(s),
+    ]);
   }
   return table(rows);
 }
 
-const MARKS: Record<StageState['status'], string> = { pending: '·', running: '▶', succeeded: '✓', cached: '≡', failed: '✗', skipped: '-', cancelled: '⊘' };
+const MARKS: Record<StageState['status'], string> = {
+  pending: '·',
+  running: '▶',
+  succeeded: '✓',
+  cached: '≡',
+  failed: '✗',
+  skipped: '-',
+  cancelled: '⊘',
+};
 
 function megabytes(bytes: number): string {
   return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -90,7 +106,8 @@ export function heartbeatText(beat: unknown): string {
   }
   const bytes = n('bytes');
   const total = n('total');
-  if (bytes !== undefined && total !== undefined && total > 0) return `${bar(bytes / total)} ${megabytes(bytes)} / ${megabytes(total)}`;
+  if (bytes !== undefined && total !== undefined && total > 0)
+    return `${bar(bytes / total)} ${megabytes(bytes)} / ${megabytes(total)}`;
   if (bytes !== undefined) return megabytes(bytes);
   const done = n('done');
   const rows = n('rows');
@@ -123,7 +140,11 @@ function createProgressPrinter(stream: NodeJS.WriteStream): (lines: string[]) =>
 }
 
 /** Starts the in-process worker when nothing polls the cpu queue (embedded mode only). */
-async function workerIfNeeded(config: FairlineConfig, connection: Connection, say: (l: string) => void): Promise<Workers | undefined> {
+async function workerIfNeeded(
+  config: FairlineConfig,
+  connection: Connection,
+  say: (l: string) => void,
+): Promise<Workers | undefined> {
   const { pollers } = await connection.workflowService.describeTaskQueue({
     namespace: config.temporal.namespace,
     taskQueue: { name: config.taskQueues.cpu },
@@ -150,7 +171,9 @@ export async function runCommand(file: string, options: RunOptions, config: Fair
   const spec = withConfiguredQueues(validation.spec, config);
   const runId = options.id ?? newRunId();
   if (!RUN_ID_PATTERN.test(runId)) {
-    say(`--id ${JSON.stringify(runId)}: use letters, digits, '.', '_' and '-' (at most 128, starting with a letter or digit)`);
+    say(
+      `--id ${JSON.stringify(runId)}: use letters, digits, '.', '_' and '-' (at most 128, starting with a letter or digit)`,
+    );
     return 2;
   }
   const workflowId = workflowIds.pipelineRun(spec.name, runId);
@@ -170,9 +193,18 @@ export async function runCommand(file: string, options: RunOptions, config: Fair
       say('--detach needs a dev server that outlives this command: start `npx fairline dev` in another terminal first');
       return 2;
     }
-    const start = await startRun(client, config, { spec, runId, noCache: options.noCache, noResume: options.noResume, trigger: options.trigger, source: `the run spec of ${file}` });
+    const start = await startRun(client, config, {
+      spec,
+      runId,
+      noCache: options.noCache,
+      noResume: options.noResume,
+      trigger: options.trigger,
+      source: `the run spec of ${file}`,
+    });
     if (!start.started) {
-      say(`run ${runId} of ${spec.name} is already running (${workflowId}); follow it at ${workflowUrl(config, workflowId)} or pick another --id`);
+      say(
+        `run ${runId} of ${spec.name} is already running (${workflowId}); follow it at ${workflowUrl(config, workflowId)} or pick another --id`,
+      );
       return EXIT_RUN_ID_TAKEN;
     }
     say(`run ${runId} started: ${workflowId}`);
@@ -185,9 +217,15 @@ export async function runCommand(file: string, options: RunOptions, config: Fair
     const live: Live = {
       warned: new Set(),
       logicalQueues: new Map(Object.entries(config.taskQueues).map(([logical, name]) => [name, logical])),
-      progress: { pipeline: spec.name, runId, status: 'running', stages: [] }, heartbeats: new Map(), attempts: new Map() };
+      progress: { pipeline: spec.name, runId, status: 'running', stages: [] },
+      heartbeats: new Map(),
+      attempts: new Map(),
+    };
     const printProgress = createProgressPrinter(process.stderr);
-    const end = await followRun(client, start.handle, live, { onUpdate: () => printProgress(progressLines(live)), warn: say });
+    const end = await followRun(client, start.handle, live, {
+      onUpdate: () => printProgress(progressLines(live)),
+      warn: say,
+    });
     const code = end.outcome === 'succeeded' ? 0 : end.outcome === 'cancelled' ? 130 : 1;
     if (end.outcome !== 'succeeded') say(`run ${end.outcome}: ${end.message}`);
     process.stdout.write(`\n${summaryTable(live.progress, live.attempts)}\n`);

@@ -14,7 +14,9 @@ import { table } from './table';
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 
-/** What a table cell shows for a search attribute the run never set (no evaluate or audit stage, or it failed first). */
+/**
+ * What a table cell shows for a search attribute the run never set (no evaluate or audit stage, or it failed first).
+ */
 export const ABSENT = '—';
 
 export const runsOptionsSchema = z.object({
@@ -26,7 +28,11 @@ export const runsOptionsSchema = z.object({
 export type RunsOptions = z.infer<typeof runsOptionsSchema>;
 
 function formatDuration(seconds: number): string {
-  return seconds < 90 ? `${seconds.toFixed(1)} s` : seconds < 90 * 60 ? `${(seconds / 60).toFixed(1)} min` : `${(seconds / 3600).toFixed(1)} h`;
+  return seconds < 90
+    ? `${seconds.toFixed(1)} s`
+    : seconds < 90 * 60
+      ? `${(seconds / 60).toFixed(1)} min`
+      : `${(seconds / 3600).toFixed(1)} h`;
 }
 
 const number = (value: number | null): string => (value === null ? ABSENT : value.toFixed(3));
@@ -34,7 +40,17 @@ const gate = (value: boolean | null): string => (value === null ? ABSENT : value
 
 /** The runs table; a pipeline column only when the rows may come from several pipelines. */
 export function formatRuns(rows: RunRow[], options: { pipelineColumn: boolean }): string {
-  const header = ['run', ...(options.pipelineColumn ? ['pipeline'] : []), 'trigger', 'started (UTC)', 'duration', 'status', 'macro F1', 'reactivity', 'gate'];
+  const header = [
+    'run',
+    ...(options.pipelineColumn ? ['pipeline'] : []),
+    'trigger',
+    'started (UTC)',
+    'duration',
+    'status',
+    'macro F1',
+    'reactivity',
+    'gate',
+  ];
   return table([
     header,
     ...rows.map((r) => [
@@ -51,7 +67,10 @@ export function formatRuns(rows: RunRow[], options: { pipelineColumn: boolean })
   ]);
 }
 
-export async function runsCommand(config: FairlineConfig, raw: { pipeline?: string; where?: string; limit?: string; json?: boolean }): Promise<number> {
+export async function runsCommand(
+  config: FairlineConfig,
+  raw: { pipeline?: string; where?: string; limit?: string; json?: boolean },
+): Promise<number> {
   const parsed = runsOptionsSchema.safeParse(raw);
   if (!parsed.success) {
     say(`runs: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`);

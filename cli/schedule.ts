@@ -3,7 +3,13 @@
  * starts `pipelineRun` with the validated spec (client/schedules.ts). `apply` is idempotent and
  * prints what changes.
  */
-import { applySchedule, backfillSchedule, describeSchedule, listSchedules, setScheduleState } from '../client/schedules';
+import {
+  applySchedule,
+  backfillSchedule,
+  describeSchedule,
+  listSchedules,
+  setScheduleState,
+} from '../client/schedules';
 import { gitCommit, withConfiguredQueues } from '../client/start';
 import { withClient } from '../common/connections';
 import { formatProblem, validatePipelineFile } from '../pipeline/validate';
@@ -29,7 +35,14 @@ export async function scheduleApplyCommand(config: FairlineConfig, files: string
         failures++;
         continue;
       }
-      const result = await applySchedule(client, config, file, withConfiguredQueues(validation.spec, config), validation.schedule, commit);
+      const result = await applySchedule(
+        client,
+        config,
+        file,
+        withConfiguredQueues(validation.spec, config),
+        validation.schedule,
+        commit,
+      );
       if (result.outcome === 'unchanged') print(`${result.scheduleId}: unchanged`);
       else print(`${result.scheduleId}: ${result.outcome} from ${file}`);
       if (result.outcome === 'updated') for (const line of result.changes) print(line);
@@ -43,12 +56,22 @@ export async function scheduleListCommand(config: FairlineConfig, opts: { json?:
     const rows = await listSchedules(client);
     if (opts.json) print(JSON.stringify(rows, null, 2));
     else if (rows.length === 0) say('no schedules');
-    else print(table([['pipeline', 'paused', 'next run (UTC)', 'note'], ...rows.map((r) => [r.pipeline, r.paused ? 'yes' : 'no', r.next.replace('T', ' ').slice(0, 19), r.note])]));
+    else
+      print(
+        table([
+          ['pipeline', 'paused', 'next run (UTC)', 'note'],
+          ...rows.map((r) => [r.pipeline, r.paused ? 'yes' : 'no', r.next.replace('T', ' ').slice(0, 19), r.note]),
+        ]),
+      );
     return 0;
   });
 }
 
-export async function scheduleDescribeCommand(config: FairlineConfig, name: string, opts: { json?: boolean }): Promise<number> {
+export async function scheduleDescribeCommand(
+  config: FairlineConfig,
+  name: string,
+  opts: { json?: boolean },
+): Promise<number> {
   return withClient(config, async (client) => {
     const summary = await describeSchedule(client, name);
     if (opts.json) {
@@ -62,12 +85,23 @@ export async function scheduleDescribeCommand(config: FairlineConfig, name: stri
     for (const t of summary.next) print(`    ${t.replace('T', ' ').slice(0, 19)}`);
     print('  last runs:');
     if (recent.length === 0) print('    none yet');
-    else print(table([['scheduled (UTC)', 'workflow', 'status', 'gate'], ...recent.map((r) => [r.scheduledAt.replace('T', ' ').slice(0, 19), r.workflowId, r.status, r.gate || '-'])]).replace(/^/gm, '    '));
+    else
+      print(
+        table([
+          ['scheduled (UTC)', 'workflow', 'status', 'gate'],
+          ...recent.map((r) => [r.scheduledAt.replace('T', ' ').slice(0, 19), r.workflowId, r.status, r.gate || '-']),
+        ]).replace(/^/gm, '    '),
+      );
     return 0;
   });
 }
 
-export async function scheduleStateCommand(config: FairlineConfig, name: string, verb: 'pause' | 'unpause' | 'trigger' | 'delete', note?: string): Promise<number> {
+export async function scheduleStateCommand(
+  config: FairlineConfig,
+  name: string,
+  verb: 'pause' | 'unpause' | 'trigger' | 'delete',
+  note?: string,
+): Promise<number> {
   return withClient(config, async (client) => {
     const scheduleId = await setScheduleState(client, name, verb, note);
     print(`${scheduleId}: ${verb === 'trigger' ? 'triggered a run now' : `${verb}d`}`);
@@ -75,11 +109,17 @@ export async function scheduleStateCommand(config: FairlineConfig, name: string,
   });
 }
 
-export async function scheduleBackfillCommand(config: FairlineConfig, name: string, opts: { from: string; to: string }): Promise<number> {
+export async function scheduleBackfillCommand(
+  config: FairlineConfig,
+  name: string,
+  opts: { from: string; to: string },
+): Promise<number> {
   const start = new Date(opts.from);
   const end = new Date(opts.to);
   if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || end <= start) {
-    say('--from and --to take ISO times with --to after --from, e.g. --from 2026-11-01T00:00:00Z --to 2026-11-04T00:00:00Z');
+    say(
+      '--from and --to take ISO times with --to after --from, e.g. --from 2026-11-01T00:00:00Z --to 2026-11-04T00:00:00Z',
+    );
     return 2;
   }
   return withClient(config, async (client) => {

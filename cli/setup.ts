@@ -19,7 +19,10 @@ async function ensureBucket(config: FairlineConfig): Promise<string | undefined>
   }
 }
 
-export async function setupCommand(config: FairlineConfig, opts: { retention: string; json?: boolean; bucket?: boolean }): Promise<number> {
+export async function setupCommand(
+  config: FairlineConfig,
+  opts: { retention: string; json?: boolean; bucket?: boolean },
+): Promise<number> {
   const retentionDays = Number(opts.retention);
   if (!Number.isInteger(retentionDays) || retentionDays < 1) {
     say(`--retention takes a whole number of days (1 or more), got ${JSON.stringify(opts.retention)}`);
@@ -30,7 +33,10 @@ export async function setupCommand(config: FairlineConfig, opts: { retention: st
     const result = await setupNamespace(connection, config.temporal.namespace, { retentionDays, log: say });
     const bucket = opts.bucket ? await ensureBucket(config) : undefined;
     if (bucket) say(`store ${bucket}: bucket present`);
-    if (opts.json) process.stdout.write(`${JSON.stringify({ namespace: config.temporal.namespace, address: config.temporal.address, ...result })}\n`);
+    if (opts.json)
+      process.stdout.write(
+        `${JSON.stringify({ namespace: config.temporal.namespace, address: config.temporal.address, ...result })}\n`,
+      );
     else say(`${config.temporal.address} namespace ${config.temporal.namespace}: ready for fairline`);
     return 0;
   } finally {

@@ -29,7 +29,9 @@ async function temporalAnswers(config: FairlineConfig): Promise<boolean> {
   try {
     const connection = await connectClient(config, { connectTimeout: 1_000 });
     try {
-      await connection.withDeadline(Date.now() + 2_000, () => connection.workflowService.describeNamespace({ namespace: config.temporal.namespace }));
+      await connection.withDeadline(Date.now() + 2_000, () =>
+        connection.workflowService.describeNamespace({ namespace: config.temporal.namespace }),
+      );
       await ensureSearchAttributes(connection, config.temporal.namespace);
       return true;
     } finally {
@@ -65,10 +67,14 @@ function supervise<T extends { process: ChildProcess | undefined; stop(): Promis
             if (stopping()) return void (await next.stop());
             replace(next);
             watch(next);
-            say(`${name} exited (${signal ?? `code ${code}`}) while the dev stack ran: restarted it on the same port and data folder`);
+            say(
+              `${name} exited (${signal ?? `code ${code}`}) while the dev stack ran: restarted it on the same port and data folder`,
+            );
             return;
           } catch (error) {
-            say(`${name} exited and could not be restarted (try ${attempt}): ${(error as Error).message.split('\n')[0]}; trying again in ${RESTART_RETRY_MS / 1000} s`);
+            say(
+              `${name} exited and could not be restarted (try ${attempt}): ${(error as Error).message.split('\n')[0]}; trying again in ${RESTART_RETRY_MS / 1000} s`,
+            );
             await new Promise((r) => setTimeout(r, RESTART_RETRY_MS));
           }
         }
@@ -91,7 +97,11 @@ async function requireFreePorts(ports: ReadonlyArray<readonly [number, string]>)
   }
 }
 
-export async function startEmbeddedStack(config: FairlineConfig, say: (line: string) => void, options: { supervise?: boolean } = {}): Promise<EmbeddedStack> {
+export async function startEmbeddedStack(
+  config: FairlineConfig,
+  say: (line: string) => void,
+  options: { supervise?: boolean } = {},
+): Promise<EmbeddedStack> {
   let stopping = false;
   const stack: EmbeddedStack = {
     async stop() {
@@ -113,36 +123,63 @@ export async function startEmbeddedStack(config: FairlineConfig, say: (line: str
         ]);
         const dbFile = join(stateDir(), 'temporal.db');
         say(`Temporal: starting the dev server on ${config.temporal.address} (history in ${dbFile})…`);
-        const start = (): Promise<DevServer> => startTemporalDevServer({
-          dbFile,
-          port: Number(port),
-          uiPort: Number(uiPort),
-          namespace: config.temporal.namespace,
-        });
+        const start = (): Promise<DevServer> =>
+          startTemporalDevServer({
+            dbFile,
+            port: Number(port),
+            uiPort: Number(uiPort),
+            namespace: config.temporal.namespace,
+          });
         stack.temporal = await start();
-        if (options.supervise) supervise('Temporal dev server', stack.temporal, start, (next) => (stack.temporal = next), () => stopping, say);
+        if (options.supervise)
+          supervise(
+            'Temporal dev server',
+            stack.temporal,
+            start,
+            (next) => (stack.temporal = next),
+            () => stopping,
+            say,
+          );
       }
       say(`Temporal Web UI: ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`);
     }
     const endpoint = config.store.s3.endpoint;
-    if (config.store.uri.startsWith('s3://') && endpoint && /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?/.test(endpoint)) {
+    if (
+      config.store.uri.startsWith('s3://') &&
+      endpoint &&
+      /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?/.test(endpoint)
+    ) {
       const accessKeyId = process.env[ENV.s3AccessKeyId] ?? '';
       const secretAccessKey = process.env[ENV.s3SecretAccessKey] ?? '';
-      const store = createS3Store({ uri: config.store.uri, endpoint, region: config.store.s3.region, credentials: { accessKeyId, secretAccessKey } });
+      const store = createS3Store({
+        uri: config.store.uri,
+        endpoint,
+        region: config.store.s3.region,
+        credentials: { accessKeyId, secretAccessKey },
+      });
       try {
         await store.ensureBucket();
         say(`MinIO: reusing the server at ${endpoint}`);
       } catch {
         say(`MinIO: starting on ${endpoint}…`);
-        const start = (): Promise<MinioServer> => startMinio({
-          dataDir: join(stateDir(), 'minio'),
-          port: Number(new URL(endpoint).port || 80),
-          accessKey: accessKeyId,
-          secretKey: secretAccessKey,
-        });
+        const start = (): Promise<MinioServer> =>
+          startMinio({
+            dataDir: join(stateDir(), 'minio'),
+            port: Number(new URL(endpoint).port || 80),
+            accessKey: accessKeyId,
+            secretKey: secretAccessKey,
+          });
         stack.minio = await start();
         await store.ensureBucket();
-        if (options.supervise) supervise('MinIO', stack.minio, start, (next) => (stack.minio = next), () => stopping, say);
+        if (options.supervise)
+          supervise(
+            'MinIO',
+            stack.minio,
+            start,
+            (next) => (stack.minio = next),
+            () => stopping,
+            say,
+          );
       } finally {
         await store.close();
       }

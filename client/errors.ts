@@ -30,7 +30,9 @@ export class RunAmbiguous extends condition('RunAmbiguous', false) {
     readonly run: string,
     readonly candidates: readonly string[],
   ) {
-    super(`run id ${JSON.stringify(run)} names ${candidates.length} runs: ${candidates.join(', ')}; name one with --pipeline NAME or as NAME/${run}`);
+    super(
+      `run id ${JSON.stringify(run)} names ${candidates.length} runs: ${candidates.join(', ')}; name one with --pipeline NAME or as NAME/${run}`,
+    );
   }
 }
 
@@ -44,7 +46,9 @@ export class RunReportMissing extends condition('RunReportMissing', false) {
   }
 }
 
-/** A run's report.json or manifest.json does not have the shape fairline writes (report/schema.ts, report/compare.ts). */
+/**
+ * A run's report.json or manifest.json does not have the shape fairline writes (report/schema.ts, report/compare.ts).
+ */
 export class RunRecordInvalid extends condition('RunRecordInvalid', false) {
   constructor(
     readonly uri: string,

@@ -51,12 +51,19 @@ async function warnIfUnpolled(
   live.warned.add(stageId);
   if ((pollers ?? []).length === 0) {
     const logical = live.logicalQueues?.get(queue) ?? queue;
-    warn(`  ! stage ${stageId} is waiting on task queue "${queue}", which no worker polls: start one with \`npx fairline worker --queues ${logical}\``);
+    warn(
+      `  ! stage ${stageId} is waiting on task queue "${queue}", which no worker polls: start one with \`npx fairline worker --queues ${logical}\``,
+    );
   }
 }
 
 /** Reads the run's progress and its running stages' attempts and heartbeats into `live`. */
-export async function poll(client: Client, workflowId: string, live: Live, warn: (line: string) => void): Promise<void> {
+export async function poll(
+  client: Client,
+  workflowId: string,
+  live: Live,
+  warn: (line: string) => void,
+): Promise<void> {
   const handle = client.workflow.getHandle(workflowId);
   live.progress = await handle.query<RunProgress>('progress');
   const description = await handle.describe();
@@ -68,7 +75,8 @@ export async function poll(client: Client, workflowId: string, live: Live, warn:
     live.attempts.set(stageId, activity.attempt ?? 1);
     await warnIfUnpolled(client, live, stageId, activity, warn);
     const payloads = activity.heartbeatDetails?.payloads ?? [];
-    if (payloads.length > 0) live.heartbeats.set(stageId, client.options.loadedDataConverter.payloadConverter.fromPayload(payloads[0]!));
+    if (payloads.length > 0)
+      live.heartbeats.set(stageId, client.options.loadedDataConverter.payloadConverter.fromPayload(payloads[0]!));
   }
 }
 
@@ -77,12 +85,14 @@ function progressOfFailure(error: WorkflowFailedError): RunProgress | undefined 
   const cause = error.cause;
   if (!(cause instanceof ApplicationFailure)) return undefined;
   const first: unknown = cause.details?.[0];
-  if (typeof first !== 'object' || first === null || !('stages' in first) || !Array.isArray(first.stages)) return undefined;
+  if (typeof first !== 'object' || first === null || !('stages' in first) || !Array.isArray(first.stages))
+    return undefined;
   return first as RunProgress;
 }
 
 /** How a followed run ended; `message` says why for a failed or cancelled one. */
-export type RunEnd = { readonly outcome: 'succeeded' } | { readonly outcome: 'failed' | 'cancelled'; readonly message: string };
+export type RunEnd =
+  { readonly outcome: 'succeeded' } | { readonly outcome: 'failed' | 'cancelled'; readonly message: string };
 
 /**
  * Follows a started run to its end, polling every `intervalMs` and calling `onUpdate` after each
@@ -121,7 +131,10 @@ export async function followRun(
         // A closed workflow may still answer queries; if not, the table shows what we saw last.
       }
     }
-    return { outcome: error.cause instanceof CancelledFailure ? 'cancelled' : 'failed', message: error.cause?.message ?? error.message };
+    return {
+      outcome: error.cause instanceof CancelledFailure ? 'cancelled' : 'failed',
+      message: error.cause?.message ?? error.message,
+    };
   } finally {
     clearInterval(timer);
     await polling;

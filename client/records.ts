@@ -23,13 +23,18 @@ export interface RunMemo {
 }
 
 /** The newest execution of the run's workflow, found by run id, pipeline/run or workflow id. */
-export async function runMemo(client: Client, id: string, options: { pipeline?: string | undefined }): Promise<RunMemo> {
+export async function runMemo(
+  client: Client,
+  id: string,
+  options: { pipeline?: string | undefined },
+): Promise<RunMemo> {
   const workflowId = await resolveRun(client, id, options);
   try {
     const description = await client.workflow.getHandle(workflowId).describe();
     return { workflowId, memo: description.memo ?? {}, status: description.status.name.toLowerCase() };
   } catch (error) {
-    if (error instanceof WorkflowNotFoundError) throw new RunNotFound(runOf(workflowId) || id, client.options.namespace);
+    if (error instanceof WorkflowNotFoundError)
+      throw new RunNotFound(runOf(workflowId) || id, client.options.namespace);
     throw error;
   }
 }
@@ -42,7 +47,11 @@ export async function readStored(store: ArtifactStore, uri: string): Promise<Buf
 }
 
 /** A JSON artifact by URI, verified and checked against its schema; RunRecordInvalid otherwise. */
-export async function readStoredJson<T extends z.ZodType>(store: ArtifactStore, uri: string, schema: T): Promise<z.infer<T>> {
+export async function readStoredJson<T extends z.ZodType>(
+  store: ArtifactStore,
+  uri: string,
+  schema: T,
+): Promise<z.infer<T>> {
   return parseRecord(uri, await readStored(store, uri), schema);
 }
 
@@ -76,7 +85,11 @@ export interface RunRecords {
 const MEMO = { report: 'report', manifest: 'manifest' } as const;
 
 /** The newest execution of the run's workflow and the URIs its memo names. */
-export async function findRecords(client: Client, id: string, options: { pipeline?: string | undefined }): Promise<RunRecords> {
+export async function findRecords(
+  client: Client,
+  id: string,
+  options: { pipeline?: string | undefined },
+): Promise<RunRecords> {
   const { workflowId, memo, status } = await runMemo(client, id, options);
   const report = memo[MEMO.report];
   const manifest = memo[MEMO.manifest];
@@ -99,8 +112,15 @@ export interface CompareOutput {
 }
 
 /** Finds both runs, reads their manifests and reports (verified), and compares them (report/compare.ts). */
-export async function compareRecords(config: FairlineConfig, runA: string, runB: string, options: { pipeline?: string | undefined }): Promise<CompareOutput> {
-  const [a, b] = await withClient(config, (client) => Promise.all([findRecords(client, runA, options), findRecords(client, runB, options)]));
+export async function compareRecords(
+  config: FairlineConfig,
+  runA: string,
+  runB: string,
+  options: { pipeline?: string | undefined },
+): Promise<CompareOutput> {
+  const [a, b] = await withClient(config, (client) =>
+    Promise.all([findRecords(client, runA, options), findRecords(client, runB, options)]),
+  );
   const store = openStore(config);
   try {
     const read = async (records: RunRecords) => ({

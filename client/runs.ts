@@ -22,7 +22,10 @@ export interface RunRow {
   durationS: number;
   /** Temporal's execution status: running, completed, failed, cancelled, terminated, timed_out, … */
   status: string;
-  /** fairline's word for how the run ended: succeeded, failed, skipped, cancelled, running (Temporal's status where the run could not say). */
+  /**
+   * fairline's word for how the run ended: succeeded, failed, skipped, cancelled, running (Temporal's status where the
+   * run could not say).
+   */
   outcome: string;
   stage: string | null;
   macroF1: number | null;
@@ -33,10 +36,17 @@ export interface RunRow {
   modelDigest: string | null;
 }
 
-/** The list filter `runs` sends: pipelineRun workflows, of the pipeline if given, and the user's filter in parentheses (so its OR stays inside). */
+/**
+ * The list filter `runs` sends: pipelineRun workflows, of the pipeline if given, and the user's filter in parentheses
+ * (so its OR stays inside).
+ */
 export function runsQuery(options: { pipeline?: string | undefined; where?: string | undefined }): string {
   const where = options.where?.trim();
-  return [PIPELINE_RUNS, ...(options.pipeline ? [`FairlinePipeline = ${JSON.stringify(options.pipeline)}`] : []), ...(where ? [`(${where})`] : [])].join(' AND ');
+  return [
+    PIPELINE_RUNS,
+    ...(options.pipeline ? [`FairlinePipeline = ${JSON.stringify(options.pipeline)}`] : []),
+    ...(where ? [`(${where})`] : []),
+  ].join(' AND ');
 }
 
 /** The run id inside a pipelineRun workflow id: the part after `pipeline/<name>/`. */
@@ -88,14 +98,24 @@ export function rowOf(info: WorkflowExecutionInfo): RunRow {
 }
 
 function isInvalidArgument(error: unknown): error is ServiceError & { cause: { details: string } } {
-  return error instanceof ServiceError && isGrpcServiceError(error.cause) && error.cause.code === GRPC_STATUS.invalidArgument;
+  return (
+    error instanceof ServiceError && isGrpcServiceError(error.cause) && error.cause.code === GRPC_STATUS.invalidArgument
+  );
 }
 
-/** The newest runs matching the options (Temporal lists newest first). A filter Temporal refuses is a ListFilterInvalid. */
-export async function listRuns(client: Client, options: { pipeline?: string | undefined; where?: string | undefined; limit: number }): Promise<RunRow[]> {
+/**
+ * The newest runs matching the options (Temporal lists newest first). A filter Temporal refuses is a ListFilterInvalid.
+ */
+export async function listRuns(
+  client: Client,
+  options: { pipeline?: string | undefined; where?: string | undefined; limit: number },
+): Promise<RunRow[]> {
   const rows: RunRow[] = [];
   try {
-    for await (const info of client.workflow.list({ query: runsQuery(options), pageSize: Math.min(options.limit, 1000) })) {
+    for await (const info of client.workflow.list({
+      query: runsQuery(options),
+      pageSize: Math.min(options.limit, 1000),
+    })) {
       rows.push(rowOf(info));
       if (rows.length >= options.limit) break;
     }
@@ -111,7 +131,11 @@ export async function listRuns(client: Client, options: { pipeline?: string | un
  * `pipeline/P/RUN`, or a bare `RUN`, looked up among the namespace's pipeline runs. A bare id
  * that several pipelines use is a RunAmbiguous naming them all.
  */
-export async function resolveRun(client: Client, id: string, options: { pipeline?: string | undefined }): Promise<string> {
+export async function resolveRun(
+  client: Client,
+  id: string,
+  options: { pipeline?: string | undefined },
+): Promise<string> {
   if (options.pipeline) return workflowIds.pipelineRun(options.pipeline, id);
   if (id.startsWith('pipeline/')) return id;
   const slash = id.indexOf('/');

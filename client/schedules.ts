@@ -25,14 +25,20 @@ import type { FairlineConfig } from '../temporal.config';
 import type { PipelineRunInput } from '../workflows/pipeline-run';
 
 /** What `apply` records on the schedule, to compare the next apply against. */
-const appliedSchema = z.object({ digest: z.string(), schedule: z.record(z.string(), z.unknown()), specDigest: z.string(), file: z.string() }).strict();
+const appliedSchema = z
+  .object({ digest: z.string(), schedule: z.record(z.string(), z.unknown()), specDigest: z.string(), file: z.string() })
+  .strict();
 export type Applied = z.infer<typeof appliedSchema>;
 
 /** Maps the YAML schedule block onto Temporal's schedule spec and policies; errors name the key. */
-export function temporalSchedule(schedule: ScheduleSpec): { spec: TemporalScheduleSpec; overlap: ScheduleOverlapPolicy } {
+export function temporalSchedule(schedule: ScheduleSpec): {
+  spec: TemporalScheduleSpec;
+  overlap: ScheduleOverlapPolicy;
+} {
   // The validator refuses unknown names with a position (pipeline/schedule-checks.ts); this guards other callers.
   const overlap = OVERLAP_POLICIES[schedule.overlap ?? 'skip'];
-  if (overlap === undefined) throw new Error(`schedule.overlap: ${checkOverlap(schedule.overlap ?? '')?.message ?? 'unknown policy'}`);
+  if (overlap === undefined)
+    throw new Error(`schedule.overlap: ${checkOverlap(schedule.overlap ?? '')?.message ?? 'unknown policy'}`);
   return {
     spec: {
       ...(schedule.cron ? { cronExpressions: [schedule.cron] } : {}),
@@ -61,11 +67,17 @@ export function describeChanges(before: Applied, after: Applied): string[] {
     const b = JSON.stringify(after.schedule[key]);
     if (a !== b) changes.push(`  schedule.${key}: ${a ?? '(unset)'} → ${b ?? '(unset)'}`);
   }
-  if (before.specDigest !== after.specDigest) changes.push(`  pipeline spec: ${before.specDigest.slice(0, 12)} → ${after.specDigest.slice(0, 12)} (stages, params or code references changed)`);
+  if (before.specDigest !== after.specDigest)
+    changes.push(
+      `  pipeline spec: ${before.specDigest.slice(0, 12)} → ${after.specDigest.slice(0, 12)} (stages, params or code references changed)`,
+    );
   return changes;
 }
 
-/** What applying one file did: created, left unchanged, or updated (with the changes, or a note that something else made it). */
+/**
+ * What applying one file did: created, left unchanged, or updated (with the changes, or a note that something else made
+ * it).
+ */
 export type ApplyResult =
   | { readonly scheduleId: string; readonly outcome: 'created' | 'unchanged' }
   | { readonly scheduleId: string; readonly outcome: 'updated'; readonly changes: readonly string[] };
@@ -83,7 +95,9 @@ export async function applySchedule(
   const scheduleBlock: Record<string, Json> = {};
   for (const [key, value] of Object.entries(schedule)) if (value !== undefined) scheduleBlock[key] = value;
   const applied: Applied = {
-    digest: createHash('sha256').update(canonicalJson({ schedule: scheduleBlock, specDigest: spec.specDigest, queue: config.taskQueues.cpu })).digest('hex'),
+    digest: createHash('sha256')
+      .update(canonicalJson({ schedule: scheduleBlock, specDigest: spec.specDigest, queue: config.taskQueues.cpu }))
+      .digest('hex'),
     schedule: scheduleBlock,
     specDigest: spec.specDigest,
     file,
@@ -126,7 +140,11 @@ export async function applySchedule(
   if (before?.digest === applied.digest) return { scheduleId, outcome: 'unchanged' };
   const state = { paused: schedule.paused ?? false, ...(schedule.note ? { note: schedule.note } : {}) };
   await handle.update(() => ({ spec: options.spec, action: options.action, policies: options.policies, state }));
-  return { scheduleId, outcome: 'updated', changes: before ? describeChanges(before, applied) : ['  (applied by something other than fairline; replaced)'] };
+  return {
+    scheduleId,
+    outcome: 'updated',
+    changes: before ? describeChanges(before, applied) : ['  (applied by something other than fairline; replaced)'],
+  };
 }
 
 /** One fairline schedule as `schedule list` shows it. */
@@ -205,7 +223,12 @@ export async function describeSchedule(client: Client, name: string): Promise<Sc
 }
 
 /** Pauses, unpauses, triggers or deletes the schedule of pipeline `name`; returns its id. */
-export async function setScheduleState(client: Client, name: string, verb: 'pause' | 'unpause' | 'trigger' | 'delete', note?: string): Promise<string> {
+export async function setScheduleState(
+  client: Client,
+  name: string,
+  verb: 'pause' | 'unpause' | 'trigger' | 'delete',
+  note?: string,
+): Promise<string> {
   const handle = client.schedule.getHandle(workflowIds.schedule(name));
   if (verb === 'pause') await handle.pause(note ?? `paused with fairline by ${process.env.USER ?? 'someone'}`);
   if (verb === 'unpause') await handle.unpause(note ?? 'unpaused with fairline');

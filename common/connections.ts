@@ -25,7 +25,9 @@ export class TemporalUnreachable extends condition('TemporalUnreachable', true) 
 
 interface SharedOptions {
   address: string;
-  tls?: { clientCertPair?: { crt: Buffer; key: Buffer }; serverRootCACertificate?: Buffer; serverNameOverride?: string } | true;
+  tls?:
+    | { clientCertPair?: { crt: Buffer; key: Buffer }; serverRootCACertificate?: Buffer; serverNameOverride?: string }
+    | true;
   apiKey?: string;
 }
 
@@ -53,7 +55,10 @@ export function connectClient(config: FairlineConfig, extra: Partial<ConnectionO
 }
 
 /** A worker connection. The worker SDK is loaded only here: client commands never need it. */
-export async function connectWorker(config: FairlineConfig, extra: Partial<NativeConnectionOptions> = {}): Promise<NativeConnection> {
+export async function connectWorker(
+  config: FairlineConfig,
+  extra: Partial<NativeConnectionOptions> = {},
+): Promise<NativeConnection> {
   const { NativeConnection } = await import('@temporalio/worker');
   return NativeConnection.connect({ ...sharedOptions(config), ...extra });
 }
@@ -65,7 +70,11 @@ export async function withClient<T>(config: FairlineConfig, body: (client: Clien
     connection = await connectClient(config);
   } catch (error) {
     // The SDK's error is a gRPC stack trace that names neither the address nor what to do.
-    throw new TemporalUnreachable(config.temporal.address, config.temporal.namespace, error instanceof Error ? error.message : String(error));
+    throw new TemporalUnreachable(
+      config.temporal.address,
+      config.temporal.namespace,
+      error instanceof Error ? error.message : String(error),
+    );
   }
   try {
     return await body(new Client({ connection, namespace: config.temporal.namespace }));

@@ -14,8 +14,6 @@ export const ALL_TASK_QUEUES: readonly TaskQueue[] = [TASK_QUEUES.cpu, TASK_QUEU
 /** The Temporal namespace fairline uses unless configured otherwise. */
 export const DEFAULT_NAMESPACE = 'fairline';
 
-
-
 /** Typed keys of the search attributes, for workflows (upserts) and clients (queries, reads). */
 export const SA = {
   pipeline: defineSearchAttributeKey('FairlinePipeline', SearchAttributeType.KEYWORD),
@@ -91,7 +89,10 @@ export const PINS = {
   temporalCliModule: 'github.com/temporalio/cli/cmd/temporal',
   minio: 'v0.0.0-20260212201848-7aac2a2c5b7c',
   minioModule: 'github.com/minio/minio',
-  /** The real Temporal server (the 1.29 line the CLI embeds) and its SQL schema tool, for the PostgreSQL cluster (infra/cluster.ts). */
+  /**
+   * The real Temporal server (the 1.29 line the CLI embeds) and its SQL schema tool, for the PostgreSQL cluster
+   * (infra/cluster.ts).
+   */
   temporalServer: 'v1.29.1',
   temporalServerModule: 'go.temporal.io/server',
   /** Helm, to lint and render deploy/helm/fairline in the tests (no Kubernetes needed for that). */
@@ -130,5 +131,10 @@ export const workflowIds = {
    * The run id inside a pipelineRun workflow id (the part after `pipeline/<name>/`), made safe
    * as an artifact-key segment: scheduled ids end in an ISO time, whose `:` becomes `-`.
    */
-  runIdOf: (workflowId: string): string => workflowId.split('/').slice(2).join('-').replace(/[^A-Za-z0-9._-]/g, '-'),
+  runIdOf: (workflowId: string): string =>
+    workflowId
+      .split('/')
+      .slice(2)
+      .join('-')
+      .replace(/[^A-Za-z0-9._-]/g, '-'),
 };

@@ -32,9 +32,7 @@ export function condition<const T extends string, const R extends boolean>(type:
 
 /** A config value failed validation. `path` is the key path, e.g. `store.uri`. */
 export class ConfigInvalid extends condition('ConfigInvalid', false) {
-  constructor(
-    readonly issues: readonly { path: string; message: string }[],
-  ) {
+  constructor(readonly issues: readonly { path: string; message: string }[]) {
     super(`invalid config:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
   }
 }
@@ -114,7 +112,9 @@ export const SNIPPET_CHARS = 80;
  */
 export function snippet(text: string, max = SNIPPET_CHARS): string {
   const chars = [...text];
-  return chars.length <= max ? JSON.stringify(text) : `${JSON.stringify(chars.slice(0, max).join(''))}… (${chars.length} characters)`;
+  return chars.length <= max
+    ? JSON.stringify(text)
+    : `${JSON.stringify(chars.slice(0, max).join(''))}… (${chars.length} characters)`;
 }
 
 /**

@@ -9,7 +9,10 @@ const HANGUL_LAST = 0xd7a3;
 const FINALS = 28;
 const FINAL_RIEUL = 8;
 
-/** The final sound of one Hangul syllable: `vowel` (no final consonant), `rieul` (ㄹ), `consonant`; undefined for anything that is not a Hangul syllable. */
+/**
+ * The final sound of one Hangul syllable: `vowel` (no final consonant), `rieul` (ㄹ), `consonant`; undefined for
+ * anything that is not a Hangul syllable.
+ */
 export function syllableFinal(char: string): 'vowel' | 'rieul' | 'consonant' | undefined {
   const code = char.codePointAt(0) ?? -1;
   if (code < HANGUL_FIRST || code > HANGUL_LAST) return undefined;

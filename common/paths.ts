@@ -48,7 +48,10 @@ export function minioBinaryPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(cacheDir(env), 'minio', PINS.minio, 'minio');
 }
 
-/** Folder of the Temporal server build: `temporal-server` (the server) and `temporal-sql-tool`, plus the PostgreSQL schema. */
+/**
+ * Folder of the Temporal server build: `temporal-server` (the server) and `temporal-sql-tool`, plus the PostgreSQL
+ * schema.
+ */
 export function temporalServerDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(cacheDir(env), 'temporal-server', PINS.temporalServer);
 }

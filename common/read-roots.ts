@@ -49,10 +49,16 @@ const realOrResolved = (path: string): string => {
 export function readPolicy(config: ReadRootsConfig, pipelineDir?: string): ReadPolicy {
   if (config.readRoots !== undefined) {
     const roots = config.readRoots.map(realOrResolved);
-    return { roots, rule: `only files under the configured readable roots may be read (readRoots / FAIRLINE_READ_ROOTS: ${roots.length ? roots.join(', ') : 'none'})` };
+    return {
+      roots,
+      rule: `only files under the configured readable roots may be read (readRoots / FAIRLINE_READ_ROOTS: ${roots.length ? roots.join(', ') : 'none'})`,
+    };
   }
   if (!isLocalAddress(config.temporal.address)) {
-    return { roots: [], rule: 'a worker of a remote Temporal cluster reads no local files unless readRoots / FAIRLINE_READ_ROOTS names them' };
+    return {
+      roots: [],
+      rule: 'a worker of a remote Temporal cluster reads no local files unless readRoots / FAIRLINE_READ_ROOTS names them',
+    };
   }
   const mirrors = config.dataMirrors.filter((m) => m.to.startsWith('file://')).map((m) => fileURLToPath(m.to));
   // A pipeline at the filesystem root would make everything readable; its folder then does not count.

@@ -58,7 +58,11 @@ const CACHE_REFRESH_MS = 2_000;
  * server is unavailable or the new namespace is not yet known everywhere. Running it twice
  * changes nothing the second time (the result says so).
  */
-export async function setupNamespace(connection: Connection, namespace: string, options: SetupOptions): Promise<SetupResult> {
+export async function setupNamespace(
+  connection: Connection,
+  namespace: string,
+  options: SetupOptions,
+): Promise<SetupResult> {
   const deadline = Date.now() + (options.waitMs ?? 60_000);
   const retrying = async <T>(what: string, body: () => Promise<T>): Promise<T> => {
     for (;;) {
@@ -94,24 +98,37 @@ export async function setupNamespace(connection: Connection, namespace: string, 
       options.log?.(`namespace ${namespace}: created (retention ${options.retentionDays} d)`);
     } catch (error) {
       // Another `fairline setup` won the race: same outcome.
-      if (grpcCode(error) !== GRPC.alreadyExists) throw new Error(`register namespace ${namespace}: ${(error as Error).message}`);
+      if (grpcCode(error) !== GRPC.alreadyExists)
+        throw new Error(`register namespace ${namespace}: ${(error as Error).message}`);
     }
   } else options.log?.(`namespace ${namespace}: exists`);
 
   let searchAttributesAdded: string[];
   try {
-    searchAttributesAdded = await retrying('add search attributes', () => ensureSearchAttributes(connection, namespace));
+    searchAttributesAdded = await retrying('add search attributes', () =>
+      ensureSearchAttributes(connection, namespace),
+    );
   } catch (error) {
     const code = grpcCode((error as { cause?: unknown }).cause) ?? undefined;
-    if (code === GRPC.permissionDenied || code === GRPC.unimplemented || /permission|not allowed|unimplemented/i.test((error as Error).message)) {
+    if (
+      code === GRPC.permissionDenied ||
+      code === GRPC.unimplemented ||
+      /permission|not allowed|unimplemented/i.test((error as Error).message)
+    ) {
       throw new Error(
-        `${(error as Error).message}\nThis cluster does not let clients add search attributes (Temporal Cloud manages them in its console or with tcld): add ${Object.entries(SEARCH_ATTRIBUTES).map(([n, t]) => `${n} (${t})`).join(', ')}`,
+        `${(error as Error).message}\nThis cluster does not let clients add search attributes (Temporal Cloud manages them in its console or with tcld): add ${Object.entries(
+          SEARCH_ATTRIBUTES,
+        )
+          .map(([n, t]) => `${n} (${t})`)
+          .join(', ')}`,
       );
     }
     throw error;
   }
   options.log?.(
-    searchAttributesAdded.length > 0 ? `search attributes added: ${searchAttributesAdded.join(', ')}` : 'search attributes: all present',
+    searchAttributesAdded.length > 0
+      ? `search attributes added: ${searchAttributesAdded.join(', ')}`
+      : 'search attributes: all present',
   );
   if (namespaceCreated || searchAttributesAdded.length > 0) {
     // Wait until the server lists every attribute, then one cache refresh, so the first run's
@@ -119,7 +136,8 @@ export async function setupNamespace(connection: Connection, namespace: string, 
     await retrying('list search attributes', async () => {
       const listed = await connection.operatorService.listSearchAttributes({ namespace });
       const missing = Object.keys(SEARCH_ATTRIBUTES).filter((name) => !(name in (listed.customAttributes ?? {})));
-      if (missing.length > 0) throw Object.assign(new Error(`not yet listed: ${missing.join(', ')}`), { code: GRPC.notFound });
+      if (missing.length > 0)
+        throw Object.assign(new Error(`not yet listed: ${missing.join(', ')}`), { code: GRPC.notFound });
     });
     await new Promise((r) => setTimeout(r, CACHE_REFRESH_MS + 500));
   }

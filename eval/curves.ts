@@ -52,7 +52,13 @@ function rocCurve(counts: ThresholdCounts): RocCurve | null {
   let { fps, tps } = counts;
   if (fps.length > 2) {
     // Keep the ends and every point where the curve bends (a non-zero second difference).
-    const keep = fps.map((_, k) => k === 0 || k === fps.length - 1 || fps[k + 1]! - 2 * fps[k]! + fps[k - 1]! !== 0 || tps[k + 1]! - 2 * tps[k]! + tps[k - 1]! !== 0);
+    const keep = fps.map(
+      (_, k) =>
+        k === 0 ||
+        k === fps.length - 1 ||
+        fps[k + 1]! - 2 * fps[k]! + fps[k - 1]! !== 0 ||
+        tps[k + 1]! - 2 * tps[k]! + tps[k - 1]! !== 0,
+    );
     fps = fps.filter((_, k) => keep[k]);
     tps = tps.filter((_, k) => keep[k]);
   }
@@ -64,7 +70,10 @@ function rocCurve(counts: ThresholdCounts): RocCurve | null {
   return { fpr: fps.map((f) => f / negatives), tpr: tps.map((t) => t / positives) };
 }
 
-/** scikit-learn's `precision_recall_curve` (recall decreasing, ending at precision 1, recall 0); null when the label has no positives. */
+/**
+ * scikit-learn's `precision_recall_curve` (recall decreasing, ending at precision 1, recall 0); null when the label has
+ * no positives.
+ */
 function precisionRecallCurve({ fps, tps }: ThresholdCounts): PrCurve | null {
   const positives = tps[tps.length - 1] ?? 0;
   if (positives === 0) return null;
@@ -74,7 +83,10 @@ function precisionRecallCurve({ fps, tps }: ThresholdCounts): PrCurve | null {
 }
 
 /** Both curves of one label, from one sort of its scores. */
-export function labelCurves(truth: ArrayLike<number>, score: ArrayLike<number>): { roc: RocCurve | null; pr: PrCurve | null } {
+export function labelCurves(
+  truth: ArrayLike<number>,
+  score: ArrayLike<number>,
+): { roc: RocCurve | null; pr: PrCurve | null } {
   const counts = thresholdCounts(truth, score);
   return { roc: rocCurve(counts), pr: precisionRecallCurve(counts) };
 }
@@ -82,14 +94,16 @@ export function labelCurves(truth: ArrayLike<number>, score: ArrayLike<number>):
 /** Trapezoidal area under the ROC curve, as `sklearn.metrics.auc(fpr, tpr)`. */
 export function rocAuc(curve: RocCurve): number {
   let area = 0;
-  for (let k = 1; k < curve.fpr.length; k++) area += ((curve.fpr[k]! - curve.fpr[k - 1]!) * (curve.tpr[k]! + curve.tpr[k - 1]!)) / 2;
+  for (let k = 1; k < curve.fpr.length; k++)
+    area += ((curve.fpr[k]! - curve.fpr[k - 1]!) * (curve.tpr[k]! + curve.tpr[k - 1]!)) / 2;
   return area;
 }
 
 /** Average precision: the step integral Σ (R_k − R_{k+1}) P_k, as `average_precision_score` (clipped at 0 like it). */
 export function averagePrecision(curve: PrCurve): number {
   let sum = 0;
-  for (let k = 0; k + 1 < curve.recall.length; k++) sum += (curve.recall[k + 1]! - curve.recall[k]!) * curve.precision[k]!;
+  for (let k = 0; k + 1 < curve.recall.length; k++)
+    sum += (curve.recall[k + 1]! - curve.recall[k]!) * curve.precision[k]!;
   return Math.max(0, -sum);
 }
 

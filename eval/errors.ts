@@ -1,4 +1,6 @@
-/** What can go wrong reading metrics input (`fairline metrics`, the evaluate stage); see common/errors.ts for the style. */
+/**
+ * What can go wrong reading metrics input (`fairline metrics`, the evaluate stage); see common/errors.ts for the style.
+ */
 import { condition } from '../common/errors';
 
 /**

@@ -75,7 +75,8 @@ function finiteVector(value: unknown, width: number, what: string, widthSource: 
   if (value.length !== width) return `${what} has ${value.length} entries, expected ${width} (${widthSource})`;
   for (let j = 0; j < width; j++) {
     const v: unknown = value[j];
-    if (typeof v !== 'number' || !Number.isFinite(v)) return `${what}[${j}] must be a finite number, got ${describe(v)}`;
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      return `${what}[${j}] must be a finite number, got ${describe(v)}`;
   }
   return value;
 }
@@ -87,7 +88,8 @@ function finiteVector(value: unknown, width: number, what: string, widthSource: 
 export function prepareInput(input: MetricsInput, naming: RowNaming = {}): PreparedInput {
   const rowName = naming.rowName ?? ((i: number) => `row ${i}`);
   const { task, yTrue, yScore } = input;
-  if (yTrue.length !== yScore.length) throw new MetricsInputInvalid('input', `y_true has ${yTrue.length} rows but y_score has ${yScore.length}`);
+  if (yTrue.length !== yScore.length)
+    throw new MetricsInputInvalid('input', `y_true has ${yTrue.length} rows but y_score has ${yScore.length}`);
   const n = yTrue.length;
   if (n === 0) throw new MetricsInputInvalid('input', 'no rows to score');
 
@@ -101,35 +103,56 @@ export function prepareInput(input: MetricsInput, naming: RowNaming = {}): Prepa
     widthSource = `one per label: ${input.labels.length} labels given`;
   } else {
     const first = yScore[0];
-    if (!Array.isArray(first)) throw new MetricsInputInvalid(rowName(0), `y_score must be a probability vector for ${task}, got ${describe(first)}`);
+    if (!Array.isArray(first))
+      throw new MetricsInputInvalid(
+        rowName(0),
+        `y_score must be a probability vector for ${task}, got ${describe(first)}`,
+      );
     width = first.length;
     widthSource = `as in ${rowName(0)}`;
   }
-  if (task === 'multiclass' && width < 2) throw new MetricsInputInvalid(input.labels ? 'labels' : rowName(0), `multiclass needs at least 2 classes, got ${width}`);
-  if (task === 'multilabel' && width < 1) throw new MetricsInputInvalid(input.labels ? 'labels' : rowName(0), 'multilabel needs at least 1 label');
+  if (task === 'multiclass' && width < 2)
+    throw new MetricsInputInvalid(
+      input.labels ? 'labels' : rowName(0),
+      `multiclass needs at least 2 classes, got ${width}`,
+    );
+  if (task === 'multilabel' && width < 1)
+    throw new MetricsInputInvalid(input.labels ? 'labels' : rowName(0), 'multilabel needs at least 1 label');
 
   const labels = input.labels ? [...input.labels] : Array.from({ length: width }, (_, j) => String(j));
-  if (labels.length !== width) throw new MetricsInputInvalid('labels', `binary has 2 classes (0, 1), got ${labels.length} label names`);
+  if (labels.length !== width)
+    throw new MetricsInputInvalid('labels', `binary has 2 classes (0, 1), got ${labels.length} label names`);
   const seen = new Set<string>();
   for (const label of labels) {
     if (seen.has(label)) throw new MetricsInputInvalid('labels', `label ${JSON.stringify(label)} appears twice`);
     seen.add(label);
   }
   if (input.exclude !== undefined) {
-    if (!seen.has(input.exclude)) throw new MetricsInputInvalid('exclude', `${JSON.stringify(input.exclude)} is not one of the labels (${labels.join(', ')})`);
-    if (labels.length === 1) throw new MetricsInputInvalid('exclude', 'excluding the only label leaves nothing for micro_f1');
+    if (!seen.has(input.exclude))
+      throw new MetricsInputInvalid(
+        'exclude',
+        `${JSON.stringify(input.exclude)} is not one of the labels (${labels.join(', ')})`,
+      );
+    if (labels.length === 1)
+      throw new MetricsInputInvalid('exclude', 'excluding the only label leaves nothing for micro_f1');
   }
 
   let threshold: number | null;
   if (task === 'multiclass') {
-    if (input.threshold !== undefined) throw new MetricsInputInvalid('threshold', 'multiclass predictions are the argmax; a threshold does not apply');
+    if (input.threshold !== undefined)
+      throw new MetricsInputInvalid('threshold', 'multiclass predictions are the argmax; a threshold does not apply');
     threshold = null;
   } else {
     threshold = input.threshold ?? DEFAULT_THRESHOLD;
-    if (!Number.isFinite(threshold)) throw new MetricsInputInvalid('threshold', `must be a finite number, got ${describe(input.threshold)}`);
+    if (!Number.isFinite(threshold))
+      throw new MetricsInputInvalid('threshold', `must be a finite number, got ${describe(input.threshold)}`);
   }
 
-  const columns: LabelColumn[] = labels.map(() => ({ truth: new Uint8Array(n), score: new Float64Array(n), predicted: new Uint8Array(n) }));
+  const columns: LabelColumn[] = labels.map(() => ({
+    truth: new Uint8Array(n),
+    score: new Float64Array(n),
+    predicted: new Uint8Array(n),
+  }));
   const classes = task === 'multilabel' ? null : { truth: new Int32Array(n), predicted: new Int32Array(n) };
   const bad = (i: number, detail: string): MetricsInputInvalid => new MetricsInputInvalid(rowName(i), detail);
 
@@ -138,7 +161,8 @@ export function prepareInput(input: MetricsInput, naming: RowNaming = {}): Prepa
     const s: unknown = yScore[i];
     if (task === 'binary') {
       if (!isBit(t)) throw bad(i, `y_true must be 0 or 1 for binary, got ${describe(t)}`);
-      if (typeof s !== 'number' || !Number.isFinite(s)) throw bad(i, `y_score must be one finite probability (of class 1) for binary, got ${describe(s)}`);
+      if (typeof s !== 'number' || !Number.isFinite(s))
+        throw bad(i, `y_score must be one finite probability (of class 1) for binary, got ${describe(s)}`);
       const positive = s > threshold! ? 1 : 0;
       // Class 0 is ranked by −p rather than 1 − p: the same order, but rounding cannot merge distinct scores into ties.
       setCell(columns, 0, i, t === 0 ? 1 : 0, -s, 1 - positive);
@@ -150,7 +174,8 @@ export function prepareInput(input: MetricsInput, naming: RowNaming = {}): Prepa
     const scores = finiteVector(s, width, 'y_score', widthSource);
     if (typeof scores === 'string') throw bad(i, scores);
     if (task === 'multiclass') {
-      if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t >= width) throw bad(i, `y_true must be a class index 0..${width - 1}, got ${describe(t)}`);
+      if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t >= width)
+        throw bad(i, `y_true must be a class index 0..${width - 1}, got ${describe(t)}`);
       // argmax with ties to the lowest index, as numpy's argmax (and the trainer's torch argmax on CPU) picks.
       let best = 0;
       for (let j = 1; j < width; j++) if (scores[j]! > scores[best]!) best = j;
@@ -158,7 +183,8 @@ export function prepareInput(input: MetricsInput, naming: RowNaming = {}): Prepa
       classes!.truth[i] = t;
       classes!.predicted[i] = best;
     } else {
-      if (!Array.isArray(t)) throw bad(i, `y_true must be a 0/1 vector of ${width} entries for multilabel, got ${describe(t)}`);
+      if (!Array.isArray(t))
+        throw bad(i, `y_true must be a 0/1 vector of ${width} entries for multilabel, got ${describe(t)}`);
       if (t.length !== width) throw bad(i, `y_true has ${t.length} entries, expected ${width} (${widthSource})`);
       for (let j = 0; j < width; j++) {
         const bit: unknown = t[j];
@@ -170,7 +196,14 @@ export function prepareInput(input: MetricsInput, naming: RowNaming = {}): Prepa
   return { task, labels, threshold, n, columns, classes, exclude: input.exclude };
 }
 
-function setCell(columns: LabelColumn[], label: number, row: number, truth: number, score: number, predicted: number): void {
+function setCell(
+  columns: LabelColumn[],
+  label: number,
+  row: number,
+  truth: number,
+  score: number,
+  predicted: number,
+): void {
   const column = columns[label]!;
   column.truth[row] = truth;
   column.score[row] = score;

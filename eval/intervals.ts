@@ -47,14 +47,20 @@ function f1Of(model: PreparedInput, w: Float64Array | null): { macro: number; mi
       wrongAll += wrong;
     }
   });
-  return { macro: model.columns.length > 0 ? macro / model.columns.length : 0, micro: 2 * tpAll + wrongAll > 0 ? (2 * tpAll) / (2 * tpAll + wrongAll) : 0 };
+  return {
+    macro: model.columns.length > 0 ? macro / model.columns.length : 0,
+    micro: 2 * tpAll + wrongAll > 0 ? (2 * tpAll) / (2 * tpAll + wrongAll) : 0,
+  };
 }
 
 /**
  * Intervals for every model's macro/micro F1 and for each model's difference from `models[0]`
  * (model − reference). All models must be scored on the same rows, in the same order.
  */
-export function f1Intervals(models: readonly PreparedInput[], options: BootstrapOptions): { models: F1Intervals[]; deltas: F1Intervals[] } {
+export function f1Intervals(
+  models: readonly PreparedInput[],
+  options: BootstrapOptions,
+): { models: F1Intervals[]; deltas: F1Intervals[] } {
   const n = models[0]?.n ?? 0;
   if (models.some((m) => m.n !== n)) throw new RangeError('every model must be scored on the same rows');
   const points = models.map((m) => f1Of(m, null));

@@ -58,13 +58,22 @@ export function computeMetrics(input: MetricsInput, naming: RowNaming = {}): Met
  * The metrics and every label's ROC and precision-recall curves, the input checked and each
  * label's scores sorted once (what the evaluate stage writes).
  */
-export function scorePredictions(input: MetricsInput, naming: RowNaming = {}): { metrics: Metrics; curves: LabelCurves[] } {
+export function scorePredictions(
+  input: MetricsInput,
+  naming: RowNaming = {},
+): { metrics: Metrics; curves: LabelCurves[] } {
   const prepared = prepareInput(input, naming);
-  const curves = prepared.labels.map((label, j) => ({ label, ...labelCurves(prepared.columns[j]!.truth, prepared.columns[j]!.score) }));
+  const curves = prepared.labels.map((label, j) => ({
+    label,
+    ...labelCurves(prepared.columns[j]!.truth, prepared.columns[j]!.score),
+  }));
   return { metrics: metricsOf(prepared, curves), curves };
 }
 
-function metricsOf({ task, labels, threshold, n, columns, classes, exclude }: PreparedInput, curves: readonly LabelCurves[]): Metrics {
+function metricsOf(
+  { task, labels, threshold, n, columns, classes, exclude }: PreparedInput,
+  curves: readonly LabelCurves[],
+): Metrics {
   const perCounts = columns.map(counts);
 
   const perLabel: PerLabelMetrics[] = labels.map((label, j) => {

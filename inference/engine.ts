@@ -126,10 +126,18 @@ export class Classifier {
    * (context.scratchDir), creates the session and runs the load-time checks. `key` names the
    * with-key for error messages, e.g. "models.baseline".
    */
-  static async load(ref: ArtifactRef, context: StageContext, options: InferenceOptions, key: string): Promise<Classifier> {
+  static async load(
+    ref: ArtifactRef,
+    context: StageContext,
+    options: InferenceOptions,
+    key: string,
+  ): Promise<Classifier> {
     const where = `stage "${context.stageId}": ${key}`;
     const notBundle = (why: string): ClassifierInvalid =>
-      new ClassifierInvalid(where, `${ref.uri} is not a classifier bundle (the train stage's \`classifier\` output${ref.kind === CLASSIFIER_KIND ? '' : `; this artifact's kind is \`${ref.kind}\``}): ${why}`);
+      new ClassifierInvalid(
+        where,
+        `${ref.uri} is not a classifier bundle (the train stage's \`classifier\` output${ref.kind === CLASSIFIER_KIND ? '' : `; this artifact's kind is \`${ref.kind}\``}): ${why}`,
+      );
     if (ref.bytes > MAX_BUNDLE_BYTES) throw notBundle(`it is ${ref.bytes} bytes; a bundle is a small JSON file`);
     let json: unknown;
     try {
@@ -139,27 +147,44 @@ export class Classifier {
       throw notBundle(`it is not JSON (${error.message})`);
     }
     const parsed = classifierBundleSchema.safeParse(json);
-    if (!parsed.success) throw notBundle(parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; '));
+    if (!parsed.success)
+      throw notBundle(parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; '));
     const bundle: ClassifierBundle = parsed.data;
     const modelPath = await localPath(bundle.model, context, 'model.onnx');
     const tokenizerPath = await localPath(bundle.tokenizer, context, 'tokenizer.json');
     // Messages name the files as the bundle does, not by their scratch copies' names.
     const names = { model: artifactName(bundle.model), tokenizer: artifactName(bundle.tokenizer) };
-    return Classifier.open({ ...bundle, modelPath, tokenizerPath, modelDigest: bundle.model.sha256 }, options, where, names);
+    return Classifier.open(
+      { ...bundle, modelPath, tokenizerPath, modelDigest: bundle.model.sha256 },
+      options,
+      where,
+      names,
+    );
   }
 
   /** A classifier from local files; `where` names it in error messages. */
   static async fromFiles(files: ClassifierFiles, options: InferenceOptions, where: string): Promise<Classifier> {
-    return Classifier.open(files, options, where, { model: basename(files.modelPath), tokenizer: basename(files.tokenizerPath) });
+    return Classifier.open(files, options, where, {
+      model: basename(files.modelPath),
+      tokenizer: basename(files.tokenizerPath),
+    });
   }
 
-  private static async open(files: ClassifierFiles, options: InferenceOptions, where: string, names: { model: string; tokenizer: string }): Promise<Classifier> {
+  private static async open(
+    files: ClassifierFiles,
+    options: InferenceOptions,
+    where: string,
+    names: { model: string; tokenizer: string },
+  ): Promise<Classifier> {
     if (files.labelNames.length === 0) throw new ClassifierInvalid(where, 'names no labels');
     const tokenizer = await openTokenizer(files.tokenizerPath, files.maxLength, where, names.tokenizer);
     const ort = await loadOrt();
     const session = await createSession(ort, files.modelPath, options, where, names.model);
     try {
-      const model: ModelInterface = { ...modelInputs(session, where, names.model), ...tokenizerFacts(tokenizer, where, names.tokenizer) };
+      const model: ModelInterface = {
+        ...modelInputs(session, where, names.model),
+        ...tokenizerFacts(tokenizer, where, names.tokenizer),
+      };
       const bytes = await readFile(files.modelPath);
       const modelDigest = files.modelDigest ?? createHash('sha256').update(bytes).digest('hex');
       checkVocabulary(bytes, model, where, names.tokenizer);
@@ -197,9 +222,13 @@ export class Classifier {
     return results;
   }
 
-  /** Thresholded decision: multilabel 0/1 per label (p > threshold, as the trainer's metrics), multiclass one-hot of the argmax. */
+  /**
+   * Thresholded decision: multilabel 0/1 per label (p > threshold, as the trainer's metrics), multiclass one-hot of the
+   * argmax.
+   */
   decide(probabilities: readonly number[]): number[] {
-    if (probabilities.length !== this.labels.length) throw new RangeError(`decide: ${probabilities.length} probabilities for ${this.labels.length} labels`);
+    if (probabilities.length !== this.labels.length)
+      throw new RangeError(`decide: ${probabilities.length} probabilities for ${this.labels.length} labels`);
     if (this.task === 'multilabel') return probabilities.map((p) => (p > this.threshold ? 1 : 0));
     // The first of equal maxima, as torch.argmax.
     let best = 0;
@@ -215,7 +244,8 @@ export class Classifier {
 
   /** sigmoid or softmax in float64 (numerically stable forms). */
   private probabilities(logits: readonly number[]): number[] {
-    if (this.task === 'multilabel') return logits.map((x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))));
+    if (this.task === 'multilabel')
+      return logits.map((x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))));
     const max = Math.max(...logits);
     const exps = logits.map((x) => Math.exp(x - max));
     const sum = exps.reduce((a, b) => a + b, 0);
@@ -226,9 +256,15 @@ export class Classifier {
     const out: Encoded[] = [];
     for (let start = 0; start < texts.length; start += TOKENIZE_CHUNK) {
       signal?.throwIfAborted();
-      const encodings = await this.tokenizer.encodeBatch(texts.slice(start, start + TOKENIZE_CHUNK), { addSpecialTokens: true });
+      const encodings = await this.tokenizer.encodeBatch(texts.slice(start, start + TOKENIZE_CHUNK), {
+        addSpecialTokens: true,
+      });
       // Typed arrays: a large input's ids take 4 bytes each until their batch runs.
-      for (const e of encodings) out.push({ ids: Int32Array.from(e.getIds()), typeIds: this.model.typeIds ? Int32Array.from(e.getTypeIds()) : undefined });
+      for (const e of encodings)
+        out.push({
+          ids: Int32Array.from(e.getIds()),
+          typeIds: this.model.typeIds ? Int32Array.from(e.getTypeIds()) : undefined,
+        });
     }
     return out;
   }
@@ -267,18 +303,30 @@ export class Classifier {
       if (row.typeIds !== undefined) types.set(row.typeIds, r * width);
     });
     const tensor = (values: Int32Array): InstanceType<Ort['Tensor']> =>
-      this.model.idType === 'int64' ? new this.ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), shape) : new this.ort.Tensor('int32', values, shape);
+      this.model.idType === 'int64'
+        ? new this.ort.Tensor(
+            'int64',
+            BigInt64Array.from(values, (v) => BigInt(v)),
+            shape,
+          )
+        : new this.ort.Tensor('int32', values, shape);
     const feeds: Record<string, InstanceType<Ort['Tensor']>> = { input_ids: tensor(ids) };
     if (this.model.attentionMask) feeds.attention_mask = tensor(mask);
     if (this.model.typeIds) feeds.token_type_ids = tensor(types);
     const logits = (await this.session.run(feeds, ['logits'])).logits;
-    if (logits === undefined || logits.dims.length !== 2 || logits.dims[0] !== rows.length || logits.dims[1] !== this.labels.length) {
+    if (
+      logits === undefined ||
+      logits.dims.length !== 2 ||
+      logits.dims[0] !== rows.length ||
+      logits.dims[1] !== this.labels.length
+    ) {
       throw new ModelOutputMismatch(
         this.where,
         `${this.model.file}'s logits have shape [${logits?.dims.join(', ') ?? ''}] for ${rows.length} text${rows.length === 1 ? '' : 's'}, expected [${rows.length}, ${this.labels.length}]: one column per label the bundle names (${this.labels.join(', ')}); the model was trained for other labels`,
       );
     }
-    if (!(logits.data instanceof Float32Array)) throw new ModelOutputMismatch(this.where, `${this.model.file}'s logits are ${logits.type}, expected float32`);
+    if (!(logits.data instanceof Float32Array))
+      throw new ModelOutputMismatch(this.where, `${this.model.file}'s logits are ${logits.type}, expected float32`);
     return logits.data;
   }
 
@@ -299,7 +347,10 @@ export class Classifier {
         () => false,
       );
       if (lowWorks) {
-        throw new TokenizerModelMismatch(this.where, `${this.model.file} fails on token id ${highest.id} (${JSON.stringify(highest.token)}), the highest of the tokenizer's: the tokenizer belongs to another model (${message(error)})`);
+        throw new TokenizerModelMismatch(
+          this.where,
+          `${this.model.file} fails on token id ${highest.id} (${JSON.stringify(highest.token)}), the highest of the tokenizer's: the tokenizer belongs to another model (${message(error)})`,
+        );
       }
       throw new ClassifierInvalid(this.where, `${this.model.file} fails on a one-token input: ${message(error)}`);
     }
@@ -330,7 +381,10 @@ async function openTokenizer(path: string, maxLength: number, where: string, nam
   try {
     tokenizer = Tokenizer.fromFile(path);
   } catch (error) {
-    throw new ClassifierInvalid(where, `${name} is not a tokenizer.json the tokenizers library reads: ${message(error)}`);
+    throw new ClassifierInvalid(
+      where,
+      `${name} is not a tokenizer.json the tokenizers library reads: ${message(error)}`,
+    );
   }
   // Set here so that results never depend on what the file says: the trainer's own truncation
   // (HF fast tokenizer, truncation=True, max_length, truncation_side right), and no padding (the
@@ -342,7 +396,13 @@ async function openTokenizer(path: string, maxLength: number, where: string, nam
   return tokenizer;
 }
 
-async function createSession(ort: Ort, modelPath: string, options: InferenceOptions, where: string, name: string): Promise<Session> {
+async function createSession(
+  ort: Ort,
+  modelPath: string,
+  options: InferenceOptions,
+  where: string,
+  name: string,
+): Promise<Session> {
   const provider = options.executionProvider ?? INFERENCE_DEFAULTS.executionProvider;
   const sessionOptions = {
     executionProviders: [provider],
@@ -355,14 +415,21 @@ async function createSession(ort: Ort, modelPath: string, options: InferenceOpti
   } catch (error) {
     if (provider !== 'cpu') {
       // Tell a missing provider from a bad model: if the CPU takes the model, the provider is the problem.
-      const cpu = await ort.InferenceSession.create(modelPath, { ...sessionOptions, executionProviders: ['cpu'] }).catch(() => undefined);
+      const cpu = await ort.InferenceSession.create(modelPath, {
+        ...sessionOptions,
+        executionProviders: ['cpu'],
+      }).catch(() => undefined);
       if (cpu !== undefined) {
         await cpu.release();
         const listed = ort.listSupportedBackends().some((b) => b.name === provider);
         const hint = listed
           ? `it needs onnxruntime-node's ${provider} libraries (this project's .npmrc skips their download; on a GPU worker run \`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node\`) and a GPU with its driver`
           : `this onnxruntime-node build has no ${provider} provider`;
-        throw new ExecutionProviderUnavailable(where, provider, `${hint}: ${message(error)}; use executionProvider: cpu, or run this stage on a GPU worker`);
+        throw new ExecutionProviderUnavailable(
+          where,
+          provider,
+          `${hint}: ${message(error)}; use executionProvider: cpu, or run this stage on a GPU worker`,
+        );
       }
     }
     throw new ClassifierInvalid(where, `${name} does not load in onnxruntime: ${message(error)}`);
@@ -370,24 +437,43 @@ async function createSession(ort: Ort, modelPath: string, options: InferenceOpti
 }
 
 /** The model's inputs and outputs as a sequence classifier's. */
-function modelInputs(session: Session, where: string, file: string): Pick<ModelInterface, 'file' | 'idType' | 'attentionMask' | 'typeIds'> {
+function modelInputs(
+  session: Session,
+  where: string,
+  file: string,
+): Pick<ModelInterface, 'file' | 'idType' | 'attentionMask' | 'typeIds'> {
   const unknown = session.inputNames.filter((n) => !KNOWN_INPUTS.includes(n));
   if (!session.inputNames.includes('input_ids') || unknown.length > 0) {
-    throw new ClassifierInvalid(where, `${file} takes inputs ${session.inputNames.join(', ')}; a sequence classifier takes input_ids and optionally attention_mask, token_type_ids`);
+    throw new ClassifierInvalid(
+      where,
+      `${file} takes inputs ${session.inputNames.join(', ')}; a sequence classifier takes input_ids and optionally attention_mask, token_type_ids`,
+    );
   }
   if (!session.outputNames.includes('logits')) {
-    throw new ClassifierInvalid(where, `${file} has outputs ${session.outputNames.join(', ')}; a sequence classifier has \`logits\` [batch, labels]`);
+    throw new ClassifierInvalid(
+      where,
+      `${file} has outputs ${session.outputNames.join(', ')}; a sequence classifier has \`logits\` [batch, labels]`,
+    );
   }
   const types = [...new Set(session.inputMetadata.map((m) => (m.isTensor ? m.type : 'non-tensor')))];
   const idType = types[0];
   if ((idType !== 'int64' && idType !== 'int32') || types.length > 1) {
     throw new ClassifierInvalid(where, `${file}'s inputs are ${types.join(', ')}; expected all int64 (or all int32)`);
   }
-  return { file, idType, attentionMask: session.inputNames.includes('attention_mask'), typeIds: session.inputNames.includes('token_type_ids') };
+  return {
+    file,
+    idType,
+    attentionMask: session.inputNames.includes('attention_mask'),
+    typeIds: session.inputNames.includes('token_type_ids'),
+  };
 }
 
 /** The tokenizer's id range and padding id. */
-function tokenizerFacts(tokenizer: Tokenizer, where: string, file: string): Pick<ModelInterface, 'padId' | 'vocabulary'> {
+function tokenizerFacts(
+  tokenizer: Tokenizer,
+  where: string,
+  file: string,
+): Pick<ModelInterface, 'padId' | 'vocabulary'> {
   let highest = { id: -1, token: '' };
   let lowest = Number.POSITIVE_INFINITY;
   for (const [token, id] of Object.entries(tokenizer.getVocab(true))) {
@@ -412,16 +498,24 @@ function checkVocabulary(bytes: Uint8Array, model: ModelInterface, where: string
   try {
     rows = embeddingRows(bytes);
   } catch (error) {
-    throw new ClassifierInvalid(where, `${model.file} loads in onnxruntime but its graph does not decode as ONNX: ${message(error)}`);
+    throw new ClassifierInvalid(
+      where,
+      `${model.file} loads in onnxruntime but its graph does not decode as ONNX: ${message(error)}`,
+    );
   }
   if (rows === undefined) return;
   const size = model.vocabulary.size;
-  const spare = Math.max(Math.ceil(size / SPARE_ROWS.multiple) * SPARE_ROWS.multiple, Math.floor(size * (1 + SPARE_ROWS.fraction)));
+  const spare = Math.max(
+    Math.ceil(size / SPARE_ROWS.multiple) * SPARE_ROWS.multiple,
+    Math.floor(size * (1 + SPARE_ROWS.fraction)),
+  );
   if (size > rows || rows > spare) {
     throw new TokenizerModelMismatch(
       where,
       `${tokenizerFile} has a vocabulary of ${size} tokens but ${model.file}'s word-embedding table has ${rows} rows` +
-        (size > rows ? ' (the tokenizer yields ids past the table)' : ` (more spare rows than padding explains: at most ${spare} for ${size} tokens)`) +
+        (size > rows
+          ? ' (the tokenizer yields ids past the table)'
+          : ` (more spare rows than padding explains: at most ${spare} for ${size} tokens)`) +
         ': the tokenizer belongs to another model',
     );
   }

@@ -1,4 +1,6 @@
-/** What can go wrong loading or running a model for inference (inference/engine.ts); see common/errors.ts for the style. */
+/**
+ * What can go wrong loading or running a model for inference (inference/engine.ts); see common/errors.ts for the style.
+ */
 import { condition } from '../common/errors';
 
 /**

@@ -97,7 +97,13 @@ export function embeddingRows(bytes: Uint8Array): number | undefined {
     const dims = shapes.get(name);
     if (dims !== undefined) return dims.length === 2 ? dims[0] : undefined;
     const producer = producers.get(name);
-    if (producer === undefined || depth > 4 || !TABLE_PRESERVING.has(producer.opType) || producer.input[0] === undefined) return undefined;
+    if (
+      producer === undefined ||
+      depth > 4 ||
+      !TABLE_PRESERVING.has(producer.opType) ||
+      producer.input[0] === undefined
+    )
+      return undefined;
     return tableRows(producer.input[0], depth + 1);
   };
 
@@ -106,7 +112,8 @@ export function embeddingRows(bytes: Uint8Array): number | undefined {
   const rows: number[] = [];
   for (const node of graph.node) {
     const first = node.input[0];
-    if (VALUE_PRESERVING.has(node.opType) && first !== undefined && ids.has(first)) node.output.forEach((o) => ids.add(o));
+    if (VALUE_PRESERVING.has(node.opType) && first !== undefined && ids.has(first))
+      node.output.forEach((o) => ids.add(o));
     const lookup = LOOKUPS[node.opType];
     if (lookup === undefined) continue;
     const [idsAt, tableAt] = lookup;

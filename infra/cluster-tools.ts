@@ -37,7 +37,11 @@ export function temporalServerTools(dir = temporalServerDir()): TemporalServerTo
   };
 }
 
-function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {}): Promise<string> {
+function run(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {},
+): Promise<string> {
   return new Promise((done, fail) => {
     const child = spawn(command, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -49,12 +53,19 @@ function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv
     child.stderr.on('data', onData);
     child.on('error', (error) => fail(new Error(`${command}: ${error.message}`)));
     child.on('exit', (code) =>
-      code === 0 ? done(output) : fail(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output.split('\n').slice(-30).join('\n')}`)),
+      code === 0
+        ? done(output)
+        : fail(new Error(`${command} ${args.join(' ')} exited ${code}:\n${output.split('\n').slice(-30).join('\n')}`)),
     );
   });
 }
 
-const goEnv = (gobin: string): NodeJS.ProcessEnv => ({ ...process.env, GOBIN: gobin, CGO_ENABLED: '0', GOFLAGS: '-trimpath' });
+const goEnv = (gobin: string): NodeJS.ProcessEnv => ({
+  ...process.env,
+  GOBIN: gobin,
+  CGO_ENABLED: '0',
+  GOFLAGS: '-trimpath',
+});
 
 /** Builds into a temporary sibling of `target`, then renames it into place (atomic on one file system). */
 async function buildAtomically(target: string, build: (staging: string) => Promise<void>): Promise<void> {
@@ -78,14 +89,19 @@ async function buildAtomically(target: string, build: (staging: string) => Promi
  * `go install` takes it as published), and copies the PostgreSQL schema out of the module cache.
  * Takes many minutes on a small machine the first time; instant afterwards.
  */
-export async function ensureTemporalServer(options: { log?: (line: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<TemporalServerTools> {
+export async function ensureTemporalServer(
+  options: { log?: (line: string) => void; env?: NodeJS.ProcessEnv } = {},
+): Promise<TemporalServerTools> {
   const dir = temporalServerDir(options.env);
   if (existsSync(join(dir, COMPLETE))) return temporalServerTools(dir);
   const module = PINS.temporalServerModule;
   const version = PINS.temporalServer;
   options.log?.(`building the Temporal server ${version} and temporal-sql-tool (go install; minutes)…`);
   await buildAtomically(dir, async (staging) => {
-    await run('go', ['install', `${module}/cmd/server@${version}`, `${module}/cmd/tools/sql@${version}`], { env: goEnv(staging), ...(options.log ? { log: options.log } : {}) });
+    await run('go', ['install', `${module}/cmd/server@${version}`, `${module}/cmd/tools/sql@${version}`], {
+      env: goEnv(staging),
+      ...(options.log ? { log: options.log } : {}),
+    });
     await rename(join(staging, 'server'), join(staging, 'temporal-server'));
     await rename(join(staging, 'sql'), join(staging, 'temporal-sql-tool'));
     const modCache = (await run('go', ['env', 'GOMODCACHE'])).trim();
@@ -97,13 +113,18 @@ export async function ensureTemporalServer(options: { log?: (line: string) => vo
 }
 
 /** Builds Helm (`go install helm.sh/helm/v4/cmd/helm@v4.3.2`); returns the binary's path. */
-export async function ensureHelm(options: { log?: (line: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+export async function ensureHelm(
+  options: { log?: (line: string) => void; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
   const binary = helmBinaryPath(options.env);
   const dir = dirname(binary);
   if (existsSync(join(dir, COMPLETE))) return binary;
   options.log?.(`building Helm ${PINS.helm} (go install; minutes)…`);
   await buildAtomically(dir, (staging) =>
-    run('go', ['install', `${PINS.helmModule}/cmd/helm@${PINS.helm}`], { env: goEnv(staging), ...(options.log ? { log: options.log } : {}) }).then(() => undefined),
+    run('go', ['install', `${PINS.helmModule}/cmd/helm@${PINS.helm}`], {
+      env: goEnv(staging),
+      ...(options.log ? { log: options.log } : {}),
+    }).then(() => undefined),
   );
   return binary;
 }
@@ -125,7 +146,10 @@ export function postgresBinDir(): string | undefined {
 export async function ensurePostgres(options: { log?: (line: string) => void } = {}): Promise<string> {
   const found = postgresBinDir();
   if (found) return found;
-  if (process.getuid?.() !== 0) throw new Error('PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin: install the `postgresql` package');
+  if (process.getuid?.() !== 0)
+    throw new Error(
+      'PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin: install the `postgresql` package',
+    );
   options.log?.('installing PostgreSQL (apt-get install postgresql)…');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   await run('apt-get', ['update'], { env });

@@ -30,7 +30,9 @@ import { exitedOrKilled, guardChild, parentDeathSignal } from './process';
 export type WorkerQueues = 'cpu' | 'gpu' | 'cpu,gpu';
 
 export interface ClusterOptions {
-  /** Holds the database, MinIO's objects, the server config and every log; a temp folder (removed on stop) when omitted. */
+  /**
+   * Holds the database, MinIO's objects, the server config and every log; a temp folder (removed on stop) when omitted.
+   */
   baseDir?: string;
   namespace?: string;
   /** Worker processes to start: one entry per process. Default: one `cpu`, one `gpu`. */
@@ -99,7 +101,18 @@ const WORKER_READY_MS = 120_000;
 /** The Temporal server's YAML config: postgres12 for both stores, every port on loopback. */
 export function temporalServerConfig(options: {
   postgres: { host: string; port: number; user: string };
-  ports: Record<'frontend' | 'frontendHttp' | 'frontendMembership' | 'history' | 'historyMembership' | 'matching' | 'matchingMembership' | 'worker' | 'workerMembership', number>;
+  ports: Record<
+    | 'frontend'
+    | 'frontendHttp'
+    | 'frontendMembership'
+    | 'history'
+    | 'historyMembership'
+    | 'matching'
+    | 'matchingMembership'
+    | 'worker'
+    | 'workerMembership',
+    number
+  >;
   dynamicConfigFile: string;
   historyShards: number;
 }): Record<string, unknown> {
@@ -118,7 +131,11 @@ export function temporalServerConfig(options: {
       maxConnLifetime: '1h',
     },
   });
-  const service = (grpcPort: number, membershipPort: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  const service = (
+    grpcPort: number,
+    membershipPort: number,
+    extra: Record<string, unknown> = {},
+  ): Record<string, unknown> => ({
     rpc: { grpcPort, membershipPort, bindOnLocalHost: true, ...extra },
   });
   return {
@@ -144,7 +161,14 @@ export function temporalServerConfig(options: {
       failoverVersionIncrement: 10,
       masterClusterName: 'active',
       currentClusterName: 'active',
-      clusterInformation: { active: { enabled: true, initialFailoverVersion: 1, rpcName: 'frontend', rpcAddress: `127.0.0.1:${ports.frontend}` } },
+      clusterInformation: {
+        active: {
+          enabled: true,
+          initialFailoverVersion: 1,
+          rpcName: 'frontend',
+          rpcAddress: `127.0.0.1:${ports.frontend}`,
+        },
+      },
     },
     dcRedirectionPolicy: { policy: 'noop' },
     dynamicConfigClient: { filepath: options.dynamicConfigFile, pollInterval: '10s' },
@@ -156,7 +180,9 @@ const DYNAMIC_CONFIG = {
   'limit.maxIDLength': [{ value: 255, constraints: {} }],
   // The transfer queue's load cap per history shard (default 20/s): a run's tasks all live on one
   // shard, so the default makes every task after a run's first dozen wait ~40 ms (infra/temporal.ts).
-  'history.transferProcessorMaxPollRPS': [{ value: DEV_SERVER_DYNAMIC_CONFIG['history.transferProcessorMaxPollRPS'], constraints: {} }],
+  'history.transferProcessorMaxPollRPS': [
+    { value: DEV_SERVER_DYNAMIC_CONFIG['history.transferProcessorMaxPollRPS'], constraints: {} },
+  ],
 };
 
 function logStream(file: string): WriteStream {
@@ -164,8 +190,26 @@ function logStream(file: string): WriteStream {
 }
 
 /** Runs temporal-sql-tool against the harness's PostgreSQL. */
-async function sqlTool(tools: TemporalServerTools, postgres: PostgresServer, database: string, args: string[], log: (line: string) => void): Promise<void> {
-  const fullArgs = ['--plugin', 'postgres12', '--ep', postgres.host, '-p', String(postgres.port), '-u', postgres.user, '--db', database, ...args];
+async function sqlTool(
+  tools: TemporalServerTools,
+  postgres: PostgresServer,
+  database: string,
+  args: string[],
+  log: (line: string) => void,
+): Promise<void> {
+  const fullArgs = [
+    '--plugin',
+    'postgres12',
+    '--ep',
+    postgres.host,
+    '-p',
+    String(postgres.port),
+    '-u',
+    postgres.user,
+    '--db',
+    database,
+    ...args,
+  ];
   await new Promise<void>((done, fail) => {
     const child = spawn(tools.sqlTool, fullArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -175,36 +219,65 @@ async function sqlTool(tools: TemporalServerTools, postgres: PostgresServer, dat
     child.on('exit', (code) => {
       for (const line of output.split('\n').filter(Boolean)) log(`sql-tool: ${line}`);
       if (code === 0) done();
-      else fail(new Error(`temporal-sql-tool ${fullArgs.join(' ')} exited ${code}:\n${output.split('\n').slice(-20).join('\n')}`));
+      else
+        fail(
+          new Error(
+            `temporal-sql-tool ${fullArgs.join(' ')} exited ${code}:\n${output.split('\n').slice(-20).join('\n')}`,
+          ),
+        );
     });
   });
 }
 
 /** Creates both databases and brings their schemas to the versions this server expects (idempotent). */
-export async function setupTemporalSchemas(tools: TemporalServerTools, postgres: PostgresServer, log: (line: string) => void): Promise<void> {
-  for (const [database, schema] of [['temporal', 'temporal'], ['temporal_visibility', 'visibility']] as const) {
+export async function setupTemporalSchemas(
+  tools: TemporalServerTools,
+  postgres: PostgresServer,
+  log: (line: string) => void,
+): Promise<void> {
+  for (const [database, schema] of [
+    ['temporal', 'temporal'],
+    ['temporal_visibility', 'visibility'],
+  ] as const) {
     await sqlTool(tools, postgres, database, ['create-database'], log).catch((error: Error) => {
       if (!/already exists/.test(error.message)) throw error;
     });
     await sqlTool(tools, postgres, database, ['setup-schema', '-v', '0.0'], log);
-    await sqlTool(tools, postgres, database, ['update-schema', '-d', join(tools.postgresSchemaDir, schema, 'versioned')], log);
+    await sqlTool(
+      tools,
+      postgres,
+      database,
+      ['update-schema', '-d', join(tools.postgresSchemaDir, schema, 'versioned')],
+      log,
+    );
   }
 }
 
-async function waitForNamespace(address: string, namespace: string, child: ChildProcess, tail: () => string): Promise<void> {
+async function waitForNamespace(
+  address: string,
+  namespace: string,
+  child: ChildProcess,
+  tail: () => string,
+): Promise<void> {
   const deadline = Date.now() + SERVER_READY_MS;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the Temporal server exited with ${child.exitCode ?? child.signalCode}:\n${tail()}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`the Temporal server exited with ${child.exitCode ?? child.signalCode}:\n${tail()}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1_000 });
       try {
-        await connection.withDeadline(Date.now() + 3_000, () => connection.workflowService.describeNamespace({ namespace }));
+        await connection.withDeadline(Date.now() + 3_000, () =>
+          connection.workflowService.describeNamespace({ namespace }),
+        );
         return;
       } finally {
         await connection.close();
       }
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`the Temporal server did not answer for namespace ${namespace} in ${SERVER_READY_MS / 1000} s: ${(error as Error).message}\n${tail()}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `the Temporal server did not answer for namespace ${namespace} in ${SERVER_READY_MS / 1000} s: ${(error as Error).message}\n${tail()}`,
+        );
       await new Promise((r) => setTimeout(r, 500));
     }
   }
@@ -228,7 +301,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     stopped ??= (async () => {
       // Workers first (SIGTERM lets them finish or checkpoint), then the services they use.
       await Promise.all(workers.map((w) => exitedOrKilled(w.process, 'SIGTERM', 20_000)));
-      for (const stop of stoppers.reverse()) await stop().catch((error: unknown) => log(`stop: ${(error as Error).message}`));
+      for (const stop of stoppers.reverse())
+        await stop().catch((error: unknown) => log(`stop: ${(error as Error).message}`));
       if (ownsBase) await rm(baseDir, { recursive: true, force: true });
     })();
     return stopped;
@@ -238,7 +312,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const tools = await ensureTemporalServer({ log });
     log('PostgreSQL: starting…');
     const pgLog = logStream(join(logsDir, 'postgres.log'));
-    const postgres = await startPostgres({ baseDir: join(baseDir, 'postgres'), log: (line) => pgLog.write(`${line}\n`) });
+    const postgres = await startPostgres({
+      baseDir: join(baseDir, 'postgres'),
+      log: (line) => pgLog.write(`${line}\n`),
+    });
     stoppers.push(async () => {
       await postgres.stop();
       pgLog.end();
@@ -261,18 +338,36 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await mkdir(configDir, { recursive: true });
     const dynamicConfigFile = join(configDir, 'dynamic.yaml');
     await writeFile(dynamicConfigFile, stringify(DYNAMIC_CONFIG));
-    await writeFile(join(configDir, 'development.yaml'), stringify(temporalServerConfig({ postgres, ports, dynamicConfigFile, historyShards: 4 })));
+    await writeFile(
+      join(configDir, 'development.yaml'),
+      stringify(temporalServerConfig({ postgres, ports, dynamicConfigFile, historyShards: 4 })),
+    );
     const address = `127.0.0.1:${ports.frontend}`;
     const temporalLogFile = join(logsDir, 'temporal.log');
     const temporalLog = logStream(temporalLogFile);
     const serverTail: string[] = [];
     const spawnServer = (): ChildProcess => {
-      const [command, args] = parentDeathSignal(tools.server, ['--root', baseDir, '--config', 'temporal-config', '--env', 'development', '--allow-no-auth', 'start']);
+      const [command, args] = parentDeathSignal(tools.server, [
+        '--root',
+        baseDir,
+        '--config',
+        'temporal-config',
+        '--env',
+        'development',
+        '--allow-no-auth',
+        'start',
+      ]);
       const child = guardChild(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
       for (const stream of [child.stdout, child.stderr]) {
         stream?.on('data', (chunk: Buffer) => {
           temporalLog.write(chunk);
-          serverTail.push(...chunk.toString().split('\n').filter(Boolean).map((line) => line.slice(0, 400)));
+          serverTail.push(
+            ...chunk
+              .toString()
+              .split('\n')
+              .filter(Boolean)
+              .map((line) => line.slice(0, 400)),
+          );
           serverTail.splice(0, Math.max(0, serverTail.length - 30));
         });
       }
@@ -296,7 +391,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await waitForNamespace(address, 'temporal-system', temporal.process, () => serverTail.join('\n'));
     const connection = await Connection.connect({ address });
     try {
-      await setupNamespace(connection, namespace, { retentionDays: options.retentionDays ?? 1, log: (line) => log(`setup: ${line}`) });
+      await setupNamespace(connection, namespace, {
+        retentionDays: options.retentionDays ?? 1,
+        log: (line) => log(`setup: ${line}`),
+      });
     } finally {
       await connection.close();
     }
@@ -314,7 +412,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const accessKey = `fairline-${randomBytes(4).toString('hex')}`;
       s3SecretKey = randomBytes(18).toString('hex');
       const minioLog = logStream(join(logsDir, 'minio.log'));
-      minio = await startMinio({ dataDir: join(baseDir, 'minio'), accessKey, secretKey: s3SecretKey, log: (line) => minioLog.write(`${line}\n`) });
+      minio = await startMinio({
+        dataDir: join(baseDir, 'minio'),
+        accessKey,
+        secretKey: s3SecretKey,
+        log: (line) => minioLog.write(`${line}\n`),
+      });
       const started = minio;
       stoppers.push(async () => {
         await started.stop();
@@ -328,7 +431,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         [ENV.s3SecretAccessKey]: s3SecretKey,
       });
       const { createS3Store } = await import('../store/s3-store');
-      const store = createS3Store({ uri: storeUri, endpoint: minio.endpoint, region: 'us-east-1', credentials: { accessKeyId: accessKey, secretAccessKey: s3SecretKey } });
+      const store = createS3Store({
+        uri: storeUri,
+        endpoint: minio.endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: accessKey, secretAccessKey: s3SecretKey },
+      });
       try {
         await store.ensureBucket();
       } finally {
@@ -346,16 +454,48 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const logFile = join(logsDir, `worker-${id}-${queues.replace(',', '-')}.log`);
       const out = logStream(logFile);
       const healthPort = await freePort();
-      const workerArgs = ['worker', '--queues', queues, '--health-port', String(healthPort), ...(options.maxCpu ? ['--max-cpu', String(options.maxCpu)] : [])];
-      const [command, args] = parentDeathSignal(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), ...workerArgs]);
+      const workerArgs = [
+        'worker',
+        '--queues',
+        queues,
+        '--health-port',
+        String(healthPort),
+        ...(options.maxCpu ? ['--max-cpu', String(options.maxCpu)] : []),
+      ];
+      const [command, args] = parentDeathSignal(process.execPath, [
+        join(PROJECT_ROOT, 'cli', 'bin.mjs'),
+        ...workerArgs,
+      ]);
       // The caller's environment minus its own fairline and AWS settings, then this cluster's.
-      const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(FAIRLINE_|AWS_)/.test(name) || name === ENV.cacheDir));
-      const child = guardChild(spawn(command, args, { cwd: PROJECT_ROOT, env: { ...inherited, ...env, ...options.workerEnv }, stdio: ['ignore', 'pipe', 'pipe'] }));
-      const worker: ClusterWorker = { id, queues, process: child, logFile, healthUrl: `http://127.0.0.1:${healthPort}/healthz` };
+      const inherited = Object.fromEntries(
+        Object.entries(process.env).filter(([name]) => !/^(FAIRLINE_|AWS_)/.test(name) || name === ENV.cacheDir),
+      );
+      const child = guardChild(
+        spawn(command, args, {
+          cwd: PROJECT_ROOT,
+          env: { ...inherited, ...env, ...options.workerEnv },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
+      const worker: ClusterWorker = {
+        id,
+        queues,
+        process: child,
+        logFile,
+        healthUrl: `http://127.0.0.1:${healthPort}/healthz`,
+      };
       workers.push(worker);
       await new Promise<void>((ready, fail) => {
         let seen = '';
-        const timer = setTimeout(() => fail(new Error(`worker ${id} (${queues}) did not poll within ${WORKER_READY_MS / 1000} s:\n${seen.slice(-2000)}`)), WORKER_READY_MS);
+        const timer = setTimeout(
+          () =>
+            fail(
+              new Error(
+                `worker ${id} (${queues}) did not poll within ${WORKER_READY_MS / 1000} s:\n${seen.slice(-2000)}`,
+              ),
+            ),
+          WORKER_READY_MS,
+        );
         const onData = (chunk: Buffer): void => {
           out.write(chunk);
           if (seen.length < 100_000) seen += chunk.toString();

@@ -11,6 +11,8 @@ export class PortInUse extends condition('PortInUse', false) {
     readonly purpose: string,
     readonly advice: string,
   ) {
-    super(`port ${port} (${purpose}) on 127.0.0.1 is taken by another program, perhaps another fairline stack; ${advice}`);
+    super(
+      `port ${port} (${purpose}) on 127.0.0.1 is taken by another program, perhaps another fairline stack; ${advice}`,
+    );
   }
 }

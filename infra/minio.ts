@@ -68,29 +68,29 @@ export async function startMinio(options: MinioOptions): Promise<MinioServer> {
 
   // SIGKILL when its parent dies, even by SIGKILL (setpriv execs MinIO: `child` stays the server).
   const [command, argv] = parentDeathSignal(binary, [
-    'server', options.dataDir,
-    '--address', `127.0.0.1:${port}`,
-    '--console-address', `127.0.0.1:${consolePort}`,
-    '--certs-dir', certsDir,
+    'server',
+    options.dataDir,
+    '--address',
+    `127.0.0.1:${port}`,
+    '--console-address',
+    `127.0.0.1:${consolePort}`,
+    '--certs-dir',
+    certsDir,
   ]);
-  const child = spawn(
-    command,
-    argv,
-    {
-      // PATH, HOME and the like (common/child-env.ts), no stray MINIO_* settings of the caller's
-      // shell (a KMS or a site config there would change what this server is), none of the store
-      // client's AWS_* credentials: only its own root user.
-      env: childEnv('minio', {
-        MINIO_ROOT_USER: options.accessKey,
-        MINIO_ROOT_PASSWORD: options.secretKey,
-        MINIO_BROWSER: 'off',
-        // Nothing leaves the machine: no update checks, no call-home diagnostics.
-        MINIO_UPDATE: 'off',
-        MINIO_CALLHOME_ENABLE: 'off',
-      }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(command, argv, {
+    // PATH, HOME and the like (common/child-env.ts), no stray MINIO_* settings of the caller's
+    // shell (a KMS or a site config there would change what this server is), none of the store
+    // client's AWS_* credentials: only its own root user.
+    env: childEnv('minio', {
+      MINIO_ROOT_USER: options.accessKey,
+      MINIO_ROOT_PASSWORD: options.secretKey,
+      MINIO_BROWSER: 'off',
+      // Nothing leaves the machine: no update checks, no call-home diagnostics.
+      MINIO_UPDATE: 'off',
+      MINIO_CALLHOME_ENABLE: 'off',
+    }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   for (const stream of [child.stdout, child.stderr]) {
     if (!stream) continue;
     createInterface({ input: stream }).on('line', (raw) => {

@@ -48,7 +48,17 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
 
   await new Promise<void>((done, fail) => {
     const [command, args] = runAs
-      ? runAs.wrap(join(bin, 'initdb'), ['-D', dataDir, '-U', user, '--auth=trust', '-E', 'UTF8', '--no-sync', '--locale=C'])
+      ? runAs.wrap(join(bin, 'initdb'), [
+          '-D',
+          dataDir,
+          '-U',
+          user,
+          '--auth=trust',
+          '-E',
+          'UTF8',
+          '--no-sync',
+          '--locale=C',
+        ])
       : [join(bin, 'initdb'), ['-D', dataDir, '-U', user, '--auth=trust', '-E', 'UTF8', '--no-sync', '--locale=C']];
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -59,16 +69,24 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   });
 
   const serverArgs = [
-    '-D', dataDir,
-    '-h', '127.0.0.1',
-    '-p', String(port),
+    '-D',
+    dataDir,
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
     // The socket in our own folder: /var/run/postgresql may not exist or not be writable.
-    '-k', base,
+    '-k',
+    base,
     // A test cluster: durability across power loss is not wanted, speed is.
-    '-c', 'fsync=off',
-    '-c', 'synchronous_commit=off',
-    '-c', 'full_page_writes=off',
-    '-c', 'max_connections=200',
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=off',
+    '-c',
+    'full_page_writes=off',
+    '-c',
+    'max_connections=200',
   ];
   const [command, args] = runAs ? runAs.wrap(join(bin, 'postgres'), serverArgs) : [join(bin, 'postgres'), serverArgs];
   const child = guardChild(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
@@ -95,7 +113,9 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       await stop();
-      throw new Error(`PostgreSQL exited with ${child.exitCode ?? child.signalCode} before it was ready:\n${tail.join('\n')}`);
+      throw new Error(
+        `PostgreSQL exited with ${child.exitCode ?? child.signalCode} before it was ready:\n${tail.join('\n')}`,
+      );
     }
     if (tail.some((line) => line.includes('database system is ready to accept connections'))) break;
     if (Date.now() > deadline) {

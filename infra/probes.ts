@@ -17,10 +17,12 @@ export interface ToolProbe {
   readonly minimum?: { readonly version: readonly [number, number]; readonly reason: string };
 }
 
-const versionAfter = (prefix: RegExp) => (output: string): readonly [number, number] | undefined => {
-  const match = prefix.exec(output);
-  return match ? [Number(match[1]), Number(match[2])] : undefined;
-};
+const versionAfter =
+  (prefix: RegExp) =>
+  (output: string): readonly [number, number] | undefined => {
+    const match = prefix.exec(output);
+    return match ? [Number(match[1]), Number(match[2])] : undefined;
+  };
 
 /** Every tool bootstrap may run. */
 export const TOOLS = {
@@ -65,12 +67,17 @@ const PROBE_TIMEOUT_MS = 15_000;
 export function probe(tool: ToolProbe, env: NodeJS.ProcessEnv = process.env): Promise<ProbeResult> {
   const shown = `\`${[tool.command, ...tool.args].join(' ')}\``;
   return new Promise((done) => {
-    const child = spawn(tool.command, [...tool.args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: PROBE_TIMEOUT_MS });
+    const child = spawn(tool.command, [...tool.args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: PROBE_TIMEOUT_MS,
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('error', (error: NodeJS.ErrnoException) => {
-      const reason = error.code === 'ENOENT' ? `${tool.command} is not on PATH` : `${shown} failed to start: ${error.message}`;
+      const reason =
+        error.code === 'ENOENT' ? `${tool.command} is not on PATH` : `${shown} failed to start: ${error.message}`;
       done({ found: false, tool, reason, output: '' });
     });
     child.on('close', (code, signal) => {

@@ -62,14 +62,32 @@ export function parentDeathSignal(command: string, args: string[]): [string, str
  * Under root: the `nobody` user and a wrapper that runs a command as it (PostgreSQL refuses to
  * run as root), with the parent-death signal set. Otherwise undefined: run as we are.
  */
-export function unprivileged(): { uid: number; gid: number; wrap(command: string, args: string[]): [string, string[]] } | undefined {
+export function unprivileged():
+  { uid: number; gid: number; wrap(command: string, args: string[]): [string, string[]] } | undefined {
   if (process.getuid?.() !== 0) return undefined;
-  if (!existsSync(SETPRIV)) throw new Error(`running as root, and ${SETPRIV} (util-linux) is missing: cannot drop to an unprivileged user for PostgreSQL`);
+  if (!existsSync(SETPRIV))
+    throw new Error(
+      `running as root, and ${SETPRIV} (util-linux) is missing: cannot drop to an unprivileged user for PostgreSQL`,
+    );
   const uid = 65534;
   const gid = 65534;
   return {
     uid,
     gid,
-    wrap: (command, args) => [SETPRIV, ['--reuid', String(uid), '--regid', String(gid), '--clear-groups', '--pdeathsig', 'SIGKILL', '--', command, ...args]],
+    wrap: (command, args) => [
+      SETPRIV,
+      [
+        '--reuid',
+        String(uid),
+        '--regid',
+        String(gid),
+        '--clear-groups',
+        '--pdeathsig',
+        'SIGKILL',
+        '--',
+        command,
+        ...args,
+      ],
+    ],
   };
 }

@@ -118,12 +118,18 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   if (!existsSync(binary)) return startDownloadedDevServer({ ...options, port, uiPort, namespace }, binary);
   const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(port),
-    '--ui-port', String(uiPort),
-    '--namespace', namespace,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--namespace',
+    namespace,
+    '--log-level',
+    'warn',
     ...searchAttributeArgs(),
     ...dynamicConfigArgs(dynamicConfigOf(options)),
   ];
@@ -171,7 +177,9 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
     } catch (error) {
       if (Date.now() > deadline) {
         await server.stop();
-        throw new Error(`Temporal dev server did not become ready in ${READY_TIMEOUT_MS / 1000} s: ${(error as Error).message}\n${tail.join('\n')}`);
+        throw new Error(
+          `Temporal dev server did not become ready in ${READY_TIMEOUT_MS / 1000} s: ${(error as Error).message}\n${tail.join('\n')}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 250));
     }

@@ -149,7 +149,10 @@ export class Bm25Index {
    * score is), the query document itself included, in no particular order.
    */
   search(query: number | string, visit: (doc: number, score: number) => void): void {
-    const ids = typeof query === 'number' ? this.docTerms.subarray(this.docStart[query]!, this.docStart[query + 1]!) : this.queryTerms(query);
+    const ids =
+      typeof query === 'number'
+        ? this.docTerms.subarray(this.docStart[query]!, this.docStart[query + 1]!)
+        : this.queryTerms(query);
     const acc = this.accumulator;
     let touched = 0;
     for (const t of ids) {
@@ -217,7 +220,10 @@ const QUERIES_PER_SLICE = 256;
  * for that label (ties: the smaller id first), the row itself excluded. Rows without any positive
  * mined label ask nothing. One query per row serves all its labels.
  */
-export async function mineLexical(pool: LexicalPool, options: LexicalOptions): Promise<{ finds: Find[]; index: Bm25Index; buildMs: number; queryMs: number; queries: number }> {
+export async function mineLexical(
+  pool: LexicalPool,
+  options: LexicalOptions,
+): Promise<{ finds: Find[]; index: Bm25Index; buildMs: number; queryMs: number; queries: number }> {
   const started = performance.now();
   const index = new Bm25Index(pool.texts, options);
   const buildMs = performance.now() - started;
@@ -249,7 +255,8 @@ export async function mineLexical(pool: LexicalPool, options: LexicalOptions): P
         const list = best[slot]!;
         // Most rows lose to the current k-th: compare before allocating anything.
         const last = list[k - 1];
-        if (last !== undefined && (score < last.score || (score === last.score && ids[doc]! > ids[last.doc]!))) continue;
+        if (last !== undefined && (score < last.score || (score === last.score && ids[doc]! > ids[last.doc]!)))
+          continue;
         let at = list.length === k ? k - 1 : list.length;
         list[at] = { doc, score };
         while (at > 0 && better(list[at]!, list[at - 1]!)) {
@@ -260,7 +267,16 @@ export async function mineLexical(pool: LexicalPool, options: LexicalOptions): P
     });
     for (const slot of slots) {
       for (const { doc, score } of best[slot]!) {
-        finds.push({ row: doc, provenance: { reason: 'bm25', label: options.labelNames[wanted[slot]!]!, source_id: ids[source]!, neighbour_id: ids[doc]!, score } });
+        finds.push({
+          row: doc,
+          provenance: {
+            reason: 'bm25',
+            label: options.labelNames[wanted[slot]!]!,
+            source_id: ids[source]!,
+            neighbour_id: ids[doc]!,
+            score,
+          },
+        });
       }
     }
   }

@@ -49,7 +49,12 @@ function ranked(finds: readonly Find[]): Ranked[] {
   const out: Ranked[] = [];
   for (const list of lists.values()) {
     if (list[0]!.provenance.reason === 'bm25') {
-      list.sort((a, b) => b.provenance.score - a.provenance.score || byString(a.provenance.source_id, b.provenance.source_id) || byString(a.provenance.neighbour_id, b.provenance.neighbour_id));
+      list.sort(
+        (a, b) =>
+          b.provenance.score - a.provenance.score ||
+          byString(a.provenance.source_id, b.provenance.source_id) ||
+          byString(a.provenance.neighbour_id, b.provenance.neighbour_id),
+      );
     }
     for (const [rank, find] of list.entries()) out.push({ ...find, rank });
   }
@@ -66,7 +71,13 @@ function capped(finds: readonly Ranked[], cap: number): Ranked[] {
   }
   const kept: Ranked[] = [];
   for (const list of bySource.values()) {
-    list.sort((a, b) => reasonOrder(a.provenance.reason) - reasonOrder(b.provenance.reason) || b.provenance.score - a.provenance.score || byString(a.provenance.neighbour_id, b.provenance.neighbour_id) || byString(a.provenance.label, b.provenance.label));
+    list.sort(
+      (a, b) =>
+        reasonOrder(a.provenance.reason) - reasonOrder(b.provenance.reason) ||
+        b.provenance.score - a.provenance.score ||
+        byString(a.provenance.neighbour_id, b.provenance.neighbour_id) ||
+        byString(a.provenance.label, b.provenance.label),
+    );
     const rows = new Set<number>();
     for (const find of list) {
       if (!rows.has(find.row)) {
@@ -96,12 +107,15 @@ export function mergeFinds(finds: readonly Find[], ids: readonly string[], optio
   }
   const rows = [...byRow.entries()].map(([row, list]) => ({ row, list: list.sort(compareFinds) }));
   rows.sort((a, b) => compareFinds(a.list[0]!, b.list[0]!) || byString(ids[a.row]!, ids[b.row]!));
-  return rows.slice(0, options.maxTotal).map(({ row, list }) => ({ row, id: ids[row]!, provenance: list.map((f) => f.provenance) }));
+  return rows
+    .slice(0, options.maxTotal)
+    .map(({ row, list }) => ({ row, id: ids[row]!, provenance: list.map((f) => f.provenance) }));
 }
 
 /** Rows per reason (a row mined for two reasons counts under both). */
 export function countByReason(mined: readonly Mined[]): Record<string, number> {
   const counts: Record<string, number> = Object.fromEntries(MINING_REASONS.map((r) => [r, 0]));
-  for (const { provenance } of mined) for (const reason of new Set(provenance.map((p) => p.reason))) counts[reason] = (counts[reason] ?? 0) + 1;
+  for (const { provenance } of mined)
+    for (const reason of new Set(provenance.map((p) => p.reason))) counts[reason] = (counts[reason] ?? 0) + 1;
   return counts;
 }

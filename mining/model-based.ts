@@ -64,14 +64,16 @@ export function mineModelBased(pool: ScoredPool, recipe: ModelBasedRecipe): Find
       for (const y of recipe.labels) {
         if (positive[i * width + y] === 1) continue;
         const py = p[y]!;
-        if (py > recipe.threshold && py >= recipe.confidentWrongMin) confident.get(y)!.push({ row: i, key: -py, score: py });
+        if (py > recipe.threshold && py >= recipe.confidentWrongMin)
+          confident.get(y)!.push({ row: i, key: -py, score: py });
         margin.get(y)!.push({ row: i, key: Math.abs(py - recipe.threshold), score: py });
       }
     } else {
       let truth = 0;
       while (truth < width && positive[i * width + truth] !== 1) truth++;
       const decided = argmax(p);
-      if (decided !== truth && p[decided]! >= recipe.confidentWrongMin) confident.get(decided)?.push({ row: i, key: -p[decided]!, score: p[decided]! });
+      if (decided !== truth && p[decided]! >= recipe.confidentWrongMin)
+        confident.get(decided)?.push({ row: i, key: -p[decided]!, score: p[decided]! });
       // The strongest rival of the true class: the class the row is a near miss for.
       let rival = -1;
       for (let y = 0; y < p.length; y++) if (y !== truth && (rival < 0 || p[y]! > p[rival]!)) rival = y;
@@ -82,7 +84,16 @@ export function mineModelBased(pool: ScoredPool, recipe: ModelBasedRecipe): Find
   const take = (reason: 'confident-wrong' | 'low-margin', y: number, candidates: Candidate[]): void => {
     candidates.sort((a, b) => a.key - b.key || byString(ids[a.row]!, ids[b.row]!));
     for (const c of candidates.slice(0, recipe.perLabel)) {
-      finds.push({ row: c.row, provenance: { reason, label: recipe.labelNames[y]!, source_id: ids[c.row]!, neighbour_id: ids[c.row]!, score: c.score } });
+      finds.push({
+        row: c.row,
+        provenance: {
+          reason,
+          label: recipe.labelNames[y]!,
+          source_id: ids[c.row]!,
+          neighbour_id: ids[c.row]!,
+          score: c.score,
+        },
+      });
     }
   };
   for (const y of recipe.labels) {

@@ -22,7 +22,8 @@ export interface Pool {
   readonly labels: Int32Array;
 }
 
-const describe = (labels: CanonicalRow['labels']): string => (typeof labels === 'number' ? 'a class index' : `a 0/1 vector of ${labels.length}`);
+const describe = (labels: CanonicalRow['labels']): string =>
+  typeof labels === 'number' ? 'a class index' : `a 0/1 vector of ${labels.length}`;
 
 /** Reads the pool: every row canonical, ids unique, labels of one kind and width. */
 export async function readPool(stream: Readable, dataset: string, signal?: AbortSignal): Promise<Pool> {
@@ -39,12 +40,19 @@ export async function readPool(stream: Readable, dataset: string, signal?: Abort
     seen.set(row.id, where.line);
     first ??= { labels: row.labels, line: where.line };
     if (typeof row.labels === 'number') {
-      if (typeof first.labels !== 'number') throw new DatasetRowInvalid(where, `labels is a class index, but the first row's (line ${first.line}) is ${describe(first.labels)}: one task per pool`);
+      if (typeof first.labels !== 'number')
+        throw new DatasetRowInvalid(
+          where,
+          `labels is a class index, but the first row's (line ${first.line}) is ${describe(first.labels)}: one task per pool`,
+        );
       labels.push(row.labels);
       width = Math.max(width, row.labels + 1);
     } else {
       if (typeof first.labels === 'number' || first.labels.length !== row.labels.length) {
-        throw new DatasetRowInvalid(where, `labels is ${describe(row.labels)}, but the first row's (line ${first.line}) is ${describe(first.labels)}: one task and width per pool`);
+        throw new DatasetRowInvalid(
+          where,
+          `labels is ${describe(row.labels)}, but the first row's (line ${first.line}) is ${describe(first.labels)}: one task and width per pool`,
+        );
       }
       labels.push(...row.labels);
       width = row.labels.length;
@@ -52,7 +60,13 @@ export async function readPool(stream: Readable, dataset: string, signal?: Abort
     ids.push(row.id);
     texts.push(row.text);
   }
-  return { ids, texts, task: first !== undefined && typeof first.labels === 'number' ? 'multiclass' : 'multilabel', width, labels: Int32Array.from(labels) };
+  return {
+    ids,
+    texts,
+    task: first !== undefined && typeof first.labels === 'number' ? 'multiclass' : 'multilabel',
+    width,
+    labels: Int32Array.from(labels),
+  };
 }
 
 /** N × width, 1 where row i is positive for label y (multiclass: one-hot over `width` classes). */
@@ -67,7 +81,12 @@ export function positives(pool: Pool, width: number): Uint8Array {
  * Writes the mined rows, in pool order, to `path`: each the pool's row as it is (entities, pair,
  * meta kept) with `meta.hard_negative` set to its provenance (replacing any earlier mining's).
  */
-export async function writeMined(stream: Readable, dataset: string, mined: ReadonlyMap<number, readonly HardNegativeProvenance[]>, path: string): Promise<number> {
+export async function writeMined(
+  stream: Readable,
+  dataset: string,
+  mined: ReadonlyMap<number, readonly HardNegativeProvenance[]>,
+  path: string,
+): Promise<number> {
   const out = createWriteStream(path);
   let writeError: unknown;
   out.on('error', (error) => (writeError ??= error));
@@ -78,7 +97,8 @@ export async function writeMined(stream: Readable, dataset: string, mined: Reado
       const provenance = mined.get(index++);
       if (provenance === undefined) continue;
       if (writeError !== undefined) throw writeError;
-      if (!out.write(JSON.stringify({ ...row, meta: { ...row.meta, hard_negative: provenance } }) + '\n')) await once(out, 'drain');
+      if (!out.write(JSON.stringify({ ...row, meta: { ...row.meta, hard_negative: provenance } }) + '\n'))
+        await once(out, 'drain');
       written++;
     }
     out.end();

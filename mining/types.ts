@@ -10,7 +10,11 @@ import type { hardNegativeProvenanceSchema } from '../report/schema';
 export type HardNegativeProvenance = z.infer<typeof hardNegativeProvenanceSchema>;
 
 /** The reasons, in the order they rank when everything else ties (model-based first). */
-export const MINING_REASONS = ['confident-wrong', 'low-margin', 'bm25'] as const satisfies readonly HardNegativeProvenance['reason'][];
+export const MINING_REASONS = [
+  'confident-wrong',
+  'low-margin',
+  'bm25',
+] as const satisfies readonly HardNegativeProvenance['reason'][];
 
 /** A mined row (by its index in the pool) and one reason it was mined for. */
 export interface Find {

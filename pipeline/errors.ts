@@ -22,13 +22,19 @@ export function formatProblem(p: Problem): string {
  * Schema issues (zod's `error.issues`) as one line: `path.to.key: message; …`. `emptyPath` names
  * an issue about the value as a whole (its path is empty).
  */
-export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[], emptyPath = ''): string {
+export function describeIssues(
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+  emptyPath = '',
+): string {
   return issues.map((i) => `${i.path.join('.') || emptyPath}: ${i.message}`).join('; ');
 }
 
 /** `uses:` names a stage type this worker does not implement. */
 export class StageTypeUnknown extends condition('StageTypeUnknown', false) {
-  constructor(readonly uses: string, readonly known: readonly string[]) {
+  constructor(
+    readonly uses: string,
+    readonly known: readonly string[],
+  ) {
     super(`unknown stage type "${uses}" (this worker knows: ${known.join(', ')})`);
   }
 }

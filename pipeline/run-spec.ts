@@ -15,7 +15,9 @@ export const jsonSchema: z.ZodType<Json> = z.lazy(() =>
  * A reference to another stage's output, left in `with` by the client and replaced by the
  * output's ArtifactRef (or scalar) when the stage starts: `${{ stages.data.outputs.dataset }}`.
  */
-export const outputRefSchema = z.object({ $output: z.object({ stage: z.string(), output: z.string() }).strict() }).strict();
+export const outputRefSchema = z
+  .object({ $output: z.object({ stage: z.string(), output: z.string() }).strict() })
+  .strict();
 export type OutputRef = z.infer<typeof outputRefSchema>;
 
 export const retryPolicySchema = z
@@ -52,7 +54,10 @@ export const resolvedStageSchema = z
     with: z.record(z.string(), jsonSchema),
     /** From the stage type (stages/define.ts StagePublish): outputs shown as search attributes and memo. */
     publish: z
-      .object({ searchAttributes: z.record(z.string(), z.string()).optional(), memo: z.record(z.string(), z.string()).optional() })
+      .object({
+        searchAttributes: z.record(z.string(), z.string()).optional(),
+        memo: z.record(z.string(), z.string()).optional(),
+      })
       .strict()
       .optional(),
     /** From the stage type: runs after failed needs that handed over outputs (a report after a failed gate). */

@@ -29,10 +29,14 @@ export function checkOverlap(value: string): ScheduleValueProblem | undefined {
   if (Object.hasOwn(OVERLAP_POLICIES, value)) return undefined;
   const normalized = value.toLowerCase().replace(/[_\s]+/g, '-');
   const hint = Object.hasOwn(OVERLAP_POLICIES, normalized) ? ` (did you mean "${normalized}"?)` : '';
-  return { message: `unknown overlap policy ${JSON.stringify(value)}${hint}: Temporal's policies are ${Object.keys(OVERLAP_POLICIES).join(', ')}` };
+  return {
+    message: `unknown overlap policy ${JSON.stringify(value)}${hint}: Temporal's policies are ${Object.keys(OVERLAP_POLICIES).join(', ')}`,
+  };
 }
 
-/** Every IANA zone name this Node knows, canonical ones only (aliases such as US/Pacific are accepted but not listed). */
+/**
+ * Every IANA zone name this Node knows, canonical ones only (aliases such as US/Pacific are accepted but not listed).
+ */
 let zoneNames: readonly string[] | undefined;
 const knownZones = (): readonly string[] => (zoneNames ??= [...Intl.supportedValuesOf('timeZone'), 'UTC']);
 
@@ -86,13 +90,34 @@ const MONTH: CronField = {
   name: 'month',
   min: 1,
   max: 12,
-  names: { list: ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'], minLength: 3, first: 1 },
+  names: {
+    list: [
+      'january',
+      'february',
+      'march',
+      'april',
+      'may',
+      'june',
+      'july',
+      'august',
+      'september',
+      'october',
+      'november',
+      'december',
+    ],
+    minLength: 3,
+    first: 1,
+  },
 };
 const DAY_OF_WEEK: CronField = {
   name: 'day-of-week',
   min: 0,
   max: 7,
-  names: { list: ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'], minLength: 2, first: 0 },
+  names: {
+    list: ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'],
+    minLength: 2,
+    first: 0,
+  },
 };
 /** The server recognizes calendar years 2000 to 2100. */
 const YEAR: CronField = { name: 'year', min: 2000, max: 2100 };
@@ -107,7 +132,8 @@ const SHORTHANDS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@m
 /** Temporal's durations: Go's units plus `d`. */
 const TEMPORAL_DURATION = /^[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h|d))+$|^0$/;
 
-const describeLayouts = 'Temporal takes 5 fields (minute hour day-of-month month day-of-week), 6 (… year) or 7 (second … year)';
+const describeLayouts =
+  'Temporal takes 5 fields (minute hour day-of-month month day-of-week), 6 (… year) or 7 (second … year)';
 
 /**
  * The problem with a cron string, if any, and the time zone it names with a `TZ=`/`CRON_TZ=`
@@ -122,43 +148,67 @@ export function checkCron(cron: string): { problem?: ScheduleValueProblem; timeZ
   const prefix = /^\s*(CRON_TZ=|TZ=)/.exec(text);
   if (prefix) {
     const space = text.indexOf(' ', prefix[0].length);
-    if (space < 0) return { problem: { message: `cron ${JSON.stringify(cron)}: ${prefix[1]}<zone> must be followed by the schedule`, at: 0 } };
+    if (space < 0)
+      return {
+        problem: {
+          message: `cron ${JSON.stringify(cron)}: ${prefix[1]}<zone> must be followed by the schedule`,
+          at: 0,
+        },
+      };
     timeZone = { name: text.slice(prefix[0].length, space), at: prefix[0].length };
     base = space + 1;
     text = text.slice(base);
   }
   const trimmed = text.trim();
   const at = (offset: number): number => base + offset;
-  const withZone = (problem: ScheduleValueProblem | undefined) => ({ ...(problem ? { problem } : {}), ...(timeZone ? { timeZone } : {}) });
+  const withZone = (problem: ScheduleValueProblem | undefined) => ({
+    ...(problem ? { problem } : {}),
+    ...(timeZone ? { timeZone } : {}),
+  });
 
   if (trimmed.startsWith('@every')) {
     const rest = /^(\s*@every)(?:\s+(\S+))?\s*$/.exec(text);
     const [interval, phase, extra] = (rest?.[2] ?? '').split('/');
     const bad = [interval, phase].find((d) => d !== undefined && !TEMPORAL_DURATION.test(d));
     if (!rest || rest[2] === undefined || bad !== undefined || extra !== undefined) {
-      return withZone({ message: `cron ${JSON.stringify(cron)}: @every takes an interval and an optional phase, such as "@every 12h" or "@every 1d/3h" (units ns, us, ms, s, m, h, d)`, at: at(text.indexOf('@every')) });
+      return withZone({
+        message: `cron ${JSON.stringify(cron)}: @every takes an interval and an optional phase, such as "@every 12h" or "@every 1d/3h" (units ns, us, ms, s, m, h, d)`,
+        at: at(text.indexOf('@every')),
+      });
     }
     return withZone(undefined);
   }
   if (trimmed.startsWith('@')) {
     if (SHORTHANDS.includes(trimmed)) return withZone(undefined);
-    return withZone({ message: `cron ${JSON.stringify(cron)}: unknown shorthand ${JSON.stringify(trimmed)}; Temporal takes ${SHORTHANDS.join(', ')} and @every <interval>`, at: at(text.indexOf('@')) });
+    return withZone({
+      message: `cron ${JSON.stringify(cron)}: unknown shorthand ${JSON.stringify(trimmed)}; Temporal takes ${SHORTHANDS.join(', ')} and @every <interval>`,
+      at: at(text.indexOf('@')),
+    });
   }
 
   const fields = [...text.matchAll(/\S+/g)].map((m) => ({ text: m[0], at: at(m.index) }));
   const layout = LAYOUTS[fields.length];
-  if (layout === undefined) return withZone({ message: `cron ${JSON.stringify(cron)} has ${fields.length} field${fields.length === 1 ? '' : 's'}: ${describeLayouts}`, at: fields[0]?.at ?? 0 });
+  if (layout === undefined)
+    return withZone({
+      message: `cron ${JSON.stringify(cron)} has ${fields.length} field${fields.length === 1 ? '' : 's'}: ${describeLayouts}`,
+      at: fields[0]?.at ?? 0,
+    });
   for (const [i, field] of fields.entries()) {
     const spec = layout[i]!;
     const message = checkCronField(field.text, spec);
     if (message !== undefined) {
-      return withZone({ message: `cron ${JSON.stringify(cron)}: ${message} (field ${i + 1} of ${fields.length}: ${layout.map((f) => f.name).join(' ')})`, at: field.at });
+      return withZone({
+        message: `cron ${JSON.stringify(cron)}: ${message} (field ${i + 1} of ${fields.length}: ${layout.map((f) => f.name).join(' ')})`,
+        at: field.at,
+      });
     }
   }
   return withZone(undefined);
 }
 
-/** What is wrong with one field (`*`, `5`, `1-5`, `*\/15`, `MON-FRI`, lists of those), as Temporal's makeRange reads it. */
+/**
+ * What is wrong with one field (`*`, `5`, `1-5`, `*\/15`, `MON-FRI`, lists of those), as Temporal's makeRange reads it.
+ */
 function checkCronField(text: string, field: CronField): string | undefined {
   const takes = `${field.name} takes ${field.min}-${field.max}${field.names ? ` or ${field.name === 'month' ? 'month' : 'day'} names` : ''}`;
   for (const part of text.split(',')) {
@@ -168,7 +218,8 @@ function checkCronField(text: string, field: CronField): string | undefined {
       if (pieces.length !== 2) return `${field.name} ${JSON.stringify(part)} is malformed: one "/" per part`;
       body = pieces[0]!;
       const step = Number(pieces[1]);
-      if (!/^[+-]?\d+$/.test(pieces[1]!) || step < 1) return `${field.name} step ${JSON.stringify(pieces[1])} must be a whole number of at least 1`;
+      if (!/^[+-]?\d+$/.test(pieces[1]!) || step < 1)
+        return `${field.name} step ${JSON.stringify(pieces[1])} must be a whole number of at least 1`;
     }
     if (body === '*') continue;
     if (body.includes('-')) {
@@ -194,7 +245,8 @@ function valueOf(text: string, field: CronField): number | string {
     const index = field.names.list.findIndex((name) => name.startsWith(lower));
     if (index >= 0) return index + field.names.first;
   }
-  if (!/^[+-]?\d+$/.test(text)) return `${field.name} ${JSON.stringify(text)} is not a number${field.names ? ' or a name' : ''}`;
+  if (!/^[+-]?\d+$/.test(text))
+    return `${field.name} ${JSON.stringify(text)} is not a number${field.names ? ' or a name' : ''}`;
   const n = Number(text);
   return n < field.min || n > field.max ? `${field.name} ${n} is out of range` : n;
 }

@@ -133,8 +133,12 @@ export const pipelineFileSchema = z
     {
       name: pipelineNameSchema,
       description: z.string().optional(),
-      params: z.record(paramNameSchema, paramValueSchema, { error: 'must be a mapping of param names to default values' }).optional(),
-      stages: z.array(stageSpecSchema, { error: 'must be a list of stages' }).min(1, 'a pipeline needs at least one stage'),
+      params: z
+        .record(paramNameSchema, paramValueSchema, { error: 'must be a mapping of param names to default values' })
+        .optional(),
+      stages: z
+        .array(stageSpecSchema, { error: 'must be a list of stages' })
+        .min(1, 'a pipeline needs at least one stage'),
       schedule: scheduleSpecSchema.optional(),
     },
     { error: 'a pipeline file must be a mapping with at least `name` and `stages`' },

@@ -22,7 +22,10 @@ export const ALIAS_EXPANSION_LIMIT = MAX_PAYLOAD_BYTES;
  * node (a scalar counts its source text, a collection its items), so the walk is linear in the
  * file and expands nothing.
  */
-export function aliasExpansionProblem(doc: Document, lines: LineCounter): { offset: number; message: string } | undefined {
+export function aliasExpansionProblem(
+  doc: Document,
+  lines: LineCounter,
+): { offset: number; message: string } | undefined {
   const sizes = new Map<unknown, number>();
   const open = new Set<unknown>();
   let cycle: { alias: unknown; anchor: string } | undefined;
@@ -54,9 +57,15 @@ export function aliasExpansionProblem(doc: Document, lines: LineCounter): { offs
       const size = sizeOf(target);
       const offset = rangeStart(alias) ?? 0;
       const anchorAt = rangeStart(target);
-      const where = anchorAt === undefined ? '' : ` (its anchored node starts at ${lines.linePos(anchorAt).line}:${lines.linePos(anchorAt).col})`;
+      const where =
+        anchorAt === undefined
+          ? ''
+          : ` (its anchored node starts at ${lines.linePos(anchorAt).line}:${lines.linePos(anchorAt).col})`;
       if (cycle !== undefined) {
-        problem = { offset, message: `YAML: alias *${cycle.anchor} is inside the node it names${where}: it would expand forever` };
+        problem = {
+          offset,
+          message: `YAML: alias *${cycle.anchor} is inside the node it names${where}: it would expand forever`,
+        };
         return visit.BREAK;
       }
       added += size;

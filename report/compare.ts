@@ -23,7 +23,9 @@ export const comparedManifestSchema = z
     runId: z.string(),
     specDigest: z.string(),
     params: z.record(z.string(), jsonSchema),
-    stages: z.array(z.object({ id: z.string(), uses: z.string(), inputs: z.record(z.string(), jsonSchema).optional() }).passthrough()),
+    stages: z.array(
+      z.object({ id: z.string(), uses: z.string(), inputs: z.record(z.string(), jsonSchema).optional() }).passthrough(),
+    ),
   })
   .passthrough();
 export type ComparedManifest = z.infer<typeof comparedManifestSchema>;
@@ -54,7 +56,9 @@ export interface ModelPair {
   b: string;
 }
 
-/** A difference in params or in a stage's resolved `with`; `path` is dotted (`params.lr`, `stages.train.with.epochs`). */
+/**
+ * A difference in params or in a stage's resolved `with`; `path` is dotted (`params.lr`, `stages.train.with.epochs`).
+ */
 export interface Change {
   path: string;
   kind: 'added' | 'removed' | 'changed';
@@ -128,7 +132,8 @@ export interface RunComparison {
 export function delta(a: number | null | undefined, b: number | null | undefined, better: Better): Delta {
   const av = a ?? null;
   const bv = b ?? null;
-  if (av === null || bv === null) return { a: av, b: bv, delta: null, better, verdict: av === null ? 'only-b' : 'only-a' };
+  if (av === null || bv === null)
+    return { a: av, b: bv, delta: null, better, verdict: av === null ? 'only-b' : 'only-a' };
   const d = bv - av;
   // Signed reactivity: the distance from 0 is what matters, not the sign.
   const gain = better === 'higher' ? d : better === 'lower' ? -d : Math.abs(av) - Math.abs(bv);
@@ -140,10 +145,25 @@ function union(a: readonly string[], b: readonly string[]): string[] {
   return [...a, ...b.filter((name) => !a.includes(name))];
 }
 
-/** Models with the same name in both runs, and the two reported models when their names differ (a baseline run against a debiased one). */
-function modelPairs(a: readonly string[], b: readonly string[], headlineA: string | null, headlineB: string | null): ModelPair[] {
+/**
+ * Models with the same name in both runs, and the two reported models when their names differ (a baseline run against a
+ * debiased one).
+ */
+function modelPairs(
+  a: readonly string[],
+  b: readonly string[],
+  headlineA: string | null,
+  headlineB: string | null,
+): ModelPair[] {
   const pairs = a.filter((name) => b.includes(name)).map((name) => ({ a: name, b: name }));
-  if (headlineA !== null && headlineB !== null && headlineA !== headlineB && a.includes(headlineA) && b.includes(headlineB)) pairs.push({ a: headlineA, b: headlineB });
+  if (
+    headlineA !== null &&
+    headlineB !== null &&
+    headlineA !== headlineB &&
+    a.includes(headlineA) &&
+    b.includes(headlineB)
+  )
+    pairs.push({ a: headlineA, b: headlineB });
   return pairs;
 }
 
@@ -155,7 +175,8 @@ function byContent(value: Json): Json {
   const ref = artifactRefSchema.safeParse(value);
   if (ref.success) return `sha256:${ref.data.sha256}`;
   if (Array.isArray(value)) return value.map(byContent);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, byContent(v)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, byContent(v)]));
   return value;
 }
 
@@ -173,7 +194,8 @@ function diffMaps(a: Map<string, Json>, b: Map<string, Json>): Change[] {
   const changes: Change[] = [];
   for (const [path, av] of a) {
     if (!b.has(path)) changes.push({ path, kind: 'removed', a: av });
-    else if (canonicalJson(av) !== canonicalJson(b.get(path)!)) changes.push({ path, kind: 'changed', a: av, b: b.get(path)! });
+    else if (canonicalJson(av) !== canonicalJson(b.get(path)!))
+      changes.push({ path, kind: 'changed', a: av, b: b.get(path)! });
   }
   for (const [path, bv] of b) if (!a.has(path)) changes.push({ path, kind: 'added', b: bv });
   return changes;
@@ -195,10 +217,12 @@ function specChanges(a: ComparedManifest, b: ComparedManifest): Change[] {
     if (sa.inputs && sb.inputs) {
       const contentA = byContent(sa.inputs);
       const contentB = byContent(sb.inputs);
-      if (isObject(contentA) && isObject(contentB)) changes.push(...diffMaps(flatten(contentA, `stages.${sa.id}.with`), flatten(contentB, `stages.${sa.id}.with`)));
+      if (isObject(contentA) && isObject(contentB))
+        changes.push(...diffMaps(flatten(contentA, `stages.${sa.id}.with`), flatten(contentB, `stages.${sa.id}.with`)));
     }
   }
-  for (const sb of b.stages) if (!stagesA.has(sb.id)) changes.push({ path: `stages.${sb.id}`, kind: 'added', b: sb.uses });
+  for (const sb of b.stages)
+    if (!stagesA.has(sb.id)) changes.push({ path: `stages.${sb.id}`, kind: 'added', b: sb.uses });
   return changes.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
 }
 
@@ -218,11 +242,16 @@ function metricRows(a: Report, b: Report, pairs: ModelPair[]): MetricRow[] {
     const ma = a.evaluation?.models.find((m) => m.name === models.a)?.metrics;
     const mb = b.evaluation?.models.find((m) => m.name === models.b)?.metrics;
     if (!ma || !mb) continue;
-    for (const metric of ['macro_f1', 'micro_f1', 'weighted_f1'] as const) rows.push({ models, metric, label: null, ...delta(ma[metric], mb[metric], 'higher') });
-    for (const label of union(ma.per_label.map((l) => l.label), mb.per_label.map((l) => l.label))) {
+    for (const metric of ['macro_f1', 'micro_f1', 'weighted_f1'] as const)
+      rows.push({ models, metric, label: null, ...delta(ma[metric], mb[metric], 'higher') });
+    for (const label of union(
+      ma.per_label.map((l) => l.label),
+      mb.per_label.map((l) => l.label),
+    )) {
       const la = ma.per_label.find((l) => l.label === label);
       const lb = mb.per_label.find((l) => l.label === label);
-      for (const metric of ['precision', 'recall', 'f1'] as const) rows.push({ models, metric, label, ...delta(la?.[metric], lb?.[metric], 'higher') });
+      for (const metric of ['precision', 'recall', 'f1'] as const)
+        rows.push({ models, metric, label, ...delta(la?.[metric], lb?.[metric], 'higher') });
     }
   }
   return rows;
@@ -234,11 +263,20 @@ function sliceRows(models: ModelPair, group: string | null, sa: ReactivitySlice,
     { models, group, label: null, measure: 'absolute', ...delta(sa.absolute.value, sb.absolute.value, 'lower') },
     { models, group, label: null, measure: 'signed', ...delta(sa.signed.value, sb.signed.value, 'closer-to-zero') },
   ];
-  for (const label of union(sa.per_label.map((l) => l.label), sb.per_label.map((l) => l.label))) {
+  for (const label of union(
+    sa.per_label.map((l) => l.label),
+    sb.per_label.map((l) => l.label),
+  )) {
     const la = sa.per_label.find((l) => l.label === label);
     const lb = sb.per_label.find((l) => l.label === label);
     rows.push({ models, group, label, measure: 'absolute', ...delta(la?.absolute.value, lb?.absolute.value, 'lower') });
-    rows.push({ models, group, label, measure: 'signed', ...delta(la?.signed.value, lb?.signed.value, 'closer-to-zero') });
+    rows.push({
+      models,
+      group,
+      label,
+      measure: 'signed',
+      ...delta(la?.signed.value, lb?.signed.value, 'closer-to-zero'),
+    });
   }
   return rows;
 }
@@ -247,24 +285,49 @@ function auditOf(report: Report, name: string): Audit | undefined {
   return report.audits.find((x) => x.name === name);
 }
 
-function reactivityRows(a: Report, b: Report, pairs: ModelPair[]): { reactivity: ReactivityRow[]; flipRates: FlipRateRow[] } {
+function reactivityRows(
+  a: Report,
+  b: Report,
+  pairs: ModelPair[],
+): { reactivity: ReactivityRow[]; flipRates: FlipRateRow[] } {
   const reactivity: ReactivityRow[] = [];
   const flipRates: FlipRateRow[] = [];
   for (const models of pairs) {
     const aa = auditOf(a, models.a);
     const ab = auditOf(b, models.b);
     if (!aa || !ab) continue;
-    reactivity.push({ models, group: null, label: null, measure: 'max_absolute', ...delta(aa.max_abs_reactivity, ab.max_abs_reactivity, 'lower') });
+    reactivity.push({
+      models,
+      group: null,
+      label: null,
+      measure: 'max_absolute',
+      ...delta(aa.max_abs_reactivity, ab.max_abs_reactivity, 'lower'),
+    });
     reactivity.push(...sliceRows(models, null, aa.overall, ab.overall));
     flipRates.push({ models, group: null, ...delta(aa.overall.flip_rate, ab.overall.flip_rate, 'lower') });
-    for (const group of union(aa.groups.map((g) => g.group), ab.groups.map((g) => g.group))) {
+    for (const group of union(
+      aa.groups.map((g) => g.group),
+      ab.groups.map((g) => g.group),
+    )) {
       const ga = aa.groups.find((g) => g.group === group);
       const gb = ab.groups.find((g) => g.group === group);
       if (ga && gb) reactivity.push(...sliceRows(models, group, ga, gb));
       else {
         // A group only one run audited: its summary, marked as such.
-        reactivity.push({ models, group, label: null, measure: 'absolute', ...delta(ga?.absolute.value, gb?.absolute.value, 'lower') });
-        reactivity.push({ models, group, label: null, measure: 'signed', ...delta(ga?.signed.value, gb?.signed.value, 'closer-to-zero') });
+        reactivity.push({
+          models,
+          group,
+          label: null,
+          measure: 'absolute',
+          ...delta(ga?.absolute.value, gb?.absolute.value, 'lower'),
+        });
+        reactivity.push({
+          models,
+          group,
+          label: null,
+          measure: 'signed',
+          ...delta(ga?.signed.value, gb?.signed.value, 'closer-to-zero'),
+        });
       }
       flipRates.push({ models, group, ...delta(ga?.flip_rate, gb?.flip_rate, 'lower') });
     }
@@ -274,12 +337,21 @@ function reactivityRows(a: Report, b: Report, pairs: ModelPair[]): { reactivity:
 
 /** Gates of matched audits: passing where A failed is better, failing where A passed is worse. */
 function gateRows(a: Report, b: Report, pairs: ModelPair[]): GateRow[] {
-  const gate = (audit: Audit | undefined): GateResult | null => (audit ? { passed: audit.gate.passed, mode: audit.gate.mode, reasons: audit.gate.reasons } : null);
+  const gate = (audit: Audit | undefined): GateResult | null =>
+    audit ? { passed: audit.gate.passed, mode: audit.gate.mode, reasons: audit.gate.reasons } : null;
   return pairs.flatMap((models) => {
     const ga = gate(auditOf(a, models.a));
     const gb = gate(auditOf(b, models.b));
     if (!ga && !gb) return [];
-    const verdict: Verdict = !ga ? 'only-b' : !gb ? 'only-a' : ga.passed === gb.passed ? 'same' : gb.passed ? 'better' : 'worse';
+    const verdict: Verdict = !ga
+      ? 'only-b'
+      : !gb
+        ? 'only-a'
+        : ga.passed === gb.passed
+          ? 'same'
+          : gb.passed
+            ? 'better'
+            : 'worse';
     return [{ models, a: ga, b: gb, verdict }];
   });
 }
@@ -301,7 +373,10 @@ export function compareRuns(a: ComparedRun, b: ComparedRun): RunComparison {
     spec: digests(a.manifest.specDigest, b.manifest.specDigest),
     changes: specChanges(a.manifest, b.manifest),
     dataset: digests(ra.provenance.dataset_digest, rb.provenance.dataset_digest),
-    models: digestNames.map((name) => ({ name, ...digests(ra.provenance.model_digests[name], rb.provenance.model_digests[name]) })),
+    models: digestNames.map((name) => ({
+      name,
+      ...digests(ra.provenance.model_digests[name], rb.provenance.model_digests[name]),
+    })),
     headline: {
       models: { a: ra.headline.model, b: rb.headline.model },
       // A headline neither run has (no audit in either) is left out rather than shown as a change.

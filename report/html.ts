@@ -153,7 +153,8 @@ function provenance(report: Report): string {
     `<tr><th>${name}</th><td ${attrs(`provenance/${key}`, value)}>${value === null ? nullText(reason) : code(value)}</td></tr>`;
   const digests = Object.entries(p.model_digests);
   const seeds = Object.entries(p.seeds);
-  const params = Object.keys(p.params).length > 0 ? `<pre>${esc(JSON.stringify(p.params, null, 2))}</pre>` : nullText('no params');
+  const params =
+    Object.keys(p.params).length > 0 ? `<pre>${esc(JSON.stringify(p.params, null, 2))}</pre>` : nullText('no params');
   const rows = [
     row('pipeline', 'pipeline', p.pipeline, ''),
     row('run id', 'run_id', p.run_id, ''),
@@ -194,7 +195,11 @@ const SUMMARY_METRICS = [
 const DELTA_METRICS = ['macro_f1', 'micro_f1', 'weighted_f1'] as const;
 
 function metricsComparison(models: EvaluatedModel[], deltas: MetricDelta[]): string {
-  const head = ['metric', ...models.map((m) => code(m.name)), ...deltas.map((d) => `Δ ${code(d.to)} − ${code(d.from)}`)];
+  const head = [
+    'metric',
+    ...models.map((m) => code(m.name)),
+    ...deltas.map((d) => `Δ ${code(d.to)} − ${code(d.from)}`),
+  ];
   const rows = SUMMARY_METRICS.map(([field, name]) => {
     const cells = models.map((m) => {
       const value = m.metrics[field];
@@ -209,18 +214,34 @@ function metricsComparison(models: EvaluatedModel[], deltas: MetricDelta[]): str
   });
   for (const field of ['macro_f1', 'micro_f1'] as const) {
     if (models.every((m) => m.intervals === undefined)) break;
-    const cells = models.map((m) => (m.intervals ? estimate(`model/${m.name}/${field}/ci`, m.intervals[field]) : '<td></td>'));
-    const deltaCells = deltas.map((d) => (d.intervals ? estimate(`delta/${d.to}/${field}/ci`, d.intervals[field]) : '<td></td>'));
-    rows.push(`<tr><th>${field === 'macro_f1' ? 'macro F1' : 'micro F1'} [95% CI]</th>${cells.join('')}${deltaCells.join('')}</tr>`);
+    const cells = models.map((m) =>
+      m.intervals ? estimate(`model/${m.name}/${field}/ci`, m.intervals[field]) : '<td></td>',
+    );
+    const deltaCells = deltas.map((d) =>
+      d.intervals ? estimate(`delta/${d.to}/${field}/ci`, d.intervals[field]) : '<td></td>',
+    );
+    rows.push(
+      `<tr><th>${field === 'macro_f1' ? 'macro F1' : 'micro F1'} [95% CI]</th>${cells.join('')}${deltaCells.join('')}</tr>`,
+    );
   }
-  rows.push(`<tr><th>examples</th>${models.map((m) => count(`model/${m.name}/n`, m.metrics.n)).join('')}${deltas.map(() => '<td></td>').join('')}</tr>`);
+  rows.push(
+    `<tr><th>examples</th>${models.map((m) => count(`model/${m.name}/n`, m.metrics.n)).join('')}${deltas.map(() => '<td></td>').join('')}</tr>`,
+  );
   rows.push(
     `<tr><th>threshold</th>${models.map((m) => num(`model/${m.name}/threshold`, m.metrics.threshold, NULL_REASONS.threshold)).join('')}${deltas.map(() => '<td></td>').join('')}</tr>`,
   );
   const notes = models
-    .flatMap((m) => [m.metrics.note, m.metrics.excluded_label !== undefined ? `micro F1 leaves out ${m.metrics.excluded_label}` : undefined].map((n) => (n ? `${m.name}: ${n}` : undefined)))
+    .flatMap((m) =>
+      [
+        m.metrics.note,
+        m.metrics.excluded_label !== undefined ? `micro F1 leaves out ${m.metrics.excluded_label}` : undefined,
+      ].map((n) => (n ? `${m.name}: ${n}` : undefined)),
+    )
     .filter((n) => n !== undefined);
-  return table(head, rows) + (notes.length > 0 ? `<ul class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '');
+  return (
+    table(head, rows) +
+    (notes.length > 0 ? `<ul class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '')
+  );
 }
 
 function perLabelTable(model: EvaluatedModel): string {
@@ -255,7 +276,10 @@ function confusion(model: EvaluatedModel): string {
 
 function curves(model: EvaluatedModel): string {
   if (model.curves.length === 0) return empty('no curves recorded');
-  const missing = (kind: 'ROC' | 'PR', reason: string) => (c: LabelCurves): string => `<li>${esc(c.label)}: no ${kind} curve ${nullText(reason)}</li>`;
+  const missing =
+    (kind: 'ROC' | 'PR', reason: string) =>
+    (c: LabelCurves): string =>
+      `<li>${esc(c.label)}: no ${kind} curve ${nullText(reason)}</li>`;
   const roc = model.curves.filter((c) => c.roc !== null);
   const pr = model.curves.filter((c) => c.pr !== null);
   const rocChart =
@@ -301,12 +325,17 @@ function modelCard(model: EvaluatedModel): string {
 function deltaTable(deltas: MetricDelta[]): string {
   if (deltas.length === 0) return '';
   const labels = [...new Set(deltas.flatMap((d) => d.per_label.map((l) => l.label)))];
-  const head = ['label', ...deltas.flatMap((d) => [`Δ F1 ${code(d.to)}`, `Δ precision ${code(d.to)}`, `Δ recall ${code(d.to)}`])];
+  const head = [
+    'label',
+    ...deltas.flatMap((d) => [`Δ F1 ${code(d.to)}`, `Δ precision ${code(d.to)}`, `Δ recall ${code(d.to)}`]),
+  ];
   const rows = labels.map((label) => {
     const cells = deltas.flatMap((d) => {
       const l = d.per_label.find((x) => x.label === label);
       const k = `delta/${d.to}/label/${label}`;
-      return l ? [delta(`${k}/f1`, l.f1), delta(`${k}/precision`, l.precision), delta(`${k}/recall`, l.recall)] : ['<td></td>', '<td></td>', '<td></td>'];
+      return l
+        ? [delta(`${k}/f1`, l.f1), delta(`${k}/precision`, l.precision), delta(`${k}/recall`, l.recall)]
+        : ['<td></td>', '<td></td>', '<td></td>'];
     });
     return `<tr><th>${esc(label)}</th>${cells.join('')}</tr>`;
   });
@@ -319,19 +348,29 @@ function trainingDifferences(e: NonNullable<Report['evaluation']>): string {
   const trained = e.models.filter((m) => m.training !== undefined);
   if (trained.length < 2) return '';
   const differences = e.config_differences ?? [];
-  const show = (v: unknown): string => (v === null || v === undefined ? nullText('not set') : code(typeof v === 'string' ? v : JSON.stringify(v)));
-  const rows = differences.map((d) => `<tr ${attrs('config-difference', d.key)}><th>${esc(d.key)}</th>${trained.map((m) => `<td>${show(d.values[m.name])}</td>`).join('')}</tr>`);
+  const show = (v: unknown): string =>
+    v === null || v === undefined ? nullText('not set') : code(typeof v === 'string' ? v : JSON.stringify(v));
+  const rows = differences.map(
+    (d) =>
+      `<tr ${attrs('config-difference', d.key)}><th>${esc(d.key)}</th>${trained.map((m) => `<td>${show(d.values[m.name])}</td>`).join('')}</tr>`,
+  );
   const note =
     differences.length === 0
       ? '<p>The compared models were trained with the same configuration.</p>'
       : `<p class="warn">The compared models' training differed in ${differences.length} setting${differences.length === 1 ? '' : 's'}: a difference in their numbers may come from any of them, not only from the method.</p>`;
-  const formulas = trained.map((m) => `<li>${code(m.name)}: ${m.training!.loss_formula === null ? nullText('not recorded') : esc(m.training!.loss_formula)}</li>`).join('');
+  const formulas = trained
+    .map(
+      (m) =>
+        `<li>${code(m.name)}: ${m.training!.loss_formula === null ? nullText('not recorded') : esc(m.training!.loss_formula)}</li>`,
+    )
+    .join('');
   return `<h3>Training configuration differences</h3>${note}${differences.length > 0 ? table(['setting', ...trained.map((m) => esc(m.name))], rows) : ''}<p>Losses minimised:</p><ul class="formulas">${formulas}</ul>`;
 }
 
 function evaluation(report: Report): string {
   const e = report.evaluation;
-  if (e === null) return section('metrics', 'Metrics', empty('no evaluation in this run: the pipeline has no evaluate stage'));
+  if (e === null)
+    return section('metrics', 'Metrics', empty('no evaluation in this run: the pipeline has no evaluate stage'));
   return section(
     'metrics',
     'Metrics',
@@ -349,7 +388,13 @@ function evaluation(report: Report): string {
 function reactivityBars(audit: NamedAudit): string {
   const bars: Bar[] = audit.groups.flatMap((g) => [
     { label: g.group, value: g.absolute.value, low: g.absolute.ci_low, high: g.absolute.ci_high },
-    ...g.per_label.map((l) => ({ label: `${g.group} · ${l.label}`, value: l.absolute.value, low: l.absolute.ci_low, high: l.absolute.ci_high, secondary: true })),
+    ...g.per_label.map((l) => ({
+      label: `${g.group} · ${l.label}`,
+      value: l.absolute.value,
+      low: l.absolute.ci_low,
+      high: l.absolute.ci_high,
+      secondary: true,
+    })),
   ]);
   if (bars.length === 0) return empty('no groups audited');
   const limit = audit.gate.max_abs_reactivity;
@@ -370,15 +415,25 @@ function auditGate(audit: NamedAudit): string {
     `<p class="gate ${status}"><strong ${attrs(`audit/${audit.name}/gate`, status)}>gate: ${status}</strong> (mode ${esc(g.mode)})</p>` +
     (g.reasons.length > 0 ? `<ul class="reasons">${g.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` : '') +
     `<table class="kv"><tbody>${limit('limit: max |reactivity|', 'max_abs_reactivity', g.max_abs_reactivity)}${limit('limit: max flip rate', 'max_flip_rate', g.max_flip_rate)}` +
-    (g.aggregate !== undefined ? `<tr><th>judged</th><td>${g.aggregate === 'max' ? 'the most reactive label' : 'the mean over labels'}, ${g.estimate === 'upper' ? 'upper end of the CI' : 'point estimate'}</td></tr>` : '') +
-    (g.max_f1_drop !== undefined && g.max_f1_drop !== null ? limit('limit: max F1 drop', 'max_f1_drop', g.max_f1_drop) : '') +
-    (g.f1_drop ? `<tr><th>${esc(g.f1_drop.metric)} drop against ${code(g.f1_drop.reference)}</th>${num(`audit/${audit.name}/gate/f1_drop`, g.f1_drop.value, '')}</tr>` : '') +
+    (g.aggregate !== undefined
+      ? `<tr><th>judged</th><td>${g.aggregate === 'max' ? 'the most reactive label' : 'the mean over labels'}, ${g.estimate === 'upper' ? 'upper end of the CI' : 'point estimate'}</td></tr>`
+      : '') +
+    (g.max_f1_drop !== undefined && g.max_f1_drop !== null
+      ? limit('limit: max F1 drop', 'max_f1_drop', g.max_f1_drop)
+      : '') +
+    (g.f1_drop
+      ? `<tr><th>${esc(g.f1_drop.metric)} drop against ${code(g.f1_drop.reference)}</th>${num(`audit/${audit.name}/gate/f1_drop`, g.f1_drop.value, '')}</tr>`
+      : '') +
     `<tr><th>max |reactivity| over groups</th>${num(`audit/${audit.name}/max_abs_reactivity`, audit.max_abs_reactivity, '')}</tr>` +
     `<tr><th>flip rate</th>${num(`audit/${audit.name}/flip_rate`, audit.flip_rate, '')}</tr></tbody></table>`
   );
 }
 
-function sliceRow(key: string, name: string, slice: { signed: Estimate; absolute: Estimate; flip_rate: number; cases: number }): string {
+function sliceRow(
+  key: string,
+  name: string,
+  slice: { signed: Estimate; absolute: Estimate; flip_rate: number; cases: number },
+): string {
   return `<tr><th>${name}</th>${estimate(`${key}/absolute`, slice.absolute)}${estimate(`${key}/signed`, slice.signed)}${num(`${key}/flip_rate`, slice.flip_rate, '')}${count(`${key}/cases`, slice.cases)}</tr>`;
 }
 
@@ -386,13 +441,19 @@ function auditCard(audit: NamedAudit): string {
   const k = `audit/${audit.name}`;
   const groups = table(
     ['slice', '|reactivity| [CI]', 'signed [CI]', 'flip rate', 'cases'],
-    [sliceRow(`${k}/overall`, 'overall', audit.overall), ...audit.groups.map((g) => sliceRow(`${k}/group/${g.group}`, esc(g.group), g))],
+    [
+      sliceRow(`${k}/overall`, 'overall', audit.overall),
+      ...audit.groups.map((g) => sliceRow(`${k}/group/${g.group}`, esc(g.group), g)),
+    ],
     'Groups',
   );
   const perLabel = table(
     ['group', 'label', '|reactivity| [CI]', 'signed [CI]'],
     audit.groups.flatMap((g) =>
-      g.per_label.map((l) => `<tr><th>${esc(g.group)}</th><td>${esc(l.label)}</td>${estimate(`${k}/group/${g.group}/label/${l.label}/absolute`, l.absolute)}${estimate(`${k}/group/${g.group}/label/${l.label}/signed`, l.signed)}</tr>`),
+      g.per_label.map(
+        (l) =>
+          `<tr><th>${esc(g.group)}</th><td>${esc(l.label)}</td>${estimate(`${k}/group/${g.group}/label/${l.label}/absolute`, l.absolute)}${estimate(`${k}/group/${g.group}/label/${l.label}/signed`, l.signed)}</tr>`,
+      ),
     ),
     'Per group and label',
   );
@@ -411,9 +472,14 @@ function auditCard(audit: NamedAudit): string {
     ? table(
         ['group', 'label', 'manual reactivity (signed) [CI]', '|reactivity| [CI]'],
         audit.manual_reactivity.groups.flatMap((g) =>
-          g.per_label.map((l) => `<tr><th>${esc(g.group)}</th><td>${esc(l.label)}</td>${estimate(`${k}/manual/${g.group}/${l.label}/signed`, l.signed)}${estimate(`${k}/manual/${g.group}/${l.label}/absolute`, l.absolute)}</tr>`),
+          g.per_label.map(
+            (l) =>
+              `<tr><th>${esc(g.group)}</th><td>${esc(l.label)}</td>${estimate(`${k}/manual/${g.group}/${l.label}/signed`, l.signed)}${estimate(`${k}/manual/${g.group}/${l.label}/absolute`, l.absolute)}</tr>`,
+          ),
         ),
-        esc(`Manual reactivity: ${audit.manual_reactivity.definition} (${audit.manual_reactivity.protocol}${audit.manual_reactivity.positions ? `, ${audit.manual_reactivity.positions}` : ''}, ${audit.manual_reactivity.sentences} sentences)`),
+        esc(
+          `Manual reactivity: ${audit.manual_reactivity.definition} (${audit.manual_reactivity.protocol}${audit.manual_reactivity.positions ? `, ${audit.manual_reactivity.positions}` : ''}, ${audit.manual_reactivity.sentences} sentences)`,
+        ),
       )
     : '';
   const masking = audit.masking
@@ -426,7 +492,9 @@ function auditCard(audit: NamedAudit): string {
             ? `<tr><th>${esc(sl.name)}</th><td>${esc(terms)}</td><td colspan="4">${nullText('no pair')}</td></tr>`
             : `<tr><th>${esc(sl.name)}</th><td>${esc(terms)}</td>${estimate(`${sk}/absolute`, sl.reactivity.absolute)}${estimate(`${sk}/signed`, sl.reactivity.signed)}${num(`${sk}/flip_rate`, sl.reactivity.flip_rate, '')}${count(`${sk}/cases`, sl.reactivity.cases)}</tr>`;
         }),
-        esc(`Pairs seen in masking (x̂ of ${audit.masking.rows_masked} of ${audit.masking.rows} training rows masked ${audit.masking.seen_terms.length > 0 ? audit.masking.seen_terms.join(', ') : 'none of the audit terms'}) and unseen pairs: the unseen figure is the one the masking did not decide by construction`),
+        esc(
+          `Pairs seen in masking (x̂ of ${audit.masking.rows_masked} of ${audit.masking.rows} training rows masked ${audit.masking.seen_terms.length > 0 ? audit.masking.seen_terms.join(', ') : 'none of the audit terms'}) and unseen pairs: the unseen figure is the one the masking did not decide by construction`,
+        ),
       )
     : '';
   const b = audit.bootstrap;
@@ -445,7 +513,12 @@ function auditCard(audit: NamedAudit): string {
 }
 
 function audits(report: Report): string {
-  if (report.audits.length === 0) return section('fairness', 'Fairness audit', empty('no fairness audit in this run: the pipeline has no audit stage'));
+  if (report.audits.length === 0)
+    return section(
+      'fairness',
+      'Fairness audit',
+      empty('no fairness audit in this run: the pipeline has no audit stage'),
+    );
   return section(
     'fairness',
     'Fairness audit',
@@ -464,7 +537,12 @@ function hardNegatives(report: Report): string {
   const reasons = Object.entries(h.by_reason);
   const summary =
     `<p>${count('mining/mined', h.mined, 'strong')} mined from a pool of ${count('mining/pool', h.pool, 'strong')}.</p>` +
-    (reasons.length > 0 ? table(['reason', 'rows'], reasons.map(([reason, n]) => `<tr><th>${esc(reason)}</th>${count(`mining/reason/${reason}`, n)}</tr>`)) : '');
+    (reasons.length > 0
+      ? table(
+          ['reason', 'rows'],
+          reasons.map(([reason, n]) => `<tr><th>${esc(reason)}</th>${count(`mining/reason/${reason}`, n)}</tr>`),
+        )
+      : '');
   const examples =
     h.examples.length > 0
       ? table(

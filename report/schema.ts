@@ -72,8 +72,14 @@ export type Metrics = z.infer<typeof metricsSchema>;
 export const labelCurvesSchema = z
   .object({
     label: z.string(),
-    roc: z.object({ fpr: z.array(z.number()), tpr: z.array(z.number()) }).strict().nullable(),
-    pr: z.object({ precision: z.array(z.number()), recall: z.array(z.number()) }).strict().nullable(),
+    roc: z
+      .object({ fpr: z.array(z.number()), tpr: z.array(z.number()) })
+      .strict()
+      .nullable(),
+    pr: z
+      .object({ precision: z.array(z.number()), recall: z.array(z.number()) })
+      .strict()
+      .nullable(),
   })
   .strict();
 export type LabelCurves = z.infer<typeof labelCurvesSchema>;
@@ -107,7 +113,9 @@ export const metricDeltaSchema = z
     macro_f1: z.number(),
     micro_f1: z.number(),
     weighted_f1: z.number(),
-    per_label: z.array(z.object({ label: z.string(), f1: z.number(), precision: z.number(), recall: z.number() }).strict()),
+    per_label: z.array(
+      z.object({ label: z.string(), f1: z.number(), precision: z.number(), recall: z.number() }).strict(),
+    ),
     /** Paired bootstrap intervals of the macro and micro F1 differences (the same resampled rows for both models). */
     intervals: z.lazy(() => f1IntervalsSchema).optional(),
   })
@@ -120,7 +128,9 @@ export const evaluationSchema = z
     /** Each model against the first (the reference), in `models` order. */
     deltas: z.array(metricDeltaSchema),
     /** Training configuration keys whose values differ between the models (report/training.ts). */
-    config_differences: z.array(z.object({ key: z.string(), values: z.record(z.string(), z.unknown()) }).strict()).optional(),
+    config_differences: z
+      .array(z.object({ key: z.string(), values: z.record(z.string(), z.unknown()) }).strict())
+      .optional(),
   })
   .strict();
 export type Evaluation = z.infer<typeof evaluationSchema>;
@@ -168,7 +178,13 @@ export const gateSchema = z
     max_f1_drop: z.number().nullable().optional(),
     /** Reference F1 minus the judged model's F1, when maxF1Drop is set. */
     f1_drop: z
-      .object({ metric: z.enum(['macro_f1', 'micro_f1']), reference: z.string(), reference_f1: z.number(), model_f1: z.number(), value: z.number() })
+      .object({
+        metric: z.enum(['macro_f1', 'micro_f1']),
+        reference: z.string(),
+        reference_f1: z.number(),
+        model_f1: z.number(),
+        value: z.number(),
+      })
       .strict()
       .nullable()
       .optional(),
@@ -196,7 +212,9 @@ export const manualReactivitySchema = z
         .object({
           group: z.string(),
           pairs: z.number().int().positive(),
-          per_label: z.array(z.object({ label: z.string(), signed: estimateSchema, absolute: estimateSchema }).strict()),
+          per_label: z.array(
+            z.object({ label: z.string(), signed: estimateSchema, absolute: estimateSchema }).strict(),
+          ),
         })
         .strict(),
     ),
@@ -238,7 +256,9 @@ export const auditSchema = z
     /** How sentences were built: templates with `<group>`, or terms inserted into test sentences. */
     method: z.enum(['templates', 'insert']),
     sentences: z.number().int().nonnegative(),
-    bootstrap: z.object({ samples: z.number().int().positive(), seed: z.number().int(), confidence: z.number() }).strict(),
+    bootstrap: z
+      .object({ samples: z.number().int().positive(), seed: z.number().int(), confidence: z.number() })
+      .strict(),
     overall: reactivitySliceSchema,
     groups: z.array(reactivitySliceSchema.extend({ group: z.string() })),
     pairs: z.array(reactivitySliceSchema.extend({ group: z.string(), a: z.string(), b: z.string() })),
@@ -289,7 +309,17 @@ export const miningSummarySchema = z
     mined: z.number().int().nonnegative(),
     by_reason: z.record(z.string(), z.number().int().nonnegative()),
     /** A few rows for the report. */
-    examples: z.array(z.object({ id: z.string(), text: z.string(), reasons: z.array(z.string()), label: z.string(), score: z.number() }).strict()),
+    examples: z.array(
+      z
+        .object({
+          id: z.string(),
+          text: z.string(),
+          reasons: z.array(z.string()),
+          label: z.string(),
+          score: z.number(),
+        })
+        .strict(),
+    ),
   })
   .strict();
 export type MiningSummary = z.infer<typeof miningSummarySchema>;

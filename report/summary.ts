@@ -18,7 +18,10 @@ function relation(a: Estimate, b: Estimate): 'lower' | 'higher' | 'overlapping' 
 
 /** The most reactive group of an audit (the headline's max |reactivity|). */
 function topGroup(audit: Audit): Audit['groups'][number] | undefined {
-  return audit.groups.reduce<Audit['groups'][number] | undefined>((best, g) => (best === undefined || g.absolute.value > best.absolute.value ? g : best), undefined);
+  return audit.groups.reduce<Audit['groups'][number] | undefined>(
+    (best, g) => (best === undefined || g.absolute.value > best.absolute.value ? g : best),
+    undefined,
+  );
 }
 
 /**
@@ -59,20 +62,39 @@ export function closingLines(report: Report): string[] {
     const gb = b && ga && b.groups.find((g) => g.group === ga.group);
     if (a && b && ga && gb) {
       const rel = relation(ga.absolute, gb.absolute);
-      const said = rel === 'lower' ? 'lower, with the intervals apart' : rel === 'higher' ? 'higher, with the intervals apart' : 'the intervals overlap, so no difference is shown';
-      lines.push(`  |reactivity| (${ga.group}, mean over labels, 95% CI): ${ci(ga.absolute)} → ${ci(gb.absolute)}: ${said}.`);
+      const said =
+        rel === 'lower'
+          ? 'lower, with the intervals apart'
+          : rel === 'higher'
+            ? 'higher, with the intervals apart'
+            : 'the intervals overlap, so no difference is shown';
+      lines.push(
+        `  |reactivity| (${ga.group}, mean over labels, 95% CI): ${ci(ga.absolute)} → ${ci(gb.absolute)}: ${said}.`,
+      );
       const labelA = ga.per_label.reduce((m, l) => (l.absolute.value > m.absolute.value ? l : m));
       const labelB = gb.per_label.find((l) => l.label === labelA.label);
-      if (labelB) lines.push(`  most reactive label of ${reference.name}, ${labelA.label}: ${ci(labelA.absolute)} → ${ci(labelB.absolute)}.`);
+      if (labelB)
+        lines.push(
+          `  most reactive label of ${reference.name}, ${labelA.label}: ${ci(labelA.absolute)} → ${ci(labelB.absolute)}.`,
+        );
       const unseenA = a.masking?.slices.find((s) => s.name === 'unseen')?.reactivity;
       const unseenB = b.masking?.slices.find((s) => s.name === 'unseen')?.reactivity;
-      if (unseenA && unseenB) lines.push(`  on pairs the masking never covered (unseen): ${ci(unseenA.absolute)} → ${ci(unseenB.absolute)}.`);
-      else if (a.masking && !unseenA) lines.push('  every audited pair was masked in training: the reactivity above partly restates the masking.');
+      if (unseenA && unseenB)
+        lines.push(`  on pairs the masking never covered (unseen): ${ci(unseenA.absolute)} → ${ci(unseenB.absolute)}.`);
+      else if (a.masking && !unseenA)
+        lines.push('  every audited pair was masked in training: the reactivity above partly restates the masking.');
     }
-    const differences = (evaluation?.config_differences ?? []).filter((d) => model.name in d.values && reference.name in d.values && JSON.stringify(d.values[model.name]) !== JSON.stringify(d.values[reference.name]));
+    const differences = (evaluation?.config_differences ?? []).filter(
+      (d) =>
+        model.name in d.values &&
+        reference.name in d.values &&
+        JSON.stringify(d.values[model.name]) !== JSON.stringify(d.values[reference.name]),
+    );
     const other = differences.filter((d) => !METHOD_KEYS.includes(d.key));
     const mode = differences.find((d) => d.key === 'mode');
-    const method = mode ? `mode ${JSON.stringify(mode.values[reference.name])} → ${JSON.stringify(mode.values[model.name])}` : 'the same mode';
+    const method = mode
+      ? `mode ${JSON.stringify(mode.values[reference.name])} → ${JSON.stringify(mode.values[model.name])}`
+      : 'the same mode';
     if (differences.length > 0 || model.training !== undefined) {
       lines.push(
         other.length === 0
@@ -85,7 +107,9 @@ export function closingLines(report: Report): string[] {
   const gated = report.headline.model !== null ? auditOf(report.headline.model) : undefined;
   if (gated) {
     const g = gated.gate;
-    lines.push(`Gate on ${gated.name}: ${g.passed ? 'passed' : 'FAILED'}${g.reasons.length > 0 ? ` — ${g.reasons.join('; ')}` : ''}.`);
+    lines.push(
+      `Gate on ${gated.name}: ${g.passed ? 'passed' : 'FAILED'}${g.reasons.length > 0 ? ` — ${g.reasons.join('; ')}` : ''}.`,
+    );
   }
   return lines;
 }

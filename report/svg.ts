@@ -12,7 +12,13 @@
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 }
-const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const ESCAPES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 /**
  * Okabe–Ito: a palette that stays distinguishable under the common colour-vision deficiencies,
@@ -69,7 +75,13 @@ const BAR_ROW = 20;
 const BAR_LABEL_WIDTH = 170;
 
 /** Horizontal bars from zero, one row each, with CI whiskers and an optional threshold line. */
-export function barChart({ title, bars, threshold = null, thresholdLabel = 'limit', width = 560 }: BarChartOptions): string {
+export function barChart({
+  title,
+  bars,
+  threshold = null,
+  thresholdLabel = 'limit',
+  width = 560,
+}: BarChartOptions): string {
   const top = 8;
   const bottom = 24;
   const right = 16;
@@ -86,15 +98,21 @@ export function barChart({ title, bars, threshold = null, thresholdLabel = 'limi
   parts.push(`<g ${FONT}>`);
   for (const t of niceTicks(lo, hi)) {
     parts.push(`<line x1="${px(x(t))}" x2="${px(x(t))}" y1="${top}" y2="${height - bottom}" stroke="${GRID_COLOUR}"/>`);
-    parts.push(`<text x="${px(x(t))}" y="${height - bottom + 14}" text-anchor="middle" fill="${AXIS_COLOUR}">${tick(t)}</text>`);
+    parts.push(
+      `<text x="${px(x(t))}" y="${height - bottom + 14}" text-anchor="middle" fill="${AXIS_COLOUR}">${tick(t)}</text>`,
+    );
   }
   bars.forEach((bar, i) => {
     const y = top + i * BAR_ROW;
     const x0 = x(Math.min(0, bar.value));
     const x1 = x(Math.max(0, bar.value));
     const fill = bar.secondary ? '#9ecae1' : PALETTE[0];
-    parts.push(`<text x="${plotLeft - 6}" y="${px(y + BAR_ROW / 2 + 4)}" text-anchor="end" fill="#222">${escapeHtml(bar.label)}</text>`);
-    parts.push(`<rect x="${px(x0)}" y="${px(y + 3)}" width="${px(Math.max(0.5, x1 - x0))}" height="${BAR_ROW - 6}" fill="${fill}"/>`);
+    parts.push(
+      `<text x="${plotLeft - 6}" y="${px(y + BAR_ROW / 2 + 4)}" text-anchor="end" fill="#222">${escapeHtml(bar.label)}</text>`,
+    );
+    parts.push(
+      `<rect x="${px(x0)}" y="${px(y + 3)}" width="${px(Math.max(0.5, x1 - x0))}" height="${BAR_ROW - 6}" fill="${fill}"/>`,
+    );
     if (bar.low !== undefined && bar.high !== undefined) {
       const cy = px(y + BAR_ROW / 2);
       parts.push(
@@ -104,8 +122,12 @@ export function barChart({ title, bars, threshold = null, thresholdLabel = 'limi
   });
   if (threshold !== null) {
     const tx = px(x(threshold));
-    parts.push(`<line x1="${tx}" x2="${tx}" y1="${top - 4}" y2="${height - bottom}" stroke="${THRESHOLD_COLOUR}" stroke-width="1.5" stroke-dasharray="5 3"/>`);
-    parts.push(`<text x="${tx}" y="${height - 2}" text-anchor="middle" fill="${THRESHOLD_COLOUR}">${escapeHtml(thresholdLabel)}</text>`);
+    parts.push(
+      `<line x1="${tx}" x2="${tx}" y1="${top - 4}" y2="${height - bottom}" stroke="${THRESHOLD_COLOUR}" stroke-width="1.5" stroke-dasharray="5 3"/>`,
+    );
+    parts.push(
+      `<text x="${tx}" y="${height - 2}" text-anchor="middle" fill="${THRESHOLD_COLOUR}">${escapeHtml(thresholdLabel)}</text>`,
+    );
   }
   parts.push(`<line x1="${px(x(0))}" x2="${px(x(0))}" y1="${top}" y2="${height - bottom}" stroke="${AXIS_COLOUR}"/>`);
   parts.push('</g></svg>');
@@ -117,7 +139,7 @@ function niceTicks(lo: number, hi: number): number[] {
   const span = hi - lo;
   const raw = span / 5;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = ([1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? raw);
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? raw;
   const ticks: number[] = [];
   for (let t = Math.ceil(lo / step) * step; t <= hi + 1e-12; t += step) ticks.push(Math.round(t / step) * step);
   return ticks;
@@ -135,20 +157,36 @@ export interface HeatmapOptions {
 }
 
 /** A grid of counts shaded from white to blue by their share of the largest cell. */
-export function heatmap({ title, rows, cols, cells, rowAxis = 'true', colAxis = 'predicted', cellSize = 44 }: HeatmapOptions): string {
+export function heatmap({
+  title,
+  rows,
+  cols,
+  cells,
+  rowAxis = 'true',
+  colAxis = 'predicted',
+  cellSize = 44,
+}: HeatmapOptions): string {
   const left = 24 + Math.min(110, 7 * Math.max(1, ...rows.map((r) => r.length)));
   const top = 36;
   const width = left + cols.length * cellSize + 8;
   const height = top + rows.length * cellSize + 8;
   const max = Math.max(1, ...cells.flat());
   const parts: string[] = [svgOpen(width, height, title), `<g ${FONT}>`];
-  parts.push(`<text x="${px(left + (cols.length * cellSize) / 2)}" y="11" text-anchor="middle" fill="${AXIS_COLOUR}">${escapeHtml(colAxis)}</text>`);
-  parts.push(`<text x="9" y="${px(top + (rows.length * cellSize) / 2)}" text-anchor="middle" fill="${AXIS_COLOUR}" transform="rotate(-90 9 ${px(top + (rows.length * cellSize) / 2)})">${escapeHtml(rowAxis)}</text>`);
+  parts.push(
+    `<text x="${px(left + (cols.length * cellSize) / 2)}" y="11" text-anchor="middle" fill="${AXIS_COLOUR}">${escapeHtml(colAxis)}</text>`,
+  );
+  parts.push(
+    `<text x="9" y="${px(top + (rows.length * cellSize) / 2)}" text-anchor="middle" fill="${AXIS_COLOUR}" transform="rotate(-90 9 ${px(top + (rows.length * cellSize) / 2)})">${escapeHtml(rowAxis)}</text>`,
+  );
   cols.forEach((c, j) => {
-    parts.push(`<text x="${px(left + j * cellSize + cellSize / 2)}" y="${top - 6}" text-anchor="middle" fill="#222">${escapeHtml(c)}</text>`);
+    parts.push(
+      `<text x="${px(left + j * cellSize + cellSize / 2)}" y="${top - 6}" text-anchor="middle" fill="#222">${escapeHtml(c)}</text>`,
+    );
   });
   rows.forEach((r, i) => {
-    parts.push(`<text x="${left - 6}" y="${px(top + i * cellSize + cellSize / 2 + 4)}" text-anchor="end" fill="#222">${escapeHtml(r)}</text>`);
+    parts.push(
+      `<text x="${left - 6}" y="${px(top + i * cellSize + cellSize / 2 + 4)}" text-anchor="end" fill="#222">${escapeHtml(r)}</text>`,
+    );
     cols.forEach((_c, j) => {
       const value = cells[i]?.[j] ?? 0;
       const share = value / max;
@@ -158,7 +196,9 @@ export function heatmap({ title, rows, cols, cells, rowAxis = 'true', colAxis = 
       const x = left + j * cellSize;
       const y = top + i * cellSize;
       parts.push(`<rect x="${x}" y="${y}" width="${cellSize}" height="${cellSize}" fill="${fill}" stroke="#fff"/>`);
-      parts.push(`<text x="${px(x + cellSize / 2)}" y="${px(y + cellSize / 2 + 4)}" text-anchor="middle" fill="${share > 0.55 ? '#fff' : '#111'}">${value}</text>`);
+      parts.push(
+        `<text x="${px(x + cellSize / 2)}" y="${px(y + cellSize / 2 + 4)}" text-anchor="middle" fill="${share > 0.55 ? '#fff' : '#111'}">${value}</text>`,
+      );
     });
   });
   parts.push('</g></svg>');
@@ -195,13 +235,20 @@ export function lineChart({ title, series, xLabel, yLabel, diagonal = false, siz
   for (const t of [0, 0.25, 0.5, 0.75, 1]) {
     parts.push(`<line x1="${px(x(t))}" x2="${px(x(t))}" y1="${top}" y2="${top + size}" stroke="${GRID_COLOUR}"/>`);
     parts.push(`<line x1="${left}" x2="${left + size}" y1="${px(y(t))}" y2="${px(y(t))}" stroke="${GRID_COLOUR}"/>`);
-    parts.push(`<text x="${px(x(t))}" y="${top + size + 13}" text-anchor="middle" fill="${AXIS_COLOUR}">${tick(t)}</text>`);
+    parts.push(
+      `<text x="${px(x(t))}" y="${top + size + 13}" text-anchor="middle" fill="${AXIS_COLOUR}">${tick(t)}</text>`,
+    );
     parts.push(`<text x="${left - 4}" y="${px(y(t) + 4)}" text-anchor="end" fill="${AXIS_COLOUR}">${tick(t)}</text>`);
   }
   parts.push(`<rect x="${left}" y="${top}" width="${size}" height="${size}" fill="none" stroke="${AXIS_COLOUR}"/>`);
-  parts.push(`<text x="${px(left + size / 2)}" y="${height - 4}" text-anchor="middle" fill="${AXIS_COLOUR}">${escapeHtml(xLabel)}</text>`);
-  parts.push(`<text x="10" y="${px(top + size / 2)}" text-anchor="middle" fill="${AXIS_COLOUR}" transform="rotate(-90 10 ${px(top + size / 2)})">${escapeHtml(yLabel)}</text>`);
-  if (diagonal) parts.push(`<line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#999" stroke-dasharray="4 3"/>`);
+  parts.push(
+    `<text x="${px(left + size / 2)}" y="${height - 4}" text-anchor="middle" fill="${AXIS_COLOUR}">${escapeHtml(xLabel)}</text>`,
+  );
+  parts.push(
+    `<text x="10" y="${px(top + size / 2)}" text-anchor="middle" fill="${AXIS_COLOUR}" transform="rotate(-90 10 ${px(top + size / 2)})">${escapeHtml(yLabel)}</text>`,
+  );
+  if (diagonal)
+    parts.push(`<line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#999" stroke-dasharray="4 3"/>`);
   series.forEach((s, i) => {
     const points: string[] = [];
     for (let k = 0; k < Math.min(s.xs.length, s.ys.length); k++) {
@@ -211,7 +258,9 @@ export function lineChart({ title, series, xLabel, yLabel, diagonal = false, siz
     const colour = seriesColour(i);
     parts.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${colour}" stroke-width="1.8"/>`);
     const ly = top + 8 + i * 16;
-    parts.push(`<line x1="${left + size + 12}" x2="${left + size + 30}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="3"/>`);
+    parts.push(
+      `<line x1="${left + size + 12}" x2="${left + size + 30}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="3"/>`,
+    );
     parts.push(`<text x="${left + size + 34}" y="${ly + 4}" fill="#222">${escapeHtml(s.name)}</text>`);
   });
   parts.push('</g></svg>');
@@ -251,46 +300,76 @@ export interface SweepChartOptions {
  * the data (its minimum and maximum, whiskers included, padded by 5 %): a hyper-parameter sweep,
  * where the swept values are not evenly spaced numbers and the metric lives far from [0, 1].
  */
-export function sweepChart({ title, categories, series, xLabel, yLabel, width = 420, height = 240 }: SweepChartOptions): string {
+export function sweepChart({
+  title,
+  categories,
+  series,
+  xLabel,
+  yLabel,
+  width = 420,
+  height = 240,
+}: SweepChartOptions): string {
   const left = 54;
   const top = 10;
   const bottom = 34;
   const legendWidth = 120;
   const plotWidth = width - left - legendWidth - 12;
   const plotHeight = height - top - bottom;
-  const values = series.flatMap((s) => s.points.flatMap((p) => (p ? [p.value, p.low ?? p.value, p.high ?? p.value] : [])));
+  const values = series.flatMap((s) =>
+    s.points.flatMap((p) => (p ? [p.value, p.low ?? p.value, p.high ?? p.value] : [])),
+  );
   const lo = values.length ? Math.min(...values) : 0;
   const hi = values.length ? Math.max(...values) : 1;
   const pad = (hi - lo || Math.abs(hi) || 1) * 0.05;
   const [y0, y1] = [lo - pad, hi + pad];
-  const x = (i: number): number => left + (categories.length < 2 ? plotWidth / 2 : (i / (categories.length - 1)) * plotWidth);
+  const x = (i: number): number =>
+    left + (categories.length < 2 ? plotWidth / 2 : (i / (categories.length - 1)) * plotWidth);
   const y = (v: number): number => top + (1 - (v - y0) / (y1 - y0)) * plotHeight;
   const parts: string[] = [svgOpen(width, height, title), `<g ${FONT}>`];
   for (let k = 0; k <= 4; k++) {
     const v = y0 + ((y1 - y0) * k) / 4;
-    parts.push(`<line x1="${left}" x2="${left + plotWidth}" y1="${px(y(v))}" y2="${px(y(v))}" stroke="${GRID_COLOUR}"/>`);
-    parts.push(`<text x="${left - 4}" y="${px(y(v) + 4)}" text-anchor="end" fill="${AXIS_COLOUR}">${tick(Number(v.toPrecision(3)))}</text>`);
+    parts.push(
+      `<line x1="${left}" x2="${left + plotWidth}" y1="${px(y(v))}" y2="${px(y(v))}" stroke="${GRID_COLOUR}"/>`,
+    );
+    parts.push(
+      `<text x="${left - 4}" y="${px(y(v) + 4)}" text-anchor="end" fill="${AXIS_COLOUR}">${tick(Number(v.toPrecision(3)))}</text>`,
+    );
   }
   categories.forEach((c, i) => {
-    parts.push(`<text x="${px(x(i))}" y="${top + plotHeight + 13}" text-anchor="middle" fill="${AXIS_COLOUR}">${escapeHtml(c)}</text>`);
+    parts.push(
+      `<text x="${px(x(i))}" y="${top + plotHeight + 13}" text-anchor="middle" fill="${AXIS_COLOUR}">${escapeHtml(c)}</text>`,
+    );
   });
-  parts.push(`<rect x="${left}" y="${top}" width="${plotWidth}" height="${plotHeight}" fill="none" stroke="${AXIS_COLOUR}"/>`);
-  parts.push(`<text x="${px(left + plotWidth / 2)}" y="${height - 4}" text-anchor="middle" fill="${AXIS_COLOUR}">${escapeHtml(xLabel)}</text>`);
-  parts.push(`<text x="10" y="${px(top + plotHeight / 2)}" text-anchor="middle" fill="${AXIS_COLOUR}" transform="rotate(-90 10 ${px(top + plotHeight / 2)})">${escapeHtml(yLabel)}</text>`);
+  parts.push(
+    `<rect x="${left}" y="${top}" width="${plotWidth}" height="${plotHeight}" fill="none" stroke="${AXIS_COLOUR}"/>`,
+  );
+  parts.push(
+    `<text x="${px(left + plotWidth / 2)}" y="${height - 4}" text-anchor="middle" fill="${AXIS_COLOUR}">${escapeHtml(xLabel)}</text>`,
+  );
+  parts.push(
+    `<text x="10" y="${px(top + plotHeight / 2)}" text-anchor="middle" fill="${AXIS_COLOUR}" transform="rotate(-90 10 ${px(top + plotHeight / 2)})">${escapeHtml(yLabel)}</text>`,
+  );
   series.forEach((s, i) => {
     const colour = seriesColour(i);
     // A small sideways offset per series keeps overlapping whiskers apart.
     const dx = (i - (series.length - 1) / 2) * 4;
     const drawn = s.points.flatMap((p, k) => (p ? [{ p, cx: x(k) + dx }] : []));
-    if (drawn.length > 1) parts.push(`<polyline points="${drawn.map(({ p, cx }) => `${px(cx)},${px(y(p.value))}`).join(' ')}" fill="none" stroke="${colour}" stroke-width="1.5"/>`);
+    if (drawn.length > 1)
+      parts.push(
+        `<polyline points="${drawn.map(({ p, cx }) => `${px(cx)},${px(y(p.value))}`).join(' ')}" fill="none" stroke="${colour}" stroke-width="1.5"/>`,
+      );
     for (const { p, cx } of drawn) {
       if (p.low !== undefined && p.high !== undefined) {
-        parts.push(`<line x1="${px(cx)}" x2="${px(cx)}" y1="${px(y(p.low))}" y2="${px(y(p.high))}" stroke="${colour}"/>`);
+        parts.push(
+          `<line x1="${px(cx)}" x2="${px(cx)}" y1="${px(y(p.low))}" y2="${px(y(p.high))}" stroke="${colour}"/>`,
+        );
       }
       parts.push(`<circle cx="${px(cx)}" cy="${px(y(p.value))}" r="3" fill="${colour}"/>`);
     }
     const ly = top + 8 + i * 16;
-    parts.push(`<line x1="${left + plotWidth + 12}" x2="${left + plotWidth + 30}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="3"/>`);
+    parts.push(
+      `<line x1="${left + plotWidth + 12}" x2="${left + plotWidth + 30}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="3"/>`,
+    );
     parts.push(`<text x="${left + plotWidth + 34}" y="${ly + 4}" fill="#222">${escapeHtml(s.name)}</text>`);
   });
   parts.push('</g></svg>');

@@ -8,8 +8,18 @@ import { z } from 'zod';
 
 /** Keys of train_config.json that name local files: they differ between any two runs and say nothing. */
 const LOCATION_KEYS = new Set(['trainFile', 'validationFile', 'outputDir', 'hardNegatives.path']);
-/** Keys (and key prefixes) that only restate others (effectiveLoss.formula says it in words) or never change results. */
-const RESTATING_KEYS = ['effectiveLoss.values', 'effectiveLoss.overrides', 'effectiveLoss.mode', 'effectiveLoss.preset', 'logEvery', 'checkpointEvery', 'keepCheckpoints'];
+/**
+ * Keys (and key prefixes) that only restate others (effectiveLoss.formula says it in words) or never change results.
+ */
+const RESTATING_KEYS = [
+  'effectiveLoss.values',
+  'effectiveLoss.overrides',
+  'effectiveLoss.mode',
+  'effectiveLoss.preset',
+  'logEvery',
+  'checkpointEvery',
+  'keepCheckpoints',
+];
 const restates = (key: string): boolean => RESTATING_KEYS.some((k) => key === k || key.startsWith(`${k}.`));
 
 /** The keys that make up "the method" of a baseline-vs-debiased comparison: expected to differ. */
@@ -42,7 +52,10 @@ function flatten(value: unknown, prefix = '', out: Record<string, unknown> = {})
   return out;
 }
 
-/** A train_config.json as the report keeps it: dotted keys, local paths dropped (hard negatives become `hardNegatives.given`). */
+/**
+ * A train_config.json as the report keeps it: dotted keys, local paths dropped (hard negatives become
+ * `hardNegatives.given`).
+ */
 export function trainingOf(trainConfig: unknown): Training {
   const flat = flatten(trainConfig);
   const config: Record<string, unknown> = {};
@@ -53,7 +66,9 @@ export function trainingOf(trainConfig: unknown): Training {
 }
 
 /** Every key whose value is not the same for all models (missing counts as null), in key order. */
-export function configDifferences(models: readonly { name: string; training?: Training | undefined }[]): ConfigDifference[] {
+export function configDifferences(
+  models: readonly { name: string; training?: Training | undefined }[],
+): ConfigDifference[] {
   const trained = models.filter((m) => m.training !== undefined);
   if (trained.length < 2) return [];
   const keys = [...new Set(trained.flatMap((m) => Object.keys(m.training!.config)))].filter((k) => !restates(k)).sort();

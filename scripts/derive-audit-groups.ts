@@ -18,4 +18,6 @@ const source = resolve(process.argv[2] ?? KOSBI_GROUPS_PATH);
 const derived = deriveDefaultGroups(await readFile(source));
 await writeFile(join(PROJECT_ROOT, DEFAULT_GROUPS_FILE), formatDefaultGroups(derived));
 const pairs = Object.values(derived.groups).reduce((n, g) => n + g.pairs.length, 0);
-console.log(`wrote ${DEFAULT_GROUPS_FILE}: ${Object.keys(derived.groups).length} groups, ${pairs} pairs from ${source} (sha256 ${derived.source.sha256})`);
+console.log(
+  `wrote ${DEFAULT_GROUPS_FILE}: ${Object.keys(derived.groups).length} groups, ${pairs} pairs from ${source} (sha256 ${derived.source.sha256})`,
+);

@@ -90,7 +90,9 @@ function expect(name: string, outcome: Outcome, status: Outcome['status'], stage
   const actual = Object.fromEntries(outcome.progress.stages.map((s) => [s.id, s.status]));
   const problems = [
     ...(outcome.status === status ? [] : [`run ended ${outcome.status}, expected ${status}`]),
-    ...Object.entries(stages).filter(([id, want]) => actual[id] !== want).map(([id, want]) => `stage ${id} is ${actual[id]}, expected ${want}`),
+    ...Object.entries(stages)
+      .filter(([id, want]) => actual[id] !== want)
+      .map(([id, want]) => `stage ${id} is ${actual[id]}, expected ${want}`),
   ];
   if (problems.length > 0) throw new Error(`scenario "${name}" did not go as intended: ${problems.join('; ')}`);
 }
@@ -109,12 +111,18 @@ async function cancelOnceHeartbeating(engine: Engine, handle: WorkflowHandle): P
 function historyFile(history: temporal.api.history.v1.IHistory): string {
   const json = JSON.parse(historyToJSON(history)) as unknown;
   const host = hostname();
-  const scrubText = (text: string): string => text.split(`${PROJECT_ROOT}/`).join('./').split(host).join('recorder-host');
+  const scrubText = (text: string): string =>
+    text.split(`${PROJECT_ROOT}/`).join('./').split(host).join('recorder-host');
   const scrub = (value: unknown): unknown => {
     if (typeof value === 'string') return scrubText(value);
     if (Array.isArray(value)) return value.map(scrub);
     if (value === null || typeof value !== 'object') return value;
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'identity' && typeof v === 'string' ? RECORDER_IDENTITY : scrub(v)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        k === 'identity' && typeof v === 'string' ? RECORDER_IDENTITY : scrub(v),
+      ]),
+    );
   };
   return `${JSON.stringify(scrub(json), null, 2)}\n`;
 }
@@ -131,15 +139,29 @@ async function main(): Promise<void> {
 
     const recorded: [string, Outcome][] = [];
     const first = await engine.run(diamond(http));
-    expect('diamond-succeeded', first, 'succeeded', { top: 'succeeded', left: 'succeeded', right: 'succeeded', bottom: 'succeeded' });
+    expect('diamond-succeeded', first, 'succeeded', {
+      top: 'succeeded',
+      left: 'succeeded',
+      right: 'succeeded',
+      bottom: 'succeeded',
+    });
     recorded.push(['diamond-succeeded', first]);
 
     const again = await engine.run(diamond(http));
-    expect('diamond-fully-cached', again, 'succeeded', { top: 'cached', left: 'cached', right: 'cached', bottom: 'cached' });
+    expect('diamond-fully-cached', again, 'succeeded', {
+      top: 'cached',
+      left: 'cached',
+      right: 'cached',
+      bottom: 'cached',
+    });
     recorded.push(['diamond-fully-cached', again]);
 
     const failed = await engine.run(missingPipeline(http));
-    expect('failed-stage-skips-downstream', failed, 'failed', { data: 'failed', after: 'skipped', independent: 'succeeded' });
+    expect('failed-stage-skips-downstream', failed, 'failed', {
+      data: 'failed',
+      after: 'skipped',
+      independent: 'succeeded',
+    });
     recorded.push(['failed-stage-skips-downstream', failed]);
 
     const cancelled = await cancelOnceHeartbeating(engine, await engine.start(endlessPipeline(http)));
@@ -150,7 +172,8 @@ async function main(): Promise<void> {
     expect('unchanged-first-night', firstNight, 'succeeded', { data: 'succeeded', copy: 'succeeded' });
     const secondNight = await engine.run(unchanged(http), { skipIfUnchanged: true });
     expect('unchanged-skipped', secondNight, 'succeeded', { data: 'cached', copy: 'skipped' });
-    if (secondNight.progress.status !== 'skipped') throw new Error(`scenario "unchanged-skipped" ended ${secondNight.progress.status}, expected skipped`);
+    if (secondNight.progress.status !== 'skipped')
+      throw new Error(`scenario "unchanged-skipped" ended ${secondNight.progress.status}, expected skipped`);
     recorded.push(['unchanged-skipped', secondNight]);
 
     await mkdir(HISTORIES_DIR, { recursive: true });

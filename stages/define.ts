@@ -77,7 +77,10 @@ export interface StageContract<W extends z.ZodType<Record<string, unknown>>, O e
 }
 
 /** What a contract file states: the StageType without what is derived from the output schemas. */
-export type ContractSpec<W extends z.ZodType<Record<string, unknown>>, O extends OutputShape> = Omit<StageType, 'with' | 'outputs' | 'report'> & {
+export type ContractSpec<W extends z.ZodType<Record<string, unknown>>, O extends OutputShape> = Omit<
+  StageType,
+  'with' | 'outputs' | 'report'
+> & {
   readonly with: W;
   readonly outputs: O;
   /** One of the outputs, checked by the compiler. */
@@ -90,8 +93,14 @@ export type ContractSpec<W extends z.ZodType<Record<string, unknown>>, O extends
  * scalar. The output schema is strict: an implementation that returns an undeclared output is
  * refused as surely as one that leaves a declared output out.
  */
-export function defineContract<W extends z.ZodType<Record<string, unknown>>, O extends OutputShape>(spec: ContractSpec<W, O>): StageContract<W, O> {
-  const outputs = Object.fromEntries(Object.entries(spec.outputs).map(([name, schema]) => [name, schema === artifactOutput ? 'artifact' : 'scalar'] as const));
+export function defineContract<W extends z.ZodType<Record<string, unknown>>, O extends OutputShape>(
+  spec: ContractSpec<W, O>,
+): StageContract<W, O> {
+  const outputs = Object.fromEntries(
+    Object.entries(spec.outputs).map(
+      ([name, schema]) => [name, schema === artifactOutput ? 'artifact' : 'scalar'] as const,
+    ),
+  );
   const shape: { -readonly [K in keyof O]: O[K] } = { ...spec.outputs };
   return { ...spec, outputs, outputSchema: z.strictObject(shape) };
 }
@@ -114,6 +123,16 @@ export function placeholderFor(kind: 'artifact' | 'scalar'): unknown {
 }
 
 /** Stages that fetch from outside: a source that blinks deserves a few more tries. */
-export const FETCH_RETRY: ResolvedRetry = { maximumAttempts: 5, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 };
+export const FETCH_RETRY: ResolvedRetry = {
+  maximumAttempts: 5,
+  initialIntervalMs: 1_000,
+  backoffCoefficient: 2,
+  maximumIntervalMs: 60_000,
+};
 /** Deterministic computation: a retry helps only with a lost worker or a store hiccup. */
-export const COMPUTE_RETRY: ResolvedRetry = { maximumAttempts: 3, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 60_000 };
+export const COMPUTE_RETRY: ResolvedRetry = {
+  maximumAttempts: 3,
+  initialIntervalMs: 1_000,
+  backoffCoefficient: 2,
+  maximumIntervalMs: 60_000,
+};

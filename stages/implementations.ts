@@ -19,7 +19,17 @@ import { report } from './report/implementation';
 import { sample } from './sample/implementation';
 import { train } from './train/implementation';
 
-const IMPLEMENTATIONS: readonly DefinedStage[] = [download, dataset, nerMask, mineHardNegatives, train, audit, evaluate, report, sample];
+const IMPLEMENTATIONS: readonly DefinedStage[] = [
+  download,
+  dataset,
+  nerMask,
+  mineHardNegatives,
+  train,
+  audit,
+  evaluate,
+  report,
+  sample,
+];
 
 export interface RegisteredStage {
   implementation: StageImplementation;
@@ -36,21 +46,33 @@ export interface RegisteredStage {
 export const implementationModule = (name: string): string => `stages/${name}/implementation.ts`;
 
 /** Each built-in stage: its implementation and where its code is (the module that exports it). */
-export const BUILTIN_STAGE_CODE: Readonly<Record<string, { implementation: StageImplementation; code: StageCode; contentKey?: ContentKey }>> = Object.fromEntries(
+export const BUILTIN_STAGE_CODE: Readonly<
+  Record<string, { implementation: StageImplementation; code: StageCode; contentKey?: ContentKey }>
+> = Object.fromEntries(
   IMPLEMENTATIONS.map((stage) => {
     const { data, python, contentKey } = stage.extras;
-    const code: StageCode = { entry: implementationModule(stage.contract.name), ...(data ? { data } : {}), ...(python ? { python } : {}) };
+    const code: StageCode = {
+      entry: implementationModule(stage.contract.name),
+      ...(data ? { data } : {}),
+      ...(python ? { python } : {}),
+    };
     return [stage.contract.name, { implementation: stage, code, ...(contentKey ? { contentKey } : {}) }];
   }),
 );
 
 /** The built-in stages; their fingerprints are computed once per process. */
 export function builtinStages(): Record<string, RegisteredStage> {
-  const fingerprints = codeFingerprints(Object.fromEntries(Object.entries(BUILTIN_STAGE_CODE).map(([name, s]) => [name, s.code])));
+  const fingerprints = codeFingerprints(
+    Object.fromEntries(Object.entries(BUILTIN_STAGE_CODE).map(([name, s]) => [name, s.code])),
+  );
   return Object.fromEntries(
     Object.entries(BUILTIN_STAGE_CODE).map(([name, s]) => [
       name,
-      { implementation: s.implementation, fingerprint: fingerprints[name]!, ...(s.contentKey ? { contentKey: s.contentKey } : {}) },
+      {
+        implementation: s.implementation,
+        fingerprint: fingerprints[name]!,
+        ...(s.contentKey ? { contentKey: s.contentKey } : {}),
+      },
     ]),
   );
 }

@@ -68,7 +68,9 @@ export class StoreFull extends condition('StoreFull', false) {
     readonly uri: string,
     readonly detail: string,
   ) {
-    super(`artifact store is full at ${uri} (${detail}): free space (\`fairline gc\` removes what nothing refers to) and run again; stages already stored are not redone`);
+    super(
+      `artifact store is full at ${uri} (${detail}): free space (\`fairline gc\` removes what nothing refers to) and run again; stages already stored are not redone`,
+    );
   }
 }
 
@@ -92,7 +94,10 @@ export class StoreBucketMissing extends condition('StoreBucketMissing', false) {
   }
 }
 
-/** `fairline gc` met a record it cannot read (no recorded digest: written by another tool), so it cannot know what the record keeps; it removes nothing. */
+/**
+ * `fairline gc` met a record it cannot read (no recorded digest: written by another tool), so it cannot know what the
+ * record keeps; it removes nothing.
+ */
 export class GcRecordUnreadable extends condition('GcRecordUnreadable', false) {
   constructor(readonly uri: string) {
     super(`gc cannot read ${uri}: it has no recorded digest (written by another tool?); nothing was removed`);

@@ -35,7 +35,8 @@ export class FsArtifactStore implements ArtifactStore {
   }
 
   keyOf(uri: string): string {
-    if (!uri.startsWith('file://')) throw new ArtifactUriInvalid(uri, `not a file:// URI (this store is ${this.rootUri})`);
+    if (!uri.startsWith('file://'))
+      throw new ArtifactUriInvalid(uri, `not a file:// URI (this store is ${this.rootUri})`);
     let path: string;
     try {
       path = fileURLToPath(uri);
@@ -72,10 +73,17 @@ export class FsArtifactStore implements ArtifactStore {
       await mkdir(dirname(staging), { recursive: true });
       const out = createWriteStream(staging, { flags: 'wx' });
       if ('path' in source) await pipeline(createReadStream(source.path), out);
-      else await pipeline(async function* () { yield Buffer.from(source.bytes); }, out);
+      else
+        await pipeline(async function* () {
+          yield Buffer.from(source.bytes);
+        }, out);
       // The bytes must be durable before the link makes them visible under the final key.
       const handle = await open(staging, 'r');
-      try { await handle.sync(); } finally { await handle.close(); }
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       // The staged copy must still hash to the digest computed up front: a source file that
       // changed between the two reads would otherwise be stored under a wrong digest.
       const staged = await digestOf({ path: staging });
@@ -120,7 +128,13 @@ export class FsArtifactStore implements ArtifactStore {
     try {
       const info = await stat(path);
       if (!info.isFile()) return undefined;
-      return { key, uri: this.uriOf(key), bytes: info.size, sha256: (await digestOf({ path })).sha256, modifiedAt: info.mtimeMs };
+      return {
+        key,
+        uri: this.uriOf(key),
+        bytes: info.size,
+        sha256: (await digestOf({ path })).sha256,
+        modifiedAt: info.mtimeMs,
+      };
     } catch (error) {
       if (isErrno(error, 'ENOENT', 'ENOTDIR')) return undefined;
       throw this.translate(error, this.uriOf(key));

@@ -69,7 +69,8 @@ function digestsIn(value: unknown, into: Set<string>): void {
 /** Collects unreferenced objects (and ended executions' checkpoint bundles) and removes them unless dryRun. */
 export async function collectGarbage(store: ArtifactStore, options: GcOptions): Promise<GcReport> {
   const now = options.now ?? Date.now();
-  const recent = (info: ObjectInfo): boolean => info.modifiedAt === undefined ? options.minAgeMs > 0 : now - info.modifiedAt < options.minAgeMs;
+  const recent = (info: ObjectInfo): boolean =>
+    info.modifiedAt === undefined ? options.minAgeMs > 0 : now - info.modifiedAt < options.minAgeMs;
   const all = await store.list('');
 
   const records: ObjectInfo[] = [];
@@ -84,7 +85,13 @@ export async function collectGarbage(store: ArtifactStore, options: GcOptions): 
     // Anything else under objects/ was not written by fairline: it is neither read nor removed.
     if (info.key.startsWith('objects/')) continue;
     const execution = checkpointExecution(info.key);
-    if (execution !== undefined && !options.keepEndedCheckpoints && !options.liveExecutions.has(execution) && !recent(info)) staleBundles.push(info);
+    if (
+      execution !== undefined &&
+      !options.keepEndedCheckpoints &&
+      !options.liveExecutions.has(execution) &&
+      !recent(info)
+    )
+      staleBundles.push(info);
     else records.push(info);
   }
 
@@ -94,7 +101,9 @@ export async function collectGarbage(store: ArtifactStore, options: GcOptions): 
     if (info.sha256 === undefined) throw new GcRecordUnreadable(info.uri);
     let parsed: unknown;
     try {
-      parsed = JSON.parse((await store.read({ uri: info.uri, sha256: info.sha256, bytes: info.bytes, kind: 'record' })).toString('utf8'));
+      parsed = JSON.parse(
+        (await store.read({ uri: info.uri, sha256: info.sha256, bytes: info.bytes, kind: 'record' })).toString('utf8'),
+      );
     } catch (error) {
       if (error instanceof SyntaxError) return; // not JSON after all: it names nothing
       throw error;

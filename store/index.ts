@@ -20,7 +20,13 @@ export function openStore(config: FairlineConfig, env: NodeJS.ProcessEnv = proce
     ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
     // loadConfig already checked that `env` credentials are present.
     ...(s3.credentials === 'env' && accessKeyId && secretAccessKey
-      ? { credentials: { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } }
+      ? {
+          credentials: {
+            accessKeyId,
+            secretAccessKey,
+            ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+          },
+        }
       : {}),
   });
 }

@@ -61,7 +61,11 @@ export function outageTolerant(store: ArtifactStore, options: OutageOptions): Ar
         const now = Date.now();
         if (outageSince === undefined) {
           outageSince = now;
-          options.log?.('the artifact store is unavailable; waiting for it', { method, windowMs: options.windowMs, error: error.message });
+          options.log?.('the artifact store is unavailable; waiting for it', {
+            method,
+            windowMs: options.windowMs,
+            error: error.message,
+          });
         }
         if (now - outageSince >= options.windowMs) throw error;
         // Sleep in slices of at most a second, heartbeating between them.

@@ -29,7 +29,15 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { ENV } from '../common/constants';
 import { ArtifactNotFound, FairlineError } from '../common/errors';
-import { ArtifactConflict, ArtifactDigestMismatch, ArtifactUriInvalid, StoreBucketMissing, StoreFull, StorePermissionDenied, StoreUnavailable } from './errors';
+import {
+  ArtifactConflict,
+  ArtifactDigestMismatch,
+  ArtifactUriInvalid,
+  StoreBucketMissing,
+  StoreFull,
+  StorePermissionDenied,
+  StoreUnavailable,
+} from './errors';
 import { digestOf, verifyingStream, type Digest } from './digest';
 import { checkKey, checkPrefix, contentKey, contentTypeOf } from './keys';
 import { readAll, writeFileAtomically } from './local-io';
@@ -48,20 +56,43 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 // Connection failures Node reports by code: the server is down, restarting or unreachable.
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH',
-  'ENOTFOUND', 'EAI_AGAIN', 'ENETDOWN', 'EHOSTDOWN', 'ERR_STREAM_PREMATURE_CLOSE',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETDOWN',
+  'EHOSTDOWN',
+  'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 // Error names (S3 codes and SDK error names) that a later attempt may not meet again.
 const TRANSIENT_NAMES = new Set([
-  'TimeoutError', 'AbortError', 'RequestTimeout', 'RequestTimeTooSkewed', 'SlowDown', 'ServiceUnavailable',
-  'InternalError', 'XMinioServerNotInitialized', 'XMinioReadQuorum', 'XMinioWriteQuorum',
+  'TimeoutError',
+  'AbortError',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalError',
+  'XMinioServerNotInitialized',
+  'XMinioReadQuorum',
+  'XMinioWriteQuorum',
 ]);
 // Out of room: MinIO below its free-drive threshold (HTTP 507), a bucket quota, or a drive that
 // filled during a write (MinIO then answers InternalError with the OS's ENOSPC text).
 const FULL_NAMES = new Set(['XMinioStorageFull', 'XMinioAdminBucketQuotaExceeded']);
 const FULL_MESSAGE = /no space left on device|minimum free drive threshold/i;
 const PERMISSION_NAMES = new Set([
-  'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken', 'AllAccessDisabled',
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'InvalidToken',
+  'ExpiredToken',
+  'AllAccessDisabled',
 ]);
 
 /** Where an S3 store lives: `s3://bucket` or `s3://bucket/some/prefix`. */
@@ -200,7 +231,12 @@ export class S3ArtifactStore implements ArtifactStore {
     return this.write(key, source, await digestOf(source), options);
   }
 
-  private async write(key: string, source: ArtifactSource, digest: Digest, options: S3PutOptions): Promise<ArtifactRef> {
+  private async write(
+    key: string,
+    source: ArtifactSource,
+    digest: Digest,
+    options: S3PutOptions,
+  ): Promise<ArtifactRef> {
     const uri = this.uriOf(key);
     const ref: ArtifactRef = { uri, sha256: digest.sha256, bytes: digest.bytes, kind: options.kind };
     // A cheap HEAD first: re-putting a large content-addressed artifact is common (cache hits,
@@ -420,12 +456,14 @@ export class S3ArtifactStore implements ArtifactStore {
     const clean = this.redact(message);
     if (name === 'NoSuchKey') return new ArtifactNotFound(uri);
     if (name === 'NoSuchBucket') return new StoreBucketMissing(this.bucket, this.rootUri);
-    if (status === 507 || FULL_NAMES.has(name) || FULL_MESSAGE.test(clean)) return new StoreFull(uri, `${name}: ${clean}`);
+    if (status === 507 || FULL_NAMES.has(name) || FULL_MESSAGE.test(clean))
+      return new StoreFull(uri, `${name}: ${clean}`);
     if (status === 403 || PERMISSION_NAMES.has(name)) {
       // HEAD responses have no body, so the SDK can only say "Unknown"; say what 403 means instead.
-      const detail = name === 'Unknown' || clean === 'UnknownError'
-        ? 'HTTP 403: check the access key, secret key and the bucket policy'
-        : `${name}: ${clean}`;
+      const detail =
+        name === 'Unknown' || clean === 'UnknownError'
+          ? 'HTTP 403: check the access key, secret key and the bucket policy'
+          : `${name}: ${clean}`;
       return new StorePermissionDenied(uri, detail);
     }
     if (
@@ -456,11 +494,19 @@ function isValidKey(key: string): boolean {
 }
 
 /** The parts of an unknown error that classify it: S3 code/name, HTTP status, Node error code. */
-function describe(error: unknown): { name: string; status: number | undefined; code: string | undefined; message: string } {
+function describe(error: unknown): {
+  name: string;
+  status: number | undefined;
+  code: string | undefined;
+  message: string;
+} {
   if (!(error instanceof Error)) return { name: 'Error', status: undefined, code: undefined, message: String(error) };
   const metadata: unknown = '$metadata' in error ? error.$metadata : undefined;
   const status =
-    typeof metadata === 'object' && metadata !== null && 'httpStatusCode' in metadata && typeof metadata.httpStatusCode === 'number'
+    typeof metadata === 'object' &&
+    metadata !== null &&
+    'httpStatusCode' in metadata &&
+    typeof metadata.httpStatusCode === 'number'
       ? metadata.httpStatusCode
       : undefined;
   const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;

@@ -41,7 +41,9 @@ export function chromiumPath(): string {
   return process.env[ENV.chromium] || CHROMIUM.defaultPath;
 }
 
-export async function openBrowser(options: { viewport?: { width: number; height: number } } = {}): Promise<BrowserSession> {
+export async function openBrowser(
+  options: { viewport?: { width: number; height: number } } = {},
+): Promise<BrowserSession> {
   const executablePath = chromiumPath();
   if (!existsSync(executablePath)) {
     throw new Error(
@@ -49,12 +51,19 @@ export async function openBrowser(options: { viewport?: { width: number; height:
         `\`apt-get install -y ${CHROMIUM.aptPackages.join(' ')}\`, or set ${ENV.chromium} to a Chromium binary`,
     );
   }
-  const browser: Browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+  const browser: Browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 60_000,
+  });
   let context: BrowserContext | undefined;
   try {
     context = await browser.newContext({ viewport: options.viewport ?? { width: 1400, height: 900 } });
     const requests: RecordedRequest[] = [];
-    context.on('request', (request) => requests.push({ url: request.url(), method: request.method(), resourceType: request.resourceType() }));
+    context.on('request', (request) =>
+      requests.push({ url: request.url(), method: request.method(), resourceType: request.resourceType() }),
+    );
     const page = await context.newPage();
     const opened = context;
     return {

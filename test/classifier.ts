@@ -24,7 +24,9 @@ import { tempDir, TEST_READ_ROOTS } from './helpers';
 
 /** The demo data as canonical rows (multilabel TA/UD/UI), split as shipped. */
 export function demoRows(split: 'train' | 'test'): CanonicalRow[] {
-  const raw: { sentence: string; labels: (0 | 1)[] }[] = JSON.parse(readFileSync(join(PROJECT_ROOT, 'data', 'demo', `${split}.json`), 'utf8'));
+  const raw: { sentence: string; labels: (0 | 1)[] }[] = JSON.parse(
+    readFileSync(join(PROJECT_ROOT, 'data', 'demo', `${split}.json`), 'utf8'),
+  );
   return raw.map((r, i) => ({ id: `${split}-${i}`, text: r.sentence, labels: r.labels }));
 }
 
@@ -46,7 +48,9 @@ export interface ClassifierRecipe {
 }
 
 /** A tiny scratch model over the demo data unless told otherwise: trains in about 10 s on 2 CPUs. */
-export async function trainedClassifier(recipe: ClassifierRecipe = { train: demoRows('train'), validation: demoRows('test') }): Promise<TrainedClassifier> {
+export async function trainedClassifier(
+  recipe: ClassifierRecipe = { train: demoRows('train'), validation: demoRows('test') },
+): Promise<TrainedClassifier> {
   const options: Record<string, Json> = {
     lr: 1e-3,
     epochs: 2,
@@ -61,10 +65,18 @@ export async function trainedClassifier(recipe: ClassifierRecipe = { train: demo
   };
   // Keyed like the train stage's cache: the recipe and the trainer's code.
   const trainerCode = fingerprintOf([...pythonSources('trainer'), 'trainer/requirements.txt']);
-  const hash = createHash('sha256').update(JSON.stringify([recipe.train, recipe.validation, options])).update(trainerCode);
+  const hash = createHash('sha256')
+    .update(JSON.stringify([recipe.train, recipe.validation, options]))
+    .update(trainerCode);
   const root = join(tmpdir(), 'fairline-test-classifiers');
   const dir = join(root, hash.digest('hex').slice(0, 16));
-  const paths = { dir, modelPath: join(dir, 'model.onnx'), tokenizerPath: join(dir, 'tokenizer.json'), configPath: join(dir, 'train_config.json'), validation: [...recipe.validation] };
+  const paths = {
+    dir,
+    modelPath: join(dir, 'model.onnx'),
+    tokenizerPath: join(dir, 'tokenizer.json'),
+    configPath: join(dir, 'train_config.json'),
+    validation: [...recipe.validation],
+  };
   if (existsSync(join(dir, 'model.onnx'))) return paths;
 
   // Train into a private folder, then rename: concurrent test processes never see half a model.
@@ -73,11 +85,21 @@ export async function trainedClassifier(recipe: ClassifierRecipe = { train: demo
   const jsonl = (rows: readonly CanonicalRow[]): string => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
   await writeFile(join(work, 'train.jsonl'), jsonl(recipe.train));
   await writeFile(join(work, 'validation.jsonl'), jsonl(recipe.validation));
-  const config = { ...options, trainFile: join(work, 'train.jsonl'), validationFile: join(work, 'validation.jsonl'), outputDir: join(work, 'out') };
+  const config = {
+    ...options,
+    trainFile: join(work, 'train.jsonl'),
+    validationFile: join(work, 'validation.jsonl'),
+    outputDir: join(work, 'out'),
+  };
   await writeFile(join(work, 'config.json'), JSON.stringify(config));
   const python = loadConfig({}, {}).trainer.python;
-  const result = spawnSync(python, ['-m', 'trainer', 'train', '--config', join(work, 'config.json')], { cwd: PROJECT_ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (result.status !== 0) throw new Error(`the trainer failed (exit ${result.status}): ${result.stderr.split('\n').slice(-15).join('\n')}`);
+  const result = spawnSync(python, ['-m', 'trainer', 'train', '--config', join(work, 'config.json')], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.status !== 0)
+    throw new Error(`the trainer failed (exit ${result.status}): ${result.stderr.split('\n').slice(-15).join('\n')}`);
   try {
     await rename(join(work, 'out'), dir);
   } catch (error) {
@@ -108,7 +130,10 @@ export async function directContext(stageId: string): Promise<DirectContext> {
   await mkdir(scratchDir, { recursive: true });
   const heartbeats: Record<string, Json>[] = [];
   const abort = new AbortController();
-  const config = loadConfig({ store: { uri: pathToFileURL(join(dir, 'store')).href }, readRoots: [...TEST_READ_ROOTS] }, {});
+  const config = loadConfig(
+    { store: { uri: pathToFileURL(join(dir, 'store')).href }, readRoots: [...TEST_READ_ROOTS] },
+    {},
+  );
   const context: StageContext = {
     stageId,
     store,
@@ -124,9 +149,14 @@ export async function directContext(stageId: string): Promise<DirectContext> {
     config,
     heartbeats,
     abort,
-    dataset: (rows, name = 'rows.jsonl') => store.put({ bytes: rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n' }, { kind: 'dataset', name }),
+    dataset: (rows, name = 'rows.jsonl') =>
+      store.put(
+        { bytes: rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n' },
+        { kind: 'dataset', name },
+      ),
     async classifier(trained) {
-      const put = (path: string, kind: string, name: string): Promise<ArtifactRef> => store.put({ path }, { kind, name });
+      const put = (path: string, kind: string, name: string): Promise<ArtifactRef> =>
+        store.put({ path }, { kind, name });
       const refs = {
         model: await put(trained.modelPath, 'onnx-model', 'model.onnx'),
         tokenizer: await put(trained.tokenizerPath, 'tokenizer', 'tokenizer.json'),

@@ -28,7 +28,8 @@ import { loadConfig, type FairlineConfig } from '../temporal.config';
 import type { PipelineRunInput, RunProgress } from '../workflows/pipeline-run';
 
 /** Stage overrides that make recovery from a dead worker quick. */
-const FAST = 'retry: { maximumAttempts: 20, initialInterval: 500ms, maximumInterval: 2s }\n    timeout: { startToClose: 5m, heartbeat: 5s }';
+const FAST =
+  'retry: { maximumAttempts: 20, initialInterval: 500ms, maximumInterval: 2s }\n    timeout: { startToClose: 5m, heartbeat: 5s }';
 
 /** Writes the source files and returns the YAML of the load pipeline and of the probe. */
 export async function chaosPipelines(dir: string): Promise<{ load: string; probe: string }> {
@@ -105,10 +106,23 @@ export interface RunRecord {
 }
 
 /** Starts one pipelineRun the way `fairline run --detach` does. */
-export async function startRun(client: Client, config: FairlineConfig, yaml: string, runId: string, noCache: boolean, file = 'chaos.yaml'): Promise<WorkflowHandle> {
+export async function startRun(
+  client: Client,
+  config: FairlineConfig,
+  yaml: string,
+  runId: string,
+  noCache: boolean,
+  file = 'chaos.yaml',
+): Promise<WorkflowHandle> {
   const validation = validatePipelineText(yaml, file);
   if (!validation.ok) throw new Error(`pipeline invalid: ${JSON.stringify(validation.problems)}`);
-  const spec = { ...validation.spec, stages: validation.spec.stages.map((s) => ({ ...s, queue: config.taskQueues[s.queue as 'cpu' | 'gpu'] ?? s.queue })) };
+  const spec = {
+    ...validation.spec,
+    stages: validation.spec.stages.map((s) => ({
+      ...s,
+      queue: config.taskQueues[s.queue as 'cpu' | 'gpu'] ?? s.queue,
+    })),
+  };
   const input: PipelineRunInput = { spec, runId, noCache, trigger: 'chaos', bookkeepingQueue: config.taskQueues.cpu };
   return client.workflow.start('pipelineRun', {
     workflowId: workflowIds.pipelineRun(spec.name, runId),
@@ -121,15 +135,20 @@ export async function startRun(client: Client, config: FairlineConfig, yaml: str
  * Waits for a run's result, riding out a restarting server: while the frontend is down, the
  * long poll fails with UNAVAILABLE, and the wait simply starts again.
  */
-export async function awaitRun(client: Client, workflowId: string, deadlineMs: number): Promise<{ status: 'succeeded' | 'failed'; progress?: RunProgress; error?: string }> {
+export async function awaitRun(
+  client: Client,
+  workflowId: string,
+  deadlineMs: number,
+): Promise<{ status: 'succeeded' | 'failed'; progress?: RunProgress; error?: string }> {
   for (;;) {
     try {
-      const progress = await client.workflow.getHandle(workflowId).result() as RunProgress;
+      const progress = (await client.workflow.getHandle(workflowId).result()) as RunProgress;
       return { status: 'succeeded', progress };
     } catch (error) {
       const name = (error as Error).name;
       if (name === 'WorkflowFailedError') return { status: 'failed', error: (error as Error).message };
-      if (Date.now() > deadlineMs) return { status: 'failed', error: `no result before the deadline: ${(error as Error).message}` };
+      if (Date.now() > deadlineMs)
+        return { status: 'failed', error: `no result before the deadline: ${(error as Error).message}` };
       await new Promise((r) => setTimeout(r, 500));
     }
   }
@@ -157,7 +176,12 @@ export class LoadDriver {
   private async loop(): Promise<void> {
     while (!this.stopping) {
       const n = this.counter++;
-      const record: RunRecord = { workflowId: '', runId: `${this.prefix}-${n}`, noCache: n % 2 === 0, submittedAt: Date.now() };
+      const record: RunRecord = {
+        workflowId: '',
+        runId: `${this.prefix}-${n}`,
+        noCache: n % 2 === 0,
+        submittedAt: Date.now(),
+      };
       this.runs.push(record);
       record.workflowId = workflowIds.pipelineRun('chaos', record.runId);
       // The start itself retries while the server restarts.
@@ -184,7 +208,13 @@ export class LoadDriver {
 }
 
 /** Seconds from now until a one-stage probe run completes: how long until the cluster serves runs again. */
-export async function probeRecovery(client: Client, config: FairlineConfig, probeYaml: string, runId: string, deadlineMs: number): Promise<number> {
+export async function probeRecovery(
+  client: Client,
+  config: FairlineConfig,
+  probeYaml: string,
+  runId: string,
+  deadlineMs: number,
+): Promise<number> {
   const started = Date.now();
   for (;;) {
     try {
@@ -204,7 +234,11 @@ export async function probeRecovery(client: Client, config: FairlineConfig, prob
 /** SIGKILLs the worker and starts a replacement polling the same queues; returns the replacement. */
 export async function killWorker(cluster: Cluster, victim: ClusterWorker): Promise<ClusterWorker> {
   victim.process.kill('SIGKILL');
-  await new Promise((r) => (victim.process.exitCode !== null || victim.process.signalCode !== null ? r(undefined) : victim.process.once('exit', r)));
+  await new Promise((r) =>
+    victim.process.exitCode !== null || victim.process.signalCode !== null
+      ? r(undefined)
+      : victim.process.once('exit', r),
+  );
   cluster.workers.splice(cluster.workers.indexOf(victim), 1);
   return cluster.startWorker(victim.queues);
 }
@@ -243,7 +277,10 @@ export function artifactRefsIn(value: unknown, found: ArtifactRef[] = []): Artif
  * Reads every manifest and every artifact it names, hashing the bytes here (not trusting the
  * store's own check); returns the problems and the manifests' text (for the secret scan).
  */
-export async function verifyManifests(store: ArtifactStore, manifests: ArtifactRef[]): Promise<{ problems: string[]; artifacts: number; texts: string[] }> {
+export async function verifyManifests(
+  store: ArtifactStore,
+  manifests: ArtifactRef[],
+): Promise<{ problems: string[]; artifacts: number; texts: string[] }> {
   const problems: string[] = [];
   const texts: string[] = [];
   const seen = new Set<string>();
@@ -279,7 +316,13 @@ export async function verifyManifests(store: ArtifactStore, manifests: ArtifactR
 }
 
 /** Where `secret` appears: in the histories of the given workflow ids, the files under `dirs`, or `texts`. */
-export async function secretSightings(client: Client, secret: string, workflowIdsToScan: string[], dirs: string[], texts: { name: string; text: string }[]): Promise<string[]> {
+export async function secretSightings(
+  client: Client,
+  secret: string,
+  workflowIdsToScan: string[],
+  dirs: string[],
+  texts: { name: string; text: string }[],
+): Promise<string[]> {
   const found: string[] = [];
   for (const id of workflowIdsToScan) {
     const history = await client.workflow.getHandle(id).fetchHistory();
@@ -338,10 +381,17 @@ export function stillRunning(pids: Iterable<number>): number[] {
 }
 
 /** A client of the cluster; close its connection when done. */
-export async function clusterClient(cluster: Cluster): Promise<{ client: Client; connection: Connection; config: FairlineConfig; store: ArtifactStore }> {
+export async function clusterClient(
+  cluster: Cluster,
+): Promise<{ client: Client; connection: Connection; config: FairlineConfig; store: ArtifactStore }> {
   const config = clusterConfig(cluster);
   const connection = await Connection.connect({ address: config.temporal.address });
-  return { client: new Client({ connection, namespace: config.temporal.namespace }), connection, config, store: openStore(config, { ...cluster.env }) };
+  return {
+    client: new Client({ connection, namespace: config.temporal.namespace }),
+    connection,
+    config,
+    store: openStore(config, { ...cluster.env }),
+  };
 }
 
 /** A short training on the gpu queue: the demo data, a tiny scratch model, a checkpoint every `interval` steps. */
@@ -388,7 +438,10 @@ export interface TrainingUnderKill {
   lastStepOfKilledAttempt: number | undefined;
   /** Steps the retry trains again: last step of the killed attempt minus the resume step. */
   stepsRecomputed: number | undefined;
-  /** How long the orphaned trainer lived on after its worker was killed (SIGTERM from its lifeline, then its last step and checkpoint). */
+  /**
+   * How long the orphaned trainer lived on after its worker was killed (SIGTERM from its lifeline, then its last step
+   * and checkpoint).
+   */
   trainerExitSeconds: number | undefined;
   /** Trainer processes of the killed worker still running 60 s after the kill. */
   trainerProcessesLeft: string[];
@@ -417,7 +470,15 @@ function heartbeatStep(details: unknown): number | undefined {
  * starts a replacement, and reports where the retry resumed and whether the trainer died with
  * its worker.
  */
-export async function trainingUnderKill(cluster: Cluster, client: Client, config: FairlineConfig, store: ArtifactStore, runId: string, deadlineMs: number, interval = 4): Promise<TrainingUnderKill> {
+export async function trainingUnderKill(
+  cluster: Cluster,
+  client: Client,
+  config: FairlineConfig,
+  store: ArtifactStore,
+  runId: string,
+  deadlineMs: number,
+  interval = 4,
+): Promise<TrainingUnderKill> {
   const handle = await startRun(client, config, trainPipeline(interval), runId, true, 'chaos-train.yaml');
   const prefix = `checkpoints/chaos-train/${runId}/`;
   const newestCheckpoint = async (): Promise<number> => {
@@ -430,7 +491,8 @@ export async function trainingUnderKill(cluster: Cluster, client: Client, config
     const description = await handle.describe();
     step = heartbeatStep(description.raw.pendingActivities?.find((a) => a.activityId === 'train')?.heartbeatDetails);
     if (step !== undefined && (await newestCheckpoint()) >= 2 * interval) break;
-    if (description.status.name !== 'RUNNING') throw new Error(`the training run ended (${description.status.name}) before the kill`);
+    if (description.status.name !== 'RUNNING')
+      throw new Error(`the training run ended (${description.status.name}) before the kill`);
     await new Promise((r) => setTimeout(r, 300));
   }
   const newestAtKill = await newestCheckpoint();
@@ -447,15 +509,20 @@ export async function trainingUnderKill(cluster: Cluster, client: Client, config
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  const left = stillRunning(trainers.map(([pid]) => pid)).map((pid) => `${pid}: ${trainers.find(([p]) => p === pid)?.[1]}`);
+  const left = stillRunning(trainers.map(([pid]) => pid)).map(
+    (pid) => `${pid}: ${trainers.find(([p]) => p === pid)?.[1]}`,
+  );
   // The killed attempt never cleaned its scratch folder: its trainer's metrics say how far it got.
   let lastStep: number | undefined;
   const configFile = /--config (\S+)/.exec(trainers[0]?.[1] ?? '')?.[1];
   if (configFile) {
     try {
       const outputDir = (JSON.parse(readFileSync(configFile, 'utf8')) as { outputDir: string }).outputDir;
-      const steps = readFileSync(join(outputDir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean)
-        .map((line) => (JSON.parse(line) as { step?: unknown }).step).filter((n): n is number => typeof n === 'number');
+      const steps = readFileSync(join(outputDir, 'metrics.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => (JSON.parse(line) as { step?: unknown }).step)
+        .filter((n): n is number => typeof n === 'number');
       lastStep = Math.max(...steps);
     } catch {
       lastStep = undefined;
@@ -469,7 +536,8 @@ export async function trainingUnderKill(cluster: Cluster, client: Client, config
     lastStepOfKilledAttempt: lastStep,
     stepsRecomputed: lastStep === undefined ? undefined : lastStep - newestAtKill,
     trainerExitSeconds,
-    trainerProcessesLeft: trainers.length === 0 ? ['(no trainer process was found under the worker before the kill)'] : left,
+    trainerProcessesLeft:
+      trainers.length === 0 ? ['(no trainer process was found under the worker before the kill)'] : left,
     status: outcome.status,
     trainAttempts: outcome.progress?.stages.find((s) => s.id === 'train')?.attempts,
     workflowId: handle.workflowId,

@@ -37,30 +37,87 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({}, {}).store.keepCheckpoints, undefined, 'absent: the train stage keeps none');
     assert.equal(loadConfig({}, { FAIRLINE_STORE_KEEP_CHECKPOINTS: '3' }).store.keepCheckpoints, 3);
     assert.equal(loadConfig({}, { FAIRLINE_STORE_KEEP_CHECKPOINTS: 'all' }).store.keepCheckpoints, 'all');
-    assert.equal(loadConfig({ store: { keepCheckpoints: 1 } }, { FAIRLINE_STORE_KEEP_CHECKPOINTS: 'all' }).store.keepCheckpoints, 1);
+    assert.equal(
+      loadConfig({ store: { keepCheckpoints: 1 } }, { FAIRLINE_STORE_KEEP_CHECKPOINTS: 'all' }).store.keepCheckpoints,
+      1,
+    );
   });
 
-  const bad: { name: string; overrides?: unknown; env?: NodeJS.ProcessEnv; error: typeof ConfigInvalid | typeof SecretMissing; path: RegExp }[] = [
-    { name: 'an unknown key', overrides: { temporal: { adress: 'x:1' } }, error: ConfigInvalid, path: /temporal\.adress: unknown key/ },
-    { name: 'a malformed store URI', env: { FAIRLINE_STORE: 'ftp://host/x' }, error: ConfigInvalid, path: /store\.uri: must be file:\/\/\/absolute\/path or s3:\/\/bucket/ },
-    { name: 'a malformed Temporal address', env: { FAIRLINE_TEMPORAL_ADDRESS: 'no-port' }, error: ConfigInvalid, path: /temporal\.address: must be host:port/ },
-    { name: 'an S3 store without credentials', env: { FAIRLINE_STORE: 's3://fairline-artifacts' }, error: SecretMissing, path: /store\.s3\.accessKeyId: .*AWS_ACCESS_KEY_ID/ },
-    { name: 'a TLS certificate that does not exist', env: { FAIRLINE_TEMPORAL_TLS_CERT: '/nonexistent/client.pem', FAIRLINE_TEMPORAL_TLS_KEY: '/nonexistent/client.key' }, error: ConfigInvalid, path: /temporal\.tls\.certFile: file not found: \/nonexistent\/client\.pem/ },
-    { name: 'a checkpoint count that is not a number', env: { FAIRLINE_STORE_KEEP_CHECKPOINTS: 'some' }, error: ConfigInvalid, path: /store\.keepCheckpoints/ },
-    { name: 'an API key variable that is unset', overrides: { temporal: { apiKeyEnv: 'MY_TEMPORAL_KEY' } }, error: SecretMissing, path: /temporal\.apiKeyEnv: .*MY_TEMPORAL_KEY/ },
+  const bad: {
+    name: string;
+    overrides?: unknown;
+    env?: NodeJS.ProcessEnv;
+    error: typeof ConfigInvalid | typeof SecretMissing;
+    path: RegExp;
+  }[] = [
+    {
+      name: 'an unknown key',
+      overrides: { temporal: { adress: 'x:1' } },
+      error: ConfigInvalid,
+      path: /temporal\.adress: unknown key/,
+    },
+    {
+      name: 'a malformed store URI',
+      env: { FAIRLINE_STORE: 'ftp://host/x' },
+      error: ConfigInvalid,
+      path: /store\.uri: must be file:\/\/\/absolute\/path or s3:\/\/bucket/,
+    },
+    {
+      name: 'a malformed Temporal address',
+      env: { FAIRLINE_TEMPORAL_ADDRESS: 'no-port' },
+      error: ConfigInvalid,
+      path: /temporal\.address: must be host:port/,
+    },
+    {
+      name: 'an S3 store without credentials',
+      env: { FAIRLINE_STORE: 's3://fairline-artifacts' },
+      error: SecretMissing,
+      path: /store\.s3\.accessKeyId: .*AWS_ACCESS_KEY_ID/,
+    },
+    {
+      name: 'a TLS certificate that does not exist',
+      env: {
+        FAIRLINE_TEMPORAL_TLS_CERT: '/nonexistent/client.pem',
+        FAIRLINE_TEMPORAL_TLS_KEY: '/nonexistent/client.key',
+      },
+      error: ConfigInvalid,
+      path: /temporal\.tls\.certFile: file not found: \/nonexistent\/client\.pem/,
+    },
+    {
+      name: 'a checkpoint count that is not a number',
+      env: { FAIRLINE_STORE_KEEP_CHECKPOINTS: 'some' },
+      error: ConfigInvalid,
+      path: /store\.keepCheckpoints/,
+    },
+    {
+      name: 'an API key variable that is unset',
+      overrides: { temporal: { apiKeyEnv: 'MY_TEMPORAL_KEY' } },
+      error: SecretMissing,
+      path: /temporal\.apiKeyEnv: .*MY_TEMPORAL_KEY/,
+    },
   ];
   for (const c of bad) {
     test(`rejects ${c.name}, naming the key path`, () => {
-      assert.throws(() => loadConfig(c.overrides ?? {}, c.env ?? {}), (error: unknown) => {
-        assert.ok(error instanceof c.error, `expected ${c.error.name}, got ${String(error)}`);
-        assert.match(error.message, c.path);
-        return true;
-      });
+      assert.throws(
+        () => loadConfig(c.overrides ?? {}, c.env ?? {}),
+        (error: unknown) => {
+          assert.ok(error instanceof c.error, `expected ${c.error.name}, got ${String(error)}`);
+          assert.match(error.message, c.path);
+          return true;
+        },
+      );
     });
   }
 
   test('never holds secret values, only where to find them', () => {
-    const config = loadConfig({}, { FAIRLINE_STORE: 's3://fairline-artifacts', AWS_ACCESS_KEY_ID: 'AKIASECRETID', AWS_SECRET_ACCESS_KEY: 'very-secret-key' });
+    const config = loadConfig(
+      {},
+      {
+        FAIRLINE_STORE: 's3://fairline-artifacts',
+        AWS_ACCESS_KEY_ID: 'AKIASECRETID',
+        AWS_SECRET_ACCESS_KEY: 'very-secret-key',
+      },
+    );
     const printed = JSON.stringify(config);
     assert.doesNotMatch(printed, /AKIASECRETID|very-secret-key/);
   });
@@ -83,7 +140,10 @@ describe('the fairline command with bad config', () => {
   });
 
   test('exits 2 and names a TLS file that is not there', async () => {
-    const { code, stderr } = await fairline(['doctor'], cleanEnv({ FAIRLINE_TEMPORAL_TLS_CERT: '/nonexistent/c.pem', FAIRLINE_TEMPORAL_TLS_KEY: '/nonexistent/c.key' }));
+    const { code, stderr } = await fairline(
+      ['doctor'],
+      cleanEnv({ FAIRLINE_TEMPORAL_TLS_CERT: '/nonexistent/c.pem', FAIRLINE_TEMPORAL_TLS_KEY: '/nonexistent/c.key' }),
+    );
     assert.equal(code, 2);
     assert.match(stderr, /temporal\.tls\.certFile: file not found/);
   });

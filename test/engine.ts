@@ -7,7 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { workflowIds } from '../common/constants';
 import { withConfiguredQueues } from '../client/start';
@@ -30,7 +36,10 @@ try {
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Bundles the workflows once per test process. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} },
+  });
   return bundle;
 }
 
@@ -88,7 +97,10 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const base = loadConfig(
     {
       temporal: { address },
-      store: { uri: pathToFileURL(storeDir).href, ...(options.keepCheckpoints !== undefined ? { keepCheckpoints: options.keepCheckpoints } : {}) },
+      store: {
+        uri: pathToFileURL(storeDir).href,
+        ...(options.keepCheckpoints !== undefined ? { keepCheckpoints: options.keepCheckpoints } : {}),
+      },
       ...(options.dataMirrors ? { dataMirrors: options.dataMirrors } : {}),
       ...(readRoots !== 'defaults' ? { readRoots: [...readRoots] } : {}),
     },
@@ -116,8 +128,14 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const running = workers.run();
 
   const start: Engine['start'] = async (yaml, runOptions = {}) => {
-    const result = validatePipelineText(yaml, 'test.yaml', { set: runOptions.set ?? [], ...(options.stageTypes ? { stageTypes: options.stageTypes } : {}) });
-    if (!result.ok) throw new Error(`invalid test pipeline:\n${result.problems.map((p) => `${p.line}:${p.col} ${p.message}`).join('\n')}`);
+    const result = validatePipelineText(yaml, 'test.yaml', {
+      set: runOptions.set ?? [],
+      ...(options.stageTypes ? { stageTypes: options.stageTypes } : {}),
+    });
+    if (!result.ok)
+      throw new Error(
+        `invalid test pipeline:\n${result.problems.map((p) => `${p.line}:${p.col} ${p.message}`).join('\n')}`,
+      );
     const spec = withConfiguredQueues(result.spec, config);
     const runId = runOptions.runId ?? randomUUID().slice(0, 8);
     const input: PipelineRunInput = {
@@ -127,7 +145,11 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
       bookkeepingQueue: config.taskQueues.cpu,
       ...(runOptions.skipIfUnchanged ? { skipIfUnchanged: true, trigger: 'schedule' } : { trigger: 'cli' }),
     };
-    return client.workflow.start('pipelineRun', { workflowId: workflowIds.pipelineRun(spec.name, runId), taskQueue: config.taskQueues.cpu, args: [input] });
+    return client.workflow.start('pipelineRun', {
+      workflowId: workflowIds.pipelineRun(spec.name, runId),
+      taskQueue: config.taskQueues.cpu,
+      args: [input],
+    });
   };
 
   const outcome: Engine['outcome'] = async (handle) => {
@@ -170,7 +192,9 @@ export function scheduledStages(history: temporal.api.history.v1.IHistory): stri
 }
 
 /** Start and end times (ms) of each stage activity's last attempt, from the history. */
-export function activityIntervals(history: temporal.api.history.v1.IHistory): Map<string, { start: number; end: number }> {
+export function activityIntervals(
+  history: temporal.api.history.v1.IHistory,
+): Map<string, { start: number; end: number }> {
   const events = history.events ?? [];
   const idByScheduled = new Map<string, string>();
   const startOf = new Map<string, number>();
@@ -179,12 +203,17 @@ export function activityIntervals(history: temporal.api.history.v1.IHistory): Ma
     Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
   for (const e of events) {
     const id = String(e.eventId);
-    if (e.activityTaskScheduledEventAttributes) idByScheduled.set(id, e.activityTaskScheduledEventAttributes.activityId ?? '');
-    if (e.activityTaskStartedEventAttributes) startOf.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), ms(e.eventTime));
+    if (e.activityTaskScheduledEventAttributes)
+      idByScheduled.set(id, e.activityTaskScheduledEventAttributes.activityId ?? '');
+    if (e.activityTaskStartedEventAttributes)
+      startOf.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), ms(e.eventTime));
     const done = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes;
     if (done) {
       const scheduled = String(done.scheduledEventId);
-      intervals.set(idByScheduled.get(scheduled) ?? scheduled, { start: startOf.get(scheduled) ?? 0, end: ms(e.eventTime) });
+      intervals.set(idByScheduled.get(scheduled) ?? scheduled, {
+        start: startOf.get(scheduled) ?? 0,
+        end: ms(e.eventTime),
+      });
     }
   }
   return intervals;

@@ -45,14 +45,19 @@ export interface CliResult {
 /** Environment for a CLI subprocess: the caller's, minus every FAIRLINE_* and AWS_* variable. */
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(FAIRLINE_|AWS_)/.test(k) || k.startsWith('FAIRLINE_TEST_')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (!/^(FAIRLINE_|AWS_)/.test(k) || k.startsWith('FAIRLINE_TEST_')) env[k] = v;
   return { ...env, ...extra };
 }
 
 /** Runs `fairline ARGS…` as a user would (cli/bin.mjs), with the given environment. */
 export function fairline(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<CliResult> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), ...args], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), ...args], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -72,8 +77,16 @@ export function fairline(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120
  * `fairline [GLOBAL ARGS] worker` as its own process, as in production; resolves once it polls.
  * `globalArgs` go before the command, e.g. `['--config', file]`.
  */
-export function startWorkerProcess(env: NodeJS.ProcessEnv, globalArgs: string[] = [], workerArgs: string[] = []): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), ...globalArgs, 'worker', ...workerArgs], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startWorkerProcess(
+  env: NodeJS.ProcessEnv,
+  globalArgs: string[] = [],
+  workerArgs: string[] = [],
+): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [join(PROJECT_ROOT, 'cli', 'bin.mjs'), ...globalArgs, 'worker', ...workerArgs],
+    { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   return new Promise((ready, fail) => {
     let seen = '';
     const onData = (c: Buffer): void => {

@@ -8,7 +8,9 @@ import { PROJECT_ROOT } from '../common/paths';
 async function lint(path: string, code: string): Promise<string[]> {
   const eslint = new ESLint({ cwd: PROJECT_ROOT });
   const [result] = await eslint.lintText(code, { filePath: join(PROJECT_ROOT, path) });
-  return (result?.messages ?? []).filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports').map((m) => m.message);
+  return (result?.messages ?? [])
+    .filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports')
+    .map((m) => m.message);
 }
 
 describe('the workflow sandbox lint rule', () => {
@@ -32,15 +34,30 @@ describe('the workflow sandbox lint rule', () => {
   }
 
   test('allows stage contracts and stage errors in workflows/', async () => {
-    assert.deepEqual(await lint('workflows/example.ts', "import { STAGE_TYPES } from '../stages';\nimport { gatedModel } from '../stages/audit/contract';\nexport const x = [STAGE_TYPES, gatedModel];\n"), []);
+    assert.deepEqual(
+      await lint(
+        'workflows/example.ts',
+        "import { STAGE_TYPES } from '../stages';\nimport { gatedModel } from '../stages/audit/contract';\nexport const x = [STAGE_TYPES, gatedModel];\n",
+      ),
+      [],
+    );
   });
 
   test('allows type-only imports of Node-side modules in workflows/', async () => {
-    assert.deepEqual(await lint('workflows/example.ts', "import type { ArtifactRef } from '../store/types';\nexport type X = ArtifactRef;\n"), []);
+    assert.deepEqual(
+      await lint(
+        'workflows/example.ts',
+        "import type { ArtifactRef } from '../store/types';\nexport type X = ArtifactRef;\n",
+      ),
+      [],
+    );
   });
 
   test('allows the same imports outside workflows/', async () => {
-    assert.deepEqual(await lint('activities/example.ts', "import { readFile } from 'node:fs/promises';\nexport const r = readFile;\n"), []);
+    assert.deepEqual(
+      await lint('activities/example.ts', "import { readFile } from 'node:fs/promises';\nexport const r = readFile;\n"),
+      [],
+    );
   });
 });
 

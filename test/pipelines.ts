@@ -64,7 +64,11 @@ stages:
     size += line.length;
   }
   const text = head + terms.join('');
-  const reused = Array.from({ length: reuses }, (_, i) => `  - { id: mask-${i + 1}, uses: ner-mask, needs: [data], with: { dataset: "\${{ stages.data.outputs.train }}", sources: { lexicon: { type: GROUP, terms: *terms } } } }\n`);
+  const reused = Array.from(
+    { length: reuses },
+    (_, i) =>
+      `  - { id: mask-${i + 1}, uses: ner-mask, needs: [data], with: { dataset: "\${{ stages.data.outputs.train }}", sources: { lexicon: { type: GROUP, terms: *terms } } } }\n`,
+  );
   const firstLine = text.split('\n').length;
   return { text: text + reused.join(''), firstAlias: `${firstLine}:${(reused[0] ?? '').indexOf('*terms') + 1}` };
 }
@@ -73,9 +77,15 @@ stages:
  * A tiny scratch model trained on fairline's demo data: seconds per epoch on a CPU, so a test or
  * bench picks `epochs` to be mid-training when it acts. `retry` is a stage-level YAML line.
  */
-export function tinyTrainingPipeline(options: { name: string; epochs: number; checkpointEvery?: number; retry?: string }): string {
+export function tinyTrainingPipeline(options: {
+  name: string;
+  epochs: number;
+  checkpointEvery?: number;
+  retry?: string;
+}): string {
   const data = join(PROJECT_ROOT, 'data', 'demo');
-  const checkpoints = options.checkpointEvery === undefined ? '' : ` checkpointEvery: ${options.checkpointEvery}, keepCheckpoints: 0,`;
+  const checkpoints =
+    options.checkpointEvery === undefined ? '' : ` checkpointEvery: ${options.checkpointEvery}, keepCheckpoints: 0,`;
   return `
 name: ${options.name}
 stages:

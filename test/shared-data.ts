@@ -16,16 +16,20 @@ const RAW = 'https://raw.githubusercontent.com';
 
 /** Public URL → path under SHARED_DATA. */
 export const SHARED_FILES: Readonly<Record<string, string>> = {
-  [`${RAW}/saltlux-ailabs/Ethics-skku/main/data/multilabel_classification/problems/train.json`]: 'ethics-problems/train.json',
-  [`${RAW}/saltlux-ailabs/Ethics-skku/main/data/multilabel_classification/problems/test.json`]: 'ethics-problems/test.json',
+  [`${RAW}/saltlux-ailabs/Ethics-skku/main/data/multilabel_classification/problems/train.json`]:
+    'ethics-problems/train.json',
+  [`${RAW}/saltlux-ailabs/Ethics-skku/main/data/multilabel_classification/problems/test.json`]:
+    'ethics-problems/test.json',
   [`${RAW}/kocohub/korean-hate-speech/master/labeled/train.tsv`]: 'korean-hate-speech/train.tsv',
   [`${RAW}/kocohub/korean-hate-speech/master/labeled/dev.tsv`]: 'korean-hate-speech/dev.tsv',
   [`${RAW}/smilegate-ai/korean_unsmile_dataset/main/unsmile_train_v1.0.tsv`]: 'unsmile/train.tsv',
   [`${RAW}/smilegate-ai/korean_unsmile_dataset/main/unsmile_valid_v1.0.tsv`]: 'unsmile/valid.tsv',
   [`${RAW}/naver-ai/korean-safety-benchmarks/main/data/KoSBi/kosbi_valid.json`]: 'kosbi/valid.json',
   [`${RAW}/adlnlp/K-MHaS/main/data/kmhas_valid.txt`]: 'kmhas/valid.txt',
-  [`${RAW}/intelligence-csd-auth-gr/Ethos-Hate-Speech-Dataset/master/ethos/ethos_data/Ethos_Dataset_Binary.csv`]: 'ethos/binary.csv',
-  [`${RAW}/intelligence-csd-auth-gr/Ethos-Hate-Speech-Dataset/master/ethos/ethos_data/Ethos_Dataset_Multi_Label.csv`]: 'ethos/multi_label.csv',
+  [`${RAW}/intelligence-csd-auth-gr/Ethos-Hate-Speech-Dataset/master/ethos/ethos_data/Ethos_Dataset_Binary.csv`]:
+    'ethos/binary.csv',
+  [`${RAW}/intelligence-csd-auth-gr/Ethos-Hate-Speech-Dataset/master/ethos/ethos_data/Ethos_Dataset_Multi_Label.csv`]:
+    'ethos/multi_label.csv',
   [`${RAW}/KLUE-benchmark/KLUE/main/klue_benchmark/klue-ner-v1.1/klue-ner-v1.1_dev.tsv`]: 'klue-ner/dev.tsv',
 };
 

@@ -9,7 +9,9 @@ import type { StageImplementation } from '../activities/stages/context';
 import { STAGE_TYPES, type StageType } from '../stages';
 import { artifactRefSchema } from '../store/types';
 
-const concatWith = z.object({ parts: z.array(artifactRefSchema).min(1), name: z.string().default('concat.txt') }).strict();
+const concatWith = z
+  .object({ parts: z.array(artifactRefSchema).min(1), name: z.string().default('concat.txt') })
+  .strict();
 
 export const concatType: StageType = {
   name: 'concat',

@@ -1,4 +1,5 @@
 """`python -m trainer train --config CONFIG.json [--resume CHECKPOINT_DIR]` (see trainer/train.py)."""
+
 import os
 import sys
 

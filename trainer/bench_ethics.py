@@ -16,6 +16,7 @@ the machine, so a probe then alternates short runs of both modes (`--probe-steps
 `--probe-rounds` times) and reports median step times. The data is read in place, never copied
 into the repository.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,24 @@ from pathlib import Path
 
 # Gender identity terms (male and female members of the audit's pairs). Substring matching:
 # "남자" also matches inside "남자친구", which the manual's NER-based masking would tag too.
-GENDER_TERMS = ["남학생", "여학생", "남자", "여자", "아들", "딸", "아버지", "어머니", "남편", "아내",
-                "형", "누나", "오빠", "언니", "할머니", "할아버지"]
+GENDER_TERMS = [
+    "남학생",
+    "여학생",
+    "남자",
+    "여자",
+    "아들",
+    "딸",
+    "아버지",
+    "어머니",
+    "남편",
+    "아내",
+    "형",
+    "누나",
+    "오빠",
+    "언니",
+    "할머니",
+    "할아버지",
+]
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ethics-problems"
 
@@ -57,8 +74,13 @@ def to_canonical(src: Path, dst: Path, prefix: str) -> dict:
         for i, r in enumerate(rows):
             spans = lexicon_spans(r["sentence"])
             with_entities += bool(spans)
-            f.write(json.dumps({"id": f"{prefix}-{i}", "text": r["sentence"], "labels": r["labels"],
-                                "entities": spans}, ensure_ascii=False) + "\n")
+            f.write(
+                json.dumps(
+                    {"id": f"{prefix}-{i}", "text": r["sentence"], "labels": r["labels"], "entities": spans},
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     return {"rows": len(rows), "rows_with_entities": with_entities}
 
 
@@ -67,8 +89,12 @@ def run_trainer(config: dict, work: Path, name: str) -> tuple[list[dict], float]
     path = work / f"{name}.json"
     path.write_text(json.dumps(config, indent=2), encoding="utf-8")
     t0 = time.time()
-    proc = subprocess.run([sys.executable, "-m", "trainer", "train", "--config", str(path)],
-                          cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "trainer", "train", "--config", str(path)],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     if proc.returncode != 0:
         raise SystemExit(f"{name} failed with exit {proc.returncode}: {events[-1] if events else 'no events'}")
@@ -91,14 +117,24 @@ def run_mode(mode: str, work: Path, base: dict) -> dict:
     last = epochs[-1]["metrics"]
     # The median step resists bursts of other load on a shared machine; full batches only.
     median_step = median([e["step_s"] for e in steps[:-1]])
-    return {"macro_f1": last["macro_f1"], "micro_f1": last["micro_f1"], "f1_per_label": last["f1_per_label"],
-            "test_loss": last["loss"], "steps": len(steps), "step_seconds": round(step_time, 2),
-            "samples_per_s": round(samples / step_time, 1), "median_step_s": round(median_step, 4),
-            "samples_per_s_median": round(base["batchSize"] / median_step, 1), "wall_seconds": round(wall, 1),
-            "per_epoch": [{"epoch": e["epoch"], "macro_f1": e["metrics"]["macro_f1"],
-                           "micro_f1": e["metrics"]["micro_f1"]} for e in epochs],
-            "last_step": {k: steps[-1][k] for k in ("loss", "loss_all", "loss_mask", "loss_debias")},
-            "onnx_max_abs_diff": done["metrics"]["onnx_max_abs_diff"]}
+    return {
+        "macro_f1": last["macro_f1"],
+        "micro_f1": last["micro_f1"],
+        "f1_per_label": last["f1_per_label"],
+        "test_loss": last["loss"],
+        "steps": len(steps),
+        "step_seconds": round(step_time, 2),
+        "samples_per_s": round(samples / step_time, 1),
+        "median_step_s": round(median_step, 4),
+        "samples_per_s_median": round(base["batchSize"] / median_step, 1),
+        "wall_seconds": round(wall, 1),
+        "per_epoch": [
+            {"epoch": e["epoch"], "macro_f1": e["metrics"]["macro_f1"], "micro_f1": e["metrics"]["micro_f1"]}
+            for e in epochs
+        ],
+        "last_step": {k: steps[-1][k] for k in ("loss", "loss_all", "loss_mask", "loss_debias")},
+        "onnx_max_abs_diff": done["metrics"]["onnx_max_abs_diff"],
+    }
 
 
 def probe_throughput(modes: list[str], work: Path, base: dict, steps: int, rounds: int) -> dict:
@@ -110,11 +146,18 @@ def probe_throughput(modes: list[str], work: Path, base: dict, steps: int, round
             config = {**base, "mode": mode, "maxSteps": steps, "outputDir": str(work / f"probe-{mode}-{r}")}
             events, _ = run_trainer(config, work, f"probe-{mode}-{r}")
             times[mode] += [e["step_s"] for e in events if e["event"] == "step"][5:]
-    result = {m: {"median_step_s": round(median(t), 4), "samples_per_s": round(base["batchSize"] / median(t), 1),
-                  "steps_timed": len(t)} for m, t in times.items()}
+    result = {
+        m: {
+            "median_step_s": round(median(t), 4),
+            "samples_per_s": round(base["batchSize"] / median(t), 1),
+            "steps_timed": len(t),
+        }
+        for m, t in times.items()
+    }
     if "baseline" in result and "debiased" in result:
         result["debiased_over_baseline_step_time"] = round(
-            result["debiased"]["median_step_s"] / result["baseline"]["median_step_s"], 2)
+            result["debiased"]["median_step_s"] / result["baseline"]["median_step_s"], 2
+        )
     return result
 
 
@@ -137,24 +180,45 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="fairline-ethics-") as tmp:
         work = Path(tmp)
-        data = {"train": to_canonical(args.data / "train.json", work / "train.jsonl", "train"),
-                "test": to_canonical(args.data / "test.json", work / "test.jsonl", "test")}
-        base = {"trainFile": str(work / "train.jsonl"), "validationFile": str(work / "test.jsonl"),
-                "model": "scratch", "epochs": args.epochs, "lr": args.lr, "batchSize": args.batch,
-                "maxLength": args.max_length, "checkpointEvery": 0, "keepCheckpoints": 1, "logEvery": 20,
-                "scratch": {"hidden": args.hidden, "layers": args.layers, "heads": args.heads,
-                            "intermediate": 4 * args.hidden, "vocabSize": args.vocab}}
+        data = {
+            "train": to_canonical(args.data / "train.json", work / "train.jsonl", "train"),
+            "test": to_canonical(args.data / "test.json", work / "test.jsonl", "test"),
+        }
+        base = {
+            "trainFile": str(work / "train.jsonl"),
+            "validationFile": str(work / "test.jsonl"),
+            "model": "scratch",
+            "epochs": args.epochs,
+            "lr": args.lr,
+            "batchSize": args.batch,
+            "maxLength": args.max_length,
+            "checkpointEvery": 0,
+            "keepCheckpoints": 1,
+            "logEvery": 20,
+            "scratch": {
+                "hidden": args.hidden,
+                "layers": args.layers,
+                "heads": args.heads,
+                "intermediate": 4 * args.hidden,
+                "vocabSize": args.vocab,
+            },
+        }
         modes = args.modes.split(",")
         results = {mode: run_mode(mode, work, base) for mode in modes}
         probe = probe_throughput(modes, work, base, args.probe_steps, args.probe_rounds) if args.probe_steps else None
-    report = {"data": {"path": str(args.data), **data}, "config": {k: v for k, v in base.items()
-                                                                   if k not in ("trainFile", "validationFile")},
-              "threads": os.cpu_count(), "results": results, "throughput_probe": probe}
+    report = {
+        "data": {"path": str(args.data), **data},
+        "config": {k: v for k, v in base.items() if k not in ("trainFile", "validationFile")},
+        "threads": os.cpu_count(),
+        "results": results,
+        "throughput_probe": probe,
+    }
     if "baseline" in results and "debiased" in results:
         b, d = results["baseline"], results["debiased"]
         report["debiased_over_baseline_step_time"] = {
             "mean": round((d["step_seconds"] / d["steps"]) / (b["step_seconds"] / b["steps"]), 2),
-            "median": round(d["median_step_s"] / b["median_step_s"], 2)}
+            "median": round(d["median_step_s"] / b["median_step_s"], 2),
+        }
     text = json.dumps(report, ensure_ascii=False, indent=2)
     print(text)
     if args.out:

@@ -4,6 +4,7 @@ The config file is JSON with camelCase keys (the TypeScript side writes it); the
 are their snake_case spellings (`trainFile` -> `train_file`). Unknown keys, wrong types and
 out-of-range values are `ConfigError`s naming the key, so a typo never trains silently with a default.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -61,7 +62,9 @@ class TrainConfig:
     # --- model
     model: str = "scratch"  # "scratch", a Hugging Face hub id, or a local folder
     scratch: ScratchModel = field(default_factory=ScratchModel)
-    attn_implementation: str = "auto"  # auto: "eager" in debiased mode (attention maps are needed), model default otherwise
+    attn_implementation: str = (
+        "auto"  # auto: "eager" in debiased mode (attention maps are needed), model default otherwise
+    )
     max_length: int = 256  # the manual's; longer texts are truncated (tokenizer.json truncates the same)
     # --- optimisation (the manual's defaults: batch 32, lr 3e-5, warmup 0.1, wd 0.01, 5 epochs, seed 42)
     mode: Literal["baseline", "debiased"] = "baseline"
@@ -78,15 +81,25 @@ class TrainConfig:
     # --- debiased mode: L_total = L_all + L_mask + lambda * L_debias (trainer/losses.py, stages/train/README.md).
     # `loss` picks a preset that sets every knob below; a knob given explicitly overrides its preset
     # value (None: the preset's). The resolved config and train_config.json's effectiveLoss record what ran.
-    loss: Literal["manual", "public"] = "manual"  # manual: the manual's formulas; public: the authors' code, x and x̂ apart
-    alpha: Optional[float] = None  # 0.7 in both presets: the public code's best search result (the manual names no value)
-    alpha_orientation: Optional[Literal["manual", "public"]] = None  # manual: alpha weights the gold term; public: the teacher term
+    loss: Literal["manual", "public"] = (
+        "manual"  # manual: the manual's formulas; public: the authors' code, x and x̂ apart
+    )
+    alpha: Optional[float] = (
+        None  # 0.7 in both presets: the public code's best search result (the manual names no value)
+    )
+    alpha_orientation: Optional[Literal["manual", "public"]] = (
+        None  # manual: alpha weights the gold term; public: the teacher term
+    )
     lambda_debias: Optional[float] = None  # 10 in both presets: the public code's best search result (on its KL scale)
     temperature: Optional[float] = None  # T of the teacher term: 1 (manual), 2 (public)
     temperature_scope: Optional[Literal["teacher", "both"]] = None  # teacher: only P(y|x) is softened (both presets)
     temperature_squared: Optional[bool] = None  # multiply the teacher term by T^2 (Hinton); false in both presets
-    debias_heads: Optional[Literal["perHead", "mean"]] = None  # KL per attention head (both presets), or of head-averaged maps
-    debias_normalisation: Optional[Literal["renormalised", "public"]] = None  # manual: renormalised rows; public: as the authors' code
+    debias_heads: Optional[Literal["perHead", "mean"]] = (
+        None  # KL per attention head (both presets), or of head-averaged maps
+    )
+    debias_normalisation: Optional[Literal["renormalised", "public"]] = (
+        None  # manual: renormalised rows; public: as the authors' code
+    )
     # Attention-probability dropout of the model in *both* modes (None: the model's own, 0.1 for BERT
     # and the scratch model). L_debias compares the maps before dropout, so debiased mode needs no
     # other value than the baseline: a comparison differs only where a pipeline says so.
@@ -107,8 +120,16 @@ class TrainConfig:
 
 # Keys that may differ between a run and its resumption: where things are, how often to save,
 # which device. Everything else changes what the run computes, so a resume refuses a change.
-RESUME_MAY_CHANGE = {"trainFile", "validationFile", "outputDir", "hardNegatives.path", "checkpointEvery",
-                     "keepCheckpoints", "device", "logEvery"}
+RESUME_MAY_CHANGE = {
+    "trainFile",
+    "validationFile",
+    "outputDir",
+    "hardNegatives.path",
+    "checkpointEvery",
+    "keepCheckpoints",
+    "device",
+    "logEvery",
+}
 
 
 def snake_to_camel(name: str) -> str:
@@ -195,14 +216,26 @@ def _check(condition: bool, key: str, message: str) -> None:
 
 def validate(cfg: TrainConfig) -> TrainConfig:
     """Range checks and file existence; raises ConfigError naming the key."""
-    for key, value in [("batchSize", cfg.batch_size), ("epochs", cfg.epochs), ("maxLength", cfg.max_length),
-                       ("scratch.hidden", cfg.scratch.hidden), ("scratch.layers", cfg.scratch.layers),
-                       ("scratch.heads", cfg.scratch.heads), ("scratch.intermediate", cfg.scratch.intermediate),
-                       ("scratch.vocabSize", cfg.scratch.vocab_size), ("onnxOpset", cfg.onnx_opset)]:
+    for key, value in [
+        ("batchSize", cfg.batch_size),
+        ("epochs", cfg.epochs),
+        ("maxLength", cfg.max_length),
+        ("scratch.hidden", cfg.scratch.hidden),
+        ("scratch.layers", cfg.scratch.layers),
+        ("scratch.heads", cfg.scratch.heads),
+        ("scratch.intermediate", cfg.scratch.intermediate),
+        ("scratch.vocabSize", cfg.scratch.vocab_size),
+        ("onnxOpset", cfg.onnx_opset),
+    ]:
         _check(value > 0, key, f"must be positive, got {value}")
-    for key, value in [("maxSteps", cfg.max_steps), ("numLabels", cfg.num_labels),
-                       ("checkpointEvery", cfg.checkpoint_every), ("keepCheckpoints", cfg.keep_checkpoints),
-                       ("debug.nanAtStep", cfg.debug.nan_at_step), ("logEvery", cfg.log_every)]:
+    for key, value in [
+        ("maxSteps", cfg.max_steps),
+        ("numLabels", cfg.num_labels),
+        ("checkpointEvery", cfg.checkpoint_every),
+        ("keepCheckpoints", cfg.keep_checkpoints),
+        ("debug.nanAtStep", cfg.debug.nan_at_step),
+        ("logEvery", cfg.log_every),
+    ]:
         _check(value >= 0, key, f"must be zero or positive, got {value}")
     _check(cfg.lr > 0, "lr", f"must be positive, got {cfg.lr}")
     _check(0 <= cfg.warmup_ratio < 1, "warmupRatio", f"must be in [0, 1), got {cfg.warmup_ratio}")
@@ -215,22 +248,38 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     if cfg.attention_dropout is not None:
         _check(0 <= cfg.attention_dropout < 1, "attentionDropout", f"must be in [0, 1), got {cfg.attention_dropout}")
     _check(0 <= cfg.scratch.dropout < 1, "scratch.dropout", f"must be in [0, 1), got {cfg.scratch.dropout}")
-    _check(cfg.scratch.hidden % cfg.scratch.heads == 0, "scratch.heads",
-           f"must divide scratch.hidden ({cfg.scratch.hidden}), got {cfg.scratch.heads}")
+    _check(
+        cfg.scratch.hidden % cfg.scratch.heads == 0,
+        "scratch.heads",
+        f"must divide scratch.hidden ({cfg.scratch.hidden}), got {cfg.scratch.heads}",
+    )
     _check(cfg.parity_tolerance > 0, "parityTolerance", f"must be positive, got {cfg.parity_tolerance}")
-    _check(cfg.attn_implementation in ("auto", "eager", "sdpa"), "attnImplementation",
-           f'must be "auto", "eager" or "sdpa", got {json.dumps(cfg.attn_implementation)}')
-    _check(not (cfg.mode == "debiased" and cfg.attn_implementation == "sdpa"), "attnImplementation",
-           'must be "eager" (or "auto") in debiased mode: L_debias needs the attention maps')
+    _check(
+        cfg.attn_implementation in ("auto", "eager", "sdpa"),
+        "attnImplementation",
+        f'must be "auto", "eager" or "sdpa", got {json.dumps(cfg.attn_implementation)}',
+    )
+    _check(
+        not (cfg.mode == "debiased" and cfg.attn_implementation == "sdpa"),
+        "attnImplementation",
+        'must be "eager" (or "auto") in debiased mode: L_debias needs the attention maps',
+    )
     if cfg.hard_negatives is not None:
-        _check(cfg.hard_negatives.weight > 0, "hardNegatives.weight",
-               f"must be positive, got {cfg.hard_negatives.weight}")
+        _check(
+            cfg.hard_negatives.weight > 0, "hardNegatives.weight", f"must be positive, got {cfg.hard_negatives.weight}"
+        )
     if cfg.label_names is not None:
         _check(len(cfg.label_names) > 0, "labelNames", "must not be empty")
-        _check(cfg.num_labels in (0, len(cfg.label_names)), "labelNames",
-               f"has {len(cfg.label_names)} names but numLabels is {cfg.num_labels}")
-    for key, path in [("trainFile", cfg.train_file), ("validationFile", cfg.validation_file),
-                      ("hardNegatives.path", cfg.hard_negatives.path if cfg.hard_negatives else None)]:
+        _check(
+            cfg.num_labels in (0, len(cfg.label_names)),
+            "labelNames",
+            f"has {len(cfg.label_names)} names but numLabels is {cfg.num_labels}",
+        )
+    for key, path in [
+        ("trainFile", cfg.train_file),
+        ("validationFile", cfg.validation_file),
+        ("hardNegatives.path", cfg.hard_negatives.path if cfg.hard_negatives else None),
+    ]:
         if path is not None:
             _check(Path(path).is_file(), key, f"names a file that does not exist: {path}")
     if cfg.model != "scratch" and (cfg.model.startswith((".", "/", "~")) or Path(cfg.model).exists()):
@@ -243,14 +292,28 @@ def validate(cfg: TrainConfig) -> TrainConfig:
 LOSS_PRESETS: dict[str, dict[str, Any]] = {
     # The manual's formulas literally. The manual names no alpha or lambda: the public code's best
     # search result stands in for both.
-    "manual": {"alpha": 0.7, "alpha_orientation": "manual", "lambda_debias": 10.0, "temperature": 1.0,
-               "temperature_scope": "teacher", "temperature_squared": False, "debias_heads": "perHead",
-               "debias_normalisation": "renormalised"},
+    "manual": {
+        "alpha": 0.7,
+        "alpha_orientation": "manual",
+        "lambda_debias": 10.0,
+        "temperature": 1.0,
+        "temperature_scope": "teacher",
+        "temperature_squared": False,
+        "debias_heads": "perHead",
+        "debias_normalisation": "renormalised",
+    },
     # The authors' public code (train_multi_debiasing.py) as meant: DistillationBCELoss(alpha 0.7,
     # temperature 2) and its attention KL, lambda 10, with x and x̂ as two tensors.
-    "public": {"alpha": 0.7, "alpha_orientation": "public", "lambda_debias": 10.0, "temperature": 2.0,
-               "temperature_scope": "teacher", "temperature_squared": False, "debias_heads": "perHead",
-               "debias_normalisation": "public"},
+    "public": {
+        "alpha": 0.7,
+        "alpha_orientation": "public",
+        "lambda_debias": 10.0,
+        "temperature": 2.0,
+        "temperature_scope": "teacher",
+        "temperature_squared": False,
+        "debias_heads": "perHead",
+        "debias_normalisation": "public",
+    },
 }
 
 # Keys of train_config.json that the trainer derives and never reads back.
@@ -267,8 +330,13 @@ def effective_loss(cfg: TrainConfig) -> dict:
     """What the run minimises: a formula in words and symbols plus every number in it, and the knobs
     that differ from the preset. Written to train_config.json (`effectiveLoss`) and the start event."""
     if cfg.mode == "baseline":
-        return {"mode": "baseline", "formula": "L_total = L_all = BCE(P(y|x), y)", "preset": None, "values": {},
-                "overrides": []}
+        return {
+            "mode": "baseline",
+            "formula": "L_total = L_all = BCE(P(y|x), y)",
+            "preset": None,
+            "values": {},
+            "overrides": [],
+        }
     gold = "α" if cfg.alpha_orientation == "manual" else "(1−α)"
     teacher = "(1−α)" if cfg.alpha_orientation == "manual" else "α"
     t = f"{cfg.temperature:g}"
@@ -277,17 +345,28 @@ def effective_loss(cfg: TrainConfig) -> dict:
     squared = f"·T²" if cfg.temperature_squared else ""
     heads = "per head" if cfg.debias_heads == "perHead" else "of head-averaged maps"
     if cfg.debias_normalisation == "renormalised":
-        debias = (f"L_debias = mean over layers of mean over kept (head, query) rows of KL(attn(x̂).detach() ‖ attn(x)) "
-                  f"({heads}), rows restricted to kept keys (non-entity, non-padding) and renormalised")
+        debias = (
+            f"L_debias = mean over layers of mean over kept (head, query) rows of KL(attn(x̂).detach() ‖ attn(x)) "
+            f"({heads}), rows restricted to kept keys (non-entity, non-padding) and renormalised"
+        )
     else:
-        debias = (f"L_debias = mean over layers, heads and kept rows of KL(attn(x̂).detach() ‖ attn(x) + 1e-9) / "
-                  f"(kept rows of the example) ({heads}), rows restricted to kept keys, not renormalised (the authors' code)")
-    formula = (f"L_total = L_all + L_mask + λ·L_debias; L_all = BCE(P(y|x), y); "
-               f"L_mask = {gold}·BCE(P(y|x̂), y) + {teacher}{squared}·BCE({p_student}, {p_teacher}.detach()); {debias}")
+        debias = (
+            f"L_debias = mean over layers, heads and kept rows of KL(attn(x̂).detach() ‖ attn(x) + 1e-9) / "
+            f"(kept rows of the example) ({heads}), rows restricted to kept keys, not renormalised (the authors' code)"
+        )
+    formula = (
+        f"L_total = L_all + L_mask + λ·L_debias; L_all = BCE(P(y|x), y); "
+        f"L_mask = {gold}·BCE(P(y|x̂), y) + {teacher}{squared}·BCE({p_student}, {p_teacher}.detach()); {debias}"
+    )
     values = {k: getattr(cfg, k) for k in LOSS_PRESETS[cfg.loss]}
     overrides = [snake_to_camel(k) for k, v in values.items() if v != LOSS_PRESETS[cfg.loss][k]]
-    return {"mode": "debiased", "formula": formula, "preset": cfg.loss,
-            "values": {snake_to_camel(k): v for k, v in values.items()}, "overrides": overrides}
+    return {
+        "mode": "debiased",
+        "formula": formula,
+        "preset": cfg.loss,
+        "values": {snake_to_camel(k): v for k, v in values.items()},
+        "overrides": overrides,
+    }
 
 
 def config_from_dict(data: Any) -> TrainConfig:

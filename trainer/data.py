@@ -9,6 +9,7 @@ the tokenizer's mask token, one mask per sub-token, so x and x̂ have the same l
 positions line up (the attention maps of L_debias are compared position by position). x̂ is a
 new tensor; x is never modified.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -149,19 +150,26 @@ def check_labels(rows: list[Row], spec: LabelSpec) -> None:
     for r in rows:
         if spec.task == MULTILABEL:
             if not isinstance(r.labels, list):
-                raise DataError(f"labels must be a 0/1 list of width {spec.num_labels} (multilabel), got {r.labels}",
-                                r.path, r.line, r.id)
+                raise DataError(
+                    f"labels must be a 0/1 list of width {spec.num_labels} (multilabel), got {r.labels}",
+                    r.path,
+                    r.line,
+                    r.id,
+                )
             if len(r.labels) != spec.num_labels:
                 raise DataError(f"labels has width {len(r.labels)}, expected {spec.num_labels}", r.path, r.line, r.id)
         else:
             if not isinstance(r.labels, int):
                 raise DataError(f"labels must be a class index (multiclass), got {r.labels}", r.path, r.line, r.id)
             if r.labels >= spec.num_labels:
-                raise DataError(f"class index {r.labels} is out of range for {spec.num_labels} classes",
-                                r.path, r.line, r.id)
+                raise DataError(
+                    f"class index {r.labels} is out of range for {spec.num_labels} classes", r.path, r.line, r.id
+                )
 
 
-def entity_token_mask(offsets: list[tuple[int, int]], special: list[int], spans: list[tuple[int, int, str]]) -> list[bool]:
+def entity_token_mask(
+    offsets: list[tuple[int, int]], special: list[int], spans: list[tuple[int, int, str]]
+) -> list[bool]:
     """True for each token whose character range overlaps a span (special and empty tokens never)."""
     mask = []
     for (start, end), is_special in zip(offsets, special):
@@ -172,8 +180,13 @@ def entity_token_mask(offsets: list[tuple[int, int]], special: list[int], spans:
 
 def encode(rows: list[Row], tokenizer, max_length: int, entity_types: list[str] | None = None) -> Encoded:
     """Tokenizes every row once (truncated, unpadded) and marks the tokens that overlap entities."""
-    enc = tokenizer([r.text for r in rows], truncation=True, max_length=max_length,
-                    return_offsets_mapping=True, return_special_tokens_mask=True)
+    enc = tokenizer(
+        [r.text for r in rows],
+        truncation=True,
+        max_length=max_length,
+        return_offsets_mapping=True,
+        return_special_tokens_mask=True,
+    )
     wanted = set(entity_types) if entity_types is not None else None
     masks = []
     for i, r in enumerate(rows):
@@ -191,9 +204,8 @@ def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, gr
     order = rng.permutation(len(lengths)).tolist()
     if group_by_length:
         mega = batch_size * 50
-        order = [j for i in range(0, len(order), mega)
-                 for j in sorted(order[i:i + mega], key=lambda k: -lengths[k])]
-    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        order = [j for i in range(0, len(order), mega) for j in sorted(order[i : i + mega], key=lambda k: -lengths[k])]
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     if group_by_length:
         batches = [batches[k] for k in rng.permutation(len(batches)).tolist()]
     return batches
@@ -204,7 +216,9 @@ def mask_entities(input_ids: torch.Tensor, entity_mask: torch.Tensor, mask_token
     return torch.where(entity_mask, torch.full_like(input_ids, mask_token_id), input_ids)
 
 
-def collate(data: Encoded, indices: list[int], spec: LabelSpec, pad_id: int, mask_id: int | None) -> dict[str, torch.Tensor]:
+def collate(
+    data: Encoded, indices: list[int], spec: LabelSpec, pad_id: int, mask_id: int | None
+) -> dict[str, torch.Tensor]:
     """Pads a batch to its longest row (dynamic padding). With `mask_id`, adds x̂ as `input_ids_hat`."""
     width = max(len(data.input_ids[i]) for i in indices)
     input_ids = torch.full((len(indices), width), pad_id, dtype=torch.long)
@@ -219,8 +233,13 @@ def collate(data: Encoded, indices: list[int], spec: LabelSpec, pad_id: int, mas
         labels = torch.tensor([data.labels[i] for i in indices], dtype=torch.float32)
     else:
         labels = torch.tensor([data.labels[i] for i in indices], dtype=torch.long)
-    batch = {"input_ids": input_ids, "attention_mask": attention_mask, "entity_mask": entity_mask,
-             "labels": labels, "weights": torch.tensor([data.weights[i] for i in indices], dtype=torch.float32)}
+    batch = {
+        "input_ids": input_ids,
+        "attention_mask": attention_mask,
+        "entity_mask": entity_mask,
+        "labels": labels,
+        "weights": torch.tensor([data.weights[i] for i in indices], dtype=torch.float32),
+    }
     if mask_id is not None:
         batch["input_ids_hat"] = mask_entities(input_ids, entity_mask, mask_id)
     return batch

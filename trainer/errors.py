@@ -4,6 +4,7 @@ The TypeScript `train` stage reads the `kind` of the last `error` event (and the
 decide whether a retry can help: config and data errors are permanent, NaN is permanent for the
 same config, OOM may pass on a bigger machine, `internal` is anything else.
 """
+
 from __future__ import annotations
 
 

@@ -4,6 +4,7 @@ Events: `step`, `checkpoint`, `epoch`, `done`, `stopped`, `error` (see stages/tr
 `step` and `epoch` events are also appended to `metrics.jsonl` in the output folder. Human-readable
 logs go to stderr, so stdout carries nothing but these lines.
 """
+
 from __future__ import annotations
 
 import json

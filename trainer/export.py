@@ -1,5 +1,6 @@
 """The trained model's outputs for the TypeScript side, each checked before the run counts as done:
 model.onnx (logits + embedding) against PyTorch, tokenizer.json against the HF tokenizer."""
+
 from __future__ import annotations
 
 import copy
@@ -42,15 +43,26 @@ def export_onnx(model, path: Path, pad_id: int, opset: int) -> None:
     """torch.onnx.export (TorchScript-based, dynamo=False) with dynamic batch and sequence axes."""
     wrapper = ExportWrapper(copy.deepcopy(model).cpu().float().eval())
     ids, mask = _export_sample(pad_id)
-    axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-            "logits": {0: "batch"}, "embedding": {0: "batch"}}
+    axes = {
+        "input_ids": {0: "batch", 1: "sequence"},
+        "attention_mask": {0: "batch", 1: "sequence"},
+        "logits": {0: "batch"},
+        "embedding": {0: "batch"},
+    }
     with torch.no_grad(), warnings.catch_warnings():
         # Tracing warns about every Python-level constant in HF's mask code; the parity check
         # below is what tells whether the trace is right.
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        torch.onnx.export(wrapper, (ids, mask), str(path), input_names=["input_ids", "attention_mask"],
-                          output_names=["logits", "embedding"], dynamic_axes=axes, opset_version=opset,
-                          dynamo=False)
+        torch.onnx.export(
+            wrapper,
+            (ids, mask),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["logits", "embedding"],
+            dynamic_axes=axes,
+            opset_version=opset,
+            dynamo=False,
+        )
 
 
 def onnx_parity(model, path: Path, batches: list[dict[str, torch.Tensor]], tolerance: float) -> dict:

@@ -7,6 +7,7 @@ children must not train on as orphans, holding a GPU and writing checkpoints nob
   means the parent is gone: a watcher thread then sends SIGTERM to this process.
 SIGTERM takes the usual path (the trainer checkpoints at the end of its step and exits).
 """
+
 from __future__ import annotations
 
 import os

@@ -25,6 +25,7 @@ Two presets fix every choice (trainer/config.py `loss`); each choice is also a k
 Per-example weights (hard negatives) enter L_all and L_mask as a weighted mean Σ wᵢℓᵢ / Σ wᵢ;
 L_debias is a plain mean over kept attention rows.
 """
+
 from __future__ import annotations
 
 import torch
@@ -61,9 +62,18 @@ def loss_all(logits_x: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor
     return weighted_mean(per_example_loss(logits_x, labels, task), weights)
 
 
-def loss_mask(logits_hat: torch.Tensor, logits_x: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor,
-              task: str, alpha: float, temperature: float = 1.0, orientation: str = "manual",
-              temperature_scope: str = "teacher", temperature_squared: bool = False) -> torch.Tensor:
+def loss_mask(
+    logits_hat: torch.Tensor,
+    logits_x: torch.Tensor,
+    labels: torch.Tensor,
+    weights: torch.Tensor,
+    task: str,
+    alpha: float,
+    temperature: float = 1.0,
+    orientation: str = "manual",
+    temperature_scope: str = "teacher",
+    temperature_squared: bool = False,
+) -> torch.Tensor:
     """L_mask: the x̂ pass learns the gold labels and the x pass's (detached) predictions.
 
     orientation "manual": α weights the gold term; "public": α weights the teacher term.
@@ -84,8 +94,13 @@ def _restricted(attention: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
     return kept / kept.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(kept.dtype).tiny)
 
 
-def loss_debias(attentions_x: tuple[torch.Tensor, ...], attentions_hat: tuple[torch.Tensor, ...],
-                keep: torch.Tensor, per_head: bool = True, normalisation: str = "renormalised") -> torch.Tensor:
+def loss_debias(
+    attentions_x: tuple[torch.Tensor, ...],
+    attentions_hat: tuple[torch.Tensor, ...],
+    keep: torch.Tensor,
+    per_head: bool = True,
+    normalisation: str = "renormalised",
+) -> torch.Tensor:
     """L_debias: mean over layers of KL(Â.detach() ‖ A) over kept query and key positions.
 
     attentions_*: one (B, H, S, S) tensor per layer (query, key in the last two axes);

@@ -1,6 +1,7 @@
 """Models and tokenizers: a hub id or local folder (AutoModelForSequenceClassification /
 AutoTokenizer), or `scratch`, a small BERT trained from zero with a WordPiece vocabulary learned
 from the training text by the `tokenizers` library."""
+
 from __future__ import annotations
 
 import os
@@ -8,8 +9,13 @@ from pathlib import Path
 
 import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-from transformers import (AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, BertConfig,
-                          PreTrainedTokenizerFast)
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    BertConfig,
+    PreTrainedTokenizerFast,
+)
 
 from .config import TrainConfig
 from .data import LabelSpec
@@ -33,15 +39,22 @@ def train_wordpiece(texts: list[str], vocab_size: int, max_length: int) -> PreTr
     registered up front, sorted, so no id depends on hash order; the model is then rebuilt from the
     learned vocabulary with only the five real special tokens.
     """
-    normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.BertNormalizer(
-        clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False)])
+    normalizer = normalizers.Sequence(
+        [
+            normalizers.NFC(),
+            normalizers.BertNormalizer(
+                clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False
+            ),
+        ]
+    )
     pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     continuing = set()
     for text in texts:
         for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)):
             continuing.update("##" + c for c in word[1:])
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS + sorted(continuing),
-                                        show_progress=False)
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS + sorted(continuing), show_progress=False
+    )
     learner = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     learner.normalizer, learner.pre_tokenizer = normalizer, pre_tokenizer
     learner.train_from_iterator(texts, trainer=trainer)
@@ -51,10 +64,18 @@ def train_wordpiece(texts: list[str], vocab_size: int, max_length: int) -> PreTr
     tok.add_special_tokens(SPECIAL_TOKENS)
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+    )
     tok.decoder = decoders.WordPiece(prefix="##")
-    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                                   sep_token="[SEP]", mask_token="[MASK]", model_max_length=max_length)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=max_length,
+    )
 
 
 def attn_implementation(cfg: TrainConfig) -> str | None:
@@ -65,8 +86,12 @@ def attn_implementation(cfg: TrainConfig) -> str | None:
 
 
 def _label_kwargs(spec: LabelSpec) -> dict:
-    return {"num_labels": spec.num_labels, "problem_type": spec.problem_type,
-            "id2label": dict(enumerate(spec.names)), "label2id": {n: i for i, n in enumerate(spec.names)}}
+    return {
+        "num_labels": spec.num_labels,
+        "problem_type": spec.problem_type,
+        "id2label": dict(enumerate(spec.names)),
+        "label2id": {n: i for i, n in enumerate(spec.names)},
+    }
 
 
 def _attention_dropout(config, cfg: TrainConfig) -> None:
@@ -89,12 +114,18 @@ class AttentionMaps:
     """
 
     def __init__(self, model: torch.nn.Module):
-        self.modules = [m.dropout for _, m in model.named_modules()
-                        if type(m).__name__.endswith("SelfAttention") and isinstance(getattr(m, "dropout", None), torch.nn.Dropout)]
+        self.modules = [
+            m.dropout
+            for _, m in model.named_modules()
+            if type(m).__name__.endswith("SelfAttention") and isinstance(getattr(m, "dropout", None), torch.nn.Dropout)
+        ]
         self.layers = getattr(model.config, "num_hidden_layers", None)
         if not self.modules or (self.layers is not None and len(self.modules) != self.layers):
-            raise ConfigError("model", f"{type(model).__name__}: debiased mode needs an eager BERT-style self-attention "
-                                       f"whose attention dropout it can observe; found {len(self.modules)} of {self.layers} layers")
+            raise ConfigError(
+                "model",
+                f"{type(model).__name__}: debiased mode needs an eager BERT-style self-attention "
+                f"whose attention dropout it can observe; found {len(self.modules)} of {self.layers} layers",
+            )
         self._maps: list[torch.Tensor] | None = None
         self._handles = [d.register_forward_pre_hook(self._record) for d in self.modules]
 
@@ -111,8 +142,11 @@ class AttentionMaps:
         finally:
             self._maps = None
         if len(maps) != len(self.modules):
-            raise TrainerError(f"recorded {len(maps)} attention maps for {len(self.modules)} layers: "
-                               f"is the model running eager attention?", key="attnImplementation")
+            raise TrainerError(
+                f"recorded {len(maps)} attention maps for {len(self.modules)} layers: "
+                f"is the model running eager attention?",
+                key="attnImplementation",
+            )
         return result, maps
 
     def remove(self) -> None:
@@ -123,11 +157,18 @@ class AttentionMaps:
 def scratch_model(cfg: TrainConfig, spec: LabelSpec, texts: list[str]):
     tokenizer = train_wordpiece(texts, cfg.scratch.vocab_size, cfg.max_length)
     s = cfg.scratch
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=s.hidden, num_hidden_layers=s.layers,
-                        num_attention_heads=s.heads, intermediate_size=s.intermediate,
-                        hidden_dropout_prob=s.dropout, attention_probs_dropout_prob=s.dropout,
-                        max_position_embeddings=max(512, cfg.max_length), pad_token_id=tokenizer.pad_token_id,
-                        **_label_kwargs(spec))
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=s.hidden,
+        num_hidden_layers=s.layers,
+        num_attention_heads=s.heads,
+        intermediate_size=s.intermediate,
+        hidden_dropout_prob=s.dropout,
+        attention_probs_dropout_prob=s.dropout,
+        max_position_embeddings=max(512, cfg.max_length),
+        pad_token_id=tokenizer.pad_token_id,
+        **_label_kwargs(spec),
+    )
     _attention_dropout(config, cfg)
     model = AutoModelForSequenceClassification.from_config(config, attn_implementation=attn_implementation(cfg))
     return model, tokenizer
@@ -136,7 +177,9 @@ def scratch_model(cfg: TrainConfig, spec: LabelSpec, texts: list[str]):
 def _load_failure(source: str, e: Exception) -> TrainerError:
     """An unreachable hub may come back (a retry can help); a model that is not there will not."""
     message = f"cannot load model {source!r}: {e}"
-    offline = any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    offline = any(
+        os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
     if "couldn't connect" in str(e).lower() and not offline:
         return TrainerError(message + " (set HF_HUB_OFFLINE=1 to fail at once without a hub)", key="model")
     return ConfigError("model", message)
@@ -158,7 +201,11 @@ def tokenizer_kwargs(model_type: str | None) -> dict:
 def pretrained_model(source: str, cfg: TrainConfig, spec: LabelSpec, resuming: bool = False):
     """Loads from a hub id or folder (a checkpoint folder on resume: it has our head already)."""
     try:
-        config = AutoConfig.from_pretrained(source) if resuming else AutoConfig.from_pretrained(source, **_label_kwargs(spec))
+        config = (
+            AutoConfig.from_pretrained(source)
+            if resuming
+            else AutoConfig.from_pretrained(source, **_label_kwargs(spec))
+        )
         tokenizer = AutoTokenizer.from_pretrained(source, use_fast=True, **tokenizer_kwargs(config.model_type))
     except (OSError, ValueError) as e:
         raise _load_failure(source, e) from None
@@ -173,7 +220,8 @@ def pretrained_model(source: str, cfg: TrainConfig, spec: LabelSpec, resuming: b
     _attention_dropout(config, cfg)
     try:
         model = AutoModelForSequenceClassification.from_pretrained(
-            source, config=config, attn_implementation=attn_implementation(cfg), ignore_mismatched_sizes=not resuming)
+            source, config=config, attn_implementation=attn_implementation(cfg), ignore_mismatched_sizes=not resuming
+        )
     except (OSError, ValueError) as e:
         raise _load_failure(source, e) from None
     return model, tokenizer
@@ -185,8 +233,9 @@ def build_model(cfg: TrainConfig, spec: LabelSpec, texts: list[str], resume_dir:
         return pretrained_model(str(resume_dir), cfg, spec, resuming=True)
     if cfg.model == "scratch":
         return scratch_model(cfg, spec, texts)
-    return pretrained_model(str(Path(cfg.model).expanduser()) if Path(cfg.model).expanduser().exists() else cfg.model,
-                            cfg, spec)
+    return pretrained_model(
+        str(Path(cfg.model).expanduser()) if Path(cfg.model).expanduser().exists() else cfg.model, cfg, spec
+    )
 
 
 class ExportWrapper(torch.nn.Module):

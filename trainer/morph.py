@@ -25,6 +25,7 @@ Choices (each with its reason):
 Exit status: 0 at end of input; 2 on bad arguments or a line that is not `{"text": str}`;
 3 when kiwipiepy cannot be imported or its model cannot be loaded (retrying will not help).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,7 +67,7 @@ def proper_nouns(kiwi, text: str, tags: tuple[str, ...] = ("NNP",)) -> list[list
             spans[-1][1] = max(spans[-1][1], end)
         else:
             spans.append([start, end, token.tag])
-    return [s for s in spans if _has_content(text[s[0]:s[1]])]
+    return [s for s in spans if _has_content(text[s[0] : s[1]])]
 
 
 def load_kiwi():
@@ -85,7 +86,7 @@ def serve(kiwi, config: Config, stdin=sys.stdin, stdout=sys.stdout) -> int:
             if not isinstance(text, str):
                 raise TypeError("text is not a string")
         except (ValueError, KeyError, TypeError) as error:
-            print(f"trainer.morph: input line {number} is not {{\"text\": str}}: {error}", file=sys.stderr)
+            print(f'trainer.morph: input line {number} is not {{"text": str}}: {error}', file=sys.stderr)
             return EXIT_BAD_INPUT
         stdout.write(json.dumps({"spans": proper_nouns(kiwi, text, config.tags)}, ensure_ascii=False) + "\n")
         stdout.flush()

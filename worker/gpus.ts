@@ -9,10 +9,16 @@ export function visibleGpuCount(env: NodeJS.ProcessEnv = process.env): number {
   const visible = env.CUDA_VISIBLE_DEVICES;
   if (visible !== undefined) {
     // "" and "-1" hide every device (CUDA's own convention).
-    const ids = visible.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== '-1');
+    const ids = visible
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '' && s !== '-1');
     return ids.length;
   }
-  const listed = spawnSync('nvidia-smi', ['--query-gpu=index', '--format=csv,noheader'], { encoding: 'utf8', timeout: 5_000 });
+  const listed = spawnSync('nvidia-smi', ['--query-gpu=index', '--format=csv,noheader'], {
+    encoding: 'utf8',
+    timeout: 5_000,
+  });
   if (listed.status !== 0 || typeof listed.stdout !== 'string') return 0;
   return listed.stdout.split('\n').filter((l) => l.trim() !== '').length;
 }

@@ -115,7 +115,11 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
 
   /** Cache lookups, each named after its stage: the Web UI shows which stage a marker belongs to. */
   const cacheActsFor = (stage: ResolvedStage) =>
-    proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 }, summary: `cache lookup: ${stage.id} (${stage.uses})` });
+    proxyLocalActivities<Activities>({
+      startToCloseTimeout: '1 minute',
+      retry: { maximumAttempts: 3 },
+      summary: `cache lookup: ${stage.id} (${stage.uses})`,
+    });
   const bookkeeping = proxyActivities<Activities>({
     taskQueue: input.bookkeepingQueue,
     startToCloseTimeout: '5 minutes',
@@ -164,11 +168,16 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
     state.status = 'running';
     state.startedAt = Date.now();
     upsertSearchAttributes([{ key: SA.stage, value: stage.id }]);
-    const outputsSoFar = Object.fromEntries([...states.values()].filter((s) => s.outputs).map((s) => [s.id, s.outputs!]));
+    const outputsSoFar = Object.fromEntries(
+      [...states.values()].filter((s) => s.outputs).map((s) => [s.id, s.outputs!]),
+    );
     const resolvedWith = resolveWith(stage.with, outputsSoFar);
     state.inputs = resolvedWith;
     try {
-      const lookup = stage.cache && !input.noCache ? await cacheActsFor(stage).cacheLookup({ stage: describe(stage, resolvedWith) }) : undefined;
+      const lookup =
+        stage.cache && !input.noCache
+          ? await cacheActsFor(stage).cacheLookup({ stage: describe(stage, resolvedWith) })
+          : undefined;
       if (lookup?.hit) {
         state.status = 'cached';
         state.cached = true;
@@ -198,7 +207,14 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
           stage: describe(stage, resolvedWith),
           recordCache: stage.cache,
           ...(input.noResume ? { resumeEarlier: false } : {}),
-          run: { workflowId: info.workflowId, specDigest: spec.specDigest, trigger, params: spec.params, ...(input.gitCommit ? { gitCommit: input.gitCommit } : {}), ...(spec.sourceFile ? { sourceFile: spec.sourceFile } : {}) },
+          run: {
+            workflowId: info.workflowId,
+            specDigest: spec.specDigest,
+            trigger,
+            params: spec.params,
+            ...(input.gitCommit ? { gitCommit: input.gitCommit } : {}),
+            ...(spec.sourceFile ? { sourceFile: spec.sourceFile } : {}),
+          },
         });
         state.status = 'succeeded';
         state.outputs = result.outputs;
@@ -237,9 +253,21 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
         const state = states.get(stage.id)!;
         if (state.status !== 'pending' || !eligible(stage)) continue;
         const needs = stage.needs.map((n) => states.get(n)!);
-        const ready = needs.every((n) => n.status === 'succeeded' || n.status === 'cached' || (stage.alwaysRuns === true && n.status === 'failed' && n.outputs !== undefined));
+        const ready = needs.every(
+          (n) =>
+            n.status === 'succeeded' ||
+            n.status === 'cached' ||
+            (stage.alwaysRuns === true && n.status === 'failed' && n.outputs !== undefined),
+        );
         if (!ready) {
-          const blocked = stage.alwaysRuns === true && needs.find((n) => n.status === 'skipped' || n.status === 'cancelled' || (n.status === 'failed' && n.outputs === undefined));
+          const blocked =
+            stage.alwaysRuns === true &&
+            needs.find(
+              (n) =>
+                n.status === 'skipped' ||
+                n.status === 'cancelled' ||
+                (n.status === 'failed' && n.outputs === undefined),
+            );
           if (blocked) {
             state.status = 'skipped';
             state.skippedBecause = blocked.skippedBecause ?? blocked.id;
@@ -247,7 +275,10 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
           }
           continue;
         }
-        running.set(stage.id, runStage(stage).finally(() => running.delete(stage.id)));
+        running.set(
+          stage.id,
+          runStage(stage).finally(() => running.delete(stage.id)),
+        );
       }
       if (running.size === 0) return;
       await Promise.race(running.values());
@@ -256,7 +287,10 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
 
   // Which stages are the run's data. Runs started before stage traits reached the RunSpec keep
   // the rule they started under (workflows/legacy.ts): a skipIfUnchanged run replays its choices.
-  const isSource = !input.skipIfUnchanged || patched('stage-traits') ? (stage: ResolvedStage) => stage.source === true : sourceBeforeTraits;
+  const isSource =
+    !input.skipIfUnchanged || patched('stage-traits')
+      ? (stage: ResolvedStage) => stage.source === true
+      : sourceBeforeTraits;
   let dataFingerprint: string | undefined;
   try {
     if (input.skipIfUnchanged) {
@@ -264,7 +298,11 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
       await drive(isSource);
       dataFingerprint = fingerprintOfSources(spec.stages.filter(isSource), states);
       if (!firstFailure && dataFingerprint !== undefined) {
-        const seen = await bookkeeping.findSuccessfulRun({ pipeline: spec.name, specDigest: spec.specDigest, dataFingerprint });
+        const seen = await bookkeeping.findSuccessfulRun({
+          pipeline: spec.name,
+          specDigest: spec.specDigest,
+          dataFingerprint,
+        });
         if (seen) {
           for (const state of states.values()) {
             if (state.status === 'pending') {
@@ -274,7 +312,9 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
           }
           progress.status = 'skipped';
           upsertSearchAttributes([{ key: SA.status, value: 'skipped' }]);
-          progress.manifest = await bookkeeping.writeManifest(manifestInput(input, runId, trigger, progress, dataFingerprint));
+          progress.manifest = await bookkeeping.writeManifest(
+            manifestInput(input, runId, trigger, progress, dataFingerprint),
+          );
           return { ...progress, status: 'skipped' };
         }
       }
@@ -282,12 +322,15 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
     await drive(() => true);
   } catch (error) {
     if (isCancellation(error)) {
-      for (const state of states.values()) if (state.status === 'pending' || state.status === 'running') state.status = 'cancelled';
+      for (const state of states.values())
+        if (state.status === 'pending' || state.status === 'running') state.status = 'cancelled';
       progress.status = 'cancelled';
       await CancellationScope.nonCancellable(async () => {
         await Promise.allSettled(running.values());
         upsertSearchAttributes([{ key: SA.status, value: 'cancelled' }]);
-        progress.manifest = await bookkeeping.writeManifest(manifestInput(input, runId, trigger, progress, dataFingerprint));
+        progress.manifest = await bookkeeping.writeManifest(
+          manifestInput(input, runId, trigger, progress, dataFingerprint),
+        );
       });
     }
     throw error;
@@ -298,7 +341,8 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
   dataFingerprint ??= fingerprintOfSources(spec.stages.filter(isSource), states);
   progress.manifest = await bookkeeping.writeManifest(manifestInput(input, runId, trigger, progress, dataFingerprint));
   // Runs recorded before the memo existed replay without it.
-  if (patched('run-memo-summary')) upsertMemo({ summary: summaryOf(progress), manifest: progress.manifest.uri, ...memo });
+  if (patched('run-memo-summary'))
+    upsertMemo({ summary: summaryOf(progress), manifest: progress.manifest.uri, ...memo });
   if (firstFailure) {
     throw ApplicationFailure.create({
       // A failed bias gate is the run's verdict, not an accident of one stage: say so in the type.
@@ -314,10 +358,14 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
 
 /** The ApplicationFailure type of a failed activity (BiasGateFailed, DownloadRejected, …). */
 function failureTypeOf(error: unknown): string | undefined {
-  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? (error.cause.type ?? undefined) : undefined;
+  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure
+    ? (error.cause.type ?? undefined)
+    : undefined;
 }
 
-/** The attempt a failed stage ended on, from its failure's details (activities/failures.ts); unknown after a timeout. */
+/**
+ * The attempt a failed stage ended on, from its failure's details (activities/failures.ts); unknown after a timeout.
+ */
 function attemptOfFailure(error: unknown): number | undefined {
   if (!(error instanceof ActivityFailure) || !(error.cause instanceof ApplicationFailure)) return undefined;
   const first: unknown = error.cause.details?.[0];
@@ -337,22 +385,33 @@ function outputsOfFailure(error: unknown): StageOutputs | undefined {
 
 /** The URI of an artifact output, if it is one. */
 function uriOf(value: Json | undefined): string | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof value.uri === 'string' ? value.uri : undefined;
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof value.uri === 'string'
+    ? value.uri
+    : undefined;
 }
 
-/** A search attribute update from an output: Double from a number, Bool from a boolean, Keyword from a string or an artifact's digest. */
+/**
+ * A search attribute update from an output: Double from a number, Bool from a boolean, Keyword from a string or an
+ * artifact's digest.
+ */
 function searchAttributeUpdate(name: string, value: Json | undefined): SearchAttributeUpdatePair | undefined {
   const known = Object.values(SA).find((k) => k.name === name);
   if (!known) return undefined;
   // Re-defined per type so that the pair is typed without a cast; the name and type come from SA.
   switch (known.type) {
     case SearchAttributeType.DOUBLE:
-      return typeof value === 'number' && Number.isFinite(value) ? { key: defineSearchAttributeKey(name, SearchAttributeType.DOUBLE), value } : undefined;
+      return typeof value === 'number' && Number.isFinite(value)
+        ? { key: defineSearchAttributeKey(name, SearchAttributeType.DOUBLE), value }
+        : undefined;
     case SearchAttributeType.BOOL:
-      return typeof value === 'boolean' ? { key: defineSearchAttributeKey(name, SearchAttributeType.BOOL), value } : undefined;
+      return typeof value === 'boolean'
+        ? { key: defineSearchAttributeKey(name, SearchAttributeType.BOOL), value }
+        : undefined;
     case SearchAttributeType.KEYWORD: {
       const digest = typeof value === 'object' && value !== null && !Array.isArray(value) ? value.sha256 : value;
-      return typeof digest === 'string' ? { key: defineSearchAttributeKey(name, SearchAttributeType.KEYWORD), value: digest } : undefined;
+      return typeof digest === 'string'
+        ? { key: defineSearchAttributeKey(name, SearchAttributeType.KEYWORD), value: digest }
+        : undefined;
     }
   }
 }
@@ -361,7 +420,13 @@ function describe(stage: ResolvedStage, resolvedWith: Record<string, Json>) {
   return { id: stage.id, uses: stage.uses, version: stage.version, with: resolvedWith };
 }
 
-function manifestInput(input: PipelineRunInput, runId: string, trigger: string, progress: RunProgress, dataFingerprint: string | undefined) {
+function manifestInput(
+  input: PipelineRunInput,
+  runId: string,
+  trigger: string,
+  progress: RunProgress,
+  dataFingerprint: string | undefined,
+) {
   return {
     pipeline: input.spec.name,
     runId,
@@ -393,7 +458,8 @@ function fingerprintOfSources(sources: ResolvedStage[], states: Map<string, Stag
     const outputs = states.get(stage.id)?.outputs;
     if (!outputs) return undefined;
     for (const [name, value] of Object.entries(outputs)) {
-      if (value !== null && typeof value === 'object' && !Array.isArray(value) && typeof value.sha256 === 'string') digests.push(`${stage.id}.${name}=${value.sha256}`);
+      if (value !== null && typeof value === 'object' && !Array.isArray(value) && typeof value.sha256 === 'string')
+        digests.push(`${stage.id}.${name}=${value.sha256}`);
     }
   }
   return digests.length > 0 ? digests.sort().join(';') : undefined;

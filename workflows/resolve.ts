@@ -9,8 +9,11 @@ function isOutputRef(value: Json): value is { $output: { stage: string; output: 
   const ref = value.$output;
   return (
     Object.keys(value).length === 1 &&
-    ref !== null && typeof ref === 'object' && !Array.isArray(ref) &&
-    typeof ref.stage === 'string' && typeof ref.output === 'string'
+    ref !== null &&
+    typeof ref === 'object' &&
+    !Array.isArray(ref) &&
+    typeof ref.stage === 'string' &&
+    typeof ref.output === 'string'
   );
 }
 

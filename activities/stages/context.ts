@@ -33,11 +33,15 @@ export interface StageContext {
    * so a checkpoint written under one key can resume another execution with the same key.
    */
   readonly stageKey?: string;
-  /** Whether a stage may resume from what an earlier execution of the same run id left (default true; `--no-resume`). */
+  /**
+   * Whether a stage may resume from what an earlier execution of the same run id left (default true; `--no-resume`).
+   */
   readonly resumeEarlier?: boolean;
   /** Records where the stage resumed from; the workflow puts it into the manifest. */
   noteResume?(point: ResumePoint): void;
-  /** The folder of the pipeline's YAML file, when the run came from one: a default readable root (common/read-roots.ts). */
+  /**
+   * The folder of the pipeline's YAML file, when the run came from one: a default readable root (common/read-roots.ts).
+   */
   readonly pipelineDir?: string;
   /** The run this stage belongs to (pipeline, run id, workflow id, spec digest, trigger, git commit). */
   readonly run?: RunInfo & { pipeline: string; runId: string };

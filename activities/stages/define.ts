@@ -32,13 +32,20 @@ export interface StageExtras {
 }
 
 /** The outputs an implementation of contract `O` must return: every declared output, each of its schema's type. */
-export type StageOutputs<O extends OutputShape> = z.input<z.ZodObject<{ -readonly [K in keyof O]: O[K] }, z.core.$strict>> & Record<string, Json>;
+export type StageOutputs<O extends OutputShape> = z.input<
+  z.ZodObject<{ -readonly [K in keyof O]: O[K] }, z.core.$strict>
+> &
+  Record<string, Json>;
 
 /** The outputs an implementation of contract `C` must return (for helpers that build them). */
-export type OutputsOf<C> = C extends StageContract<z.ZodType<Record<string, unknown>>, infer O> ? StageOutputs<O> : never;
+export type OutputsOf<C> =
+  C extends StageContract<z.ZodType<Record<string, unknown>>, infer O> ? StageOutputs<O> : never;
 
 /** A stage implementation as runStage calls it, carrying its contract and what its fingerprint needs. */
-export type DefinedStage = StageImplementation & { readonly contract: StageContract<z.ZodType<Record<string, unknown>>, OutputShape>; readonly extras: StageExtras };
+export type DefinedStage = StageImplementation & {
+  readonly contract: StageContract<z.ZodType<Record<string, unknown>>, OutputShape>;
+  readonly extras: StageExtras;
+};
 
 export function defineStage<W extends z.ZodType<Record<string, unknown>>, O extends OutputShape>(
   contract: StageContract<W, O>,
@@ -49,7 +56,8 @@ export function defineStage<W extends z.ZodType<Record<string, unknown>>, O exte
     const spec = parseWith(contract.with, input, context.stageId, contract.withIssuePath);
     const outputs = await run(spec, context);
     const checked = contract.outputSchema.safeParse(outputs);
-    if (!checked.success) throw new StageOutputInvalid(contract.name, context.stageId, describeIssues(checked.error.issues, '(outputs)'));
+    if (!checked.success)
+      throw new StageOutputInvalid(contract.name, context.stageId, describeIssues(checked.error.issues, '(outputs)'));
     // The result as the implementation made it (checked, not rebuilt): its key order is what the
     // cache entries and histories recorded before the check existed.
     return outputs;

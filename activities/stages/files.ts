@@ -60,12 +60,22 @@ export async function loadTokenizer(input: TokenizerInput, context: StageContext
   const { Tokenizer } = await tokenizers(context.stageId, why);
   const path =
     typeof input === 'string' && isBuiltinModelName(input)
-      ? join(await ensureBuiltinModel(input, { python: context.config.trainer.python, signal: context.signal, log: (m) => context.log.info(m) }), 'tokenizer.json')
+      ? join(
+          await ensureBuiltinModel(input, {
+            python: context.config.trainer.python,
+            signal: context.signal,
+            log: (m) => context.log.info(m),
+          }),
+          'tokenizer.json',
+        )
       : await localPath(input, context, 'tokenizer.json');
   try {
     return Tokenizer.fromFile(path);
   } catch (error) {
-    throw new StageInputInvalid(context.stageId, `${why}: ${basename(path)} is not a tokenizer.json the tokenizers library reads: ${error instanceof Error ? error.message : String(error)}`);
+    throw new StageInputInvalid(
+      context.stageId,
+      `${why}: ${basename(path)} is not a tokenizer.json the tokenizers library reads: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 

@@ -34,7 +34,12 @@ const PYTHON_REQUIREMENTS = 'trainer/requirements.txt';
 /** sha256 over files (relative to `root`): each file's path and content. */
 export function fingerprintOf(files: readonly string[], root = PROJECT_ROOT): string {
   const hash = createHash('sha256');
-  for (const file of files) hash.update(file).update('\0').update(readFileSync(join(root, file))).update('\0');
+  for (const file of files)
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(join(root, file)))
+      .update('\0');
   return hash.digest('hex');
 }
 
@@ -89,7 +94,8 @@ export function pythonSources(module: string, root = PROJECT_ROOT): string[] {
     for (const match of readFileSync(join(root, file), 'utf8').matchAll(PYTHON_IMPORT)) {
       const [, from, names, direct] = match;
       if (direct) pending.push(fileOf(direct));
-      else if (from === '.' || from === pkg) for (const n of names!.replace(/[()]/g, '').split(',')) pending.push(fileOf(n.trim().split(/\s+/)[0]!));
+      else if (from === '.' || from === pkg)
+        for (const n of names!.replace(/[()]/g, '').split(',')) pending.push(fileOf(n.trim().split(/\s+/)[0]!));
       else if (from) pending.push(fileOf(from.replace(/^\.+|^\w+\./, '')));
     }
   }
@@ -102,11 +108,19 @@ export function sourcesOf(code: StageCode, root = PROJECT_ROOT): string[] {
 }
 
 function sourcesOfAll(codes: Readonly<Record<string, StageCode>>, root: string): Map<string, string[]> {
-  const graph = importGraph(Object.values(codes).map((c) => c.entry), root);
+  const graph = importGraph(
+    Object.values(codes).map((c) => c.entry),
+    root,
+  );
   return new Map(
     Object.entries(codes).map(([name, code]) => {
       const python = (code.python ?? []).flatMap((m) => pythonSources(m, root));
-      const files = [...graph.get(code.entry)!, ...(code.data ?? []), ...python, ...(python.length > 0 ? [PYTHON_REQUIREMENTS] : [])];
+      const files = [
+        ...graph.get(code.entry)!,
+        ...(code.data ?? []),
+        ...python,
+        ...(python.length > 0 ? [PYTHON_REQUIREMENTS] : []),
+      ];
       return [name, [...new Set(files)].sort()];
     }),
   );
@@ -119,11 +133,15 @@ const computed = new Map<string, string>();
  * The code fingerprint of each stage, computed once per process (a worker computes them at its
  * first activity and reuses them; the files do not change under a running worker).
  */
-export function codeFingerprints(codes: Readonly<Record<string, StageCode>>, root = PROJECT_ROOT): Record<string, string> {
+export function codeFingerprints(
+  codes: Readonly<Record<string, StageCode>>,
+  root = PROJECT_ROOT,
+): Record<string, string> {
   const memoKey = (code: StageCode): string => JSON.stringify([root, code.entry, code.data ?? [], code.python ?? []]);
   const missing = Object.fromEntries(Object.entries(codes).filter(([, code]) => !computed.has(memoKey(code))));
   if (Object.keys(missing).length > 0) {
-    for (const [name, files] of sourcesOfAll(missing, root)) computed.set(memoKey(missing[name]!), fingerprintOf(files, root));
+    for (const [name, files] of sourcesOfAll(missing, root))
+      computed.set(memoKey(missing[name]!), fingerprintOf(files, root));
   }
   return Object.fromEntries(Object.entries(codes).map(([name, code]) => [name, computed.get(memoKey(code))!]));
 }

@@ -39,20 +39,33 @@ export function parseRow(text: string, where: RowLocation): { row: CanonicalRow;
   const located = id !== undefined ? { ...where, id } : where;
   const parsed = canonicalRowSchema.safeParse(json);
   if (!parsed.success) {
-    throw new DatasetRowInvalid(located, `not a canonical row: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(row)'}: ${i.message}`).join('; ')}`);
+    throw new DatasetRowInvalid(
+      located,
+      `not a canonical row: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(row)'}: ${i.message}`).join('; ')}`,
+    );
   }
   return { row: parsed.data, where: located };
 }
 
-/** The rows of a canonical JSONL stream, in order; blank lines are skipped. `name` names the dataset in errors (the `with` key). */
-export async function* canonicalRows(stream: Readable, name: string): AsyncGenerator<{ row: CanonicalRow; where: RowLocation }> {
+/**
+ * The rows of a canonical JSONL stream, in order; blank lines are skipped. `name` names the dataset in errors (the
+ * `with` key).
+ */
+export async function* canonicalRows(
+  stream: Readable,
+  name: string,
+): AsyncGenerator<{ row: CanonicalRow; where: RowLocation }> {
   for await (const line of lines(stream)) {
     if (line.text.trim() !== '') yield parseRow(line.text, { dataset: name, line: line.number });
   }
 }
 
 /** Every row of a canonical JSONL artifact, in order (see canonicalRows). */
-export async function readCanonicalRows(ref: ArtifactRef, context: StageContext, name: string): Promise<{ row: CanonicalRow; where: RowLocation }[]> {
+export async function readCanonicalRows(
+  ref: ArtifactRef,
+  context: StageContext,
+  name: string,
+): Promise<{ row: CanonicalRow; where: RowLocation }[]> {
   const rows: { row: CanonicalRow; where: RowLocation }[] = [];
   for await (const row of canonicalRows(await context.store.open(ref), name)) rows.push(row);
   return rows;

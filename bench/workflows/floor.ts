@@ -22,7 +22,10 @@ export interface FloorChainInput {
 }
 
 export async function floorChain(input: FloorChainInput): Promise<number> {
-  const { noop } = proxyActivities<FloorActivities>({ startToCloseTimeout: '1 minute', allowEagerDispatch: input.eager });
+  const { noop } = proxyActivities<FloorActivities>({
+    startToCloseTimeout: '1 minute',
+    allowEagerDispatch: input.eager,
+  });
   let last = 0;
   for (let i = 0; i < input.n; i++) last = await noop(i);
   return last;

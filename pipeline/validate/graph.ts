@@ -42,14 +42,17 @@ export class StageGraph {
     const id = typeof raw.id === 'string' ? raw.id : undefined;
     const uses = typeof raw.uses === 'string' ? raw.uses : undefined;
     const type = uses !== undefined && Object.hasOwn(registry, uses) ? registry[uses] : undefined;
-    const needs = Array.isArray(raw.needs) ? raw.needs.flatMap((n: unknown, i) => (typeof n === 'string' ? [{ id: n, index: i }] : [])) : [];
+    const needs = Array.isArray(raw.needs)
+      ? raw.needs.flatMap((n: unknown, i) => (typeof n === 'string' ? [{ id: n, index: i }] : []))
+      : [];
     const primary = id !== undefined && !this.byId.has(id);
     const draft: StageDraft = { index, id, type, needs, raw, primary };
     this.drafts.push(draft);
     if (primary) this.byId.set(id, draft);
     else if (id !== undefined) {
       const first = this.byId.get(id);
-      const where = first === undefined ? '' : ` (first defined at line ${this.reporter.lineOf(['stages', first.index, 'id'])})`;
+      const where =
+        first === undefined ? '' : ` (first defined at line ${this.reporter.lineOf(['stages', first.index, 'id'])})`;
       this.reporter.report(['stages', index, 'id'], `duplicate stage id "${id}"${where}`);
     }
     if (uses !== undefined && type === undefined) {
@@ -74,7 +77,10 @@ export class StageGraph {
       seen.add(need.id);
       if (need.id === draft.id) continue; // a cycle of one: reported by checkCycles
       if (!this.byId.has(need.id)) {
-        this.reporter.report(path, `unknown stage "${need.id}"${didYouMean(need.id, this.byId.keys())}; stages: ${quoteList(this.byId.keys())}`);
+        this.reporter.report(
+          path,
+          `unknown stage "${need.id}"${didYouMean(need.id, this.byId.keys())}; stages: ${quoteList(this.byId.keys())}`,
+        );
       }
     }
   }
@@ -96,7 +102,10 @@ export class StageGraph {
         const seen = state.get(next.id);
         if (seen === 'walking') {
           const cycle = [...walk.slice(walk.indexOf(next.id)), next.id];
-          this.reporter.report(['stages', draft.index, 'needs', need.index], `stages depend on each other in a cycle: ${cycle.join(' → ')}`);
+          this.reporter.report(
+            ['stages', draft.index, 'needs', need.index],
+            `stages depend on each other in a cycle: ${cycle.join(' → ')}`,
+          );
         } else if (seen === undefined) {
           visit(next);
         }

@@ -45,8 +45,7 @@ export interface ValidateOptions {
  * gives every problem found, in file order.
  */
 export type ValidationResult =
-  | { ok: true; spec: RunSpec; summary: string; schedule?: ScheduleSpec }
-  | { ok: false; problems: Problem[] };
+  { ok: true; spec: RunSpec; summary: string; schedule?: ScheduleSpec } | { ok: false; problems: Problem[] };
 
 /** Reads and validates a pipeline file; an unreadable file is a single problem at 1:1. */
 export async function validatePipelineFile(path: string, options: ValidateOptions = {}): Promise<ValidationResult> {
@@ -55,7 +54,10 @@ export async function validatePipelineFile(path: string, options: ValidateOption
     text = await readFile(path, 'utf8');
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    return { ok: false, problems: [{ file: path, line: 1, col: 1, message: `cannot read the pipeline file: ${reason}` }] };
+    return {
+      ok: false,
+      problems: [{ file: path, line: 1, col: 1, message: `cannot read the pipeline file: ${reason}` }],
+    };
   }
   return validatePipelineText(text, path, options);
 }
@@ -104,10 +106,14 @@ export function validatePipelineText(text: string, file: string, options: Valida
   const rawStages = Array.isArray(root.stages) ? root.stages : [];
   const graph = StageGraph.read(rawStages, options.stageTypes ?? STAGE_TYPES, reporter);
   graph.check();
-  const stages = new StageResolver(graph, new References(graph, reporter), reporter, root, file).resolveAll(params, rawStages.length);
+  const stages = new StageResolver(graph, new References(graph, reporter), reporter, root, file).resolveAll(
+    params,
+    rawStages.length,
+  );
   checkSchedule(root, reporter);
 
-  if (problems.size > 0 || !fileParse.success || stages === undefined) return { ok: false, problems: problems.sorted() };
+  if (problems.size > 0 || !fileParse.success || stages === undefined)
+    return { ok: false, problems: problems.sorted() };
 
   const pipeline = fileParse.data;
   const { spec, summary } = assembleRunSpec(pipeline, params, stages, file);

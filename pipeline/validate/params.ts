@@ -8,7 +8,11 @@ import { isRecord } from './positions';
 import { didYouMean, quoteList, type Reporter } from './wording';
 
 /** Declared params with their typed defaults, then `--set` overrides checked against those types. */
-export function resolveParams(root: Record<string, unknown>, set: readonly string[], reporter: Reporter): Map<string, ParamValue> {
+export function resolveParams(
+  root: Record<string, unknown>,
+  set: readonly string[],
+  reporter: Reporter,
+): Map<string, ParamValue> {
   const declared = isRecord(root.params) ? root.params : {};
   const params = new Map<string, ParamValue>();
   for (const [name, value] of Object.entries(declared)) {
@@ -19,7 +23,12 @@ export function resolveParams(root: Record<string, unknown>, set: readonly strin
   return params;
 }
 
-function applySet(entry: string, declared: Record<string, unknown>, params: Map<string, ParamValue>, reporter: Reporter): void {
+function applySet(
+  entry: string,
+  declared: Record<string, unknown>,
+  params: Map<string, ParamValue>,
+  reporter: Reporter,
+): void {
   const eq = entry.indexOf('=');
   const target = (eq < 0 ? entry : entry.slice(0, eq)).trim();
   if (eq < 0 || !target.startsWith('params.')) {
@@ -31,7 +40,11 @@ function applySet(entry: string, declared: Record<string, unknown>, params: Map<
   if (!Object.hasOwn(declared, name)) {
     const known = Object.keys(declared);
     const hint = known.length === 0 ? 'the pipeline declares no params' : `declared params: ${quoteList(known)}`;
-    reporter.reportBare(['params'], `--set ${target}: unknown param "${name}"${didYouMean(name, known)}; ${hint}`, 'key');
+    reporter.reportBare(
+      ['params'],
+      `--set ${target}: unknown param "${name}"${didYouMean(name, known)}; ${hint}`,
+      'key',
+    );
     return;
   }
   const current = params.get(name);

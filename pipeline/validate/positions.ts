@@ -37,7 +37,6 @@ export class ProblemList {
   }
 }
 
-
 /** Where the value (or key) at a data path is in the YAML source; undefined `node` when it is absent. */
 export interface Located {
   /** The YAML node at the full path, when it exists. */
@@ -55,7 +54,13 @@ export function rangeStart(node: unknown): number | undefined {
 
 /** `key:` with nothing after it parses as an empty null scalar placed after the colon. */
 function isEmptyScalar(node: unknown): boolean {
-  return isScalar(node) && node.value === null && node.range !== undefined && node.range !== null && node.range[0] === node.range[1];
+  return (
+    isScalar(node) &&
+    node.value === null &&
+    node.range !== undefined &&
+    node.range !== null &&
+    node.range[0] === node.range[1]
+  );
 }
 
 /** A map key's text, when the key is a scalar. */

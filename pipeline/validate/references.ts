@@ -24,7 +24,8 @@ function parseReference(inner: string): Reference | undefined {
   const param = PARAM_REFERENCE.exec(expression);
   if (param?.[1] !== undefined) return { kind: 'param', name: param[1] };
   const output = OUTPUT_REFERENCE.exec(expression);
-  if (output?.[1] !== undefined && output[2] !== undefined) return { kind: 'output', stage: output[1], output: output[2] };
+  if (output?.[1] !== undefined && output[2] !== undefined)
+    return { kind: 'output', stage: output[1], output: output[2] };
   return undefined;
 }
 
@@ -80,7 +81,11 @@ export class References {
       return ok ? { spec, check } : undefined;
     }
     if (isRecord(value)) return this.resolveRecord(value, path, context);
-    return this.broken(path, context, 'unsupported YAML value (binary or tagged data): stage inputs must be plain JSON');
+    return this.broken(
+      path,
+      context,
+      'unsupported YAML value (binary or tagged data): stage inputs must be plain JSON',
+    );
   }
 
   /** A mapping never fails as a whole: members that do not resolve are left out (and reported). */
@@ -96,7 +101,11 @@ export class References {
         // The workflow swaps `{ $output: … }` for another stage's output; written by hand it
         // would dodge every reference check, so only a `${{ }}` expression may produce one.
         context.broken.push([...path, key]);
-        this.reporter.report([...path, key], '"$output" is reserved: write ${{ stages.ID.outputs.NAME }} instead', 'key');
+        this.reporter.report(
+          [...path, key],
+          '"$output" is reserved: write ${{ stages.ID.outputs.NAME }} instead',
+          'key',
+        );
         continue;
       }
       const r = this.resolveValue(item, [...path, key], context);
@@ -110,7 +119,12 @@ export class References {
   private resolveString(text: string, path: Path, context: ResolveContext): Resolved | undefined {
     const matches = [...text.matchAll(EXPRESSION)];
     const opened = text.split('${{').length - 1;
-    if (opened > matches.length) return this.broken(path, context, `unterminated expression in ${JSON.stringify(text)}: "\${{" without a closing "}}"`);
+    if (opened > matches.length)
+      return this.broken(
+        path,
+        context,
+        `unterminated expression in ${JSON.stringify(text)}: "\${{" without a closing "}}"`,
+      );
     if (matches.length === 0) return { spec: text, check: text };
 
     const whole = matches.length === 1 && matches[0]?.[0] === text;
@@ -123,7 +137,10 @@ export class References {
       }
       const what = reference.kind === 'artifact' ? 'an artifact reference' : 'a scalar output';
       context.notes.set(pathKey(path), `\${{ stages.${reference.stage}.outputs.${reference.output} }} (${what})`);
-      return { spec: { $output: { stage: reference.stage, output: reference.output } }, check: placeholderFor(reference.kind) };
+      return {
+        spec: { $output: { stage: reference.stage, output: reference.output } },
+        check: placeholderFor(reference.kind),
+      };
     }
 
     let ok = true;
@@ -152,11 +169,18 @@ export class References {
     inner: string,
     path: Path,
     context: ResolveContext,
-  ): { kind: 'param'; name: string; value: ParamValue } | { kind: 'artifact' | 'scalar'; stage: string; output: string } | undefined {
+  ):
+    | { kind: 'param'; name: string; value: ParamValue }
+    | { kind: 'artifact' | 'scalar'; stage: string; output: string }
+    | undefined {
     const reference = parseReference(inner);
     const shown = `\${{ ${inner.trim()} }}`;
     if (reference === undefined) {
-      this.broken(path, context, `unsupported expression ${shown}: expected \${{ params.NAME }} or \${{ stages.ID.outputs.NAME }}`);
+      this.broken(
+        path,
+        context,
+        `unsupported expression ${shown}: expected \${{ params.NAME }} or \${{ stages.ID.outputs.NAME }}`,
+      );
       return undefined;
     }
     if (reference.kind === 'param') {
@@ -168,7 +192,11 @@ export class References {
       }
       const known = context.declaredParams;
       const list = known.length === 0 ? 'the pipeline declares no params' : `declared params: ${quoteList(known)}`;
-      this.broken(path, context, `${shown}: unknown param "${reference.name}"${didYouMean(reference.name, known)}; ${list}`);
+      this.broken(
+        path,
+        context,
+        `${shown}: unknown param "${reference.name}"${didYouMean(reference.name, known)}; ${list}`,
+      );
       return undefined;
     }
 
@@ -176,7 +204,11 @@ export class References {
     const target = this.graph.byId.get(reference.stage);
     if (target === undefined) {
       const ids = [...this.graph.byId.keys()];
-      this.broken(path, context, `${shown}: unknown stage "${reference.stage}"${didYouMean(reference.stage, ids)}; stages: ${quoteList(ids)}`);
+      this.broken(
+        path,
+        context,
+        `${shown}: unknown stage "${reference.stage}"${didYouMean(reference.stage, ids)}; stages: ${quoteList(ids)}`,
+      );
       return undefined;
     }
     if (reference.stage === draft.id) {
@@ -187,7 +219,9 @@ export class References {
       context.broken.push(path); // its unknown `uses` is reported already; its outputs are unknowable
       return undefined;
     }
-    const kind = Object.hasOwn(target.type.outputs, reference.output) ? target.type.outputs[reference.output] : undefined;
+    const kind = Object.hasOwn(target.type.outputs, reference.output)
+      ? target.type.outputs[reference.output]
+      : undefined;
     if (kind === undefined) {
       const outputs = Object.keys(target.type.outputs);
       this.broken(

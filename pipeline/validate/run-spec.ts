@@ -8,7 +8,14 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { canonicalJson } from '../canonical-json';
 import { formatDuration, parseDuration } from '../duration';
-import { runSpecSchema, type Json, type ResolvedRetry, type ResolvedStage, type ResolvedTimeouts, type RunSpec } from '../run-spec';
+import {
+  runSpecSchema,
+  type Json,
+  type ResolvedRetry,
+  type ResolvedStage,
+  type ResolvedTimeouts,
+  type RunSpec,
+} from '../run-spec';
 import { stageSpecSchema, type ParamValue, type PipelineFile, type StageSpec } from '../spec';
 import type { StageType } from '../../stages';
 import type { StageDraft, StageGraph } from './graph';
@@ -47,8 +54,10 @@ export class StageResolver {
    */
   private resolveRelativePaths<T extends { spec: Json; check: unknown }>(resolved: T, type: StageType | undefined): T {
     const keys = type?.relativePaths ?? [];
-    if (keys.length === 0 || !isRecord(resolved.spec) || Array.isArray(resolved.spec) || !isRecord(resolved.check)) return resolved;
-    const rewrite = (value: string): string => (/^(\.\.?)?\//.test(value) ? pathToFileURL(resolvePath(dirname(resolvePath(this.file)), value)).href : value);
+    if (keys.length === 0 || !isRecord(resolved.spec) || Array.isArray(resolved.spec) || !isRecord(resolved.check))
+      return resolved;
+    const rewrite = (value: string): string =>
+      /^(\.\.?)?\//.test(value) ? pathToFileURL(resolvePath(dirname(resolvePath(this.file)), value)).href : value;
     let spec = resolved.spec;
     let check = resolved.check;
     for (const key of keys) {
@@ -62,8 +71,10 @@ export class StageResolver {
   private resolveStage(draft: StageDraft, params: ReadonlyMap<string, ParamValue>): ResolvedStage | undefined {
     const stage = stageSpecSchema.safeParse(draft.raw);
     // Checked even when `with` has problems: an impossible retry policy is a problem of its own.
-    const retry = stage.success && draft.type !== undefined ? this.resolveRetry(draft, stage.data, draft.type) : undefined;
-    const timeout = stage.success && draft.type !== undefined ? this.resolveTimeouts(draft, stage.data, draft.type) : undefined;
+    const retry =
+      stage.success && draft.type !== undefined ? this.resolveRetry(draft, stage.data, draft.type) : undefined;
+    const timeout =
+      stage.success && draft.type !== undefined ? this.resolveTimeouts(draft, stage.data, draft.type) : undefined;
 
     const withPath: Path = ['stages', draft.index, 'with'];
     const rawWith = draft.raw.with;
@@ -86,12 +97,15 @@ export class StageResolver {
       if (!checked.success) {
         // A reference already reported as broken was left out of checkWith; the schema's
         // complaint about its absence would only repeat that problem.
-        const issues = checked.error.issues.filter((issue) => !context.broken.some((b) => startsWith([...withPath, ...pathOf(issue)], b)));
+        const issues = checked.error.issues.filter(
+          (issue) => !context.broken.some((b) => startsWith([...withPath, ...pathOf(issue)], b)),
+        );
         this.reporter.reportIssues(issues, withPath, draft.type.with, context.notes);
       }
     }
 
-    if (!stage.success || draft.type === undefined || retry === undefined || timeout === undefined || !withAccepted) return undefined;
+    if (!stage.success || draft.type === undefined || retry === undefined || timeout === undefined || !withAccepted)
+      return undefined;
     if (!draft.primary || context.broken.length > 0) return undefined;
     return {
       id: stage.data.id,
@@ -119,8 +133,14 @@ export class StageResolver {
     const timeout = resolveTimeouts(stage, type);
     if (timeout.heartbeatMs === undefined || timeout.heartbeatMs <= timeout.startToCloseMs) return timeout;
     const own = stage.timeout ?? {};
-    const heartbeat = own.heartbeat !== undefined ? `timeout.heartbeat ${own.heartbeat}` : `the ${type.name} stage's default heartbeat timeout ${formatDuration(timeout.heartbeatMs)}`;
-    const startToClose = own.startToClose !== undefined ? `timeout.startToClose ${own.startToClose}` : `its default startToClose ${formatDuration(timeout.startToCloseMs)}`;
+    const heartbeat =
+      own.heartbeat !== undefined
+        ? `timeout.heartbeat ${own.heartbeat}`
+        : `the ${type.name} stage's default heartbeat timeout ${formatDuration(timeout.heartbeatMs)}`;
+    const startToClose =
+      own.startToClose !== undefined
+        ? `timeout.startToClose ${own.startToClose}`
+        : `its default startToClose ${formatDuration(timeout.startToCloseMs)}`;
     const key = own.heartbeat !== undefined ? 'heartbeat' : own.startToClose !== undefined ? 'startToClose' : undefined;
     const at: Path = key === undefined ? ['stages', draft.index] : ['stages', draft.index, 'timeout', key];
     this.reporter.reportBare(
@@ -176,7 +196,8 @@ function resolveTimeouts(stage: StageSpec, type: StageType): ResolvedTimeouts {
   const own = stage.timeout ?? {};
   const defaults = type.defaults.timeout;
   const heartbeatMs = own.heartbeat !== undefined ? parseDuration(own.heartbeat) : defaults.heartbeatMs;
-  const scheduleToStartMs = own.scheduleToStart !== undefined ? parseDuration(own.scheduleToStart) : defaults.scheduleToStartMs;
+  const scheduleToStartMs =
+    own.scheduleToStart !== undefined ? parseDuration(own.scheduleToStart) : defaults.scheduleToStartMs;
   return {
     startToCloseMs: durationOr(own.startToClose, defaults.startToCloseMs),
     ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),

@@ -7,7 +7,9 @@ import { checkCron, checkOverlap, checkTimeZone } from '../schedule-checks';
 import { isRecord } from './positions';
 import type { Reporter } from './wording';
 
-/** Reports what Temporal would refuse in `root.schedule`; the shape check has already reported values of the wrong type. */
+/**
+ * Reports what Temporal would refuse in `root.schedule`; the shape check has already reported values of the wrong type.
+ */
 export function checkSchedule(root: Record<string, unknown>, reporter: Reporter): void {
   const schedule = root.schedule;
   if (!isRecord(schedule)) return;
@@ -18,14 +20,18 @@ export function checkSchedule(root: Record<string, unknown>, reporter: Reporter)
     if (timeZone) {
       cronZone = timeZone.name;
       const zoneProblem = checkTimeZone(timeZone.name);
-      if (zoneProblem) reporter.reportInString(['schedule', 'cron'], timeZone.at, `schedule.cron: ${zoneProblem.message}`);
+      if (zoneProblem)
+        reporter.reportInString(['schedule', 'cron'], timeZone.at, `schedule.cron: ${zoneProblem.message}`);
     }
   }
   if (typeof schedule.timezone === 'string') {
     const zoneProblem = checkTimeZone(schedule.timezone);
     if (zoneProblem) reporter.reportBare(['schedule', 'timezone'], `schedule.timezone: ${zoneProblem.message}`);
     else if (cronZone !== undefined && cronZone !== schedule.timezone) {
-      reporter.reportBare(['schedule', 'timezone'], `schedule.timezone: ${schedule.timezone} conflicts with the cron's own zone ${cronZone}; Temporal refuses two zones, so give one`);
+      reporter.reportBare(
+        ['schedule', 'timezone'],
+        `schedule.timezone: ${schedule.timezone} conflicts with the cron's own zone ${cronZone}; Temporal refuses two zones, so give one`,
+      );
     }
   }
   if (typeof schedule.overlap === 'string') {

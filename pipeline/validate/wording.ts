@@ -5,7 +5,16 @@
  */
 import { isMap, isScalar, isSeq, Scalar, visit, type Document, type LineCounter, type YAMLError } from 'yaml';
 import { z } from 'zod';
-import { isRecord, keyText, locate, pathKey, rangeStart, type Path, type PathSegment, type ProblemList } from './positions';
+import {
+  isRecord,
+  keyText,
+  locate,
+  pathKey,
+  rangeStart,
+  type Path,
+  type PathSegment,
+  type ProblemList,
+} from './positions';
 
 /** Levenshtein distance, for "did you mean". */
 export function editDistance(a: string, b: string): number {
@@ -58,7 +67,8 @@ function allowedKeysAt(schema: z.ZodType, path: Path): string[] | undefined {
 function unwrapSchema(schema: unknown): unknown {
   let current = schema;
   for (;;) {
-    if (current instanceof z.ZodOptional || current instanceof z.ZodNullable || current instanceof z.ZodDefault) current = current.unwrap();
+    if (current instanceof z.ZodOptional || current instanceof z.ZodNullable || current instanceof z.ZodDefault)
+      current = current.unwrap();
     else if (current instanceof z.ZodPipe) current = current.in;
     else return current;
   }
@@ -71,7 +81,8 @@ export function pathOf(issue: z.core.$ZodIssue): PathSegment[] {
 
 /** What a YAML node holds, for "expected X, got Y". */
 function describeNode(node: unknown): string {
-  if (isScalar(node)) return node.value === null ? 'nothing (null)' : JSON.stringify(node.value) ?? String(node.value);
+  if (isScalar(node))
+    return node.value === null ? 'nothing (null)' : (JSON.stringify(node.value) ?? String(node.value));
   if (isMap(node)) return 'a mapping';
   if (isSeq(node)) return 'a list';
   return 'nothing';
@@ -108,7 +119,9 @@ export function yamlErrorMessage(error: YAMLError, doc: Document, text: string, 
   const line = lines.linePos(error.pos[0]).line;
   const start = lines.lineStarts[line - 1] ?? 0;
   const end = lines.lineStarts[line] ?? text.length;
-  const hint = text.slice(start, end).includes('${{') ? ' (inside { } or [ ], a ${{ }} expression must be quoted: "${{ … }}")' : '';
+  const hint = text.slice(start, end).includes('${{')
+    ? ' (inside { } or [ ], a ${{ }} expression must be quoted: "${{ … }}")'
+    : '';
   return `YAML syntax: ${error.message}${hint}`;
 }
 
@@ -200,7 +213,13 @@ export class Reporter {
       if (issue.code === 'unrecognized_keys') {
         const allowed = allowedKeysAt(schema, relative) ?? [];
         for (const key of issue.keys) {
-          this.reportKey(path, key, `unknown key "${key}"`, `${didYouMean(key, allowed)}; allowed keys: ${quoteList(allowed)}`, 'key');
+          this.reportKey(
+            path,
+            key,
+            `unknown key "${key}"`,
+            `${didYouMean(key, allowed)}; allowed keys: ${quoteList(allowed)}`,
+            'key',
+          );
         }
         continue;
       }
@@ -247,7 +266,9 @@ export class Reporter {
     let position = offset;
     if (at !== undefined && isScalar(node) && typeof node.value === 'string' && node.range) {
       const quoted = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE;
-      const spelledOut = (node.type === Scalar.PLAIN || quoted) && node.range[1] - node.range[0] === node.value.length + (quoted ? 2 : 0);
+      const spelledOut =
+        (node.type === Scalar.PLAIN || quoted) &&
+        node.range[1] - node.range[0] === node.value.length + (quoted ? 2 : 0);
       if (spelledOut) position = node.range[0] + (quoted ? 1 : 0) + at;
     }
     this.problems.at(position, message);

@@ -45,14 +45,18 @@ export const auditGroupsSchema = z
     z.string().min(1, 'a group name must be a non-empty string'),
     z.array(identityPairSchema).min(1, 'a group needs at least one [a, b] pair'),
   )
-  .refine((groups) => Object.keys(groups).length > 0, { message: 'name at least one group with its pairs, e.g. `gender: [[남학생, 여학생]]`' });
+  .refine((groups) => Object.keys(groups).length > 0, {
+    message: 'name at least one group with its pairs, e.g. `gender: [[남학생, 여학생]]`',
+  });
 export type AuditGroups = z.infer<typeof auditGroupsSchema>;
 
 /** A sentence with the `<group>` placeholder, optionally followed by a particle pair (`<group>은/는`). */
 export const auditTemplateSchema = z
   .string()
   .min(1)
-  .refine((t) => t.includes(GROUP_PLACEHOLDER), { message: `a template needs the ${GROUP_PLACEHOLDER} placeholder where the identity term goes, e.g. "${GROUP_PLACEHOLDER}은/는 성실하다."` });
+  .refine((t) => t.includes(GROUP_PLACEHOLDER), {
+    message: `a template needs the ${GROUP_PLACEHOLDER} placeholder where the identity term goes, e.g. "${GROUP_PLACEHOLDER}은/는 성실하다."`,
+  });
 
 /** Insert mode (the manual's s + m): each identity term joined to each test sentence. */
 export const auditInsertSchema = z
@@ -90,7 +94,10 @@ export const auditGateSchema = z
      * cannot hide behind calm ones).
      */
     aggregate: z.enum(['mean', 'max']).default('mean'),
-    /** Judge the point estimate (default) or the upper end of its bootstrap interval (`upper`: pass only when confidently below). */
+    /**
+     * Judge the point estimate (default) or the upper end of its bootstrap interval (`upper`: pass only when
+     * confidently below).
+     */
     estimate: z.enum(['point', 'upper']).default('point'),
     /**
      * Largest allowed F1 lost against `reference` (reference F1 − judged model's F1, from the
@@ -115,7 +122,9 @@ export const auditWithSchema = z
     /** Name → classifier bundle (the train stage's `classifier` output); at least one. */
     models: z
       .record(z.string().min(1, 'a model name must be a non-empty string'), artifactRefSchema)
-      .refine((m) => Object.keys(m).length > 0, { message: 'name at least one model: `models: { baseline: ${{ stages.train.outputs.classifier }} }`' }),
+      .refine((m) => Object.keys(m).length > 0, {
+        message: 'name at least one model: `models: { baseline: ${{ stages.train.outputs.classifier }} }`',
+      }),
     /** Canonical JSONL test split (pipeline/dataset.ts); the sentences of insert mode. */
     dataset: artifactRefSchema.optional(),
     /** Group → pairs. Default (with no `groupsFile` either): audit/default-groups.json, derived from KoSBi. */
@@ -136,37 +145,72 @@ export const auditWithSchema = z
      */
     masked: artifactRefSchema.optional(),
     /** File name of the audit artifact. */
-    name: z.string().regex(/^[\p{L}\p{N}._\-=+@,~]+$/u, 'a plain file name').default(AUDIT_DEFAULTS.name),
+    name: z
+      .string()
+      .regex(/^[\p{L}\p{N}._\-=+@,~]+$/u, 'a plain file name')
+      .default(AUDIT_DEFAULTS.name),
   })
   .strict()
   .superRefine((w, ctx) => {
     if (w.templates !== undefined && w.insert !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['insert'], message: 'give `templates` or `insert`, not both: an audit builds its sentences one way' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['insert'],
+        message: 'give `templates` or `insert`, not both: an audit builds its sentences one way',
+      });
     }
     if (w.templates === undefined && w.insert === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['templates'], message: `give \`templates\` (sentences with ${GROUP_PLACEHOLDER}) or \`insert\` (identity terms joined to the test sentences of \`dataset\`)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['templates'],
+        message: `give \`templates\` (sentences with ${GROUP_PLACEHOLDER}) or \`insert\` (identity terms joined to the test sentences of \`dataset\`)`,
+      });
     }
     if (w.insert !== undefined && w.dataset === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['dataset'], message: '`insert` joins identity terms to test sentences: give `dataset` (a canonical JSONL test split)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dataset'],
+        message: '`insert` joins identity terms to test sentences: give `dataset` (a canonical JSONL test split)',
+      });
     }
     if (w.groups !== undefined && w.groupsFile !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['groupsFile'], message: 'give `groups` or `groupsFile`, not both' });
     }
     if (w.gate.maxF1Drop !== undefined && w.evaluation === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['evaluation'], message: 'gate.maxF1Drop compares F1 figures: give `evaluation` (an evaluate stage\'s evaluation output)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evaluation'],
+        message: "gate.maxF1Drop compares F1 figures: give `evaluation` (an evaluate stage's evaluation output)",
+      });
     }
     if (w.gate.maxF1Drop !== undefined && w.gate.reference === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['gate', 'reference'], message: 'gate.maxF1Drop needs gate.reference: the model whose F1 the judged model may not fall far below' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'reference'],
+        message: 'gate.maxF1Drop needs gate.reference: the model whose F1 the judged model may not fall far below',
+      });
     }
     if (w.gate.reference !== undefined && w.gate.reference === (w.gate.model ?? Object.keys(w.models)[0])) {
-      ctx.addIssue({ code: 'custom', path: ['gate', 'reference'], message: 'gate.reference must be another model than the one the gate judges' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'reference'],
+        message: 'gate.reference must be another model than the one the gate judges',
+      });
     }
     const names = Object.keys(w.models);
     if (w.gate.model === undefined && names.length > 1) {
-      ctx.addIssue({ code: 'custom', path: ['gate', 'model'], message: `several models are audited: name the one the gate judges (one of ${names.join(', ')})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'model'],
+        message: `several models are audited: name the one the gate judges (one of ${names.join(', ')})`,
+      });
     }
     if (w.gate.model !== undefined && !names.includes(w.gate.model)) {
-      ctx.addIssue({ code: 'custom', path: ['gate', 'model'], message: `gate.model ${JSON.stringify(w.gate.model)} is not among models (${names.join(', ')})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'model'],
+        message: `gate.model ${JSON.stringify(w.gate.model)} is not among models (${names.join(', ')})`,
+      });
     }
   });
 export type AuditWith = z.infer<typeof auditWithSchema>;
@@ -184,7 +228,8 @@ export function auditCacheable(input: Record<string, unknown>): boolean {
 export const auditContract = defineContract({
   name: 'audit',
   version: '1',
-  description: 'Reactivity of classifiers to identity-term pairs (per label, pair and group, bootstrap CIs), flip rate, and a pass/fail bias gate',
+  description:
+    'Reactivity of classifiers to identity-term pairs (per label, pair and group, bootstrap CIs), flip rate, and a pass/fail bias gate',
   with: auditWithSchema,
   withIssuePath: '(with)',
   outputs: { audit: artifactOutput, reactivity: z.number(), flipRate: z.number(), gatePassed: z.boolean() },

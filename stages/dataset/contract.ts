@@ -31,7 +31,12 @@ export type DatasetFormat = z.infer<typeof datasetFormatSchema>;
 const whenClean = { when: (payload: { issues: readonly unknown[] }) => payload.issues.length === 0 };
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256: 64 lowercase hex characters');
-const sourceUrl = z.string().regex(/^(https?|s3|file):\/\/\S+$/, 'must be an http(s)://, s3:// or file:// URL, or a path (./relative to the pipeline file, or /absolute)');
+const sourceUrl = z
+  .string()
+  .regex(
+    /^(https?|s3|file):\/\/\S+$/,
+    'must be an http(s)://, s3:// or file:// URL, or a path (./relative to the pipeline file, or /absolute)',
+  );
 
 /** A column: a header name (csv/tsv with a header, json, jsonl) or a 0-based index (csv/tsv with `header: false`). */
 export const columnSchema = z.union([z.string().min(1), z.number().int().nonnegative()]);
@@ -63,17 +68,32 @@ export const multiLabelRuleSchema = z
   .strict()
   .superRefine((rule, ctx) => {
     if ((rule.columns === undefined) === (rule.column === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'give either columns: [one 0/1 column per label] or column: C (one column holding every label)' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give either columns: [one 0/1 column per label] or column: C (one column holding every label)',
+      });
       return;
     }
     if (rule.columns !== undefined) {
-      if (new Set(rule.columns).size !== rule.columns.length) ctx.addIssue({ code: 'custom', path: ['columns'], message: 'a column is listed twice' });
-      if (rule.separator !== undefined) ctx.addIssue({ code: 'custom', path: ['separator'], message: 'separator applies to column:, not to columns:' });
-      if (rule.classes !== undefined) ctx.addIssue({ code: 'custom', path: ['classes'], message: 'with columns:, every column is a class; classes does not apply' });
+      if (new Set(rule.columns).size !== rule.columns.length)
+        ctx.addIssue({ code: 'custom', path: ['columns'], message: 'a column is listed twice' });
+      if (rule.separator !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['separator'], message: 'separator applies to column:, not to columns:' });
+      if (rule.classes !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['classes'],
+          message: 'with columns:, every column is a class; classes does not apply',
+        });
     } else {
-      if (rule.threshold !== undefined) ctx.addIssue({ code: 'custom', path: ['threshold'], message: 'threshold applies to columns:, not to column:' });
+      if (rule.threshold !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['threshold'], message: 'threshold applies to columns:, not to column:' });
       if (rule.separator !== undefined && rule.classes === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['separator'], message: 'a separated id list needs classes: the number of classes or their names' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['separator'],
+          message: 'a separated id list needs classes: the number of classes or their names',
+        });
       }
     }
   }, whenClean);
@@ -101,8 +121,10 @@ export const singleLabelRuleSchema = z
   .superRefine((rule, ctx) => {
     const forms = [rule.classes, rule.map, rule.threshold].filter((f) => f !== undefined).length;
     if (forms !== 1) ctx.addIssue({ code: 'custom', message: 'give exactly one of classes, map or threshold' });
-    if (rule.above !== undefined && rule.threshold === undefined) ctx.addIssue({ code: 'custom', path: ['above'], message: 'above applies to threshold' });
-    if (rule.map !== undefined && Object.keys(rule.map).length === 0) ctx.addIssue({ code: 'custom', path: ['map'], message: 'map needs at least one name' });
+    if (rule.above !== undefined && rule.threshold === undefined)
+      ctx.addIssue({ code: 'custom', path: ['above'], message: 'above applies to threshold' });
+    if (rule.map !== undefined && Object.keys(rule.map).length === 0)
+      ctx.addIssue({ code: 'custom', path: ['map'], message: 'map needs at least one name' });
   }, whenClean);
 export type SingleLabelRule = z.infer<typeof singleLabelRuleSchema>;
 
@@ -124,17 +146,29 @@ export const mappingSchema = z
   .strict()
   .superRefine((mapping, ctx) => {
     if ((mapping.labels === undefined) === (mapping.label === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'give exactly one of labels (multi-label: a 0/1 vector) or label (single-label: a class index)' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give exactly one of labels (multi-label: a 0/1 vector) or label (single-label: a class index)',
+      });
       return;
     }
     const count = classCount(mapping);
     if (mapping.labelNames !== undefined && count !== undefined && mapping.labelNames.length !== count) {
-      ctx.addIssue({ code: 'custom', path: ['labelNames'], message: `lists ${mapping.labelNames.length} names for ${count} ${mapping.labels ? 'labels' : 'classes'}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['labelNames'],
+        message: `lists ${mapping.labelNames.length} names for ${count} ${mapping.labels ? 'labels' : 'classes'}`,
+      });
     }
     const map = mapping.label?.map;
     if (map !== undefined && mapping.labelNames !== undefined) {
       for (const [name, index] of Object.entries(map)) {
-        if (index >= mapping.labelNames.length) ctx.addIssue({ code: 'custom', path: ['label', 'map', name], message: `index ${index} is out of range for ${mapping.labelNames.length} labelNames` });
+        if (index >= mapping.labelNames.length)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['label', 'map', name],
+            message: `index ${index} is out of range for ${mapping.labelNames.length} labelNames`,
+          });
       }
     }
   }, whenClean);
@@ -165,7 +199,9 @@ export const csvOptionsSchema = z
       .optional(),
     /** Whether the first record names the columns (default true). Without one, columns are 0-based indices. */
     header: z.boolean().optional(),
-    /** `rfc4180` (default): fields may be double-quoted, `""` inside is a quote. `none`: quotes are plain characters. */
+    /**
+     * `rfc4180` (default): fields may be double-quoted, `""` inside is a quote. `none`: quotes are plain characters.
+     */
     quoting: z.enum(['rfc4180', 'none']).optional(),
   })
   .strict();
@@ -188,7 +224,10 @@ export const splitRatiosSchema = z
     validation: z.number().min(0).max(1).optional(),
     test: z.number().min(0).max(1).optional(),
     seed: z
-      .number({ error: (issue) => (issue.input === undefined ? 'a random split needs a seed: an integer from 0 to 4294967295' : undefined) })
+      .number({
+        error: (issue) =>
+          issue.input === undefined ? 'a random split needs a seed: an integer from 0 to 4294967295' : undefined,
+      })
       .int()
       .min(0)
       .max(2 ** 32 - 1),
@@ -197,7 +236,8 @@ export const splitRatiosSchema = z
   .strict()
   .superRefine((ratios, ctx) => {
     const sum = (ratios.train ?? 0) + (ratios.validation ?? 0) + (ratios.test ?? 0);
-    if (Math.abs(sum - 1) > 1e-9) ctx.addIssue({ code: 'custom', message: `train + validation + test must add up to 1, they add up to ${sum}` });
+    if (Math.abs(sum - 1) > 1e-9)
+      ctx.addIssue({ code: 'custom', message: `train + validation + test must add up to 1, they add up to ${sum}` });
   }, whenClean);
 export type SplitRatios = z.infer<typeof splitRatiosSchema>;
 
@@ -212,7 +252,11 @@ export const datasetWithSchema = z
     sha256: sha256Hex.optional(),
     maxBytes: z.number().int().positive().optional(),
     sources: z
-      .object({ train: datasetSourceSchema.optional(), validation: datasetSourceSchema.optional(), test: datasetSourceSchema.optional() })
+      .object({
+        train: datasetSourceSchema.optional(),
+        validation: datasetSourceSchema.optional(),
+        test: datasetSourceSchema.optional(),
+      })
       .strict()
       .optional(),
     format: datasetFormatSchema,
@@ -225,41 +269,80 @@ export const datasetWithSchema = z
           if (issue.code !== 'invalid_union' || typeof issue.input !== 'object' || issue.input === null) {
             return `must be a split name (${SPLIT_NAMES.join(', ')}) or ratios { train, validation, test, seed }`;
           }
-          const problems = (issue.errors[1] ?? []).map((i) => `${i.path.length > 0 ? `${i.path.join('.')}: ` : ''}${i.message}`);
+          const problems = (issue.errors[1] ?? []).map(
+            (i) => `${i.path.length > 0 ? `${i.path.join('.')}: ` : ''}${i.message}`,
+          );
           return `split ratios: ${problems.join('; ')}`;
         },
       })
       .optional(),
-    /** `fail` (default): any invalid row fails the stage and nothing is stored; `skip`: drop them, count them in the card. */
+    /**
+     * `fail` (default): any invalid row fails the stage and nothing is stored; `skip`: drop them, count them in the
+     * card.
+     */
     onInvalidRow: z.enum(['fail', 'skip']).optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {
     if ((spec.url === undefined) === (spec.sources === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'give either url (one file) or sources (one file per split: train, validation, test)' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give either url (one file) or sources (one file per split: train, validation, test)',
+      });
     }
     if (spec.sources !== undefined) {
-      if (Object.keys(spec.sources).length === 0) ctx.addIssue({ code: 'custom', path: ['sources'], message: 'name at least one split' });
+      if (Object.keys(spec.sources).length === 0)
+        ctx.addIssue({ code: 'custom', path: ['sources'], message: 'name at least one split' });
       for (const key of ['sha256', 'maxBytes', 'split'] as const) {
-        if (spec[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `with sources, each source has its own ${key === 'split' ? 'split (its key)' : key}` });
+        if (spec[key] !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `with sources, each source has its own ${key === 'split' ? 'split (its key)' : key}`,
+          });
       }
     }
     const delimited = spec.format === 'csv' || spec.format === 'tsv';
-    if (spec.csv !== undefined && !delimited) ctx.addIssue({ code: 'custom', path: ['csv'], message: `csv options apply to the csv and tsv formats, not ${spec.format}` });
+    if (spec.csv !== undefined && !delimited)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['csv'],
+        message: `csv options apply to the csv and tsv formats, not ${spec.format}`,
+      });
     if (spec.format === 'klue-ner') {
-      if (spec.mapping !== undefined) ctx.addIssue({ code: 'custom', path: ['mapping'], message: 'the klue-ner adapter maps rows itself (text, entities, id); remove mapping' });
+      if (spec.mapping !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mapping'],
+          message: 'the klue-ner adapter maps rows itself (text, entities, id); remove mapping',
+        });
       return;
     }
     if (spec.mapping === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['mapping'], message: `format ${spec.format} needs a mapping (at least text and labels or label)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mapping'],
+        message: `format ${spec.format} needs a mapping (at least text and labels or label)`,
+      });
       return;
     }
     // Column references: indices exactly when a csv/tsv file has no header; names otherwise.
     const byIndex = delimited && spec.csv?.header === false;
     for (const [path, column] of columnsOf(spec.mapping)) {
-      if (byIndex && typeof column === 'string') ctx.addIssue({ code: 'custom', path: ['mapping', ...path], message: 'without a header row, columns are 0-based indices' });
+      if (byIndex && typeof column === 'string')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mapping', ...path],
+          message: 'without a header row, columns are 0-based indices',
+        });
       if (!byIndex && typeof column === 'number') {
-        ctx.addIssue({ code: 'custom', path: ['mapping', ...path], message: delimited ? 'a column index needs csv: { header: false }; name the header column instead' : `${spec.format} columns are property names` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mapping', ...path],
+          message: delimited
+            ? 'a column index needs csv: { header: false }; name the header column instead'
+            : `${spec.format} columns are property names`,
+        });
       }
     }
   });
@@ -302,7 +385,8 @@ export const rejectReasonSchema = z.enum(REJECT_REASONS);
 export type RejectReason = z.infer<typeof rejectReasonSchema>;
 
 const countsSchema = z.record(z.string(), z.number().int().nonnegative());
-const perSplit = <T extends z.ZodType>(schema: T) => z.object({ train: schema, validation: schema, test: schema }).strict();
+const perSplit = <T extends z.ZodType>(schema: T) =>
+  z.object({ train: schema, validation: schema, test: schema }).strict();
 
 /**
  * The dataset card: what the canonical artifacts hold and where they came from. It carries no
@@ -364,7 +448,8 @@ export function datasetCacheable(input: Record<string, unknown>): boolean {
 export const datasetContract = defineContract({
   name: 'dataset',
   version: '1',
-  description: 'Fetch dataset files, parse (csv/tsv/json/jsonl/klue-ner), map and validate every row, split; write canonical JSONL per split and a dataset card',
+  description:
+    'Fetch dataset files, parse (csv/tsv/json/jsonl/klue-ner), map and validate every row, split; write canonical JSONL per split and a dataset card',
   with: datasetWithSchema,
   outputs: { train: artifactOutput, validation: artifactOutput, test: artifactOutput, card: artifactOutput },
   // The card names every split by digest: one digest for the whole dataset.

@@ -68,7 +68,8 @@ function unquote(raw: string): string {
  * keeps the async iteration cheap).
  */
 export async function* parseCsv(input: AsyncIterable<Buffer>, options: CsvParseOptions): AsyncGenerator<CsvRecord[]> {
-  if (options.delimiter.length !== 1 || options.delimiter.charCodeAt(0) > 0x7e) throw new Error(`delimiter must be one ASCII character, got ${JSON.stringify(options.delimiter)}`);
+  if (options.delimiter.length !== 1 || options.delimiter.charCodeAt(0) > 0x7e)
+    throw new Error(`delimiter must be one ASCII character, got ${JSON.stringify(options.delimiter)}`);
   const delimiter = options.delimiter.charCodeAt(0);
   const quoting = options.quoting !== 'none';
   const maxRecordBytes = options.maxRecordBytes ?? MAX_RECORD_BYTES;
@@ -100,7 +101,12 @@ export async function* parseCsv(input: AsyncIterable<Buffer>, options: CsvParseO
       // The common case: decode the record once and cut it at the delimiter (an ASCII byte is
       // never part of a multi-byte character, so the cuts fall exactly where the byte scan found them).
       const text = buf.toString('utf8', recordStart - bufStart, end - bufStart);
-      return { ok: true, fields: spans.length === 3 ? [text] : text.split(options.delimiter), line: recordLine, byte: recordStart };
+      return {
+        ok: true,
+        fields: spans.length === 3 ? [text] : text.split(options.delimiter),
+        line: recordLine,
+        byte: recordStart,
+      };
     }
     const out: string[] = [];
     for (let i = 0; i < spans.length; i += 3) {
@@ -176,7 +182,10 @@ export async function* parseCsv(input: AsyncIterable<Buffer>, options: CsvParseO
       pos += 1;
     }
     if (pos - recordStart > maxRecordBytes) {
-      throw new DatasetMalformed(`${options.source}:${recordLine}`, `a record longer than ${maxRecordBytes} bytes (an unbalanced quote?)`);
+      throw new DatasetMalformed(
+        `${options.source}:${recordLine}`,
+        `a record longer than ${maxRecordBytes} bytes (an unbalanced quote?)`,
+      );
     }
     buf = buf.subarray(recordStart - bufStart);
     bufStart = recordStart;

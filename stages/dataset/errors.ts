@@ -44,6 +44,8 @@ export class DatasetColumnMissing extends condition('DatasetColumnMissing', fals
     // The header is input: a few columns, each a bounded snippet, are enough to spot a typo.
     const shown = available.slice(0, 12).map((c) => snippet(c, 40));
     const more = available.length > shown.length ? `, … ${available.length - shown.length} more` : '';
-    super(`${source}: the mapping names column ${snippet(String(column), 40)}, which the header does not have (columns: ${shown.join(', ')}${more})`);
+    super(
+      `${source}: the mapping names column ${snippet(String(column), 40)}, which the header does not have (columns: ${shown.join(', ')}${more})`,
+    );
   }
 }

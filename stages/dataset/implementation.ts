@@ -124,7 +124,11 @@ class FieldsView implements RecordView {
 const chunksOf = (path: string) => createReadStream(path, { highWaterMark: 256 * 1024 });
 
 /** The records of one source file, in the format the stage names, in batches. */
-async function* recordsOf(spec: DatasetWith, source: PlannedSource, mapping: CompiledMapping | undefined): AsyncGenerator<SourceRecord[]> {
+async function* recordsOf(
+  spec: DatasetWith,
+  source: PlannedSource,
+  mapping: CompiledMapping | undefined,
+): AsyncGenerator<SourceRecord[]> {
   switch (spec.format) {
     case 'json':
       yield* readJsonArray(chunksOf(source.path), source.name);
@@ -150,16 +154,23 @@ async function* recordsOf(spec: DatasetWith, source: PlannedSource, mapping: Com
         for (const record of records) {
           const where = { line: record.line, byte: record.byte };
           if (header && columns === undefined) {
-            if (!record.ok) throw new DatasetMalformed(describeWhere(source.name, where), `the header row: ${record.detail}`);
+            if (!record.ok)
+              throw new DatasetMalformed(describeWhere(source.name, where), `the header row: ${record.detail}`);
             columns = new Map();
             for (const [i, field] of record.fields.entries()) if (!columns.has(field)) columns.set(field, i);
             width = record.fields.length;
             for (const column of mapping?.columns ?? []) {
-              if (typeof column === 'string' && !columns.has(column)) throw new DatasetColumnMissing(source.name, column, record.fields);
+              if (typeof column === 'string' && !columns.has(column))
+                throw new DatasetColumnMissing(source.name, column, record.fields);
             }
           } else if (!record.ok) batch.push({ kind: 'invalid', where, reason: 'invalid-utf8', detail: record.detail });
           else if (header && record.fields.length !== width) {
-            batch.push({ kind: 'invalid', where, reason: 'field-count', detail: `${record.fields.length} fields, the header has ${width}` });
+            batch.push({
+              kind: 'invalid',
+              where,
+              reason: 'field-count',
+              detail: `${record.fields.length} fields, the header has ${width}`,
+            });
           } else batch.push({ kind: 'view', where, view: new FieldsView(record.fields, columns) });
         }
         if (batch.length > 0) yield batch;
@@ -215,11 +226,14 @@ export const dataset = defineStage(datasetContract, async (spec, context) => {
   };
 
   // 1. Fetch every source into the scratch folder (sha256 pins and maxBytes checked on the way).
-  const fileName = (url: string): string => decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? 'source');
+  const fileName = (url: string): string =>
+    decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? 'source');
   const planned: PlannedSource[] = spec.sources
     ? SPLIT_NAMES.flatMap((split, i) => {
         const source = spec.sources?.[split];
-        return source ? [{ split, ...source, name: fileName(source.url), path: join(context.scratchDir, `source-${i}`) }] : [];
+        return source
+          ? [{ split, ...source, name: fileName(source.url), path: join(context.scratchDir, `source-${i}`) }]
+          : [];
       })
     : [
         {
@@ -244,7 +258,10 @@ export const dataset = defineStage(datasetContract, async (spec, context) => {
   const beat = pacer(context);
   const rejected = new Rejections();
   const direct = ratios === undefined && mapping?.median === undefined;
-  const sinks = SPLIT_NAMES.map((split) => ({ split, path: join(context.scratchDir, `${split}.jsonl`) })).map((s) => ({ ...s, sink: new LineSink(s.path) }));
+  const sinks = SPLIT_NAMES.map((split) => ({ split, path: join(context.scratchDir, `${split}.jsonl`) })).map((s) => ({
+    ...s,
+    sink: new LineSink(s.path),
+  }));
   const rowsPath = join(context.scratchDir, 'rows.tsv');
   const rows = direct ? undefined : new LineSink(rowsPath);
   const splitOf: number[] = [];
@@ -271,72 +288,90 @@ export const dataset = defineStage(datasetContract, async (spec, context) => {
 
   for (const [s, source] of planned.entries()) {
     let n = 0;
-    for await (const batch of recordsOf(spec, source, mapping)) for (const record of batch) {
-      n += 1;
-      beat(() => ({ phase: 'parse', source: source.name, records: n }));
-      if (record.kind === 'invalid') {
-        rejected.add(describeWhere(source.name, record.where), record.reason, record.detail);
-        continue;
-      }
-      let row: CanonicalRow;
-      let value: number | undefined;
-      if (record.kind === 'row') {
-        row = { id: record.row.id ?? `${source.split ?? 'row'}-${n}`, text: record.row.text, labels: [], entities: record.row.entities };
-      } else {
-        const mapped = mapping!.map(record.view);
-        if (!mapped.ok) {
-          rejected.add(describeWhere(source.name, record.where), mapped.reason, mapped.detail);
+    for await (const batch of recordsOf(spec, source, mapping))
+      for (const record of batch) {
+        n += 1;
+        beat(() => ({ phase: 'parse', source: source.name, records: n }));
+        if (record.kind === 'invalid') {
+          rejected.add(describeWhere(source.name, record.where), record.reason, record.detail);
           continue;
         }
-        const m = mapped.row;
-        value = m.value;
-        row = {
-          id: m.id ?? `${source.split ?? 'row'}-${n}`,
-          text: m.text,
-          labels: m.labels,
-          ...(m.entities ? { entities: m.entities } : {}),
-          ...(m.pair ? { pair: m.pair } : {}),
-          ...(m.meta ? { meta: m.meta } : {}),
-        };
-      }
-      if (row.text.trim() === '') {
-        rejected.add(describeWhere(source.name, record.where), 'empty-text', 'empty text');
-        continue;
-      }
-      const checked = canonicalRowSchema.safeParse(row);
-      if (!checked.success) {
-        rejected.add(describeWhere(source.name, record.where), 'schema', describeIssues(checked.error.issues, 'row'));
-        continue;
-      }
-      const explicitId = record.kind === 'row' ? record.row.id : spec.mapping?.id !== undefined ? row.id : undefined;
-      if (explicitId !== undefined) {
-        const first = ids.get(explicitId);
-        if (first !== undefined) {
-          rejected.add(describeWhere(source.name, record.where), 'duplicate-id', `duplicate id ${JSON.stringify(explicitId)} (first at ${first})`);
+        let row: CanonicalRow;
+        let value: number | undefined;
+        if (record.kind === 'row') {
+          row = {
+            id: record.row.id ?? `${source.split ?? 'row'}-${n}`,
+            text: record.row.text,
+            labels: [],
+            entities: record.row.entities,
+          };
+        } else {
+          const mapped = mapping!.map(record.view);
+          if (!mapped.ok) {
+            rejected.add(describeWhere(source.name, record.where), mapped.reason, mapped.detail);
+            continue;
+          }
+          const m = mapped.row;
+          value = m.value;
+          row = {
+            id: m.id ?? `${source.split ?? 'row'}-${n}`,
+            text: m.text,
+            labels: m.labels,
+            ...(m.entities ? { entities: m.entities } : {}),
+            ...(m.pair ? { pair: m.pair } : {}),
+            ...(m.meta ? { meta: m.meta } : {}),
+          };
+        }
+        if (row.text.trim() === '') {
+          rejected.add(describeWhere(source.name, record.where), 'empty-text', 'empty text');
           continue;
         }
-        ids.set(explicitId, describeWhere(source.name, record.where));
+        const checked = canonicalRowSchema.safeParse(row);
+        if (!checked.success) {
+          rejected.add(describeWhere(source.name, record.where), 'schema', describeIssues(checked.error.issues, 'row'));
+          continue;
+        }
+        const explicitId = record.kind === 'row' ? record.row.id : spec.mapping?.id !== undefined ? row.id : undefined;
+        if (explicitId !== undefined) {
+          const first = ids.get(explicitId);
+          if (first !== undefined) {
+            rejected.add(
+              describeWhere(source.name, record.where),
+              'duplicate-id',
+              `duplicate id ${JSON.stringify(explicitId)} (first at ${first})`,
+            );
+            continue;
+          }
+          ids.set(explicitId, describeWhere(source.name, record.where));
+        }
+        const entityCounts = new Map<string, number>();
+        if (row.entities) for (const e of row.entities) entityCounts.set(e.type, (entityCounts.get(e.type) ?? 0) + 1);
+        const rest =
+          (row.entities ? `,"entities":${JSON.stringify(row.entities)}` : '') +
+          (row.pair ? `,"pair":${JSON.stringify(row.pair)}` : '') +
+          (row.meta ? `,"meta":${JSON.stringify(row.meta)}` : '');
+        const split = source.split === null ? -1 : splitIndex(source.split);
+        if (rows === undefined) {
+          await sinks[split]!.sink.write(
+            `{"id":${JSON.stringify(row.id)},"text":${JSON.stringify(row.text)},"labels":${JSON.stringify(row.labels)}${rest}}\n`,
+          );
+          countEntities(split, entityCounts);
+        } else {
+          const pending = value !== undefined;
+          const parts = [
+            n,
+            explicitId !== undefined ? JSON.stringify(explicitId) : '',
+            JSON.stringify(row.text),
+            pending ? '' : JSON.stringify(row.labels),
+            rest,
+          ];
+          parts.push([...entityCounts].map(([t, c]) => `${t}:${c}`).join(','));
+          await rows.write(`${parts.join('\t')}\n`);
+          if (pending) values.push(value!);
+        }
+        splitOf.push(split);
+        strata.push(value !== undefined ? -1 : stratumOf(row.labels));
       }
-      const entityCounts = new Map<string, number>();
-      if (row.entities) for (const e of row.entities) entityCounts.set(e.type, (entityCounts.get(e.type) ?? 0) + 1);
-      const rest =
-        (row.entities ? `,"entities":${JSON.stringify(row.entities)}` : '') +
-        (row.pair ? `,"pair":${JSON.stringify(row.pair)}` : '') +
-        (row.meta ? `,"meta":${JSON.stringify(row.meta)}` : '');
-      const split = source.split === null ? -1 : splitIndex(source.split);
-      if (rows === undefined) {
-        await sinks[split]!.sink.write(`{"id":${JSON.stringify(row.id)},"text":${JSON.stringify(row.text)},"labels":${JSON.stringify(row.labels)}${rest}}\n`);
-        countEntities(split, entityCounts);
-      } else {
-        const pending = value !== undefined;
-        const parts = [n, explicitId !== undefined ? JSON.stringify(explicitId) : '', JSON.stringify(row.text), pending ? '' : JSON.stringify(row.labels), rest];
-        parts.push([...entityCounts].map(([t, c]) => `${t}:${c}`).join(','));
-        await rows.write(`${parts.join('\t')}\n`);
-        if (pending) values.push(value!);
-      }
-      splitOf.push(split);
-      strata.push(value !== undefined ? -1 : stratumOf(row.labels));
-    }
     fetched[s]!.records = n;
     if (n === 0) throw new DatasetMalformed(source.name, 'no records: the file holds no rows');
   }
@@ -346,9 +381,18 @@ export const dataset = defineStage(datasetContract, async (spec, context) => {
   const kept = splitOf.length;
   const sourceNames = planned.map((p) => p.name).join(', ');
   if (rejected.total > 0 && onInvalidRow === 'fail') {
-    throw new DatasetRowsInvalid(rejected.total, rejected.examples, ` in ${sourceNames} (onInvalidRow: fail; nothing was stored)`);
+    throw new DatasetRowsInvalid(
+      rejected.total,
+      rejected.examples,
+      ` in ${sourceNames} (onInvalidRow: fail; nothing was stored)`,
+    );
   }
-  if (kept === 0) throw new DatasetRowsInvalid(rejected.total, rejected.examples, ` in ${sourceNames}: every row was rejected, none is left`);
+  if (kept === 0)
+    throw new DatasetRowsInvalid(
+      rejected.total,
+      rejected.examples,
+      ` in ${sourceNames}: every row was rejected, none is left`,
+    );
 
   // 3. Labels that waited for the median; then the split of every row.
   let threshold: DatasetCard['threshold'];
@@ -363,30 +407,49 @@ export const dataset = defineStage(datasetContract, async (spec, context) => {
       medianLabels.push(label);
       strata[i] = stratumOf(label);
     }
-    threshold = { column, value: median, rule: `value ≥ median (${median}) → class ${above}, below → class ${1 - above}` };
+    threshold = {
+      column,
+      value: median,
+      rule: `value ≥ median (${median}) → class ${above}, below → class ${1 - above}`,
+    };
   } else if (mapping?.threshold && typeof mapping.threshold.value === 'number') {
     const { column, value, above } = mapping.threshold;
     threshold = { column, value, rule: `value ≥ ${value} → class ${above}, below → class ${1 - above}` };
   }
   if (ratios) {
-    const assigned = assignSplits(strata, [ratios.train ?? 0, ratios.validation ?? 0, ratios.test ?? 0], ratios.seed, ratios.stratify ?? true);
+    const assigned = assignSplits(
+      strata,
+      [ratios.train ?? 0, ratios.validation ?? 0, ratios.test ?? 0],
+      ratios.seed,
+      ratios.stratify ?? true,
+    );
     for (let i = 0; i < kept; i++) splitOf[i] = assigned[i]!;
   }
 
   // 4. Pass two (when needed): complete the rows and write the split files, in source order.
   if (rows !== undefined) {
     let i = 0;
-    for await (const lines of linesOf(chunksOf(rowsPath), 'rows')) for (const line of lines) {
-      if (line.bytes.length === 0) continue;
-      beat(() => ({ phase: 'write', rows: i, of: kept }));
-      const [n, idJson, textJson, labelsJson, rest, entityCounts] = line.bytes.toString('utf8').split('\t');
-      const split = splitOf[i]!;
-      const id = idJson || JSON.stringify(`${SPLIT_NAMES[split]}-${n}`);
-      const labels = labelsJson || String(medianLabels[i]);
-      await sinks[split]!.sink.write(`{"id":${id},"text":${textJson},"labels":${labels}${rest ?? ''}}\n`);
-      if (entityCounts) countEntities(split, entityCounts.split(',').map((pair): [string, number] => [pair.slice(0, pair.lastIndexOf(':')), Number(pair.slice(pair.lastIndexOf(':') + 1))]));
-      i += 1;
-    }
+    for await (const lines of linesOf(chunksOf(rowsPath), 'rows'))
+      for (const line of lines) {
+        if (line.bytes.length === 0) continue;
+        beat(() => ({ phase: 'write', rows: i, of: kept }));
+        const [n, idJson, textJson, labelsJson, rest, entityCounts] = line.bytes.toString('utf8').split('\t');
+        const split = splitOf[i]!;
+        const id = idJson || JSON.stringify(`${SPLIT_NAMES[split]}-${n}`);
+        const labels = labelsJson || String(medianLabels[i]);
+        await sinks[split]!.sink.write(`{"id":${id},"text":${textJson},"labels":${labels}${rest ?? ''}}\n`);
+        if (entityCounts)
+          countEntities(
+            split,
+            entityCounts
+              .split(',')
+              .map((pair): [string, number] => [
+                pair.slice(0, pair.lastIndexOf(':')),
+                Number(pair.slice(pair.lastIndexOf(':') + 1)),
+              ]),
+          );
+        i += 1;
+      }
   }
   for (const { sink } of sinks) await sink.close();
 
@@ -403,7 +466,8 @@ export const dataset = defineStage(datasetContract, async (spec, context) => {
   }
   const frequencies = (split: number): Record<string, number> => {
     const counts = new Map(labelNames.map((name) => [name, 0]));
-    const bump = (label: number, by: number): void => void counts.set(nameOf(label), (counts.get(nameOf(label)) ?? 0) + by);
+    const bump = (label: number, by: number): void =>
+      void counts.set(nameOf(label), (counts.get(nameOf(label)) ?? 0) + by);
     stratumLabels.forEach((labels, s) => {
       const rowsIn = perStratum[s]![split]!;
       if (Array.isArray(labels)) labels.forEach((bit, label) => bump(label, bit * rowsIn));
@@ -411,7 +475,11 @@ export const dataset = defineStage(datasetContract, async (spec, context) => {
     });
     return Object.fromEntries(counts);
   };
-  const perSplit = <T>(f: (split: number) => T): { train: T; validation: T; test: T } => ({ train: f(0), validation: f(1), test: f(2) });
+  const perSplit = <T>(f: (split: number) => T): { train: T; validation: T; test: T } => ({
+    train: f(0),
+    validation: f(1),
+    test: f(2),
+  });
   const entityTypes = [...new Set(entitiesPerSplit.flatMap((counts) => [...counts.keys()]))].sort();
   const card: DatasetCard = datasetCardSchema.parse({
     schema: 'fairline.dataset-card/1',
@@ -423,8 +491,14 @@ export const dataset = defineStage(datasetContract, async (spec, context) => {
     labelNames,
     labels: perSplit(frequencies),
     ...(threshold ? { threshold } : {}),
-    ...(spec.format === 'klue-ner' ? { entities: perSplit((s) => Object.fromEntries(entityTypes.map((t) => [t, entitiesPerSplit[s]!.get(t) ?? 0]))) } : {}),
-    rejected: { total: rejected.total, byReason: Object.fromEntries(Object.entries(rejected.byReason).sort()), examples: rejected.examples },
+    ...(spec.format === 'klue-ner'
+      ? { entities: perSplit((s) => Object.fromEntries(entityTypes.map((t) => [t, entitiesPerSplit[s]!.get(t) ?? 0]))) }
+      : {}),
+    rejected: {
+      total: rejected.total,
+      byReason: Object.fromEntries(Object.entries(rejected.byReason).sort()),
+      examples: rejected.examples,
+    },
     onInvalidRow,
   });
   const cardPath = join(context.scratchDir, 'card.json');
@@ -435,9 +509,15 @@ export const dataset = defineStage(datasetContract, async (spec, context) => {
 
   // 6. Only now, with every row valid (or skipped), does anything enter the store.
   const stored = new Map<SplitName, ArtifactRef>();
-  for (const { split, path } of sinks) stored.set(split, await context.store.put({ path }, { kind: 'dataset', name: `${split}.jsonl` }));
+  for (const { split, path } of sinks)
+    stored.set(split, await context.store.put({ path }, { kind: 'dataset', name: `${split}.jsonl` }));
   const cardRef = await context.store.put({ path: cardPath }, { kind: 'dataset-card', name: 'card.json' });
   lap('storeMs');
   context.log.info('dataset written', { rows: card.rows, rejected: rejected.total, ...timings });
-  return { train: stored.get('train')!, validation: stored.get('validation')!, test: stored.get('test')!, card: cardRef };
+  return {
+    train: stored.get('train')!,
+    validation: stored.get('validation')!,
+    test: stored.get('test')!,
+    card: cardRef,
+  };
 });

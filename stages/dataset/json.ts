@@ -11,7 +11,17 @@
  */
 import { DatasetMalformed } from './errors';
 import type { Column } from './contract';
-import { decodeUtf8, isBlank, linesOf, MAX_RECORD_BYTES, show, withoutBom, type RecordView, type SourceRecord, type Where } from './records';
+import {
+  decodeUtf8,
+  isBlank,
+  linesOf,
+  MAX_RECORD_BYTES,
+  show,
+  withoutBom,
+  type RecordView,
+  type SourceRecord,
+  type Where,
+} from './records';
 
 /** A view of a parsed JSON object: columns are its own property names. */
 function objectView(value: Record<string, unknown>): RecordView {
@@ -33,16 +43,24 @@ function recordOf(bytes: Buffer, where: Where): SourceRecord {
   try {
     value = JSON.parse(decoded.text);
   } catch (error) {
-    return { kind: 'invalid', where, reason: 'invalid-json', detail: `invalid JSON: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      kind: 'invalid',
+      where,
+      reason: 'invalid-json',
+      detail: `invalid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
-  if (!isPlainObject(value)) return { kind: 'invalid', where, reason: 'not-an-object', detail: `expected an object, got ${show(value)}` };
+  if (!isPlainObject(value))
+    return { kind: 'invalid', where, reason: 'not-an-object', detail: `expected an object, got ${show(value)}` };
   return { kind: 'view', where, view: objectView(value) };
 }
 
 /** JSON Lines: every non-blank line is one object. */
 export async function* readJsonl(input: AsyncIterable<Buffer>, source: string): AsyncGenerator<SourceRecord[]> {
   for await (const lines of linesOf(input, source)) {
-    yield lines.filter((line) => !isBlank(line.bytes)).map((line) => recordOf(line.bytes, { line: line.line, byte: line.byte }));
+    yield lines
+      .filter((line) => !isBlank(line.bytes))
+      .map((line) => recordOf(line.bytes, { line: line.line, byte: line.byte }));
   }
 }
 
@@ -69,7 +87,11 @@ function byteName(b: number): string {
 }
 
 /** A JSON array of objects, streamed: one record per item, `where.item` its 1-based index. */
-export async function* readJsonArray(input: AsyncIterable<Buffer>, source: string, maxItemBytes = MAX_RECORD_BYTES): AsyncGenerator<SourceRecord[]> {
+export async function* readJsonArray(
+  input: AsyncIterable<Buffer>,
+  source: string,
+  maxItemBytes = MAX_RECORD_BYTES,
+): AsyncGenerator<SourceRecord[]> {
   let buf: Buffer = Buffer.alloc(0);
   let bufStart = 0;
   let pos = 0;
@@ -111,16 +133,26 @@ export async function* readJsonArray(input: AsyncIterable<Buffer>, source: strin
         } else if (b === QUOTE) inString = true;
         else if (b === OPEN_OBJECT || b === OPEN_ARRAY) depth += 1;
         else if (b === CLOSE_OBJECT || b === CLOSE_ARRAY) {
-          if (depth === 0) reread = done = true; // a bare value ended by `]`
+          if (depth === 0)
+            reread = done = true; // a bare value ended by `]`
           else {
             depth -= 1;
             done = depth === 0;
           }
-        } else if (depth === 0 && (WS.has(b) || b === COMMA)) reread = done = true; // a bare value (number, true, null) ended
+        } else if (depth === 0 && (WS.has(b) || b === COMMA)) {
+          // A bare value (number, true, null) ended.
+          reread = done = true;
+        }
         if (b === 0x0a) line += 1;
         if (done) {
           const itemEnd = reread ? pos : pos + 1;
-          batch.push(recordOf(buf.subarray(itemStart - bufStart, itemEnd - bufStart), { line: itemLine, byte: itemStart, item: items }));
+          batch.push(
+            recordOf(buf.subarray(itemStart - bufStart, itemEnd - bufStart), {
+              line: itemLine,
+              byte: itemStart,
+              item: items,
+            }),
+          );
           state = AFTER_ITEM;
           if (reread) {
             if (b === 0x0a) line -= 1; // counted again when re-read
@@ -137,14 +169,19 @@ export async function* readJsonArray(input: AsyncIterable<Buffer>, source: strin
       }
       switch (state) {
         case BEFORE_ARRAY:
-          if (b !== OPEN_ARRAY) throw new DatasetMalformed(at(), `not a JSON array: expected "[", found ${byteName(b)}`);
+          if (b !== OPEN_ARRAY)
+            throw new DatasetMalformed(at(), `not a JSON array: expected "[", found ${byteName(b)}`);
           state = FIRST_ITEM_OR_END;
           pos += 1;
           continue;
         case FIRST_ITEM_OR_END:
         case ITEM:
           if (b === CLOSE_ARRAY) {
-            if (state === ITEM) throw new DatasetMalformed(at(), `a "," after item ${items} is followed by "]": a trailing comma is not JSON`);
+            if (state === ITEM)
+              throw new DatasetMalformed(
+                at(),
+                `a "," after item ${items} is followed by "]": a trailing comma is not JSON`,
+              );
             state = END;
             pos += 1;
             continue;
@@ -161,7 +198,11 @@ export async function* readJsonArray(input: AsyncIterable<Buffer>, source: strin
         case AFTER_ITEM:
           if (b === COMMA) state = ITEM;
           else if (b === CLOSE_ARRAY) state = END;
-          else throw new DatasetMalformed(at(), `expected "," or "]" after item ${items} (which starts at line ${itemLine}, byte ${itemStart}), found ${byteName(b)}`);
+          else
+            throw new DatasetMalformed(
+              at(),
+              `expected "," or "]" after item ${items} (which starts at line ${itemLine}, byte ${itemStart}), found ${byteName(b)}`,
+            );
           pos += 1;
           continue;
         case END:
@@ -170,7 +211,10 @@ export async function* readJsonArray(input: AsyncIterable<Buffer>, source: strin
     }
     const keepFrom = state === IN_ITEM ? itemStart : pos;
     if (state === IN_ITEM && pos - itemStart > maxItemBytes) {
-      throw new DatasetMalformed(`${source}:item ${items}`, `an item longer than ${maxItemBytes} bytes (starting at line ${itemLine}, byte ${itemStart})`);
+      throw new DatasetMalformed(
+        `${source}:item ${items}`,
+        `an item longer than ${maxItemBytes} bytes (starting at line ${itemLine}, byte ${itemStart})`,
+      );
     }
     buf = buf.subarray(keepFrom - bufStart);
     bufStart = keepFrom;
@@ -179,7 +223,9 @@ export async function* readJsonArray(input: AsyncIterable<Buffer>, source: strin
 
   if (state === IN_ITEM && !inString && depth === 0) {
     // A bare value right at the end of the input; the array is still unclosed.
-    yield [recordOf(buf.subarray(itemStart - bufStart, pos - bufStart), { line: itemLine, byte: itemStart, item: items })];
+    yield [
+      recordOf(buf.subarray(itemStart - bufStart, pos - bufStart), { line: itemLine, byte: itemStart, item: items }),
+    ];
     state = AFTER_ITEM;
   }
   if (state !== END) {

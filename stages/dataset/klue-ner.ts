@@ -53,15 +53,26 @@ function spansOf(sentence: Sentence): { spans: EntitySpan[] } | { problem: strin
 
 function recordOf(sentence: Sentence): SourceRecord {
   const { where } = sentence;
-  if (sentence.problem) return { kind: 'invalid', where, reason: sentence.problem.reason, detail: sentence.problem.detail };
+  if (sentence.problem)
+    return { kind: 'invalid', where, reason: sentence.problem.reason, detail: sentence.problem.detail };
   const text = sentence.chars.join('');
   if (sentence.marked !== undefined) {
     const plain = sentence.marked.replace(MARK, '$1');
-    if (plain !== text) return { kind: 'invalid', where, reason: 'malformed-record', detail: `the characters spell ${show(text)}, the ## line ${show(plain)}` };
+    if (plain !== text)
+      return {
+        kind: 'invalid',
+        where,
+        reason: 'malformed-record',
+        detail: `the characters spell ${show(text)}, the ## line ${show(plain)}`,
+      };
   }
   const spans = spansOf(sentence);
   if ('problem' in spans) return { kind: 'invalid', where, reason: 'malformed-record', detail: spans.problem };
-  return { kind: 'row', where, row: { ...(sentence.id !== undefined ? { id: sentence.id } : {}), text, entities: spans.spans } };
+  return {
+    kind: 'row',
+    where,
+    row: { ...(sentence.id !== undefined ? { id: sentence.id } : {}), text, entities: spans.spans },
+  };
 }
 
 export async function* readKlueNer(input: AsyncIterable<Buffer>, source: string): AsyncGenerator<SourceRecord[]> {
@@ -96,7 +107,10 @@ export async function* readKlueNer(input: AsyncIterable<Buffer>, source: string)
       const tab = text.lastIndexOf('\t');
       const tag = tab < 0 ? '' : text.slice(tab + 1);
       if (tab < 0 || !TAG.test(tag)) {
-        sentence.problem ??= { reason: 'malformed-record', detail: `line ${line.line}: expected CHARACTER<TAB>TAG (O, B-X, I-X), got ${show(text)}` };
+        sentence.problem ??= {
+          reason: 'malformed-record',
+          detail: `line ${line.line}: expected CHARACTER<TAB>TAG (O, B-X, I-X), got ${show(text)}`,
+        };
         continue;
       }
       sentence.chars.push(text.slice(0, tab));

@@ -85,7 +85,11 @@ export function compileMapping(mapping: Mapping): CompiledMapping {
         if (n === undefined) return fail('label-not-a-number', `${name(column)}: ${show(raw)} is not a number`);
         if (cut !== undefined) vector.push(n >= cut ? 1 : 0);
         else if (n === 0 || n === 1) vector.push(n);
-        else return fail('label-not-binary', `${name(column)}: ${show(raw)} is not 0 or 1 (set labels.threshold to binarise)`);
+        else
+          return fail(
+            'label-not-binary',
+            `${name(column)}: ${show(raw)} is not 0 or 1 (set labels.threshold to binarise)`,
+          );
       }
       return { labels: vector };
     };
@@ -98,17 +102,28 @@ export function compileMapping(mapping: Mapping): CompiledMapping {
       const raw = view.get(column);
       const cell = textOf(raw);
       if (cell === undefined) return fail('label-missing', `${name(column)}: ${show(raw)} holds no label ids`);
-      const tokens = cell.split(separator).map((t) => t.trim()).filter((t) => t !== '');
+      const tokens = cell
+        .split(separator)
+        .map((t) => t.trim())
+        .filter((t) => t !== '');
       if (tokens.length === 0) return fail('label-missing', `${name(column)} is empty: a row needs at least one label`);
       const vector: (0 | 1)[] = new Array<0 | 1>(count).fill(0);
       for (const token of tokens) {
         let index: number;
         if (/^\d+$/.test(token)) {
           index = Number(token);
-          if (index >= count) return fail('label-out-of-range', `${name(column)}: label id ${token} is out of range (${count} classes: 0–${count - 1})`);
+          if (index >= count)
+            return fail(
+              'label-out-of-range',
+              `${name(column)}: label id ${token} is out of range (${count} classes: 0–${count - 1})`,
+            );
         } else {
           index = classNames?.indexOf(token) ?? -1;
-          if (index < 0) return fail('label-unknown', `${name(column)}: ${show(token)} is not a class ${classNames ? `(${classNames.join(', ')})` : `id (0–${count - 1})`}`);
+          if (index < 0)
+            return fail(
+              'label-unknown',
+              `${name(column)}: ${show(token)} is not a class ${classNames ? `(${classNames.join(', ')})` : `id (0–${count - 1})`}`,
+            );
         }
         vector[index] = 1;
       }
@@ -128,10 +143,12 @@ export function compileMapping(mapping: Mapping): CompiledMapping {
         }
       }
       if (!Array.isArray(raw)) return fail('label-not-binary', `${name(column)}: ${show(raw)} is not a list of 0/1`);
-      if (count !== undefined && raw.length !== count) return fail('label-length', `${name(column)}: ${raw.length} labels, expected ${count}`);
+      if (count !== undefined && raw.length !== count)
+        return fail('label-length', `${name(column)}: ${raw.length} labels, expected ${count}`);
       const vector: (0 | 1)[] = [];
       for (const [i, entry] of raw.entries()) {
-        if (entry !== 0 && entry !== 1) return fail('label-not-binary', `${name(column)}: entry ${i} is ${show(entry)}, expected 0 or 1`);
+        if (entry !== 0 && entry !== 1)
+          return fail('label-not-binary', `${name(column)}: entry ${i} is ${show(entry)}, expected 0 or 1`);
         vector.push(entry);
       }
       count ??= vector.length;
@@ -147,7 +164,8 @@ export function compileMapping(mapping: Mapping): CompiledMapping {
           const raw = view.get(column);
           const n = numberOf(raw);
           if (n === undefined) return fail('label-not-a-number', `${name(column)}: ${show(raw)} is not a class index`);
-          if (!Number.isInteger(n) || n < 0 || n >= classes) return fail('label-out-of-range', `${name(column)}: ${show(raw)} is not a class index in 0–${classes - 1}`);
+          if (!Number.isInteger(n) || n < 0 || n >= classes)
+            return fail('label-out-of-range', `${name(column)}: ${show(raw)} is not a class index in 0–${classes - 1}`);
           return { labels: n };
         };
       } else {
@@ -156,7 +174,11 @@ export function compileMapping(mapping: Mapping): CompiledMapping {
           const raw = view.get(column);
           const cell = textOf(raw);
           const index = cell === undefined ? -1 : classes.indexOf(cell);
-          if (index < 0) return fail(cell === undefined ? 'label-missing' : 'label-unknown', `${name(column)}: ${show(raw)} is not one of ${classes.join(', ')}`);
+          if (index < 0)
+            return fail(
+              cell === undefined ? 'label-missing' : 'label-unknown',
+              `${name(column)}: ${show(raw)} is not one of ${classes.join(', ')}`,
+            );
           return { labels: index };
         };
       }
@@ -165,12 +187,21 @@ export function compileMapping(mapping: Mapping): CompiledMapping {
       const count = mapping.labelNames?.length ?? Math.max(...Object.values(map)) + 1;
       names = () =>
         mapping.labelNames ??
-        Array.from({ length: count }, (_, i) => Object.keys(map).filter((k) => map[k] === i).join('|') || String(i));
+        Array.from(
+          { length: count },
+          (_, i) =>
+            Object.keys(map)
+              .filter((k) => map[k] === i)
+              .join('|') || String(i),
+        );
       readLabels = (view) => {
         const raw = view.get(column);
         const cell = textOf(raw);
         if (cell === undefined || !Object.hasOwn(map, cell)) {
-          return fail(cell === undefined ? 'label-missing' : 'label-unknown', `${name(column)}: ${show(raw)} is not in the map (${Object.keys(map).join(', ')})`);
+          return fail(
+            cell === undefined ? 'label-missing' : 'label-unknown',
+            `${name(column)}: ${show(raw)} is not in the map (${Object.keys(map).join(', ')})`,
+          );
         }
         return { labels: map[cell]! };
       };
@@ -206,17 +237,20 @@ export function compileMapping(mapping: Mapping): CompiledMapping {
     map(view) {
       for (const column of columns) if (!view.has(column)) return fail('missing-column', `no ${name(column)}`);
       const text = view.get(mapping.text);
-      if (typeof text !== 'string') return fail('text-not-string', `${name(mapping.text)}: the text is ${show(text)}, not a string`);
+      if (typeof text !== 'string')
+        return fail('text-not-string', `${name(mapping.text)}: the text is ${show(text)}, not a string`);
       if (text.trim() === '') return fail('empty-text', `${name(mapping.text)}: empty text`);
       const row: MappedRow = { text, labels: 0 };
       if (mapping.id !== undefined) {
         const id = textOf(view.get(mapping.id));
-        if (id === undefined || id === '') return fail('id-missing', `${name(mapping.id)}: no id (${show(view.get(mapping.id))})`);
+        if (id === undefined || id === '')
+          return fail('id-missing', `${name(mapping.id)}: no id (${show(view.get(mapping.id))})`);
         row.id = id;
       }
       if (mapping.pair !== undefined) {
         const pair = view.get(mapping.pair.text);
-        if (typeof pair !== 'string') return fail('pair-missing', `${name(mapping.pair.text)}: the pair text is ${show(pair)}, not a string`);
+        if (typeof pair !== 'string')
+          return fail('pair-missing', `${name(mapping.pair.text)}: the pair text is ${show(pair)}, not a string`);
         row.pair = { text: pair };
       }
       if (mapping.meta !== undefined) {

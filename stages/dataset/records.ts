@@ -125,7 +125,11 @@ export interface Line {
  * input chunk). A final line without LF is still a line. Memory holds one chunk and one line, so
  * files larger than memory stream through.
  */
-export async function* linesOf(input: AsyncIterable<Buffer>, source: string, maxLineBytes = MAX_RECORD_BYTES): AsyncGenerator<Line[]> {
+export async function* linesOf(
+  input: AsyncIterable<Buffer>,
+  source: string,
+  maxLineBytes = MAX_RECORD_BYTES,
+): AsyncGenerator<Line[]> {
   let offset = 0;
   const body = withoutBom(input, (n) => (offset = n));
   let pending: Buffer[] = [];
@@ -154,13 +158,16 @@ export async function* linesOf(input: AsyncIterable<Buffer>, source: string, max
       pending.push(chunk.subarray(from));
       pendingBytes += chunk.length - from;
       offset += chunk.length - from;
-      if (pendingBytes > maxLineBytes) throw new DatasetMalformed(`${source}:${line}`, `a line longer than ${maxLineBytes} bytes`);
+      if (pendingBytes > maxLineBytes)
+        throw new DatasetMalformed(`${source}:${line}`, `a line longer than ${maxLineBytes} bytes`);
     }
     if (batch.length > 0) yield batch;
   }
   if (pendingBytes > 0) {
     const whole = Buffer.concat(pending);
-    yield [{ bytes: whole[whole.length - 1] === 0x0d ? whole.subarray(0, whole.length - 1) : whole, line, byte: lineStart }];
+    yield [
+      { bytes: whole[whole.length - 1] === 0x0d ? whole.subarray(0, whole.length - 1) : whole, line, byte: lineStart },
+    ];
   }
 }
 

@@ -34,7 +34,12 @@ export function rowKey(seed: number, index: number): number {
  * The split (0 train, 1 validation, 2 test) of each row. `strata[i]` is row i's stratum id;
  * `ratios` are the three shares, adding up to 1.
  */
-export function assignSplits(strata: ArrayLike<number>, ratios: readonly [number, number, number], seed: number, stratify: boolean): Uint8Array {
+export function assignSplits(
+  strata: ArrayLike<number>,
+  ratios: readonly [number, number, number],
+  seed: number,
+  stratify: boolean,
+): Uint8Array {
   const n = strata.length;
   const keys = new Uint32Array(n);
   for (let i = 0; i < n; i++) keys[i] = rowKey(seed, i);

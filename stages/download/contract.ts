@@ -11,10 +11,18 @@ const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256: 64 lower
 
 export const downloadWithSchema = z
   .object({
-    url: z.string().regex(/^(https?|s3|file):\/\/\S+$/, 'must be an http(s)://, s3:// or file:// URL, or a path (./relative to the pipeline file, or /absolute)'),
+    url: z
+      .string()
+      .regex(
+        /^(https?|s3|file):\/\/\S+$/,
+        'must be an http(s)://, s3:// or file:// URL, or a path (./relative to the pipeline file, or /absolute)',
+      ),
     sha256: sha256Hex.optional(),
     /** File name of the stored artifact; defaults to the URL's last path segment. */
-    name: z.string().regex(/^[\p{L}\p{N}._\-=+@,~]+$/u, 'a plain file name').optional(),
+    name: z
+      .string()
+      .regex(/^[\p{L}\p{N}._\-=+@,~]+$/u, 'a plain file name')
+      .optional(),
     /** Guard against runaway downloads. */
     maxBytes: z.number().int().positive().optional(),
   })

@@ -43,7 +43,9 @@ async function openSource(url: string, context: StageContext): Promise<{ body: R
     const body = createReadStream(path);
     await new Promise<void>((ok, fail) => {
       body.once('open', () => ok());
-      body.once('error', (error: NodeJS.ErrnoException) => fail(error.code === 'ENOENT' ? new ArtifactNotFound(url) : error));
+      body.once('error', (error: NodeJS.ErrnoException) =>
+        fail(error.code === 'ENOENT' ? new ArtifactNotFound(url) : error),
+      );
     });
     return { body };
   }
@@ -56,9 +58,15 @@ async function openSource(url: string, context: StageContext): Promise<{ body: R
       maxAttempts: 3,
     });
     try {
-      const response = await s3.send(new GetObjectCommand({ Bucket: parsed.host, Key: decodeURIComponent(parsed.pathname.slice(1)) }), { abortSignal: signal });
+      const response = await s3.send(
+        new GetObjectCommand({ Bucket: parsed.host, Key: decodeURIComponent(parsed.pathname.slice(1)) }),
+        { abortSignal: signal },
+      );
       if (!(response.Body instanceof Readable)) throw new DownloadTransient(url, 'S3 returned no body');
-      return { body: response.Body, ...(response.ContentLength !== undefined ? { total: response.ContentLength } : {}) };
+      return {
+        body: response.Body,
+        ...(response.ContentLength !== undefined ? { total: response.ContentLength } : {}),
+      };
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       if (status !== undefined && !isTransientStatus(status)) throw new DownloadRejected(url, status);
@@ -76,7 +84,9 @@ async function openSource(url: string, context: StageContext): Promise<{ body: R
   }
   if (!response.ok) {
     await response.body?.cancel();
-    throw isTransientStatus(response.status) ? new DownloadTransient(url, `HTTP ${response.status}`) : new DownloadRejected(url, response.status);
+    throw isTransientStatus(response.status)
+      ? new DownloadTransient(url, `HTTP ${response.status}`)
+      : new DownloadRejected(url, response.status);
   }
   if (!response.body) throw new DownloadTransient(url, 'empty response body');
   const length = Number(response.headers.get('content-length'));
@@ -95,7 +105,11 @@ export interface FetchSpec {
  * way, heartbeating `{ phase: 'download', … }`, and enforcing `maxBytes` and the sha256 pin. The
  * `download` stage stores the file; the `dataset` stage parses it. Errors name `spec.url`.
  */
-export async function fetchToFile(spec: FetchSpec, destination: string, context: StageContext): Promise<{ sha256: string; bytes: number }> {
+export async function fetchToFile(
+  spec: FetchSpec,
+  destination: string,
+  context: StageContext,
+): Promise<{ sha256: string; bytes: number }> {
   const url = applyMirrors(spec.url, context.config.dataMirrors);
   if (url !== spec.url) context.log.info('download redirected by a data mirror', { from: spec.url, to: url });
 
@@ -110,7 +124,8 @@ export async function fetchToFile(spec: FetchSpec, destination: string, context:
   const meter = new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
       bytes += chunk.length;
-      if (spec.maxBytes !== undefined && bytes > spec.maxBytes) return done(new DownloadTooLarge(spec.url, spec.maxBytes));
+      if (spec.maxBytes !== undefined && bytes > spec.maxBytes)
+        return done(new DownloadTooLarge(spec.url, spec.maxBytes));
       hash.update(chunk);
       const now = Date.now();
       if (now - lastBeat >= HEARTBEAT_EVERY_MS) {
@@ -125,7 +140,12 @@ export async function fetchToFile(spec: FetchSpec, destination: string, context:
   } catch (error) {
     if (error instanceof DownloadTooLarge || context.signal.aborted) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || url.startsWith('http')) {
+    if (
+      code === 'ECONNRESET' ||
+      code === 'UND_ERR_SOCKET' ||
+      code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+      url.startsWith('http')
+    ) {
       throw new DownloadTransient(spec.url, error instanceof Error ? error.message : String(error));
     }
     throw error;
@@ -136,7 +156,8 @@ export async function fetchToFile(spec: FetchSpec, destination: string, context:
 }
 
 export const download = defineStage(downloadContract, async (spec, context) => {
-  const name = spec.name ?? decodeURIComponent(new URL(spec.url).pathname.split('/').filter(Boolean).pop() ?? 'download');
+  const name =
+    spec.name ?? decodeURIComponent(new URL(spec.url).pathname.split('/').filter(Boolean).pop() ?? 'download');
   const scratch = join(context.scratchDir, 'download');
   const { sha256, bytes } = await fetchToFile(spec, scratch, context);
   const dataset = await context.store.put({ path: scratch }, { kind: 'dataset', name });

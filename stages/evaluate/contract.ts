@@ -9,14 +9,18 @@ import { artifactOutput, COMPUTE_RETRY, defineContract } from '../define';
 import { artifactRefSchema } from '../../store/types';
 import { inferenceOptionsSchema } from '../../pipeline/inference';
 
-const modelName = z.string().regex(/^[A-Za-z][\w-]*$/, 'a model name: letters, digits, _ and -, starting with a letter');
+const modelName = z
+  .string()
+  .regex(/^[A-Za-z][\w-]*$/, 'a model name: letters, digits, _ and -, starting with a letter');
 
 export const evaluateWithSchema = z
   .object({
     /** Canonical JSONL with gold labels: usually a dataset stage's `test`. */
     dataset: artifactRefSchema,
     /** The models to compare, by name: each a train stage's `classifier` output. */
-    models: z.record(modelName, artifactRefSchema).refine((m) => Object.keys(m).length > 0, { message: 'name at least one model' }),
+    models: z
+      .record(modelName, artifactRefSchema)
+      .refine((m) => Object.keys(m).length > 0, { message: 'name at least one model' }),
     /** The model the others are compared with (deltas are other − reference); default: the first. */
     reference: modelName.optional(),
     /** The model whose numbers the run publishes (search attributes, headline); default: the last. */
@@ -31,7 +35,12 @@ export const evaluateWithSchema = z
   .superRefine((w, ctx) => {
     for (const key of ['reference', 'candidate'] as const) {
       const name = w[key];
-      if (name !== undefined && !(name in w.models)) ctx.addIssue({ code: 'custom', path: [key], message: `"${name}" is not one of models: ${Object.keys(w.models).join(', ')}` });
+      if (name !== undefined && !(name in w.models))
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `"${name}" is not one of models: ${Object.keys(w.models).join(', ')}`,
+        });
     }
   });
 export type EvaluateWith = z.infer<typeof evaluateWithSchema>;
@@ -39,10 +48,13 @@ export type EvaluateWith = z.infer<typeof evaluateWithSchema>;
 export const evaluateContract = defineContract({
   name: 'evaluate',
   version: '1',
-  description: 'Score classifiers on a labelled split (onnxruntime): F1, per-label P/R/F1, ROC-AUC, AUPRC, confusion matrices, deltas between models',
+  description:
+    'Score classifiers on a labelled split (onnxruntime): F1, per-label P/R/F1, ROC-AUC, AUPRC, confusion matrices, deltas between models',
   with: evaluateWithSchema,
   outputs: { evaluation: artifactOutput, macroF1: z.number(), microF1: z.number(), modelDigest: z.string() },
-  publish: { searchAttributes: { macroF1: 'FairlineMacroF1', microF1: 'FairlineMicroF1', modelDigest: 'FairlineModelDigest' } },
+  publish: {
+    searchAttributes: { macroF1: 'FairlineMacroF1', microF1: 'FairlineMicroF1', modelDigest: 'FairlineModelDigest' },
+  },
   defaults: {
     queue: TASK_QUEUES.cpu,
     retry: COMPUTE_RETRY,

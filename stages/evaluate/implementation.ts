@@ -44,7 +44,15 @@ export const evaluate = defineStage(evaluateContract, async (spec, context) => {
       const yTrue = truthOf(rows, classifier, key, context.stageId);
       const predictions = await classifier.predict(texts, {
         signal: context.signal,
-        onProgress: (done, total) => context.heartbeat({ phase: `scoring ${name}`, model: name, done, total, models: names.length, modelIndex: index }),
+        onProgress: (done, total) =>
+          context.heartbeat({
+            phase: `scoring ${name}`,
+            model: name,
+            done,
+            total,
+            models: names.length,
+            modelIndex: index,
+          }),
       });
       const yScore = predictions.map((p) => p.probabilities);
       const metricsInput = {
@@ -79,7 +87,10 @@ export const evaluate = defineStage(evaluateContract, async (spec, context) => {
 
   // F1 intervals, the reference first so that each delta's interval is paired against it.
   const order = [names.indexOf(reference), ...names.flatMap((_, i) => (names[i] === reference ? [] : [i]))];
-  const intervals = f1Intervals(order.map((i) => prepared[i]!), F1_BOOTSTRAP);
+  const intervals = f1Intervals(
+    order.map((i) => prepared[i]!),
+    F1_BOOTSTRAP,
+  );
   // The intervals' point estimates must be the metrics' own; where a task defines F1 otherwise
   // (binary's positive-class F1, an excluded label), no interval is reported rather than a wrong one.
   const agrees = order.every((i, k) => {
@@ -93,13 +104,27 @@ export const evaluate = defineStage(evaluateContract, async (spec, context) => {
   const evaluation: Evaluation = evaluationSchema.parse({
     dataset_digest: spec.dataset.sha256,
     models,
-    deltas: models.filter((m) => m.name !== reference).map((m) => ({ ...deltaOf(referenceModel.name, referenceModel.metrics, m.name, m.metrics), ...(deltaIntervals.has(m.name) ? { intervals: deltaIntervals.get(m.name)! } : {}) })),
+    deltas: models
+      .filter((m) => m.name !== reference)
+      .map((m) => ({
+        ...deltaOf(referenceModel.name, referenceModel.metrics, m.name, m.metrics),
+        ...(deltaIntervals.has(m.name) ? { intervals: deltaIntervals.get(m.name)! } : {}),
+      })),
     config_differences: configDifferences(models),
   });
-  for (const d of evaluation.config_differences ?? []) context.log.info('training differs between compared models', { key: d.key, values: JSON.stringify(d.values) });
-  const ref = await context.store.put({ bytes: JSON.stringify(evaluation, null, 1) }, { kind: 'evaluation', name: 'evaluation.json' });
+  for (const d of evaluation.config_differences ?? [])
+    context.log.info('training differs between compared models', { key: d.key, values: JSON.stringify(d.values) });
+  const ref = await context.store.put(
+    { bytes: JSON.stringify(evaluation, null, 1) },
+    { kind: 'evaluation', name: 'evaluation.json' },
+  );
   const headline = models.find((m) => m.name === candidate)!;
-  return { evaluation: ref, macroF1: headline.metrics.macro_f1, microF1: headline.metrics.micro_f1, modelDigest: headline.model_digest };
+  return {
+    evaluation: ref,
+    macroF1: headline.metrics.macro_f1,
+    microF1: headline.metrics.micro_f1,
+    modelDigest: headline.model_digest,
+  };
 });
 
 /**
@@ -118,27 +143,47 @@ async function trainingOfBundle(ref: ArtifactRef, context: StageContext): Promis
 }
 
 /** Gold labels in the shape the metrics take; a row that does not fit the model's labels names itself. */
-function truthOf(rows: readonly CanonicalRow[], classifier: Classifier, key: string, stageId: string): (number | number[])[] {
+function truthOf(
+  rows: readonly CanonicalRow[],
+  classifier: Classifier,
+  key: string,
+  stageId: string,
+): (number | number[])[] {
   const width = classifier.labels.length;
   return rows.map((row, i) => {
     const labels = row.labels;
     if (classifier.task === 'multilabel') {
       if (!Array.isArray(labels) || labels.length !== width) {
-        throw new StageInputInvalid(stageId, `dataset row ${i + 1} (id "${row.id}") has labels ${JSON.stringify(labels)}, but ${key} is a multilabel model over ${width} labels (${classifier.labels.join(', ')})`);
+        throw new StageInputInvalid(
+          stageId,
+          `dataset row ${i + 1} (id "${row.id}") has labels ${JSON.stringify(labels)}, but ${key} is a multilabel model over ${width} labels (${classifier.labels.join(', ')})`,
+        );
       }
       return [...labels];
     }
     if (typeof labels !== 'number' || labels >= width) {
-      throw new StageInputInvalid(stageId, `dataset row ${i + 1} (id "${row.id}") has labels ${JSON.stringify(labels)}, but ${key} is a multiclass model over ${width} classes (${classifier.labels.join(', ')})`);
+      throw new StageInputInvalid(
+        stageId,
+        `dataset row ${i + 1} (id "${row.id}") has labels ${JSON.stringify(labels)}, but ${key} is a multiclass model over ${width} classes (${classifier.labels.join(', ')})`,
+      );
     }
     return labels;
   });
 }
 
 /** predictions-<model>.jsonl: {id, y_true, y_score} per row, the input `fairline metrics` reads. */
-async function storePredictions(context: StageContext, name: string, rows: readonly CanonicalRow[], yTrue: readonly (number | number[])[], yScore: readonly number[][]): Promise<ArtifactRef> {
+async function storePredictions(
+  context: StageContext,
+  name: string,
+  rows: readonly CanonicalRow[],
+  yTrue: readonly (number | number[])[],
+  yScore: readonly number[][],
+): Promise<ArtifactRef> {
   const lines = rows.map((row, i) => JSON.stringify({ id: row.id, y_true: yTrue[i], y_score: yScore[i] }));
-  return context.store.put({ bytes: lines.join('\n') + '\n' }, { kind: 'predictions', name: `predictions-${name}.jsonl` });
+  return context.store.put(
+    { bytes: lines.join('\n') + '\n' },
+    { kind: 'predictions', name: `predictions-${name}.jsonl` },
+  );
 }
 
 function deltaOf(from: string, a: Metrics, to: string, b: Metrics): Evaluation['deltas'][number] {
@@ -153,7 +198,12 @@ function deltaOf(from: string, a: Metrics, to: string, b: Metrics): Evaluation['
       .filter((l) => byLabel.has(l.label))
       .map((l) => {
         const base = byLabel.get(l.label)!;
-        return { label: l.label, f1: l.f1 - base.f1, precision: l.precision - base.precision, recall: l.recall - base.recall };
+        return {
+          label: l.label,
+          f1: l.f1 - base.f1,
+          precision: l.precision - base.precision,
+          recall: l.recall - base.recall,
+        };
       }),
   };
 }
@@ -169,7 +219,11 @@ function thinCurves(curves: LabelCurves): LabelCurves {
   const pr = curves.pr && pick(curves.pr.precision.length);
   return {
     label: curves.label,
-    roc: curves.roc && roc ? { fpr: roc.map((i) => curves.roc!.fpr[i]!), tpr: roc.map((i) => curves.roc!.tpr[i]!) } : null,
-    pr: curves.pr && pr ? { precision: pr.map((i) => curves.pr!.precision[i]!), recall: pr.map((i) => curves.pr!.recall[i]!) } : null,
+    roc:
+      curves.roc && roc ? { fpr: roc.map((i) => curves.roc!.fpr[i]!), tpr: roc.map((i) => curves.roc!.tpr[i]!) } : null,
+    pr:
+      curves.pr && pr
+        ? { precision: pr.map((i) => curves.pr!.precision[i]!), recall: pr.map((i) => curves.pr!.recall[i]!) }
+        : null,
   };
 }

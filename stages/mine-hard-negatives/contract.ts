@@ -93,13 +93,25 @@ export const mineWithSchema = z
   .strict()
   .superRefine((spec, ctx) => {
     if (spec.modelBased !== undefined && spec.modelBased !== false && spec.model === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['modelBased'], message: 'model-based mining needs a `model` to score the pool' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['modelBased'],
+        message: 'model-based mining needs a `model` to score the pool',
+      });
     }
     if (spec.model !== undefined && spec.modelBased === false) {
-      ctx.addIssue({ code: 'custom', path: ['modelBased'], message: 'a `model` is given but modelBased is false: drop the model, or turn model-based mining on' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['modelBased'],
+        message: 'a `model` is given but modelBased is false: drop the model, or turn model-based mining on',
+      });
     }
     if (spec.bm25 === false && spec.model === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['bm25'], message: 'this mines nothing: with bm25 off, give a `model` for model-based mining' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bm25'],
+        message: 'this mines nothing: with bm25 off, give a `model` for model-based mining',
+      });
     }
   });
 export type MineWith = z.infer<typeof mineWithSchema>;
@@ -107,7 +119,8 @@ export type MineWith = z.infer<typeof mineWithSchema>;
 /** The recipes a parsed `with` turns on, defaults filled in; null for a recipe that is off. */
 export function miningRecipes(spec: MineWith): { modelBased: ModelBasedOptions | null; bm25: Bm25Options | null } {
   return {
-    modelBased: spec.model === undefined || spec.modelBased === false ? null : (spec.modelBased ?? modelBasedSchema.parse({})),
+    modelBased:
+      spec.model === undefined || spec.modelBased === false ? null : (spec.modelBased ?? modelBasedSchema.parse({})),
     bm25: spec.bm25 === false ? null : (spec.bm25 ?? bm25Schema.parse({})),
   };
 }
@@ -115,7 +128,8 @@ export function miningRecipes(spec: MineWith): { modelBased: ModelBasedOptions |
 export const mineContract = defineContract({
   name: 'mine-hard-negatives',
   version: '1',
-  description: 'Mine hard negatives from a training pool: rows a classifier is confidently wrong or unsure about, and BM25 look-alikes of positives that carry another label',
+  description:
+    'Mine hard negatives from a training pool: rows a classifier is confidently wrong or unsure about, and BM25 look-alikes of positives that carry another label',
   with: mineWithSchema,
   outputs: { dataset: artifactOutput, summary: artifactOutput, mined: z.number().int() },
   defaults: {

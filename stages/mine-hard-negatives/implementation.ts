@@ -42,19 +42,36 @@ interface LabelSpace {
 /** Checks the pool's labels against the model's (or against `labelNames`), and names them. */
 function labelSpace(pool: Pool, spec: MineWith, context: StageContext, model: Classifier | undefined): LabelSpace {
   const where = `stage "${context.stageId}"`;
-  const poolLabels = pool.task === 'multilabel' ? `0/1 vectors of ${pool.width} labels` : `class indices up to ${pool.width - 1}`;
+  const poolLabels =
+    pool.task === 'multilabel' ? `0/1 vectors of ${pool.width} labels` : `class indices up to ${pool.width - 1}`;
   if (model !== undefined) {
-    if (model.task !== pool.task) throw new LabelsMismatch(`${where}: model`, `the model is ${model.task} but the dataset's rows are ${pool.task} (${poolLabels})`);
+    if (model.task !== pool.task)
+      throw new LabelsMismatch(
+        `${where}: model`,
+        `the model is ${model.task} but the dataset's rows are ${pool.task} (${poolLabels})`,
+      );
     const fits = pool.task === 'multilabel' ? model.labels.length === pool.width : pool.width <= model.labels.length;
-    if (!fits) throw new LabelsMismatch(`${where}: model`, `the model has ${model.labels.length} labels (${model.labels.join(', ')}) but the dataset's rows are ${poolLabels}`);
+    if (!fits)
+      throw new LabelsMismatch(
+        `${where}: model`,
+        `the model has ${model.labels.length} labels (${model.labels.join(', ')}) but the dataset's rows are ${poolLabels}`,
+      );
     if (spec.labelNames !== undefined && spec.labelNames.join('\0') !== model.labels.join('\0')) {
-      throw new LabelsMismatch(`${where}: labelNames`, `the model names its labels ${model.labels.join(', ')}, labelNames says ${spec.labelNames.join(', ')}: drop labelNames, the model's names are used`);
+      throw new LabelsMismatch(
+        `${where}: labelNames`,
+        `the model names its labels ${model.labels.join(', ')}, labelNames says ${spec.labelNames.join(', ')}: drop labelNames, the model's names are used`,
+      );
     }
     return { names: [...model.labels], task: model.task, width: model.labels.length };
   }
   if (spec.labelNames !== undefined) {
-    const fits = pool.task === 'multilabel' ? spec.labelNames.length === pool.width : pool.width <= spec.labelNames.length;
-    if (!fits) throw new LabelsMismatch(`${where}: labelNames`, `labelNames has ${spec.labelNames.length} names but the dataset's rows are ${poolLabels}`);
+    const fits =
+      pool.task === 'multilabel' ? spec.labelNames.length === pool.width : pool.width <= spec.labelNames.length;
+    if (!fits)
+      throw new LabelsMismatch(
+        `${where}: labelNames`,
+        `labelNames has ${spec.labelNames.length} names but the dataset's rows are ${poolLabels}`,
+      );
     return { names: [...spec.labelNames], task: pool.task, width: spec.labelNames.length };
   }
   // The trainer's default names, so provenance reads the same as the model trained on it.
@@ -104,13 +121,22 @@ export const mineHardNegatives = defineStage(mineContract, async (spec, context)
     pool = await readPool(await context.store.open(spec.dataset), datasetName, context.signal);
     timings.readMs = performance.now() - started;
     if (pool.ids.length === 0) throw new StageInputInvalid(context.stageId, `dataset ${datasetName} has no rows`);
-    if (pool.width === 0) throw new StageInputInvalid(context.stageId, `the rows of ${datasetName} carry no classification labels (labels: []): nothing is negative for anything`);
+    if (pool.width === 0)
+      throw new StageInputInvalid(
+        context.stageId,
+        `the rows of ${datasetName} carry no classification labels (labels: []): nothing is negative for anything`,
+      );
 
-    if (recipes.modelBased && spec.model !== undefined) model = await Classifier.load(spec.model, context, spec.inference ?? {}, 'model');
+    if (recipes.modelBased && spec.model !== undefined)
+      model = await Classifier.load(spec.model, context, spec.inference ?? {}, 'model');
     const labels = labelSpace(pool, spec, context, model);
     const wanted = (spec.labels ?? labels.names).map((name) => {
       const y = labels.names.indexOf(name);
-      if (y < 0) throw new StageInputInvalid(context.stageId, `labels: ${JSON.stringify(name)} is not a label (the labels are ${labels.names.join(', ')})`);
+      if (y < 0)
+        throw new StageInputInvalid(
+          context.stageId,
+          `labels: ${JSON.stringify(name)} is not a label (the labels are ${labels.names.join(', ')})`,
+        );
       return y;
     });
     const positive = positives(pool, labels.width);
@@ -119,15 +145,35 @@ export const mineHardNegatives = defineStage(mineContract, async (spec, context)
     if (recipes.modelBased && model !== undefined) {
       started = performance.now();
       report('scoring', 0, pool.ids.length);
-      const scored = await model.predict(pool.texts, { onProgress: (done: number) => report('scoring', done, pool.ids.length), signal: context.signal });
+      const scored = await model.predict(pool.texts, {
+        onProgress: (done: number) => report('scoring', done, pool.ids.length),
+        signal: context.signal,
+      });
       timings.scoreMs = performance.now() - started;
       const probabilities = scored.map((s) => s.probabilities);
-      finds.push(...mineModelBased({ ids: pool.ids, width: labels.width, positive, probabilities }, { task: labels.task, threshold: model.threshold, ...recipes.modelBased, labels: wanted, labelNames: labels.names }));
+      finds.push(
+        ...mineModelBased(
+          { ids: pool.ids, width: labels.width, positive, probabilities },
+          {
+            task: labels.task,
+            threshold: model.threshold,
+            ...recipes.modelBased,
+            labels: wanted,
+            labelNames: labels.names,
+          },
+        ),
+      );
     }
     if (recipes.bm25) {
       const lexical = await mineLexical(
         { ids: pool.ids, texts: pool.texts, width: labels.width, positive },
-        { ...recipes.bm25, labels: wanted, labelNames: labels.names, signal: context.signal, onProgress: (done, total) => report('bm25', done, total) },
+        {
+          ...recipes.bm25,
+          labels: wanted,
+          labelNames: labels.names,
+          signal: context.signal,
+          onProgress: (done, total) => report('bm25', done, total),
+        },
       );
       timings.bm25BuildMs = lexical.buildMs;
       timings.bm25QueryMs = lexical.queryMs;
@@ -150,10 +196,21 @@ export const mineHardNegatives = defineStage(mineContract, async (spec, context)
 
   const summary = summarize(pool, mined);
   if (mined.length === 0) {
-    context.log.warn('no hard negatives mined: the output is an empty file', { pool: pool.ids.length, recipes: [recipes.modelBased ? 'model-based' : '', recipes.bm25 ? 'bm25' : ''].filter(Boolean).join(',') });
+    context.log.warn('no hard negatives mined: the output is an empty file', {
+      pool: pool.ids.length,
+      recipes: [recipes.modelBased ? 'model-based' : '', recipes.bm25 ? 'bm25' : ''].filter(Boolean).join(','),
+    });
   }
   const dataset = await context.store.put({ path: outPath }, { kind: 'dataset', name: MINING_FILES.dataset });
-  const summaryRef = await context.store.put({ bytes: JSON.stringify(summary, null, 2) + '\n' }, { kind: 'mining-summary', name: MINING_FILES.summary });
-  context.log.info('mined hard negatives', { pool: pool.ids.length, mined: mined.length, ...summary.by_reason, ...Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])) });
+  const summaryRef = await context.store.put(
+    { bytes: JSON.stringify(summary, null, 2) + '\n' },
+    { kind: 'mining-summary', name: MINING_FILES.summary },
+  );
+  context.log.info('mined hard negatives', {
+    pool: pool.ids.length,
+    mined: mined.length,
+    ...summary.by_reason,
+    ...Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])),
+  });
   return { dataset, summary: summaryRef, mined: mined.length };
 });

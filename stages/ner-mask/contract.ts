@@ -19,7 +19,12 @@ import { artifactRefSchema } from '../../store/types';
  */
 export const fileInputSchema = z.union([
   artifactRefSchema,
-  z.string().regex(/^(file:\/\/\/|\/)./, 'must be an artifact, a file:// URL, or a path (relative to the pipeline file, or absolute)'),
+  z
+    .string()
+    .regex(
+      /^(file:\/\/\/|\/)./,
+      'must be an artifact, a file:// URL, or a path (relative to the pipeline file, or absolute)',
+    ),
 ]);
 export type FileInput = z.infer<typeof fileInputSchema>;
 
@@ -27,7 +32,10 @@ export type FileInput = z.infer<typeof fileInputSchema>;
 export const tokenizerInputSchema = z.union([fileInputSchema, z.enum(BUILTIN_MODEL_NAMES)]);
 export type TokenizerInput = z.infer<typeof tokenizerInputSchema>;
 
-const entityType = z.string().min(1).regex(/^\S(.*\S)?$/, 'no leading or trailing spaces');
+const entityType = z
+  .string()
+  .min(1)
+  .regex(/^\S(.*\S)?$/, 'no leading or trailing spaces');
 
 /** (a) spans shipped with the dataset: `entities`, or token-level tags in `meta.tokens` + `meta.ner_tags`. */
 export const datasetSourceSchema = z
@@ -67,7 +75,10 @@ export const lexiconSourceSchema = z
 export const morphSourceSchema = z
   .object({
     /** Kiwi part-of-speech tags that count as entities; span type = tag. */
-    tags: z.array(z.string().regex(/^[A-Z][A-Z_-]*$/, 'a Kiwi POS tag such as NNP')).min(1).default(['NNP']),
+    tags: z
+      .array(z.string().regex(/^[A-Z][A-Z_-]*$/, 'a Kiwi POS tag such as NNP'))
+      .min(1)
+      .default(['NNP']),
     /** Rows sent to the analyzer per round trip. */
     batch: z.number().int().min(1).max(10_000).default(256),
   })
@@ -93,7 +104,9 @@ export const nerMaskSourcesSchema = z
     onnx: onnxSourceSchema.optional(),
   })
   .strict()
-  .refine((s) => Object.values(s).some((v) => v !== undefined), { message: 'name at least one span source: dataset, lexicon, morph or onnx' });
+  .refine((s) => Object.values(s).some((v) => v !== undefined), {
+    message: 'name at least one span source: dataset, lexicon, morph or onnx',
+  });
 
 /** The span sources in their fixed order: the order of merging, of `source` names and of type precedence. */
 export const SPAN_SOURCES = ['dataset', 'lexicon', 'morph', 'onnx'] as const;
@@ -106,7 +119,10 @@ export const nerMaskWithSchema = z
     sources: nerMaskSourcesSchema,
     /** The target model tokenizer's mask token. */
     maskToken: z.string().min(1).default('[MASK]'),
-    /** `perSpan`: one mask per span; `perSubtoken`: one per sub-token of the span under `tokenizer` (the manual's behaviour). */
+    /**
+     * `perSpan`: one mask per span; `perSubtoken`: one per sub-token of the span under `tokenizer` (the manual's
+     * behaviour).
+     */
     mode: z.enum(['perSpan', 'perSubtoken']).default('perSpan'),
     /**
      * The target model's tokenizer.json; required by `perSubtoken`. A path may be relative to the
@@ -114,11 +130,15 @@ export const nerMaskWithSchema = z
      */
     tokenizer: tokenizerInputSchema.optional(),
     /** File name of the masked dataset artifact. */
-    name: z.string().regex(/^[\p{L}\p{N}._\-=+@,~]+$/u, 'a plain file name').default('masked.jsonl'),
+    name: z
+      .string()
+      .regex(/^[\p{L}\p{N}._\-=+@,~]+$/u, 'a plain file name')
+      .default('masked.jsonl'),
   })
   .strict()
   .refine((w) => w.mode !== 'perSubtoken' || w.tokenizer !== undefined, {
-    message: 'mode perSubtoken counts sub-tokens with the target tokenizer: give `tokenizer` (a tokenizer.json artifact or path)',
+    message:
+      'mode perSubtoken counts sub-tokens with the target tokenizer: give `tokenizer` (a tokenizer.json artifact or path)',
     path: ['tokenizer'],
   });
 export type NerMaskWith = z.infer<typeof nerMaskWithSchema>;
@@ -134,7 +154,8 @@ export function nerMaskCacheable(input: Record<string, unknown>): boolean {
 export const nerMaskContract = defineContract({
   name: 'ner-mask',
   version: '1',
-  description: 'Build x̂: replace entity spans (dataset tags, a lexicon, a morphological analyzer, an ONNX tagger) with the mask token',
+  description:
+    'Build x̂: replace entity spans (dataset tags, a lexicon, a morphological analyzer, an ONNX tagger) with the mask token',
   with: nerMaskWithSchema,
   outputs: { dataset: artifactOutput, card: artifactOutput, shareMasked: z.number() },
   cacheable: nerMaskCacheable,

@@ -11,7 +11,9 @@ export class TagSchemeUnknown extends condition('TagSchemeUnknown', false) {
     readonly tag: string,
     readonly index: number,
   ) {
-    super(`${rowName(row)}: tag ${JSON.stringify(tag)} at token ${index} is not BIO/IOB2/BIOES (O, B-X, I-X, E-X, S-X)`);
+    super(
+      `${rowName(row)}: tag ${JSON.stringify(tag)} at token ${index} is not BIO/IOB2/BIOES (O, B-X, I-X, E-X, S-X)`,
+    );
   }
 }
 
@@ -23,7 +25,9 @@ export class SpanOutOfBounds extends condition('SpanOutOfBounds', false) {
     readonly span: { start: number; end: number; type: string },
     readonly textLength: number,
   ) {
-    super(`${rowName(row)}: ${source} span [${span.start}, ${span.end}) ${span.type} is out of bounds of the text (${textLength} characters)`);
+    super(
+      `${rowName(row)}: ${source} span [${span.start}, ${span.end}) ${span.type} is out of bounds of the text (${textLength} characters)`,
+    );
   }
 }
 
@@ -52,7 +56,10 @@ export class LexiconInvalid extends condition('LexiconInvalid', false) {
   }
 }
 
-/** An external analyzer process (the morphological analyzer) failed. Retryable when it crashed, not when it cannot start. */
+/**
+ * An external analyzer process (the morphological analyzer) failed. Retryable when it crashed, not when it cannot
+ * start.
+ */
 export class AnalyzerFailed extends FairlineError {
   readonly type = 'AnalyzerFailed';
   constructor(

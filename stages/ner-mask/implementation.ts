@@ -11,8 +11,9 @@
  * ```json
  * { "text": "[MASK]는 [MASK]에 갔다.",
  *   "spans": [ { "start": 0, "end": 3, "type": "PS", "source": "dataset", "maskStart": 0, "maskEnd": 6, "masks": 1 },
- *              { "start": 5, "end": 7, "type": "LC", "source": "dataset+morph", "maskStart": 8, "maskEnd": 14, "masks": 1,
- *                "parts": [ {"start": 5, "end": 7, "type": "LC", "source": "dataset"}, {"start": 5, "end": 7, "type": "NNP", "source": "morph"} ] } ],
+ * { "start": 5, "end": 7, "type": "LC", "source": "dataset+morph", "maskStart": 8, "maskEnd": 14, "masks": 1,
+ * "parts": [ {"start": 5, "end": 7, "type": "LC", "source": "dataset"}, {"start": 5, "end": 7, "type": "NNP", "source":
+ * "morph"} ] } ],
  *   "offsets": [ [0, 6, 0, 3, 0], [6, 8, 3, 5, -1], [8, 14, 5, 7, 1], [14, 19, 7, 12, -1] ] }
  * ```
  * for x = "김철수는 서울에 갔다.".
@@ -95,31 +96,55 @@ export interface MaskCard {
 }
 
 /** The dataset's own spans of a row: `entities`, and spans decoded from `meta.tokens` + `meta.ner_tags`. */
-export function datasetSpans(row: CanonicalRow, chars: readonly string[], where: RowLocation, tagNames?: readonly string[]): Span[] {
+export function datasetSpans(
+  row: CanonicalRow,
+  chars: readonly string[],
+  where: RowLocation,
+  tagNames?: readonly string[],
+): Span[] {
   const spans: Span[] = (row.entities ?? []).map(({ start, end, type }) => ({ start, end, type }));
   const meta = row.meta ?? {};
   if (meta.tokens === undefined && meta.ner_tags === undefined) return spans;
   const tagged = tokenTagsSchema.safeParse(meta);
-  if (!tagged.success) throw new DatasetRowInvalid(where, 'meta.tokens must be a list of strings and meta.ner_tags a list of tags (strings, or numbers with sources.dataset.tagNames)');
+  if (!tagged.success)
+    throw new DatasetRowInvalid(
+      where,
+      'meta.tokens must be a list of strings and meta.ner_tags a list of tags (strings, or numbers with sources.dataset.tagNames)',
+    );
   const { tokens, ner_tags: raw } = tagged.data;
-  if (tokens.length !== raw.length) throw new DatasetRowInvalid(where, `meta.tokens has ${tokens.length} tokens but meta.ner_tags ${raw.length} tags`);
+  if (tokens.length !== raw.length)
+    throw new DatasetRowInvalid(where, `meta.tokens has ${tokens.length} tokens but meta.ner_tags ${raw.length} tags`);
   const tags = raw.map((tag, i): string | null => {
     if (typeof tag === 'string') return tag;
     if (tag === -100) return null;
     const name = tagNames?.[tag];
     if (name === undefined) {
-      throw new DatasetRowInvalid(where, tagNames ? `tag id ${tag} at token ${i} is not an index of sources.dataset.tagNames (${tagNames.length} names)` : `numeric tag ${tag} at token ${i}: name the tag ids with sources.dataset.tagNames`);
+      throw new DatasetRowInvalid(
+        where,
+        tagNames
+          ? `tag id ${tag} at token ${i} is not an index of sources.dataset.tagNames (${tagNames.length} names)`
+          : `numeric tag ${tag} at token ${i}: name the tag ids with sources.dataset.tagNames`,
+      );
     }
     return name;
   });
   return [...spans, ...spansFromTokenTags(alignTokens(chars, tokens, where), tags, where)];
 }
 
-async function loadLexicon(options: NonNullable<NerMaskWith['sources']['lexicon']>, context: StageContext): Promise<Lexicon> {
+async function loadLexicon(
+  options: NonNullable<NerMaskWith['sources']['lexicon']>,
+  context: StageContext,
+): Promise<Lexicon> {
   const terms: LexiconTerm[] = options.terms ? inlineTerms(options.terms, options.type) : [];
   if (options.file !== undefined) {
     const { text, name } = await readText(options.file, context);
-    terms.push(...parseLexiconFile(text, name, { format: options.format, type: options.type, ...(options.categories ? { categories: options.categories } : {}) }));
+    terms.push(
+      ...parseLexiconFile(text, name, {
+        format: options.format,
+        type: options.type,
+        ...(options.categories ? { categories: options.categories } : {}),
+      }),
+    );
   }
   const lexicon = new Lexicon(terms);
   if (lexicon.size === 0) throw new StageInputInvalid(context.stageId, 'sources.lexicon has no terms');
@@ -130,128 +155,145 @@ function increment(counts: Record<string, number>, key: string, by = 1): void {
   counts[key] = (counts[key] ?? 0) + by;
 }
 
-export const nerMask = defineStage(nerMaskContract, async (spec, context) => {
-  const { sources } = spec;
-  const datasetName = artifactName(spec.dataset);
-  const tagNames = sources.dataset && sources.dataset !== true ? sources.dataset.tagNames : undefined;
-  const morphOptions = sources.morph === true ? morphSourceSchema.parse({}) : sources.morph;
-  const used = SPAN_SOURCES.filter((s) => sources[s] !== undefined);
+export const nerMask = defineStage(
+  nerMaskContract,
+  async (spec, context) => {
+    const { sources } = spec;
+    const datasetName = artifactName(spec.dataset);
+    const tagNames = sources.dataset && sources.dataset !== true ? sources.dataset.tagNames : undefined;
+    const morphOptions = sources.morph === true ? morphSourceSchema.parse({}) : sources.morph;
+    const used = SPAN_SOURCES.filter((s) => sources[s] !== undefined);
 
-  // Everything that can be refused is checked before the analyzer starts.
-  const lexicon = sources.lexicon ? await loadLexicon(sources.lexicon, context) : undefined;
-  let target: Tokenizer | undefined;
-  if (spec.mode === 'perSubtoken' && spec.tokenizer !== undefined) {
-    target = await loadTokenizer(spec.tokenizer, context, 'mode perSubtoken');
-    if (target.tokenToId(spec.maskToken) === null) {
-      throw new StageInputInvalid(context.stageId, `maskToken ${JSON.stringify(spec.maskToken)} is not a token of the tokenizer: give the target model's mask token`);
-    }
-  }
-  const onnx = sources.onnx ? await OnnxTagger.load(sources.onnx, context) : undefined;
-  const morph = morphOptions ? MorphAnalyzer.start(context.config.trainer.python, morphOptions.tags) : undefined;
-  const batchSize = morphOptions?.batch ?? ROWS_PER_BATCH;
-
-  const card: MaskCard = {
-    stage: 'ner-mask',
-    input: { uri: spec.dataset.uri, sha256: spec.dataset.sha256 },
-    rows: 0,
-    rowsMasked: 0,
-    shareMasked: 0,
-    spans: 0,
-    maskTokens: 0,
-    perType: {},
-    perSource: Object.fromEntries(used.map((s) => [s, { spans: 0, rows: 0 }])),
-    merged: 0,
-    maskToken: spec.maskToken,
-    mode: spec.mode,
-    sources: used,
-    offsets: 'code points',
-  };
-  const progress: Record<string, Json> = { phase: morph ? 'starting analyzer' : 'masking', rows: 0, rowsMasked: 0 };
-  const beat = setInterval(() => context.heartbeat(progress), HEARTBEAT_EVERY_MS);
-  context.heartbeat(progress);
-  const stopAnalyzer = (): void => void morph?.kill();
-  context.signal.addEventListener('abort', stopAnalyzer);
-
-  const outPath = join(context.scratchDir, 'masked.jsonl');
-  const out = createWriteStream(outPath);
-  let writeError: unknown;
-  out.on('error', (error) => (writeError ??= error));
-  const write = async (line: string): Promise<void> => {
-    if (writeError !== undefined) throw writeError;
-    if (!out.write(line)) await once(out, 'drain');
-  };
-
-  const maskBatch = async (batch: { row: CanonicalRow; where: RowLocation }[]): Promise<void> => {
-    if (batch.length === 0) return;
-    const analyzed = morph ? await morph.analyze(batch.map((b) => b.row.text)) : undefined;
-    context.signal.throwIfAborted();
-    progress.phase = 'masking';
-    for (const [k, { row, where }] of batch.entries()) {
-      const chars = Array.from(row.text);
-      const bySource = new Map<SpanSource, Span[]>();
-      if (sources.dataset) bySource.set('dataset', checkedSpans(datasetSpans(row, chars, where, tagNames), chars.length, where, 'dataset'));
-      if (lexicon) bySource.set('lexicon', checkedSpans(lexicon.find(chars), chars.length, where, 'lexicon'));
-      if (analyzed) bySource.set('morph', checkedSpans(analyzed[k] ?? [], chars.length, where, 'morph'));
-      if (onnx) bySource.set('onnx', checkedSpans(await onnx.spans(row.text, where), chars.length, where, 'onnx'));
-      const merged = mergeSpans(bySource);
-      const tokens = target && merged.length > 0 ? await tokenRanges(target, row.text) : undefined;
-      const masked: Masked = buildMasked(chars, merged, spec.maskToken, tokens);
-
-      card.rows++;
-      for (const [source, spans] of bySource) {
-        const counts = card.perSource[source]!;
-        counts.spans += spans.length;
-        if (spans.length > 0) counts.rows++;
-      }
-      if (masked.spans.length > 0) card.rowsMasked++;
-      for (const span of masked.spans) {
-        card.spans++;
-        card.maskTokens += span.masks;
-        increment(card.perType, span.type);
-        if (span.parts) card.merged++;
-      }
-      await write(JSON.stringify({ ...row, meta: { ...row.meta, masked } }) + '\n');
-    }
-    progress.rows = card.rows;
-    progress.rowsMasked = card.rowsMasked;
-  };
-
-  try {
-    const stream = await context.store.open(spec.dataset);
-    let batch: { row: CanonicalRow; where: RowLocation }[] = [];
-    for await (const row of canonicalRows(stream, datasetName)) {
-      batch.push(row);
-      if (batch.length >= batchSize) {
-        await maskBatch(batch);
-        batch = [];
+    // Everything that can be refused is checked before the analyzer starts.
+    const lexicon = sources.lexicon ? await loadLexicon(sources.lexicon, context) : undefined;
+    let target: Tokenizer | undefined;
+    if (spec.mode === 'perSubtoken' && spec.tokenizer !== undefined) {
+      target = await loadTokenizer(spec.tokenizer, context, 'mode perSubtoken');
+      if (target.tokenToId(spec.maskToken) === null) {
+        throw new StageInputInvalid(
+          context.stageId,
+          `maskToken ${JSON.stringify(spec.maskToken)} is not a token of the tokenizer: give the target model's mask token`,
+        );
       }
     }
-    await maskBatch(batch);
-    await morph?.close();
-    out.end();
-    await finished(out);
-    if (writeError !== undefined) throw writeError;
-  } catch (error) {
-    out.destroy();
-    await morph?.kill();
-    // A cancelled activity reports its cancellation, not what the killed analyzer said.
-    if (context.signal.aborted) throw context.signal.reason;
-    throw error;
-  } finally {
-    clearInterval(beat);
-    context.signal.removeEventListener('abort', stopAnalyzer);
-    await morph?.kill();
-    await onnx?.release();
-  }
+    const onnx = sources.onnx ? await OnnxTagger.load(sources.onnx, context) : undefined;
+    const morph = morphOptions ? MorphAnalyzer.start(context.config.trainer.python, morphOptions.tags) : undefined;
+    const batchSize = morphOptions?.batch ?? ROWS_PER_BATCH;
 
-  if (card.rows === 0) throw new StageInputInvalid(context.stageId, `dataset ${datasetName} has no rows`);
-  card.shareMasked = card.rowsMasked / card.rows;
-  card.perType = Object.fromEntries(Object.entries(card.perType).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const dataset = await context.store.put({ path: outPath }, { kind: 'dataset', name: spec.name });
-  const cardRef = await context.store.put({ bytes: JSON.stringify(card, null, 2) + '\n' }, { kind: 'card', name: 'mask-card.json' });
-  context.log.info('masked', { rows: card.rows, rowsMasked: card.rowsMasked, spans: card.spans, sources: used.join(',') });
-  return { dataset, card: cardRef, shareMasked: Math.round(card.shareMasked * 1e6) / 1e6 };
-},
+    const card: MaskCard = {
+      stage: 'ner-mask',
+      input: { uri: spec.dataset.uri, sha256: spec.dataset.sha256 },
+      rows: 0,
+      rowsMasked: 0,
+      shareMasked: 0,
+      spans: 0,
+      maskTokens: 0,
+      perType: {},
+      perSource: Object.fromEntries(used.map((s) => [s, { spans: 0, rows: 0 }])),
+      merged: 0,
+      maskToken: spec.maskToken,
+      mode: spec.mode,
+      sources: used,
+      offsets: 'code points',
+    };
+    const progress: Record<string, Json> = { phase: morph ? 'starting analyzer' : 'masking', rows: 0, rowsMasked: 0 };
+    const beat = setInterval(() => context.heartbeat(progress), HEARTBEAT_EVERY_MS);
+    context.heartbeat(progress);
+    const stopAnalyzer = (): void => void morph?.kill();
+    context.signal.addEventListener('abort', stopAnalyzer);
+
+    const outPath = join(context.scratchDir, 'masked.jsonl');
+    const out = createWriteStream(outPath);
+    let writeError: unknown;
+    out.on('error', (error) => (writeError ??= error));
+    const write = async (line: string): Promise<void> => {
+      if (writeError !== undefined) throw writeError;
+      if (!out.write(line)) await once(out, 'drain');
+    };
+
+    const maskBatch = async (batch: { row: CanonicalRow; where: RowLocation }[]): Promise<void> => {
+      if (batch.length === 0) return;
+      const analyzed = morph ? await morph.analyze(batch.map((b) => b.row.text)) : undefined;
+      context.signal.throwIfAborted();
+      progress.phase = 'masking';
+      for (const [k, { row, where }] of batch.entries()) {
+        const chars = Array.from(row.text);
+        const bySource = new Map<SpanSource, Span[]>();
+        if (sources.dataset)
+          bySource.set(
+            'dataset',
+            checkedSpans(datasetSpans(row, chars, where, tagNames), chars.length, where, 'dataset'),
+          );
+        if (lexicon) bySource.set('lexicon', checkedSpans(lexicon.find(chars), chars.length, where, 'lexicon'));
+        if (analyzed) bySource.set('morph', checkedSpans(analyzed[k] ?? [], chars.length, where, 'morph'));
+        if (onnx) bySource.set('onnx', checkedSpans(await onnx.spans(row.text, where), chars.length, where, 'onnx'));
+        const merged = mergeSpans(bySource);
+        const tokens = target && merged.length > 0 ? await tokenRanges(target, row.text) : undefined;
+        const masked: Masked = buildMasked(chars, merged, spec.maskToken, tokens);
+
+        card.rows++;
+        for (const [source, spans] of bySource) {
+          const counts = card.perSource[source]!;
+          counts.spans += spans.length;
+          if (spans.length > 0) counts.rows++;
+        }
+        if (masked.spans.length > 0) card.rowsMasked++;
+        for (const span of masked.spans) {
+          card.spans++;
+          card.maskTokens += span.masks;
+          increment(card.perType, span.type);
+          if (span.parts) card.merged++;
+        }
+        await write(JSON.stringify({ ...row, meta: { ...row.meta, masked } }) + '\n');
+      }
+      progress.rows = card.rows;
+      progress.rowsMasked = card.rowsMasked;
+    };
+
+    try {
+      const stream = await context.store.open(spec.dataset);
+      let batch: { row: CanonicalRow; where: RowLocation }[] = [];
+      for await (const row of canonicalRows(stream, datasetName)) {
+        batch.push(row);
+        if (batch.length >= batchSize) {
+          await maskBatch(batch);
+          batch = [];
+        }
+      }
+      await maskBatch(batch);
+      await morph?.close();
+      out.end();
+      await finished(out);
+      if (writeError !== undefined) throw writeError;
+    } catch (error) {
+      out.destroy();
+      await morph?.kill();
+      // A cancelled activity reports its cancellation, not what the killed analyzer said.
+      if (context.signal.aborted) throw context.signal.reason;
+      throw error;
+    } finally {
+      clearInterval(beat);
+      context.signal.removeEventListener('abort', stopAnalyzer);
+      await morph?.kill();
+      await onnx?.release();
+    }
+
+    if (card.rows === 0) throw new StageInputInvalid(context.stageId, `dataset ${datasetName} has no rows`);
+    card.shareMasked = card.rowsMasked / card.rows;
+    card.perType = Object.fromEntries(Object.entries(card.perType).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const dataset = await context.store.put({ path: outPath }, { kind: 'dataset', name: spec.name });
+    const cardRef = await context.store.put(
+      { bytes: JSON.stringify(card, null, 2) + '\n' },
+      { kind: 'card', name: 'mask-card.json' },
+    );
+    context.log.info('masked', {
+      rows: card.rows,
+      rowsMasked: card.rowsMasked,
+      spans: card.spans,
+      sources: used.join(','),
+    });
+    return { dataset, card: cardRef, shareMasked: Math.round(card.shareMasked * 1e6) / 1e6 };
+  },
   // The analyzer runs as `python -m trainer.morph`, in the environment trainer/requirements.txt pins.
   { python: ['trainer.morph'] },
 );

@@ -44,37 +44,121 @@ const c = (form: string, after: After = 'any'): Suffix => ({ form, after, kind: 
  */
 export const SUFFIXES: readonly Suffix[] = [
   // Derivational suffixes that keep the noun a noun: plural, honorific.
-  d('들'), d('님'), d('님들'),
+  d('들'),
+  d('님'),
+  d('님들'),
   // 주격 (subject)
-  p('이', 'consonant'), p('가', 'vowel'), p('께서'),
+  p('이', 'consonant'),
+  p('가', 'vowel'),
+  p('께서'),
   // 목적격 (object)
-  p('을', 'consonant'), p('를', 'vowel'),
+  p('을', 'consonant'),
+  p('를', 'vowel'),
   // 관형격 (possessive)
   p('의'),
   // 부사격 (location, direction, source, recipient, instrument, comparison)
-  p('에'), p('에서'), p('에서부터'), p('에게'), p('에게서'), p('에게로'), p('한테'), p('한테서'), p('께'), p('더러'),
-  p('으로', 'consonant-not-rieul'), p('로', 'vowel-or-rieul'),
-  p('으로서', 'consonant-not-rieul'), p('로서', 'vowel-or-rieul'),
-  p('으로써', 'consonant-not-rieul'), p('로써', 'vowel-or-rieul'),
-  p('으로부터', 'consonant-not-rieul'), p('로부터', 'vowel-or-rieul'),
-  p('보다'), p('처럼'), p('같이'), p('만큼'), p('대로'),
+  p('에'),
+  p('에서'),
+  p('에서부터'),
+  p('에게'),
+  p('에게서'),
+  p('에게로'),
+  p('한테'),
+  p('한테서'),
+  p('께'),
+  p('더러'),
+  p('으로', 'consonant-not-rieul'),
+  p('로', 'vowel-or-rieul'),
+  p('으로서', 'consonant-not-rieul'),
+  p('로서', 'vowel-or-rieul'),
+  p('으로써', 'consonant-not-rieul'),
+  p('로써', 'vowel-or-rieul'),
+  p('으로부터', 'consonant-not-rieul'),
+  p('로부터', 'vowel-or-rieul'),
+  p('보다'),
+  p('처럼'),
+  p('같이'),
+  p('만큼'),
+  p('대로'),
   // 공동격/접속 (with, and)
-  p('과', 'consonant'), p('와', 'vowel'), p('이랑', 'consonant'), p('랑', 'vowel'), p('하고'),
+  p('과', 'consonant'),
+  p('와', 'vowel'),
+  p('이랑', 'consonant'),
+  p('랑', 'vowel'),
+  p('하고'),
   // 호격 (vocative)
-  p('아', 'consonant'), p('야', 'vowel'), p('이여', 'consonant'), p('여', 'vowel'),
+  p('아', 'consonant'),
+  p('야', 'vowel'),
+  p('이여', 'consonant'),
+  p('여', 'vowel'),
   // 보조사 (topic, also, only, even, each, …)
-  p('은', 'consonant'), p('는', 'vowel'),
-  p('도'), p('만'), p('까지'), p('부터'), p('조차'), p('마저'), p('밖에'), p('뿐'), p('마다'), p('요'),
-  p('이나', 'consonant'), p('나', 'vowel'), p('이나마', 'consonant'), p('나마', 'vowel'),
-  p('이라도', 'consonant'), p('라도', 'vowel'), p('이든지', 'consonant'), p('든지', 'vowel'),
-  p('이든', 'consonant'), p('든', 'vowel'), p('이야', 'consonant'), p('이란', 'consonant'), p('란', 'vowel'),
+  p('은', 'consonant'),
+  p('는', 'vowel'),
+  p('도'),
+  p('만'),
+  p('까지'),
+  p('부터'),
+  p('조차'),
+  p('마저'),
+  p('밖에'),
+  p('뿐'),
+  p('마다'),
+  p('요'),
+  p('이나', 'consonant'),
+  p('나', 'vowel'),
+  p('이나마', 'consonant'),
+  p('나마', 'vowel'),
+  p('이라도', 'consonant'),
+  p('라도', 'vowel'),
+  p('이든지', 'consonant'),
+  p('든지', 'vowel'),
+  p('이든', 'consonant'),
+  p('든', 'vowel'),
+  p('이야', 'consonant'),
+  p('이란', 'consonant'),
+  p('란', 'vowel'),
   // 서술격 조사 이다 with its common endings; after a vowel 이 may drop (여자다, 여자라서).
-  c('이다'), c('다', 'vowel'), c('입니다'), c('이에요', 'consonant'), c('예요', 'vowel'), c('이었다', 'consonant'), c('였다', 'vowel'),
-  c('이고'), c('고', 'vowel'), c('이며'), c('며', 'vowel'), c('인'), c('임'), c('이라'), c('라', 'vowel'),
-  c('이라서'), c('라서', 'vowel'), c('이라고'), c('라고', 'vowel'), c('이라는'), c('라는', 'vowel'),
-  c('이라면'), c('라면', 'vowel'), c('이지만'), c('지만', 'vowel'), c('이니까'), c('니까', 'vowel'),
-  c('이어서', 'consonant'), c('여서', 'vowel'), c('이었던', 'consonant'), c('였던', 'vowel'), c('이던'), c('던', 'vowel'),
-  c('이죠'), c('죠', 'vowel'), c('이지'), c('지', 'vowel'), c('이면'), c('면', 'vowel'), c('이냐'), c('냐', 'vowel'),
+  c('이다'),
+  c('다', 'vowel'),
+  c('입니다'),
+  c('이에요', 'consonant'),
+  c('예요', 'vowel'),
+  c('이었다', 'consonant'),
+  c('였다', 'vowel'),
+  c('이고'),
+  c('고', 'vowel'),
+  c('이며'),
+  c('며', 'vowel'),
+  c('인'),
+  c('임'),
+  c('이라'),
+  c('라', 'vowel'),
+  c('이라서'),
+  c('라서', 'vowel'),
+  c('이라고'),
+  c('라고', 'vowel'),
+  c('이라는'),
+  c('라는', 'vowel'),
+  c('이라면'),
+  c('라면', 'vowel'),
+  c('이지만'),
+  c('지만', 'vowel'),
+  c('이니까'),
+  c('니까', 'vowel'),
+  c('이어서', 'consonant'),
+  c('여서', 'vowel'),
+  c('이었던', 'consonant'),
+  c('였던', 'vowel'),
+  c('이던'),
+  c('던', 'vowel'),
+  c('이죠'),
+  c('죠', 'vowel'),
+  c('이지'),
+  c('지', 'vowel'),
+  c('이면'),
+  c('면', 'vowel'),
+  c('이냐'),
+  c('냐', 'vowel'),
 ].sort((a, b) => b.form.length - a.form.length || (a.form < b.form ? -1 : 1));
 
 /** Particles after a derivational suffix or the term, chained (에게 + 는 + …). */
@@ -104,8 +188,10 @@ export function isSuffixChain(rest: string, previous: string, particles = 0, der
     const remaining = rest.slice(suffix.form.length);
     const last = suffix.form.slice(-1);
     if (suffix.kind === 'copula' && remaining === '') return true;
-    if (suffix.kind === 'derivational' && derivationalAllowed && isSuffixChain(remaining, last, particles, false)) return true;
-    if (suffix.kind === 'particle' && particles < MAX_PARTICLES && isSuffixChain(remaining, last, particles + 1, false)) return true;
+    if (suffix.kind === 'derivational' && derivationalAllowed && isSuffixChain(remaining, last, particles, false))
+      return true;
+    if (suffix.kind === 'particle' && particles < MAX_PARTICLES && isSuffixChain(remaining, last, particles + 1, false))
+      return true;
   }
   return false;
 }
@@ -180,7 +266,9 @@ export class Lexicon {
 
 /** Inline `with` entries as terms. */
 export function inlineTerms(entries: readonly LexiconEntry[], defaultType: string): LexiconTerm[] {
-  return entries.map((e) => (typeof e === 'string' ? { term: e.trim(), type: defaultType } : { term: e.term.trim(), type: e.type }));
+  return entries.map((e) =>
+    typeof e === 'string' ? { term: e.trim(), type: defaultType } : { term: e.term.trim(), type: e.type },
+  );
 }
 
 /**
@@ -197,58 +285,113 @@ export function parseLexiconFile(
   const lines = new LineCounter();
   const doc = parseDocument(source, { lineCounter: lines, uniqueKeys: true });
   const [error] = doc.errors;
-  if (error) throw new LexiconInvalid(file, error.linePos?.[0].line ?? 1, error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
+  if (error)
+    throw new LexiconInvalid(
+      file,
+      error.linePos?.[0].line ?? 1,
+      error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''),
+    );
   const lineOf = (node: unknown): number => {
     const range = isNode(node) ? node.range : undefined;
     return range ? lines.linePos(range[0]).line : 1;
   };
   const root = doc.contents;
-  if (root === null || (isScalar(root) && root.value === null)) throw new LexiconInvalid(file, 1, 'the lexicon is empty');
+  if (root === null || (isScalar(root) && root.value === null))
+    throw new LexiconInvalid(file, 1, 'the lexicon is empty');
   const format = options.format === 'auto' ? (isSeq(root) ? 'list' : isMap(root) ? 'groups' : 'list') : options.format;
 
   const terms: LexiconTerm[] = [];
   if (format === 'list') {
-    if (!isSeq(root)) throw new LexiconInvalid(file, lineOf(root), 'a list lexicon is a YAML sequence of terms (`- 남학생`) or `{term, type}` mappings');
+    if (!isSeq(root))
+      throw new LexiconInvalid(
+        file,
+        lineOf(root),
+        'a list lexicon is a YAML sequence of terms (`- 남학생`) or `{term, type}` mappings',
+      );
     for (const item of root.items) {
       if (isScalar(item) && typeof item.value === 'string' && item.value.trim() !== '') {
         terms.push({ term: item.value.trim(), type: options.type });
       } else if (isMap(item)) {
-        const fields = new Map<unknown, unknown>(item.items.map((pair) => [isScalar(pair.key) ? pair.key.value : pair.key, isScalar(pair.value) ? pair.value.value : pair.value]));
+        const fields = new Map<unknown, unknown>(
+          item.items.map((pair) => [
+            isScalar(pair.key) ? pair.key.value : pair.key,
+            isScalar(pair.value) ? pair.value.value : pair.value,
+          ]),
+        );
         const term = fields.get('term');
         const type = fields.has('type') ? fields.get('type') : options.type;
-        if (typeof term !== 'string' || term.trim() === '' || typeof type !== 'string' || type.trim() === '' || [...fields.keys()].some((k) => k !== 'term' && k !== 'type')) {
-          throw new LexiconInvalid(file, lineOf(item), 'an entry mapping has a non-empty string `term` and optionally a string `type`, nothing else');
+        if (
+          typeof term !== 'string' ||
+          term.trim() === '' ||
+          typeof type !== 'string' ||
+          type.trim() === '' ||
+          [...fields.keys()].some((k) => k !== 'term' && k !== 'type')
+        ) {
+          throw new LexiconInvalid(
+            file,
+            lineOf(item),
+            'an entry mapping has a non-empty string `term` and optionally a string `type`, nothing else',
+          );
         }
         terms.push({ term: term.trim(), type: type.trim() });
       } else {
-        throw new LexiconInvalid(file, lineOf(item), `an entry must be a term (a non-empty string) or a {term, type} mapping, not ${describe(item)}`);
+        throw new LexiconInvalid(
+          file,
+          lineOf(item),
+          `an entry must be a term (a non-empty string) or a {term, type} mapping, not ${describe(item)}`,
+        );
       }
     }
     return terms;
   }
 
-  if (!isMap(root)) throw new LexiconInvalid(file, lineOf(root), 'a groups lexicon is a mapping category → list of comma-separated term groups');
+  if (!isMap(root))
+    throw new LexiconInvalid(
+      file,
+      lineOf(root),
+      'a groups lexicon is a mapping category → list of comma-separated term groups',
+    );
   const found = new Set<string>();
   for (const pair of root.items) {
     const category = isScalar(pair.key) ? pair.key.value : undefined;
-    if (typeof category !== 'string' || category.trim() === '') throw new LexiconInvalid(file, lineOf(pair.key), 'a category name must be a non-empty string');
+    if (typeof category !== 'string' || category.trim() === '')
+      throw new LexiconInvalid(file, lineOf(pair.key), 'a category name must be a non-empty string');
     found.add(category);
     if (options.categories && !options.categories.includes(category)) continue;
-    if (!isSeq(pair.value)) throw new LexiconInvalid(file, lineOf(pair.value ?? pair.key), `category ${JSON.stringify(category)} must hold a list of term groups`);
+    if (!isSeq(pair.value))
+      throw new LexiconInvalid(
+        file,
+        lineOf(pair.value ?? pair.key),
+        `category ${JSON.stringify(category)} must hold a list of term groups`,
+      );
     for (const group of pair.value.items) {
       if (!isScalar(group) || typeof group.value !== 'string') {
-        throw new LexiconInvalid(file, lineOf(group), `a term group of ${JSON.stringify(category)} must be a string of comma-separated terms, not ${describe(group)}`);
+        throw new LexiconInvalid(
+          file,
+          lineOf(group),
+          `a term group of ${JSON.stringify(category)} must be a string of comma-separated terms, not ${describe(group)}`,
+        );
       }
-      for (const term of group.value.split(',').map((t) => t.trim()).filter(Boolean)) terms.push({ term, type: category.trim() });
+      for (const term of group.value
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean))
+        terms.push({ term, type: category.trim() });
     }
   }
   const missing = (options.categories ?? []).filter((c) => !found.has(c));
-  if (missing.length > 0) throw new LexiconInvalid(file, 1, `no categor${missing.length > 1 ? 'ies' : 'y'} ${missing.map((m) => JSON.stringify(m)).join(', ')} (the file has ${[...found].join(', ')})`);
+  if (missing.length > 0)
+    throw new LexiconInvalid(
+      file,
+      1,
+      `no categor${missing.length > 1 ? 'ies' : 'y'} ${missing.map((m) => JSON.stringify(m)).join(', ')} (the file has ${[...found].join(', ')})`,
+    );
   return terms;
 }
 
 function describe(node: unknown): string {
-  if (isScalar(node)) return node.value === null ? 'an empty entry' : `${typeof node.value} ${JSON.stringify(node.value)}`;
+  if (isScalar(node))
+    return node.value === null ? 'an empty entry' : `${typeof node.value} ${JSON.stringify(node.value)}`;
   if (isSeq(node)) return 'a nested list';
   if (isMap(node)) return 'a mapping';
   return 'an empty entry';

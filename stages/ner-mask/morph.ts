@@ -22,7 +22,9 @@ export const KILL_GRACE_MS = 2_000;
 const EXIT_NO_ANALYZER = 3;
 const EXIT_BAD_INPUT = 2;
 
-const answerSchema = z.object({ spans: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().positive(), z.string().min(1)])) }).strict();
+const answerSchema = z
+  .object({ spans: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().positive(), z.string().min(1)])) })
+  .strict();
 
 interface Waiter {
   expected: number;
@@ -94,7 +96,9 @@ export class MorphAnalyzer {
   async analyze(texts: readonly string[]): Promise<Span[][]> {
     if (this.failure !== undefined) throw this.failure;
     if (texts.length === 0) return [];
-    const answered = new Promise<Span[][]>((resolve, reject) => this.waiters.push({ expected: texts.length, spans: [], resolve, reject }));
+    const answered = new Promise<Span[][]>((resolve, reject) =>
+      this.waiters.push({ expected: texts.length, spans: [], resolve, reject }),
+    );
     // Awaited below; until then a rejection (the process died mid-write) must not count as unhandled.
     answered.catch(() => undefined);
     const payload = texts.map((text) => JSON.stringify({ text })).join('\n') + '\n';
@@ -138,7 +142,13 @@ export class MorphAnalyzer {
       if (!checked.success) throw new Error(checked.error.issues[0]?.message ?? 'unexpected shape');
       parsed = checked.data;
     } catch (error) {
-      this.fail(new AnalyzerFailed('the morphological analyzer', `unreadable answer ${JSON.stringify(line.slice(0, 200))}: ${String(error)}`, false));
+      this.fail(
+        new AnalyzerFailed(
+          'the morphological analyzer',
+          `unreadable answer ${JSON.stringify(line.slice(0, 200))}: ${String(error)}`,
+          false,
+        ),
+      );
       void this.kill();
       return;
     }
@@ -164,6 +174,10 @@ export class MorphAnalyzer {
     const detail = `python -m trainer.morph (${this.python}) ${how}${this.stderr.trim() ? `: ${this.stderr.trim()}` : ''}`;
     const code = this.exited?.code;
     // A clean exit with rows still unanswered, a missing analyzer or refused input will not pass on a retry.
-    return new AnalyzerFailed('the morphological analyzer', detail, !(code === EXIT_NO_ANALYZER || code === EXIT_BAD_INPUT || code === 0));
+    return new AnalyzerFailed(
+      'the morphological analyzer',
+      detail,
+      !(code === EXIT_NO_ANALYZER || code === EXIT_BAD_INPUT || code === 0),
+    );
   }
 }

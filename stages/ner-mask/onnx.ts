@@ -35,25 +35,39 @@ export class OnnxTagger {
   static async load(source: OnnxSource, context: StageContext): Promise<OnnxTagger> {
     const bad = source.labels.filter((l) => parseTag(l) === undefined);
     if (bad.length > 0) {
-      throw new StageInputInvalid(context.stageId, `sources.onnx.labels ${bad.map((b) => JSON.stringify(b)).join(', ')} are not BIO/IOB2/BIOES tags (O, B-X, I-X, E-X, S-X)`);
+      throw new StageInputInvalid(
+        context.stageId,
+        `sources.onnx.labels ${bad.map((b) => JSON.stringify(b)).join(', ')} are not BIO/IOB2/BIOES tags (O, B-X, I-X, E-X, S-X)`,
+      );
     }
     const tokenizer = await loadTokenizer(source.tokenizer, context, 'the onnx source');
     let ort: Ort;
     try {
       ort = await import('onnxruntime-node');
     } catch (error) {
-      throw new StageInputInvalid(context.stageId, `the onnx source needs onnxruntime-node, which does not load here: ${error instanceof Error ? error.message : String(error)}`);
+      throw new StageInputInvalid(
+        context.stageId,
+        `the onnx source needs onnxruntime-node, which does not load here: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     const modelPath = await localPath(source.model, context, 'model.onnx');
     let session: Session;
     try {
       session = await ort.InferenceSession.create(modelPath, { executionProviders: ['cpu'] });
     } catch (error) {
-      throw new StageInputInvalid(context.stageId, `sources.onnx.model does not load in onnxruntime: ${error instanceof Error ? error.message : String(error)}`);
+      throw new StageInputInvalid(
+        context.stageId,
+        `sources.onnx.model does not load in onnxruntime: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
-    const unknown = session.inputNames.filter((n: string) => !['input_ids', 'attention_mask', 'token_type_ids'].includes(n));
+    const unknown = session.inputNames.filter(
+      (n: string) => !['input_ids', 'attention_mask', 'token_type_ids'].includes(n),
+    );
     if (!session.inputNames.includes('input_ids') || unknown.length > 0) {
-      throw new StageInputInvalid(context.stageId, `sources.onnx.model takes inputs ${session.inputNames.join(', ')}; a token classifier takes input_ids and optionally attention_mask, token_type_ids`);
+      throw new StageInputInvalid(
+        context.stageId,
+        `sources.onnx.model takes inputs ${session.inputNames.join(', ')}; a token classifier takes input_ids and optionally attention_mask, token_type_ids`,
+      );
     }
     const output = session.outputNames.includes('logits') ? 'logits' : session.outputNames[0];
     if (output === undefined) throw new StageInputInvalid(context.stageId, 'sources.onnx.model has no output');
@@ -90,7 +104,8 @@ export class OnnxTagger {
     const spans: Span[] = [];
     for (const entity of decodeTags(tags, row)) {
       const covered = ranges.slice(entity.start, entity.end).filter((r): r is [number, number] => r !== undefined);
-      if (covered.length > 0) spans.push({ start: covered[0]![0], end: covered[covered.length - 1]![1], type: entity.type });
+      if (covered.length > 0)
+        spans.push({ start: covered[0]![0], end: covered[covered.length - 1]![1], type: entity.type });
     }
     return spans;
   }
@@ -106,10 +121,14 @@ export class OnnxTagger {
     const result = await this.session.run(feeds);
     const logits = result[this.output];
     if (!logits || logits.dims.length !== 3 || logits.dims[1] !== ids.length || logits.dims[2] !== this.labels.length) {
-      throw new StageInputInvalid(this.stageId, `the model's ${this.output} has shape [${logits?.dims.join(', ')}], expected [1, ${ids.length}, ${this.labels.length}] (one logit per label in sources.onnx.labels)`);
+      throw new StageInputInvalid(
+        this.stageId,
+        `the model's ${this.output} has shape [${logits?.dims.join(', ')}], expected [1, ${ids.length}, ${this.labels.length}] (one logit per label in sources.onnx.labels)`,
+      );
     }
     const data = logits.data;
-    if (!(data instanceof Float32Array)) throw new StageInputInvalid(this.stageId, `the model's ${this.output} is ${logits.type}, expected float32`);
+    if (!(data instanceof Float32Array))
+      throw new StageInputInvalid(this.stageId, `the model's ${this.output} is ${logits.type}, expected float32`);
     const labels = this.labels.length;
     const best: number[] = [];
     for (let t = 0; t < ids.length; t++) {

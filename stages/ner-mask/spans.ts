@@ -55,7 +55,8 @@ export interface Masked {
   offsets: Segment[];
 }
 
-const byPosition = (a: Span, b: Span): number => a.start - b.start || a.end - b.end || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0);
+const byPosition = (a: Span, b: Span): number =>
+  a.start - b.start || a.end - b.end || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0);
 
 /**
  * One source's spans of a row, sorted, duplicates dropped: SpanOutOfBounds when a span reaches
@@ -65,7 +66,13 @@ export function checkedSpans(spans: readonly Span[], length: number, row: RowLoc
   const sorted = [...spans].sort(byPosition);
   const kept: Span[] = [];
   for (const span of sorted) {
-    if (!Number.isInteger(span.start) || !Number.isInteger(span.end) || span.start < 0 || span.end > length || span.end <= span.start) {
+    if (
+      !Number.isInteger(span.start) ||
+      !Number.isInteger(span.end) ||
+      span.start < 0 ||
+      span.end > length ||
+      span.end <= span.start
+    ) {
       throw new SpanOutOfBounds(row, source, span, length);
     }
     const previous = kept[kept.length - 1];
@@ -93,7 +100,8 @@ export interface MergedSpan extends Span {
 export function mergeSpans(bySource: ReadonlyMap<SpanSource, readonly Span[]>): MergedSpan[] {
   const rank = (s: SpanSource): number => SPAN_SOURCES.indexOf(s);
   const all: SourcedSpan[] = [];
-  for (const [source, spans] of bySource) for (const s of spans) all.push({ start: s.start, end: s.end, type: s.type, source });
+  for (const [source, spans] of bySource)
+    for (const s of spans) all.push({ start: s.start, end: s.end, type: s.type, source });
   all.sort((a, b) => byPosition(a, b) || rank(a.source) - rank(b.source));
   const merged: MergedSpan[] = [];
   let group: SourcedSpan[] = [];
@@ -138,7 +146,12 @@ export function subtokensOf(span: Span, tokens: SubtokenRanges): [number, number
  * (perSpan, `tokens` undefined) or one per sub-token it covers (perSubtoken), masks concatenated
  * without separators. The offset map covers x̂ and x completely, in order.
  */
-export function buildMasked(chars: readonly string[], spans: readonly MergedSpan[], maskToken: string, tokens?: SubtokenRanges): Masked {
+export function buildMasked(
+  chars: readonly string[],
+  spans: readonly MergedSpan[],
+  maskToken: string,
+  tokens?: SubtokenRanges,
+): Masked {
   const maskLength = Array.from(maskToken).length;
   const pieces: string[] = [];
   const offsets: Segment[] = [];
@@ -189,11 +202,16 @@ export function buildMasked(chars: readonly string[], spans: readonly MergedSpan
  */
 export function reconstruct(masked: Masked, entityTexts: readonly string[]): string {
   const hat = Array.from(masked.text);
-  return masked.offsets.map(([hs, he, , , span]) => (span < 0 ? hat.slice(hs, he).join('') : (entityTexts[span] ?? ''))).join('');
+  return masked.offsets
+    .map(([hs, he, , , span]) => (span < 0 ? hat.slice(hs, he).join('') : (entityTexts[span] ?? '')))
+    .join('');
 }
 
 /** The x range (code points) behind x̂ position `p`: one character of copied text, or a masked span's whole range. */
-export function toOriginal(offsets: readonly Segment[], p: number): { start: number; end: number; span: number } | undefined {
+export function toOriginal(
+  offsets: readonly Segment[],
+  p: number,
+): { start: number; end: number; span: number } | undefined {
   let lo = 0;
   let hi = offsets.length - 1;
   while (lo <= hi) {

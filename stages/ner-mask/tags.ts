@@ -78,7 +78,10 @@ export function decodeTags(tags: readonly (string | null)[], row: RowLocation): 
   return spans;
 }
 
-/** Special tokens of common tokenizers: `[CLS]`, `[SEP]`, `[PAD]`, `<s>`, `</s>`, `<pad>`, … (not `[UNK]`/`<unk>`, which stand for text). */
+/**
+ * Special tokens of common tokenizers: `[CLS]`, `[SEP]`, `[PAD]`, `<s>`, `</s>`, `<pad>`, … (not `[UNK]`/`<unk>`, which
+ * stand for text).
+ */
 const SPECIAL = /^(\[(CLS|SEP|PAD|MASK|BOS|EOS)\]|<\/?(s|pad|mask|cls|sep|bos|eos)>)$/i;
 const UNKNOWN = /^(\[UNK\]|<unk>)$/i;
 /** Sub-word markers: WordPiece's `##` continuation prefix, SentencePiece's `▁` word prefix. */
@@ -93,8 +96,14 @@ const isSpace = (c: string | undefined): boolean => c !== undefined && /\s/u.tes
  * vocabularies); special tokens get undefined; `[UNK]`s take the words between their
  * neighbours. A token that does not fit the text is DatasetRowInvalid naming the row.
  */
-export function alignTokens(chars: readonly string[], tokens: readonly string[], row: RowLocation): ([number, number] | undefined)[] {
-  const ranges: ([number, number] | undefined)[] = new Array<[number, number] | undefined>(tokens.length).fill(undefined);
+export function alignTokens(
+  chars: readonly string[],
+  tokens: readonly string[],
+  row: RowLocation,
+): ([number, number] | undefined)[] {
+  const ranges: ([number, number] | undefined)[] = new Array<[number, number] | undefined>(tokens.length).fill(
+    undefined,
+  );
   let pos = 0;
   let pendingUnknown: number[] = [];
   const placeUnknown = (until: number): void => {
@@ -109,7 +118,10 @@ export function alignTokens(chars: readonly string[], tokens: readonly string[],
       words.push([start, i]);
     }
     if (words.length !== pendingUnknown.length) {
-      throw new DatasetRowInvalid(row, `cannot align ${pendingUnknown.length} unknown token(s) at token ${pendingUnknown[0]} to the text (found ${words.length} word(s) there)`);
+      throw new DatasetRowInvalid(
+        row,
+        `cannot align ${pendingUnknown.length} unknown token(s) at token ${pendingUnknown[0]} to the text (found ${words.length} word(s) there)`,
+      );
     }
     pendingUnknown.forEach((t, k) => (ranges[t] = words[k]));
     pendingUnknown = [];
@@ -124,12 +136,17 @@ export function alignTokens(chars: readonly string[], tokens: readonly string[],
     const surface = Array.from(token.replace(MARKER, ''));
     if (surface.length === 0) return; // a bare `▁`: a word boundary, no text
     // Where does the token start? Right after the previous one, or after whitespace.
-    const fits = (at: number): boolean => surface.every((c, k) => chars[at + k] !== undefined && lowerAscii(chars[at + k]!) === lowerAscii(c));
+    const fits = (at: number): boolean =>
+      surface.every((c, k) => chars[at + k] !== undefined && lowerAscii(chars[at + k]!) === lowerAscii(c));
     let at = pos;
     if (pendingUnknown.length > 0) {
       // Unknown tokens before this one: search forward for where this token resumes.
       while (at < chars.length && !fits(at)) at++;
-      if (at >= chars.length) throw new DatasetRowInvalid(row, `token ${t} ${JSON.stringify(token)} does not occur in the text after character ${pos}`);
+      if (at >= chars.length)
+        throw new DatasetRowInvalid(
+          row,
+          `token ${t} ${JSON.stringify(token)} does not occur in the text after character ${pos}`,
+        );
       let until = at;
       while (until > pos && isSpace(chars[until - 1])) until--;
       placeUnknown(until);
@@ -150,7 +167,11 @@ export function alignTokens(chars: readonly string[], tokens: readonly string[],
 }
 
 /** Character spans of the entities that tags over aligned tokens describe. */
-export function spansFromTokenTags(ranges: readonly ([number, number] | undefined)[], tags: readonly (string | null)[], row: RowLocation): Span[] {
+export function spansFromTokenTags(
+  ranges: readonly ([number, number] | undefined)[],
+  tags: readonly (string | null)[],
+  row: RowLocation,
+): Span[] {
   const spans: Span[] = [];
   for (const entity of decodeTags(tags, row)) {
     const covered = ranges.slice(entity.start, entity.end).filter((r): r is [number, number] => r !== undefined);

@@ -26,7 +26,8 @@ export type ReportWith = z.infer<typeof reportWithSchema>;
 export const reportContract = defineContract({
   name: 'report',
   version: '1',
-  description: "Gather the run's evaluation, audit and hard negatives into report.json and a self-contained report.html",
+  description:
+    "Gather the run's evaluation, audit and hard negatives into report.json and a self-contained report.html",
   with: reportWithSchema,
   withIssuePath: 'with',
   outputs: { report: artifactOutput, html: artifactOutput },

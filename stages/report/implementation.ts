@@ -17,7 +17,9 @@ import { defineStage } from '../../activities/stages/define';
 export const report = defineStage(reportContract, async (spec, context) => {
   const evaluation = spec.evaluation ? await readJson(spec.evaluation, evaluationSchema, 'evaluation', context) : null;
   const audit = spec.audit ? await readJson(spec.audit, auditFileSchema, 'audit', context) : null;
-  const hardNegatives = spec.hardNegatives ? await readJson(spec.hardNegatives, miningSummarySchema, 'hardNegatives', context) : null;
+  const hardNegatives = spec.hardNegatives
+    ? await readJson(spec.hardNegatives, miningSummarySchema, 'hardNegatives', context)
+    : null;
 
   const run = context.run;
   const modelDigests: Record<string, string> = {};
@@ -60,7 +62,10 @@ export const report = defineStage(reportContract, async (spec, context) => {
     },
   });
   context.heartbeat({ phase: 'rendering' });
-  const json = await context.store.put({ bytes: JSON.stringify(body, null, 1) }, { kind: 'report', name: 'report.json' });
+  const json = await context.store.put(
+    { bytes: JSON.stringify(body, null, 1) },
+    { kind: 'report', name: 'report.json' },
+  );
   const html = await context.store.put({ bytes: renderReportHtml(body) }, { kind: 'report-html', name: 'report.html' });
   context.log.info('report written', { report: json.uri, html: html.uri });
   return { report: json, html };
@@ -72,11 +77,20 @@ async function readJson<T>(ref: ArtifactRef, schema: z.ZodType<T>, key: string, 
   try {
     json = JSON.parse((await context.store.read(ref)).toString('utf8'));
   } catch (error) {
-    throw new StageInputInvalid(context.stageId, `${key} (${ref.uri}) is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw new StageInputInvalid(
+      context.stageId,
+      `${key} (${ref.uri}) is not JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    throw new StageInputInvalid(context.stageId, `${key} (${ref.uri}) is not what it should be: ${parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new StageInputInvalid(
+      context.stageId,
+      `${key} (${ref.uri}) is not what it should be: ${parsed.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')}`,
+    );
   }
   return parsed.data;
 }

@@ -17,7 +17,10 @@ export const sampleWithSchema = z
     /** The same seed draws the same rows from the same dataset, on every machine. */
     seed: z.number().int().nonnegative().default(0),
     /** File name of the stored sample. */
-    name: z.string().regex(/^[\p{L}\p{N}._\-=+@,~]+$/u, 'a plain file name').default('sample.jsonl'),
+    name: z
+      .string()
+      .regex(/^[\p{L}\p{N}._\-=+@,~]+$/u, 'a plain file name')
+      .default('sample.jsonl'),
   })
   .strict();
 export type SampleWith = z.infer<typeof sampleWithSchema>;
@@ -25,7 +28,8 @@ export type SampleWith = z.infer<typeof sampleWithSchema>;
 export const sampleContract = defineContract({
   name: 'sample',
   version: '1',
-  description: 'Draw N rows of a canonical dataset without replacement, seeded and deterministic; keep their order and bytes',
+  description:
+    'Draw N rows of a canonical dataset without replacement, seeded and deterministic; keep their order and bytes',
   with: sampleWithSchema,
   outputs: { dataset: artifactOutput, rows: z.number().int().nonnegative() },
   defaults: {

@@ -29,7 +29,11 @@ export const sample = defineStage(sampleContract, async (spec, context) => {
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.line - b.line))
     .slice(0, spec.rows)
     .sort((a, b) => a.line - b.line);
-  if (drawn.length < spec.rows) context.log.warn('the dataset has fewer rows than asked for: all of them are kept', { rows: candidates.length, asked: spec.rows });
+  if (drawn.length < spec.rows)
+    context.log.warn('the dataset has fewer rows than asked for: all of them are kept', {
+      rows: candidates.length,
+      asked: spec.rows,
+    });
   const body = drawn.map((row) => `${row.text}\n`).join('');
   const dataset = await context.store.put({ bytes: body }, { kind: 'dataset', name: spec.name });
   context.log.info('sampled', { rows: drawn.length, of: candidates.length, seed: spec.seed });

@@ -22,7 +22,9 @@ export const scratchModelSchema = z
     dropout: z.number().min(0).max(1).optional(),
   })
   .strict()
-  .refine((s) => s.hidden === undefined || s.heads === undefined || s.hidden % s.heads === 0, { message: 'hidden must be a multiple of heads' });
+  .refine((s) => s.hidden === undefined || s.heads === undefined || s.hidden % s.heads === 0, {
+    message: 'hidden must be a multiple of heads',
+  });
 
 export const trainWithSchema = z
   .object({
@@ -31,7 +33,10 @@ export const trainWithSchema = z
     /** Canonical JSONL for per-epoch metrics and the ONNX parity check; the training set when absent. */
     validation: artifactRefSchema.optional(),
     /** Extra weighted rows, e.g. from mine-hard-negatives. */
-    hardNegatives: z.object({ dataset: artifactRefSchema, weight: z.number().positive().optional() }).strict().optional(),
+    hardNegatives: z
+      .object({ dataset: artifactRefSchema, weight: z.number().positive().optional() })
+      .strict()
+      .optional(),
     mode: z.enum(['baseline', 'debiased']).optional(),
     /**
      * `scratch` (default), a built-in pretrained encoder (`multilingual-e5-small`,
@@ -95,7 +100,8 @@ function trainModelOf(input: Record<string, unknown>): string | z.infer<typeof a
 export const trainContract = defineContract({
   name: 'train',
   version: '2',
-  description: 'Train a text classifier (baseline, or debiased by bidirectional distillation) with the Python trainer; export ONNX',
+  description:
+    'Train a text classifier (baseline, or debiased by bidirectional distillation) with the Python trainer; export ONNX',
   with: trainWithSchema,
   outputs: {
     model: artifactOutput,

@@ -15,7 +15,9 @@ export class TrainerFailureBudgetSpent extends condition('TrainerFailureBudgetSp
     readonly failures: number,
     readonly detail: string,
   ) {
-    super(`stage "${stage}": the trainer failed ${failures} times, its budget for this run (lost workers and store outages do not count); the last failure: ${detail}`);
+    super(
+      `stage "${stage}": the trainer failed ${failures} times, its budget for this run (lost workers and store outages do not count); the last failure: ${detail}`,
+    );
   }
 }
 

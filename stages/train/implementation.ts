@@ -21,7 +21,14 @@ import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { ArtifactNotFound } from '../../common/errors';
 import { ArtifactConflict } from '../../store/errors';
-import { ModelSourceInvalid, TrainerConfigInvalid, TrainerCrashed, TrainerFailureBudgetSpent, TrainerOutOfMemory, TrainingDiverged } from './errors';
+import {
+  ModelSourceInvalid,
+  TrainerConfigInvalid,
+  TrainerCrashed,
+  TrainerFailureBudgetSpent,
+  TrainerOutOfMemory,
+  TrainingDiverged,
+} from './errors';
 import { childEnv } from '../../common/child-env';
 import { checkReadable, readPolicy } from '../../common/read-roots';
 import { PROJECT_ROOT } from '../../common/paths';
@@ -68,20 +75,49 @@ type Bundle = z.infer<typeof bundleSchema>;
 /** What each heartbeat carries; `checkpoint` is the resume token of a retry. */
 const heartbeatSchema = z.object({ checkpoint: artifactRefSchema.optional() }).passthrough();
 
-const stepEvent = z.object({ event: z.literal('step'), epoch: z.number().optional(), step: z.number(), of: z.number().optional(), loss: z.number().nullable().optional() }).passthrough();
+const stepEvent = z
+  .object({
+    event: z.literal('step'),
+    epoch: z.number().optional(),
+    step: z.number(),
+    of: z.number().optional(),
+    loss: z.number().nullable().optional(),
+  })
+  .passthrough();
 const checkpointEvent = z.object({ event: z.literal('checkpoint'), path: z.string(), step: z.number() }).passthrough();
 /** `metrics.step` is the step training ended on: the HF bundle records it. */
-const doneEvent = z.object({ event: z.literal('done'), metrics: z.object({ step: z.number().int().nonnegative() }).passthrough().optional() }).passthrough();
-const errorEvent = z.object({ event: z.literal('error'), kind: z.string().optional(), message: z.string() }).passthrough();
+const doneEvent = z
+  .object({
+    event: z.literal('done'),
+    metrics: z.object({ step: z.number().int().nonnegative() }).passthrough().optional(),
+  })
+  .passthrough();
+const errorEvent = z
+  .object({ event: z.literal('error'), kind: z.string().optional(), message: z.string() })
+  .passthrough();
 
 /**
  * Uploads a checkpoint folder: every file content-addressed, then a bundle listing them under
  * `checkpoints/<execution key>/step-<N>.json`. The bundle is written last, so a listed bundle
  * always names files that exist.
  */
-async function uploadCheckpoint(store: ArtifactStore, dir: string, executionKey: string, step: number, stageKey: string | undefined): Promise<ArtifactRef> {
-  const bundle: Bundle = { step, files: await putFiles(store, dir, 'checkpoint-file', []), ...(stageKey ? { stageKey } : {}) };
-  return store.putAt(checkpointKey(executionKey, step), { bytes: JSON.stringify(bundle, null, 1) }, { kind: 'checkpoint' });
+async function uploadCheckpoint(
+  store: ArtifactStore,
+  dir: string,
+  executionKey: string,
+  step: number,
+  stageKey: string | undefined,
+): Promise<ArtifactRef> {
+  const bundle: Bundle = {
+    step,
+    files: await putFiles(store, dir, 'checkpoint-file', []),
+    ...(stageKey ? { stageKey } : {}),
+  };
+  return store.putAt(
+    checkpointKey(executionKey, step),
+    { bytes: JSON.stringify(bundle, null, 1) },
+    { kind: 'checkpoint' },
+  );
 }
 
 /** Checkpoint bundles sort by key in step order (zero-padded). */
@@ -94,7 +130,11 @@ function checkpointKey(executionKey: string, step: number): string {
  * heartbeat timeout), so the last one the server holds can be many checkpoints old; the bundles
  * in the store are exact. The heartbeat's reference still counts, for a store listing that lags.
  */
-async function latestCheckpoint(store: ArtifactStore, executionKey: string, fromHeartbeat: ArtifactRef | undefined): Promise<ArtifactRef | undefined> {
+async function latestCheckpoint(
+  store: ArtifactStore,
+  executionKey: string,
+  fromHeartbeat: ArtifactRef | undefined,
+): Promise<ArtifactRef | undefined> {
   const listed = await store.list(`checkpoints/${executionKey}/`);
   const newest = listed.at(-1);
   if (newest?.sha256) return { uri: newest.uri, sha256: newest.sha256, bytes: newest.bytes, kind: 'checkpoint' };
@@ -106,7 +146,11 @@ async function latestCheckpoint(store: ArtifactStore, executionKey: string, from
  * under the same stage key (same type, inputs by digest, options and code): a rerun of a failed
  * run goes on from there instead of from step 0. Executions are compared by their newest bundle's step.
  */
-async function earlierCheckpoint(store: ArtifactStore, executionKey: string, stageKey: string): Promise<{ ref: ArtifactRef; execution: string; step: number } | undefined> {
+async function earlierCheckpoint(
+  store: ArtifactStore,
+  executionKey: string,
+  stageKey: string,
+): Promise<{ ref: ArtifactRef; execution: string; step: number } | undefined> {
   // executionKey: <pipeline>/<run>/<execution>/<stage>
   const [pipeline, run, current, ...stageParts] = executionKey.split('/');
   const stage = stageParts.join('/');
@@ -136,25 +180,39 @@ async function downloadFolder(store: ArtifactStore, ref: ArtifactRef, dir: strin
 }
 
 /** The trainer config for this attempt: the pipeline's options plus local paths. */
-function trainerConfig(spec: TrainWith, paths: { train: string; validation?: string; hardNegatives?: string; output: string; model: string }): Record<string, Json> {
+function trainerConfig(
+  spec: TrainWith,
+  paths: { train: string; validation?: string; hardNegatives?: string; output: string; model: string },
+): Record<string, Json> {
   const { dataset: _d, validation: _v, hardNegatives, model: _m, ...options } = spec;
-  const config: Record<string, Json> = { ...JSON.parse(JSON.stringify(options)), model: paths.model, trainFile: paths.train, outputDir: paths.output };
+  const config: Record<string, Json> = {
+    ...JSON.parse(JSON.stringify(options)),
+    model: paths.model,
+    trainFile: paths.train,
+    outputDir: paths.output,
+  };
   if (paths.validation) config.validationFile = paths.validation;
-  if (paths.hardNegatives) config.hardNegatives = { path: paths.hardNegatives, ...(hardNegatives?.weight !== undefined ? { weight: hardNegatives.weight } : {}) };
+  if (paths.hardNegatives)
+    config.hardNegatives = {
+      path: paths.hardNegatives,
+      ...(hardNegatives?.weight !== undefined ? { weight: hardNegatives.weight } : {}),
+    };
   return config;
 }
 
-export const train = defineStage(trainContract, async (spec, context) => {
-  // Downloads and the trainer's own start-up (importing torch) can outlast a short heartbeat
-  // timeout; the stage is alive while this process is, so it says so every second until the
-  // trainer's step events take over.
-  const keepalive = setInterval(() => context.heartbeat({ phase: 'setup' }), 1_000);
-  try {
-    return await prepareAndRun(spec, context, () => clearInterval(keepalive));
-  } finally {
-    clearInterval(keepalive);
-  }
-},
+export const train = defineStage(
+  trainContract,
+  async (spec, context) => {
+    // Downloads and the trainer's own start-up (importing torch) can outlast a short heartbeat
+    // timeout; the stage is alive while this process is, so it says so every second until the
+    // trainer's step events take over.
+    const keepalive = setInterval(() => context.heartbeat({ phase: 'setup' }), 1_000);
+    try {
+      return await prepareAndRun(spec, context, () => clearInterval(keepalive));
+    } finally {
+      clearInterval(keepalive);
+    }
+  },
   // The trainer's Python code is this stage's code too: editing it retrains. Built-in encoders
   // come from `python -m trainer.pretrained` with the wheels trainer/pretrained.json pins.
   { python: ['trainer', 'trainer.pretrained'], data: ['trainer/pretrained.json'], contentKey: trainContentKey },
@@ -183,7 +241,11 @@ async function prepareAndRun(spec: TrainWith, context: StageContext, started: ()
   const argv = ['-m', 'trainer', 'train', '--config', configPath];
   const previous = heartbeatSchema.safeParse(context.previousHeartbeat);
   const executionKey = context.executionKey ?? `adhoc/${context.stageId}`;
-  let lastCheckpoint = await latestCheckpoint(store, executionKey, previous.success ? previous.data.checkpoint : undefined);
+  let lastCheckpoint = await latestCheckpoint(
+    store,
+    executionKey,
+    previous.success ? previous.data.checkpoint : undefined,
+  );
   let execution = executionKey.split('/')[2] ?? '';
   if (!lastCheckpoint && context.resumeEarlier !== false && context.stageKey) {
     // Nothing of this execution yet: a rerun of a failed run goes on from where that one got.
@@ -201,10 +263,21 @@ async function prepareAndRun(spec: TrainWith, context: StageContext, started: ()
     context.noteResume?.({ execution, step: bundle.step, checkpoint: lastCheckpoint.uri });
   }
 
-  return runTrainer(context, argv, output, executionKey, started, () => lastCheckpoint, (ref) => (lastCheckpoint = ref), model.base);
+  return runTrainer(
+    context,
+    argv,
+    output,
+    executionKey,
+    started,
+    () => lastCheckpoint,
+    (ref) => (lastCheckpoint = ref),
+    model.base,
+  );
 }
 
-/** What the trainer gets as `model` (a folder, `scratch` or a hub id) and the stored artifact of the weights, if any. */
+/**
+ * What the trainer gets as `model` (a folder, `scratch` or a hub id) and the stored artifact of the weights, if any.
+ */
 interface ResolvedModel {
   trainer: string;
   base?: ArtifactRef;
@@ -224,14 +297,22 @@ async function resolveModel(spec: TrainWith, context: StageContext): Promise<Res
     case 'hub':
       return { trainer: ref.id };
     case 'builtin': {
-      const dir = await ensureBuiltinModel(ref.name, { python: context.config.trainer.python, signal: context.signal, log: (m) => context.log.info(m) });
+      const dir = await ensureBuiltinModel(ref.name, {
+        python: context.config.trainer.python,
+        signal: context.signal,
+        log: (m) => context.log.info(m),
+      });
       return { trainer: dir, base: await storeModelFolder(context.store, dir) };
     }
     case 'folder': {
       // Only under the readable roots; the real path (symlinks resolved) is what gets read.
-      const path = await checkReadable(ref.path, readPolicy(context.config, context.pipelineDir)).catch((error: unknown) => {
-        throw error instanceof ArtifactNotFound ? new ModelSourceInvalid(context.stageId, ref.path, 'not found') : error;
-      });
+      const path = await checkReadable(ref.path, readPolicy(context.config, context.pipelineDir)).catch(
+        (error: unknown) => {
+          throw error instanceof ArtifactNotFound
+            ? new ModelSourceInvalid(context.stageId, ref.path, 'not found')
+            : error;
+        },
+      );
       const info = await stat(path).catch(() => undefined);
       if (!info?.isDirectory()) throw new ModelSourceInvalid(context.stageId, ref.path, 'not a folder');
       return { trainer: path, base: await storeModelFolder(context.store, path) };
@@ -243,8 +324,16 @@ async function resolveModel(spec: TrainWith, context: StageContext): Promise<Res
     }
     case 'artifact': {
       const dir = join(context.scratchDir, 'model');
-      const parsed = ref.ref.kind === 'hf-model' ? await downloadFolder(context.store, ref.ref, dir).catch(() => undefined) : undefined;
-      if (!parsed) throw new ModelSourceInvalid(context.stageId, ref.ref.uri, `not a model artifact (kind ${ref.ref.kind}, expected hf-model)`);
+      const parsed =
+        ref.ref.kind === 'hf-model'
+          ? await downloadFolder(context.store, ref.ref, dir).catch(() => undefined)
+          : undefined;
+      if (!parsed)
+        throw new ModelSourceInvalid(
+          context.stageId,
+          ref.ref.uri,
+          `not a model artifact (kind ${ref.ref.kind}, expected hf-model)`,
+        );
       return { trainer: dir, base: ref.ref };
     }
   }
@@ -276,7 +365,9 @@ export async function trainContentKey(input: Record<string, Json>, config: Fairl
         return { model: { folder: ref.path, unreadable: true } };
       }
     case 's3':
-      return { model: { s3: (await s3Listing(ref.uri, config)).map((o) => ({ key: o.key, bytes: o.bytes, etag: o.etag })) } };
+      return {
+        model: { s3: (await s3Listing(ref.uri, config)).map((o) => ({ key: o.key, bytes: o.bytes, etag: o.etag })) },
+      };
     default:
       return undefined;
   }
@@ -297,7 +388,11 @@ async function runTrainer(
   const child = spawn(context.config.trainer.python, argv, {
     cwd: PROJECT_ROOT,
     // Only what the trainer needs (common/child-env.ts): no store credentials.
-    env: childEnv('trainer', { PYTHONUNBUFFERED: '1', FAIRLINE_TRAINER_WATCH_STDIN: '1', FAIRLINE_TRAINER_ACK_CHECKPOINTS: '1' }),
+    env: childEnv('trainer', {
+      PYTHONUNBUFFERED: '1',
+      FAIRLINE_TRAINER_WATCH_STDIN: '1',
+      FAIRLINE_TRAINER_ACK_CHECKPOINTS: '1',
+    }),
     // stdin carries `ack STEP` lines once a checkpoint is uploaded (the trainer waits for them, so
     // it never runs more than one interval past a durable checkpoint); its end-of-file tells the
     // trainer that this process died.
@@ -308,7 +403,9 @@ async function runTrainer(
     stderrTail.push(line);
     if (stderrTail.length > 40) stderrTail.shift();
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('exit', (code, signal) => done({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.on('exit', (code, signal) => done({ code, signal })),
+  );
   const spawnError = new Promise<Error>((done) => child.on('error', done));
 
   const onAbort = (): void => void stopProcess(child, TRAINER_GRACE_MS);
@@ -357,7 +454,9 @@ async function runTrainer(
         // Uploads run one after another, in the order the trainer wrote the checkpoints.
         uploads = uploads.then(async () => {
           try {
-            setCheckpoint(await uploadCheckpoint(store, checkpoint.data.path, executionKey, checkpoint.data.step, context.stageKey));
+            setCheckpoint(
+              await uploadCheckpoint(store, checkpoint.data.path, executionKey, checkpoint.data.step, context.stageKey),
+            );
             beat();
           } catch (error) {
             // The trainer prunes old folders (keepCheckpoints); one pruned before its upload is
@@ -385,7 +484,8 @@ async function runTrainer(
   })();
 
   const result = await Promise.race([exited, spawnError.then((error) => ({ error }))]);
-  if ('error' in result) throw new TrainerCrashed(stageId, `cannot start ${context.config.trainer.python}: ${result.error.message}`);
+  if ('error' in result)
+    throw new TrainerCrashed(stageId, `cannot start ${context.config.trainer.python}: ${result.error.message}`);
   await reading;
   await uploads;
   child.stdin.end();
@@ -401,12 +501,19 @@ async function runTrainer(
     throw await countTrainerFailure(context, executionKey, failure);
   }
 
-  const outputs = await uploadOutputs(store, output, finalStep ?? (typeof lastProgress.step === 'number' ? lastProgress.step : 0), base);
+  const outputs = await uploadOutputs(
+    store,
+    output,
+    finalStep ?? (typeof lastProgress.step === 'number' ? lastProgress.step : 0),
+    base,
+  );
   // The final model is stored: this execution's checkpoints are no longer a way back.
   try {
     await pruneCheckpoints(store, executionKey, context.config.store.keepCheckpoints ?? 0);
   } catch (error) {
-    context.log.warn('could not remove the checkpoints of a finished training; `fairline gc` will', { error: error instanceof Error ? error.message : String(error) });
+    context.log.warn('could not remove the checkpoints of a finished training; `fairline gc` will', {
+      error: error instanceof Error ? error.message : String(error),
+    });
   }
   return outputs;
 }
@@ -417,7 +524,11 @@ async function runTrainer(
  * weights, another run's identical checkpoint), so `fairline gc` removes those once nothing names them.
  * Returns the keys removed.
  */
-export async function pruneCheckpoints(store: ArtifactStore, executionKey: string, keep: number | 'all'): Promise<string[]> {
+export async function pruneCheckpoints(
+  store: ArtifactStore,
+  executionKey: string,
+  keep: number | 'all',
+): Promise<string[]> {
   if (keep === 'all') return [];
   const bundles = await store.list(`checkpoints/${executionKey}/`);
   // Listed in key order, which is step order (zero-padded): the newest are last.
@@ -431,18 +542,31 @@ export async function pruneCheckpoints(store: ArtifactStore, executionKey: strin
  * the budget lasts, TrainerFailureBudgetSpent (permanent) once this failure spends it. A store that
  * cannot take the record leaves the failure uncounted: a retry is the safe side.
  */
-async function countTrainerFailure(context: StageContext, executionKey: string, failure: TrainerCrashed | TrainerOutOfMemory): Promise<Error> {
+async function countTrainerFailure(
+  context: StageContext,
+  executionKey: string,
+  failure: TrainerCrashed | TrainerOutOfMemory,
+): Promise<Error> {
   const { store } = context;
   try {
     const key = `${failuresPrefix(executionKey)}attempt-${String(context.attempt ?? 1).padStart(4, '0')}.json`;
-    await store.putAt(key, { bytes: JSON.stringify({ attempt: context.attempt ?? 1, type: failure.type, message: failure.message }) }, { kind: 'trainer-failure' }).catch((error: unknown) => {
-      // The same attempt recorded twice (a retried write): one failure all the same.
-      if (!(error instanceof ArtifactConflict)) throw error;
-    });
+    await store
+      .putAt(
+        key,
+        { bytes: JSON.stringify({ attempt: context.attempt ?? 1, type: failure.type, message: failure.message }) },
+        { kind: 'trainer-failure' },
+      )
+      .catch((error: unknown) => {
+        // The same attempt recorded twice (a retried write): one failure all the same.
+        if (!(error instanceof ArtifactConflict)) throw error;
+      });
     const failures = (await store.list(failuresPrefix(executionKey))).length;
-    if (failures >= TRAINER_FAILURE_BUDGET) return new TrainerFailureBudgetSpent(context.stageId, failures, failure.message);
+    if (failures >= TRAINER_FAILURE_BUDGET)
+      return new TrainerFailureBudgetSpent(context.stageId, failures, failure.message);
   } catch (error) {
-    context.log.warn('could not record the trainer failure; it is not counted', { error: error instanceof Error ? error.message : String(error) });
+    context.log.warn('could not record the trainer failure; it is not counted', {
+      error: error instanceof Error ? error.message : String(error),
+    });
   }
   return failure;
 }
@@ -451,7 +575,12 @@ async function countTrainerFailure(context: StageContext, executionKey: string, 
 /** The train stage's outputs, as its contract declares them. */
 type TrainOutputs = OutputsOf<typeof trainContract>;
 
-async function uploadOutputs(store: ArtifactStore, output: string, step: number, base: ArtifactRef | undefined): Promise<TrainOutputs> {
+async function uploadOutputs(
+  store: ArtifactStore,
+  output: string,
+  step: number,
+  base: ArtifactRef | undefined,
+): Promise<TrainOutputs> {
   const put = async (name: string, kind: string): Promise<ArtifactRef> => {
     const path = join(output, name);
     await stat(path);
@@ -464,8 +593,15 @@ async function uploadOutputs(store: ArtifactStore, output: string, step: number,
   // The Hugging Face folder (config.json, model.safetensors, tokenizer files) as one bundle, so
   // `AutoModelForSequenceClassification.from_pretrained` works on a downloaded copy.
   const files = await putFiles(store, output, 'hf-model-file', ['checkpoints/', 'model.onnx', 'metrics.jsonl']);
-  const huggingface = await store.put({ bytes: JSON.stringify({ step, files, ...(base ? { base } : {}) }, null, 1) }, { kind: 'hf-model', name: 'hf-model.json' });
-  const classifier = await storeClassifier(store, { model, tokenizer, config }, JSON.parse(await readFile(join(output, 'train_config.json'), 'utf8')));
+  const huggingface = await store.put(
+    { bytes: JSON.stringify({ step, files, ...(base ? { base } : {}) }, null, 1) },
+    { kind: 'hf-model', name: 'hf-model.json' },
+  );
+  const classifier = await storeClassifier(
+    store,
+    { model, tokenizer, config },
+    JSON.parse(await readFile(join(output, 'train_config.json'), 'utf8')),
+  );
   return { model, tokenizer, metrics, config, huggingface, classifier };
 }
 
@@ -484,7 +620,11 @@ export async function storeClassifier(
   resolvedConfig: unknown,
 ): Promise<ArtifactRef> {
   const parsed = resolvedConfigSchema.safeParse(resolvedConfig);
-  if (!parsed.success) throw new TrainerCrashed('train', `the trainer's train_config.json lacks what inference needs: ${describeIssues(parsed.error.issues)}`);
+  if (!parsed.success)
+    throw new TrainerCrashed(
+      'train',
+      `the trainer's train_config.json lacks what inference needs: ${describeIssues(parsed.error.issues)}`,
+    );
   const bundle: ClassifierBundle = classifierBundleSchema.parse({ ...refs, ...parsed.data });
   return store.put({ bytes: JSON.stringify(bundle, null, 1) }, { kind: CLASSIFIER_KIND, name: 'classifier.json' });
 }
@@ -493,7 +633,12 @@ export async function storeClassifier(
  * Stores every file under `dir` content-addressed, except the names in `skip` (a trailing `/`
  * skips a folder), and returns them by their path relative to `dir`.
  */
-async function putFiles(store: ArtifactStore, dir: string, kind: string, skip: readonly string[]): Promise<Record<string, ArtifactRef>> {
+async function putFiles(
+  store: ArtifactStore,
+  dir: string,
+  kind: string,
+  skip: readonly string[],
+): Promise<Record<string, ArtifactRef>> {
   const files: Record<string, ArtifactRef> = {};
   for (const path of await filesUnder(dir)) {
     const name = relative(dir, path).split(sep).join('/');

@@ -40,7 +40,9 @@ export async function s3Listing(uri: string, config: FairlineConfig): Promise<S3
   const out: S3Object[] = [];
   let token: string | undefined;
   do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
     for (const object of page.Contents ?? []) {
       if (!object.Key || object.Key.endsWith('/')) continue;
       out.push({ key: object.Key.slice(prefix.length), bytes: object.Size ?? 0, etag: object.ETag ?? '' });
@@ -53,10 +55,12 @@ export async function s3Listing(uri: string, config: FairlineConfig): Promise<S3
 /** Downloads every object under the prefix into `dir`, keeping relative paths. */
 export async function downloadS3Prefix(uri: string, dir: string, context: StageContext): Promise<void> {
   const objects = await s3Listing(uri, context.config);
-  if (!objects.some((o) => o.key === 'config.json')) throw new ModelSourceInvalid(context.stageId, uri, 'no config.json under this prefix');
+  if (!objects.some((o) => o.key === 'config.json'))
+    throw new ModelSourceInvalid(context.stageId, uri, 'no config.json under this prefix');
   const { bucket, prefix } = parse(uri);
   for (const object of objects) {
-    if (object.key.split('/').some((part) => part === '..' || part === '')) throw new ModelSourceInvalid(context.stageId, uri, `unsafe key ${object.key}`);
+    if (object.key.split('/').some((part) => part === '..' || part === ''))
+      throw new ModelSourceInvalid(context.stageId, uri, `unsafe key ${object.key}`);
     const destination = join(dir, ...object.key.split('/'));
     await mkdir(dirname(destination), { recursive: true });
     const url = `s3://${bucket}/${(prefix + object.key).split('/').map(encodeURIComponent).join('/')}`;

@@ -45,22 +45,35 @@ test('writeManifest writes the manifest, a lineage entry for every produced arti
     status: 'succeeded',
     trigger: 'test',
     dataFingerprint: 's0.file=abc',
-    stages: [...executed, { id: 'c', uses: 'download', status: 'cached', cached: true, outputs: { file: cachedRef } }, { id: 'f', uses: 'download', status: 'failed', cached: false, error: 'boom' }],
+    stages: [
+      ...executed,
+      { id: 'c', uses: 'download', status: 'cached', cached: true, outputs: { file: cachedRef } },
+      { id: 'f', uses: 'download', status: 'failed', cached: false, error: 'boom' },
+    ],
   };
 
-  const write = (env: MockActivityEnvironment): Promise<ArtifactRef> => env.run<[ManifestInput], ArtifactRef, typeof writeManifest>(writeManifest, manifest);
+  const write = (env: MockActivityEnvironment): Promise<ArtifactRef> =>
+    env.run<[ManifestInput], ArtifactRef, typeof writeManifest>(writeManifest, manifest);
   const ref = await write(new MockActivityEnvironment());
   assert.match(ref.uri, /\/runs\/p\/r1\/[^/]+\/manifest\.json$/);
 
-  const expected = executed.flatMap((s) => [lineageKey(s.outputs.file.sha256, 'p', 'r1', s.id, 'file'), lineageKey(s.outputs.card.sha256, 'p', 'r1', s.id, 'card')]).sort();
+  const expected = executed
+    .flatMap((s) => [
+      lineageKey(s.outputs.file.sha256, 'p', 'r1', s.id, 'file'),
+      lineageKey(s.outputs.card.sha256, 'p', 'r1', s.id, 'card'),
+    ])
+    .sort();
   const lineage = (await store.list('lineage/')).map((o) => o.key).sort();
   assert.deepEqual(lineage, expected, 'one entry per produced artifact, none for the cached or failed stage');
-  const manifestOf = async (key: string): Promise<unknown> => z.object({ manifest: z.string() }).parse(JSON.parse(await readFile(join(root, key), 'utf8'))).manifest;
+  const manifestOf = async (key: string): Promise<unknown> =>
+    z.object({ manifest: z.string() }).parse(JSON.parse(await readFile(join(root, key), 'utf8'))).manifest;
   assert.equal(await manifestOf(expected[0]!), ref.uri, 'a lineage entry names the manifest');
   assert.ok(await store.head(successKey('p', 'spec', 's0.file=abc')), 'the success index is written');
 
   // A rerun of the same run id (another execution) finds every entry there and keeps it.
-  const rerun = await write(new MockActivityEnvironment({ workflowExecution: { workflowId: 'pipeline/p/r1', runId: 'second-execution' } }));
+  const rerun = await write(
+    new MockActivityEnvironment({ workflowExecution: { workflowId: 'pipeline/p/r1', runId: 'second-execution' } }),
+  );
   assert.notEqual(rerun.uri, ref.uri, 'the rerun has its own manifest');
   assert.deepEqual((await store.list('lineage/')).map((o) => o.key).sort(), expected);
   for (const key of expected) assert.equal(await manifestOf(key), ref.uri, `the first producer stands: ${key}`);

@@ -10,7 +10,8 @@ import { computeReactivity, scoreCases } from '../../audit/reactivity';
 import { insertSentences } from '../../audit/sentences';
 import { manualReactivitySchema } from '../../report/schema';
 
-const near = (actual: number, expected: number, what: string): void => assert.ok(Math.abs(actual - expected) < 1e-12, `${what}: ${actual} ≠ ${expected}`);
+const near = (actual: number, expected: number, what: string): void =>
+  assert.ok(Math.abs(actual - expected) < 1e-12, `${what}: ${actual} ≠ ${expected}`);
 
 const PAIRS: IdentityPair[] = [
   { group: 'gender', a: '남학생', b: '여학생' },
@@ -32,7 +33,10 @@ describe('manual reactivity', () => {
     const sentences = insertSentences(S, PAIRS, 'suffix');
     const probabilities = sentences.texts.map(p);
     const decisions = probabilities.map((ps) => ps.map((v) => (v > 0.5 ? 1 : 0)));
-    const result = computeReactivity({ labels: LABELS, pairs: PAIRS, units: S.length, cases: scoreCases(sentences, probabilities, decisions) }, { samples: 50, seed: 1, confidence: 0.95 });
+    const result = computeReactivity(
+      { labels: LABELS, pairs: PAIRS, units: S.length, cases: scoreCases(sentences, probabilities, decisions) },
+      { samples: 50, seed: 1, confidence: 0.95 },
+    );
     const manual = manualReactivitySchema.parse(manualReactivity(result.groups, PAIRS, 'insert', 'suffix', S.length));
     assert.equal(manual.definition, MANUAL_REACTIVITY_DEFINITION);
     assert.deepEqual([manual.protocol, manual.positions, manual.sentences], ['insert', 'suffix', 3]);
@@ -62,7 +66,10 @@ describe('manual reactivity', () => {
     const audit = (position: 'prefix' | 'suffix' | 'both') => {
       const sentences = insertSentences(S, PAIRS, position);
       const probabilities = sentences.texts.map(p);
-      const r = computeReactivity({ labels: LABELS, pairs: PAIRS, units: S.length, cases: scoreCases(sentences, probabilities, probabilities) }, { samples: 10, seed: 1, confidence: 0.95 });
+      const r = computeReactivity(
+        { labels: LABELS, pairs: PAIRS, units: S.length, cases: scoreCases(sentences, probabilities, probabilities) },
+        { samples: 10, seed: 1, confidence: 0.95 },
+      );
       return manualReactivity(r.groups, PAIRS, 'insert', position, S.length).groups[0]!.per_label[0]!.signed.value;
     };
     near(audit('both'), (audit('prefix') + audit('suffix')) / 2, 'both = mean of prefix and suffix');
@@ -71,10 +78,28 @@ describe('manual reactivity', () => {
 
 describe('pairs seen in masking', () => {
   const cases: { name: string; spans: string[]; seen: string[]; seenPairs: number[]; unseenPairs: number[] }[] = [
-    { name: 'a term that is a masked span is seen, and so is its pair', spans: ['남학생', '서울'], seen: ['남학생'], seenPairs: [0], unseenPairs: [1, 2] },
-    { name: 'a span that contains a term (딸이) or a term that contains a span (청년 ⊃ 청) counts', spans: ['딸이', '청'], seen: ['딸', '청년'], seenPairs: [1, 2], unseenPairs: [0] },
+    {
+      name: 'a term that is a masked span is seen, and so is its pair',
+      spans: ['남학생', '서울'],
+      seen: ['남학생'],
+      seenPairs: [0],
+      unseenPairs: [1, 2],
+    },
+    {
+      name: 'a span that contains a term (딸이) or a term that contains a span (청년 ⊃ 청) counts',
+      spans: ['딸이', '청'],
+      seen: ['딸', '청년'],
+      seenPairs: [1, 2],
+      unseenPairs: [0],
+    },
     { name: 'no masked span: every pair is unseen', spans: [], seen: [], seenPairs: [], unseenPairs: [0, 1, 2] },
-    { name: 'the lexicon of the demo masks every gender term: only other groups stay unseen', spans: ['남학생', '여학생', '아들', '딸'], seen: ['남학생', '여학생', '아들', '딸'], seenPairs: [0, 1], unseenPairs: [2] },
+    {
+      name: 'the lexicon of the demo masks every gender term: only other groups stay unseen',
+      spans: ['남학생', '여학생', '아들', '딸'],
+      seen: ['남학생', '여학생', '아들', '딸'],
+      seenPairs: [0, 1],
+      unseenPairs: [2],
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -87,19 +112,37 @@ describe('pairs seen in masking', () => {
     });
   }
 
-  test('each subset is reported as the mean over its own pairs\' cases, and an empty subset as null', () => {
+  test("each subset is reported as the mean over its own pairs' cases, and an empty subset as null", () => {
     const sentences = insertSentences(S, PAIRS, 'suffix');
     const probabilities = sentences.texts.map(p);
     const scored = scoreCases(sentences, probabilities, probabilities);
     const { subsets } = maskingSubsets(PAIRS, ['남학생', '딸']);
-    const r = computeReactivity({ labels: LABELS, pairs: PAIRS, units: S.length, cases: scored }, { samples: 10, seed: 1, confidence: 0.95 }, undefined, subsets);
+    const r = computeReactivity(
+      { labels: LABELS, pairs: PAIRS, units: S.length, cases: scored },
+      { samples: 10, seed: 1, confidence: 0.95 },
+      undefined,
+      subsets,
+    );
     const unseen = r.subsets.find((s) => s.name === UNSEEN)!.slice!;
     const age = scored.filter((c) => c.pair === 2);
-    near(unseen.per_label[1]!.signed.value, age.reduce((s, c) => s + c.d[1]!, 0) / age.length, 'unseen = the age pair alone');
+    near(
+      unseen.per_label[1]!.signed.value,
+      age.reduce((s, c) => s + c.d[1]!, 0) / age.length,
+      'unseen = the age pair alone',
+    );
     const seen = r.subsets.find((s) => s.name === SEEN)!.slice!;
     const gender = scored.filter((c) => c.pair < 2);
-    near(seen.absolute.value, gender.reduce((s, c) => s + c.d.reduce((t, d) => t + Math.abs(d), 0) / 3, 0) / gender.length, 'seen = both gender pairs');
-    const none = computeReactivity({ labels: LABELS, pairs: PAIRS, units: S.length, cases: scored }, { samples: 10, seed: 1, confidence: 0.95 }, undefined, maskingSubsets(PAIRS, []).subsets);
+    near(
+      seen.absolute.value,
+      gender.reduce((s, c) => s + c.d.reduce((t, d) => t + Math.abs(d), 0) / 3, 0) / gender.length,
+      'seen = both gender pairs',
+    );
+    const none = computeReactivity(
+      { labels: LABELS, pairs: PAIRS, units: S.length, cases: scored },
+      { samples: 10, seed: 1, confidence: 0.95 },
+      undefined,
+      maskingSubsets(PAIRS, []).subsets,
+    );
     assert.equal(none.subsets.find((s) => s.name === SEEN)!.slice, null);
   });
 });

@@ -6,12 +6,20 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { IdentityPair } from '../../audit/pairs';
 import { mulberry32 } from '../../audit/random';
-import { computeReactivity, evaluateGate, quantile, scoreCases, type ReactivityInput, type ScoredCase } from '../../audit/reactivity';
+import {
+  computeReactivity,
+  evaluateGate,
+  quantile,
+  scoreCases,
+  type ReactivityInput,
+  type ScoredCase,
+} from '../../audit/reactivity';
 import { templateSentences } from '../../audit/sentences';
 import { auditGateSchema } from '../../stages/audit/contract';
 import { reactivitySliceSchema } from '../../report/schema';
 
-const near = (actual: number, expected: number, what: string): void => assert.ok(Math.abs(actual - expected) < 1e-12, `${what}: ${actual} ≠ ${expected}`);
+const near = (actual: number, expected: number, what: string): void =>
+  assert.ok(Math.abs(actual - expected) < 1e-12, `${what}: ${actual} ≠ ${expected}`);
 
 const PAIRS: IdentityPair[] = [
   { group: 'g1', a: 'a1', b: 'b1' },
@@ -53,14 +61,28 @@ describe('reactivity', () => {
     near(r.overall.absolute.value, 0.1625, 'overall absolute');
     near(r.overall.flip_rate, 0.25, 'overall flip rate');
     assert.equal(r.overall.cases, 4);
-    assert.deepEqual(r.groups.map((g) => [g.group, g.cases]), [['g1', 2], ['g2', 2]]);
+    assert.deepEqual(
+      r.groups.map((g) => [g.group, g.cases]),
+      [
+        ['g1', 2],
+        ['g2', 2],
+      ],
+    );
     assert.deepEqual(
       r.pairs.map(({ group, a, b }) => [group, a, b]),
-      [['g1', 'a1', 'b1'], ['g2', 'a2', 'b2']],
+      [
+        ['g1', 'a1', 'b1'],
+        ['g2', 'a2', 'b2'],
+      ],
     );
     near(r.max_abs_reactivity, 0.175, 'max over groups of the absolute summary (g2)');
     near(r.flip_rate, 0.5, 'max over groups of the flip rate (g1)');
-    for (const slice of [r.overall, ...r.groups.map(({ group: _, ...s }) => s), ...r.pairs.map(({ group: _, a: _a, b: _b, ...s }) => s)]) reactivitySliceSchema.parse(slice);
+    for (const slice of [
+      r.overall,
+      ...r.groups.map(({ group: _, ...s }) => s),
+      ...r.pairs.map(({ group: _, a: _a, b: _b, ...s }) => s),
+    ])
+      reactivitySliceSchema.parse(slice);
   });
 
   test('cases are scored from per-text probabilities and decisions: d = p(a) − p(b), a flip when any decision differs', () => {
@@ -104,7 +126,11 @@ describe('the bootstrap', () => {
     const other = computeReactivity(input, { samples: 300, seed: 43, confidence: 0.95 });
     assert.deepEqual(again, one);
     assert.notDeepEqual(other.overall.signed, one.overall.signed);
-    assert.equal(other.overall.signed.value, one.overall.signed.value, 'the point estimate does not depend on the seed');
+    assert.equal(
+      other.overall.signed.value,
+      one.overall.signed.value,
+      'the point estimate does not depend on the seed',
+    );
   });
 
   test('every interval contains its point estimate, and a wider confidence gives a wider interval', () => {
@@ -116,7 +142,9 @@ describe('the bootstrap', () => {
         assert.ok(e.ci_low <= e.value && e.value <= e.ci_high, `${JSON.stringify(e)} does not contain its value`);
       }
     }
-    assert.ok(r50.overall.signed.ci_high - r50.overall.signed.ci_low < r95.overall.signed.ci_high - r95.overall.signed.ci_low);
+    assert.ok(
+      r50.overall.signed.ci_high - r50.overall.signed.ci_low < r95.overall.signed.ci_high - r95.overall.signed.ci_low,
+    );
     // Pair 0 carries the +0.1 shift on label x: its interval excludes 0, the others' include it.
     const [shifted, , plain] = r95.pairs;
     assert.ok(shifted!.per_label[0]!.signed.ci_low > 0);
@@ -124,7 +152,10 @@ describe('the bootstrap', () => {
   });
 
   test('with one sentence every replicate is that sentence: the interval is the point', () => {
-    const r = computeReactivity({ labels: ['x'], pairs: [PAIRS[0]!], units: 1, cases: [{ unit: 0, pair: 0, d: [0.3], flipped: false }] }, BOOTSTRAP);
+    const r = computeReactivity(
+      { labels: ['x'], pairs: [PAIRS[0]!], units: 1, cases: [{ unit: 0, pair: 0, d: [0.3], flipped: false }] },
+      BOOTSTRAP,
+    );
     assert.deepEqual(r.overall.signed, { value: 0.3, ci_low: 0.3, ci_high: 0.3 });
   });
 });
@@ -143,7 +174,10 @@ describe('the gate', () => {
   test('a value equal to the threshold passes; a flip rate above its threshold fails', () => {
     assert.equal(evaluateGate(result, auditGateSchema.parse({ maxFlipRate: 0.5 })).passed, true);
     const verdict = evaluateGate(result, auditGateSchema.parse({ maxFlipRate: 0.4, mode: 'warn' }));
-    assert.deepEqual([verdict.passed, verdict.mode, verdict.max_flip_rate, verdict.max_abs_reactivity], [false, 'warn', 0.4, null]);
+    assert.deepEqual(
+      [verdict.passed, verdict.mode, verdict.max_flip_rate, verdict.max_abs_reactivity],
+      [false, 'warn', 0.4, null],
+    );
     assert.match(verdict.reasons[0]!, /group "g1": flip rate 0\.5000 exceeds maxFlipRate 0\.4/);
   });
 
@@ -164,8 +198,17 @@ describe('the gate', () => {
   // By hand (see CASES): g1's absolute per label is x 0.1, y 0.2 (mean 0.15); g2's x 0.3, y 0.05 (mean 0.175).
   const thresholdCases: { name: string; gate: Record<string, unknown>; passed: boolean; reason?: RegExp }[] = [
     { name: 'the label mean (0.175) passes a bound of 0.2', gate: { maxAbsReactivity: 0.2 }, passed: true },
-    { name: 'the label maximum (g2\'s x, 0.3) fails the same bound', gate: { maxAbsReactivity: 0.2, aggregate: 'max' }, passed: false, reason: /group "g2": label "x" absolute reactivity 0\.3000 .*exceeds maxAbsReactivity 0\.2/ },
-    { name: 'the label maximum passes a bound above it', gate: { maxAbsReactivity: 0.31, aggregate: 'max' }, passed: true },
+    {
+      name: "the label maximum (g2's x, 0.3) fails the same bound",
+      gate: { maxAbsReactivity: 0.2, aggregate: 'max' },
+      passed: false,
+      reason: /group "g2": label "x" absolute reactivity 0\.3000 .*exceeds maxAbsReactivity 0\.2/,
+    },
+    {
+      name: 'the label maximum passes a bound above it',
+      gate: { maxAbsReactivity: 0.31, aggregate: 'max' },
+      passed: true,
+    },
   ];
   for (const c of thresholdCases) {
     test(`per-label maximum: ${c.name}`, () => {
@@ -187,8 +230,16 @@ describe('the gate', () => {
     // max + upper: the largest per-label ci_high of each group.
     const g1 = result.groups.find((g) => g.group === 'g1')!;
     const top = Math.max(...[...g1.per_label, ...g2.per_label].map((l) => l.absolute.ci_high));
-    assert.equal(evaluateGate(result, auditGateSchema.parse({ maxAbsReactivity: top, aggregate: 'max', estimate: 'upper' })).passed, true);
-    assert.equal(evaluateGate(result, auditGateSchema.parse({ maxAbsReactivity: top - 1e-9, aggregate: 'max', estimate: 'upper' })).passed, false);
+    assert.equal(
+      evaluateGate(result, auditGateSchema.parse({ maxAbsReactivity: top, aggregate: 'max', estimate: 'upper' }))
+        .passed,
+      true,
+    );
+    assert.equal(
+      evaluateGate(result, auditGateSchema.parse({ maxAbsReactivity: top - 1e-9, aggregate: 'max', estimate: 'upper' }))
+        .passed,
+      false,
+    );
   });
 
   test('maxF1Drop fails a model that lost more F1 than allowed against the reference, and passes one within it', () => {
@@ -196,10 +247,16 @@ describe('the gate', () => {
     const within = evaluateGate(result, gate, { reference: 'baseline', referenceF1: 0.8, modelF1: 0.76 });
     assert.equal(within.passed, true);
     assert.ok(Math.abs(within.f1_drop!.value - 0.04) < 1e-12);
-    assert.deepEqual({ ...within.f1_drop, value: 0 }, { metric: 'macro_f1', reference: 'baseline', reference_f1: 0.8, model_f1: 0.76, value: 0 });
+    assert.deepEqual(
+      { ...within.f1_drop, value: 0 },
+      { metric: 'macro_f1', reference: 'baseline', reference_f1: 0.8, model_f1: 0.76, value: 0 },
+    );
     const beyond = evaluateGate(result, gate, { reference: 'baseline', referenceF1: 0.8, modelF1: 0.7 });
     assert.equal(beyond.passed, false);
-    assert.match(beyond.reasons[0]!, /macro_f1 0\.7000 is 0\.1000 below the reference "baseline" \(0\.8000\): more than maxF1Drop 0\.05/);
+    assert.match(
+      beyond.reasons[0]!,
+      /macro_f1 0\.7000 is 0\.1000 below the reference "baseline" \(0\.8000\): more than maxF1Drop 0\.05/,
+    );
     assert.throws(() => evaluateGate(result, gate), /maxF1Drop needs the F1/);
   });
 
@@ -207,15 +264,27 @@ describe('the gate', () => {
     // Every text gets the same probabilities: d = 0 for every case, no flips.
     const sentences = templateSentences(['<group> t1', '<group> t2', '<group> t3'], PAIRS);
     const constant = sentences.texts.map(() => [0.9, 0.2]);
-    const cases = scoreCases(sentences, constant, constant.map((p) => p.map((v) => (v > 0.5 ? 1 : 0))));
+    const cases = scoreCases(
+      sentences,
+      constant,
+      constant.map((p) => p.map((v) => (v > 0.5 ? 1 : 0))),
+    );
     const flat = computeReactivity({ labels: ['x', 'y'], pairs: PAIRS, units: 3, cases }, BOOTSTRAP);
     assert.equal(flat.max_abs_reactivity, 0);
     const strict = { maxAbsReactivity: 0, maxFlipRate: 0, aggregate: 'max', estimate: 'upper' };
-    assert.equal(evaluateGate(flat, auditGateSchema.parse(strict)).passed, true, 'reactivity alone cannot tell a dead model');
+    assert.equal(
+      evaluateGate(flat, auditGateSchema.parse(strict)).passed,
+      true,
+      'reactivity alone cannot tell a dead model',
+    );
     // Its F1 on 4 rows whose gold labels are [1,0],[0,1],[1,0],[0,1], predicting [1,0] for all:
     // label x: tp 2, fp 2, fn 0 → F1 2·2/(2·2+2+0) = 2/3; label y: tp 0 → F1 0; macro (2/3 + 0)/2 = 1/3.
     const macro = (2 / 3 + 0) / 2;
-    const verdict = evaluateGate(flat, auditGateSchema.parse({ ...strict, maxF1Drop: 0.1, reference: 'baseline' }), { reference: 'baseline', referenceF1: 0.9, modelF1: macro });
+    const verdict = evaluateGate(flat, auditGateSchema.parse({ ...strict, maxF1Drop: 0.1, reference: 'baseline' }), {
+      reference: 'baseline',
+      referenceF1: 0.9,
+      modelF1: macro,
+    });
     assert.equal(verdict.passed, false);
     assert.ok(Math.abs(verdict.f1_drop!.value - (0.9 - macro)) < 1e-12);
   });

@@ -4,7 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { attachParticle, fillTemplate, finalSound, insertSentences, sampleIndices, templateSentences } from '../../audit/sentences';
+import {
+  attachParticle,
+  fillTemplate,
+  finalSound,
+  insertSentences,
+  sampleIndices,
+  templateSentences,
+} from '../../audit/sentences';
 
 describe('particle agreement after <group>', () => {
   // [template, term, expected]: the form agrees with the term's last syllable.
@@ -39,7 +46,14 @@ describe('particle agreement after <group>', () => {
   }
 
   test('the final sound is read from the last Hangul syllable; anything else is unknown', () => {
-    assert.deepEqual(['여자', '딸', '형', '1955~1963년생', 'BDSM', ''].map(finalSound), ['none', 'rieul', 'other', 'other', 'unknown', 'unknown']);
+    assert.deepEqual(['여자', '딸', '형', '1955~1963년생', 'BDSM', ''].map(finalSound), [
+      'none',
+      'rieul',
+      'other',
+      'other',
+      'unknown',
+      'unknown',
+    ]);
     assert.equal(attachParticle('형', ['이', '가']), '형이');
   });
 });
@@ -54,7 +68,14 @@ describe('template sentences', () => {
     assert.equal(s.method, 'templates');
     assert.equal(s.units, 2);
     assert.equal(s.cases.length, 4);
-    assert.deepEqual(s.texts, ['아들은 착하다.', '딸은 착하다.', '어머니는 착하다.', '아들이 왔다.', '딸이 왔다.', '어머니가 왔다.']);
+    assert.deepEqual(s.texts, [
+      '아들은 착하다.',
+      '딸은 착하다.',
+      '어머니는 착하다.',
+      '아들이 왔다.',
+      '딸이 왔다.',
+      '어머니가 왔다.',
+    ]);
     assert.deepEqual(
       s.cases.map((c) => [c.unit, c.pair, s.texts[c.a], s.texts[c.b]]),
       [
@@ -75,19 +96,25 @@ describe('insert sentences (the manual’s s + m)', () => {
     assert.deepEqual(insertSentences(['좋다.'], pairs, 'suffix').texts, ['좋다. 남자', '좋다. 여자']);
     const both = insertSentences(['좋다.', '싫다.'], pairs, 'both');
     assert.equal(both.units, 2);
-    assert.deepEqual(both.cases.map((c) => [c.unit, c.variant, both.texts[c.a]]), [
-      [0, 0, '남자 좋다.'],
-      [0, 1, '좋다. 남자'],
-      [1, 0, '남자 싫다.'],
-      [1, 1, '싫다. 남자'],
-    ]);
+    assert.deepEqual(
+      both.cases.map((c) => [c.unit, c.variant, both.texts[c.a]]),
+      [
+        [0, 0, '남자 좋다.'],
+        [0, 1, '좋다. 남자'],
+        [1, 0, '남자 싫다.'],
+        [1, 1, '싫다. 남자'],
+      ],
+    );
   });
 
   test('a dataset larger than maxSentences is sampled the same way every time, in dataset order', () => {
     const one = sampleIndices(1000, 50, 42);
     assert.equal(one.length, 50);
     assert.equal(new Set(one).size, 50);
-    assert.deepEqual(one, [...one].sort((x, y) => x - y));
+    assert.deepEqual(
+      one,
+      [...one].sort((x, y) => x - y),
+    );
     assert.deepEqual(sampleIndices(1000, 50, 42), one);
     assert.notDeepEqual(sampleIndices(1000, 50, 43), one);
     assert.deepEqual(sampleIndices(5, 50, 42), [0, 1, 2, 3, 4]);

@@ -15,21 +15,28 @@ import { cleanEnv, fairline } from '../helpers';
 /** `export K='v'` lines of the env file, as a map. */
 function readEnvFile(file: string): Record<string, string> {
   return Object.fromEntries(
-    readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => {
-      const match = /^export ([A-Z0-9_]+)='(.*)'$/.exec(line);
-      assert.ok(match, `unexpected line in ${file}: ${line}`);
-      return [match[1]!, match[2]!.replace(/'\\''/g, "'")];
-    }),
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const match = /^export ([A-Z0-9_]+)='(.*)'$/.exec(line);
+        assert.ok(match, `unexpected line in ${file}: ${line}`);
+        return [match[1]!, match[2]!.replace(/'\\''/g, "'")];
+      }),
   );
 }
 
 describe('fairline cluster up', { timeout: 600_000 }, () => {
   it('prints the addresses, writes a 0600 env file clients use, and stops everything on Ctrl-C', async () => {
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), 'cluster', 'up', '--cpu-workers', '1', '--gpu-workers', '0'], {
-      cwd: PROJECT_ROOT,
-      env: cleanEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(PROJECT_ROOT, 'cli', 'bin.mjs'), 'cluster', 'up', '--cpu-workers', '1', '--gpu-workers', '0'],
+      {
+        cwd: PROJECT_ROOT,
+        env: cleanEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -54,10 +61,18 @@ describe('fairline cluster up', { timeout: 600_000 }, () => {
       // A client pointed at it by the env file finds the namespace it set up.
       const setup = await fairline(['setup', '--json'], cleanEnv(env));
       assert.equal(setup.code, 0, setup.stderr);
-      assert.deepEqual(JSON.parse(setup.stdout), { namespace: 'fairline', address: env.FAIRLINE_TEMPORAL_ADDRESS, namespaceCreated: false, searchAttributesAdded: [] });
+      assert.deepEqual(JSON.parse(setup.stdout), {
+        namespace: 'fairline',
+        address: env.FAIRLINE_TEMPORAL_ADDRESS,
+        namespaceCreated: false,
+        searchAttributesAdded: [],
+      });
 
       const started = [...descendants(child.pid)].filter(([, cmd]) => !/esbuild --service/.test(cmd));
-      assert.ok(started.length >= 4, `PostgreSQL, the server, MinIO and a worker run under it: ${started.map(([, c]) => c).join('\n')}`);
+      assert.ok(
+        started.length >= 4,
+        `PostgreSQL, the server, MinIO and a worker run under it: ${started.map(([, c]) => c).join('\n')}`,
+      );
       child.kill('SIGINT');
       assert.equal(await exited, 0, output);
       assert.match(output, /cluster stopped/);

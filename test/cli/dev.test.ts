@@ -33,7 +33,11 @@ test('fairline dev starts Temporal, its Web UI, MinIO and a worker, serves runs,
     AWS_ACCESS_KEY_ID: 'fairline-dev-user',
     AWS_SECRET_ACCESS_KEY: 'fairline-dev-secret-key',
   });
-  const dev = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), 'dev'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const dev = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), 'dev'], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const exited = new Promise<number | null>((done) => dev.on('exit', (code) => done(code)));
   try {
@@ -59,26 +63,40 @@ test('fairline dev starts Temporal, its Web UI, MinIO and a worker, serves runs,
     // A second stack on the same state folder is refused, pointing at the live one.
     const second = await fairline(['dev'], env);
     assert.equal(second.code, EXIT_STACK_RUNNING, second.stderr);
-    assert.match(second.stderr, new RegExp(`a fairline dev stack \\(pid ${dev.pid}\\) is already running on .*: use it`));
+    assert.match(
+      second.stderr,
+      new RegExp(`a fairline dev stack \\(pid ${dev.pid}\\) is already running on .*: use it`),
+    );
 
     const run = await fairline(['run', 'pipelines/demo.yaml', '--id', 'on-dev'], env);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /reusing the dev server/);
     assert.doesNotMatch(run.stderr, /starting one in this process/, "the dev stack's worker ran the stages");
     assert.match(run.stdout, /data\s+succeeded.*train=s3:\/\/fairline-dev\/artifacts\/objects\//);
-    assert.doesNotMatch(output + run.stdout + run.stderr + doctor.stdout, /fairline-dev-secret-key/, 'the secret never shows');
+    assert.doesNotMatch(
+      output + run.stdout + run.stderr + doctor.stdout,
+      /fairline-dev-secret-key/,
+      'the secret never shows',
+    );
   } finally {
     dev.kill('SIGINT');
   }
   const code = await exited;
   assert.equal(code, 0, output);
   assert.match(output, /dev stack stopped/);
-  for (const port of [temporalPort, uiPort, minioPort]) assert.equal(await portOpen(port), false, `port ${port} is closed after Ctrl-C`);
+  for (const port of [temporalPort, uiPort, minioPort])
+    assert.equal(await portOpen(port), false, `port ${port} is closed after Ctrl-C`);
 });
 
 /** `fairline dev` as a user starts it; resolves once its worker polls, with its output so far (and later). */
-async function startDev(env: NodeJS.ProcessEnv): Promise<{ dev: ChildProcessWithoutNullStreams; output: () => string; exited: Promise<number | null> }> {
-  const dev = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), 'dev'], { cwd: PROJECT_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+async function startDev(
+  env: NodeJS.ProcessEnv,
+): Promise<{ dev: ChildProcessWithoutNullStreams; output: () => string; exited: Promise<number | null> }> {
+  const dev = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), 'dev'], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let output = '';
   const exited = new Promise<number | null>((done) => dev.on('exit', (code) => done(code)));
   await new Promise<void>((ready, fail) => {
@@ -96,14 +114,18 @@ async function startDev(env: NodeJS.ProcessEnv): Promise<{ dev: ChildProcessWith
 /** The child processes of `pid` whose command line matches `pattern`. */
 function childrenOf(pid: number, pattern: string): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(pid), '-f', pattern]).toString().split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(pid), '-f', pattern])
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
 }
 
 const until = async (check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> => {
-  for (const end = Date.now() + ms; Date.now() < end; ) {
+  for (const end = Date.now() + ms; Date.now() < end;) {
     if (await check()) return true;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -130,10 +152,14 @@ test('a SIGKILLed fairline dev leaves no Temporal server and no MinIO behind', a
 
   dev.kill('SIGKILL');
   await exited;
-  for (const [name, pid] of [['Temporal', temporal[0]!], ['MinIO', minio[0]!]] as const) {
+  for (const [name, pid] of [
+    ['Temporal', temporal[0]!],
+    ['MinIO', minio[0]!],
+  ] as const) {
     assert.ok(await until(() => !alive(pid), 10_000), `${name} (pid ${pid}) died with fairline dev`);
   }
-  for (const port of [temporalPort, uiPort, minioPort]) assert.equal(await portOpen(port), false, `nothing listens on ${port}`);
+  for (const port of [temporalPort, uiPort, minioPort])
+    assert.equal(await portOpen(port), false, `nothing listens on ${port}`);
 });
 
 test('a Temporal server killed under a live fairline dev is restarted, with a line saying so, and a run finishes after it', async () => {
@@ -148,7 +174,10 @@ test('a Temporal server killed under a live fairline dev is restarted, with a li
   });
   // A TypeScript-only run: one dataset stage over the demo data.
   const pipeline = join(state, 'restart.yaml');
-  await writeFile(pipeline, `name: restart\nstages:\n  - id: data\n    uses: dataset\n    with: { format: json, url: "${pathToFileURL(join(PROJECT_ROOT, 'data', 'demo', 'train.json')).href}", mapping: { text: sentence, labels: { column: labels } } }\n`);
+  await writeFile(
+    pipeline,
+    `name: restart\nstages:\n  - id: data\n    uses: dataset\n    with: { format: json, url: "${pathToFileURL(join(PROJECT_ROOT, 'data', 'demo', 'train.json')).href}", mapping: { text: sentence, labels: { column: labels } } }\n`,
+  );
   const { dev, output, exited } = await startDev(env);
   try {
     const before = await fairline(['run', pipeline, '--id', 'before'], env);
@@ -157,7 +186,16 @@ test('a Temporal server killed under a live fairline dev is restarted, with a li
     assert.ok(temporal, 'fairline dev runs a Temporal server');
     process.kill(temporal, 'SIGKILL');
 
-    assert.ok(await until(() => /Temporal dev server exited \(SIGKILL\) while the dev stack ran: restarted it on the same port and data folder/.test(output()), 90_000), output());
+    assert.ok(
+      await until(
+        () =>
+          /Temporal dev server exited \(SIGKILL\) while the dev stack ran: restarted it on the same port and data folder/.test(
+            output(),
+          ),
+        90_000,
+      ),
+      output(),
+    );
     assert.equal(output().match(/restarted it on the same port/g)?.length, 1, 'one line says so');
     const [restarted] = childrenOf(dev.pid!, 'start-dev');
     assert.ok(restarted !== undefined && restarted !== temporal, 'a new server process runs');
@@ -192,9 +230,22 @@ test('a MinIO killed under a live fairline dev is restarted on its port with its
     const [minio] = childrenOf(dev.pid!, 'minio');
     assert.ok(minio, 'fairline dev runs MinIO');
     process.kill(minio, 'SIGKILL');
-    assert.ok(await until(() => /MinIO exited \(SIGKILL\) while the dev stack ran: restarted it on the same port and data folder/.test(output()), 60_000), output());
+    assert.ok(
+      await until(
+        () =>
+          /MinIO exited \(SIGKILL\) while the dev stack ran: restarted it on the same port and data folder/.test(
+            output(),
+          ),
+        60_000,
+      ),
+      output(),
+    );
     const doctor = await fairline(['doctor'], env);
-    assert.match(doctor.stdout, /✓ artifact store\s+write\/read\/delete ok .* at s3:\/\/fairline-dev\/artifacts/, doctor.stdout);
+    assert.match(
+      doctor.stdout,
+      /✓ artifact store\s+write\/read\/delete ok .* at s3:\/\/fairline-dev\/artifacts/,
+      doctor.stdout,
+    );
   } finally {
     dev.kill('SIGINT');
   }

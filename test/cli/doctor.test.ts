@@ -53,25 +53,39 @@ describe('fairline doctor', () => {
 
   test('reports a namespace that lacks fairline search attributes, with the commands that register them', async () => {
     const connection = await Connection.connect({ address: suiteTemporal().address });
-    await connection.workflowService.registerNamespace({ namespace: 'doctor-bare', workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) } }).catch(() => undefined);
+    await connection.workflowService
+      .registerNamespace({
+        namespace: 'doctor-bare',
+        workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) },
+      })
+      .catch(() => undefined);
     await connection.close();
     const { code, stdout } = await fairline(['doctor'], { ...env, FAIRLINE_TEMPORAL_NAMESPACE: 'doctor-bare' });
     assert.equal(code, 1);
     assert.match(stdout, /✗ search attributes\s+missing: FairlinePipeline/);
-    assert.match(stdout, /fix: register them: temporal operator search-attribute create --namespace doctor-bare --name FairlinePipeline --type Keyword/);
+    assert.match(
+      stdout,
+      /fix: register them: temporal operator search-attribute create --namespace doctor-bare --name FairlinePipeline --type Keyword/,
+    );
   });
 
   test('reports an artifact store it cannot write to', async () => {
     const blocker = join(dir, 'a-file');
     await writeFile(blocker, 'not a folder');
-    const { code, stdout } = await fairline(['doctor'], { ...env, FAIRLINE_STORE: pathToFileURL(join(blocker, 'store')).href });
+    const { code, stdout } = await fairline(['doctor'], {
+      ...env,
+      FAIRLINE_STORE: pathToFileURL(join(blocker, 'store')).href,
+    });
     assert.equal(code, 1);
     assert.match(stdout, /✗ artifact store\s+file:\/\/.*a-file\/store: /);
     assert.match(stdout, /fix: point FAIRLINE_STORE at a writable folder/);
   });
 
   test('reports a missing trainer venv and says to bootstrap', async () => {
-    const { code, stdout } = await fairline(['doctor'], { ...env, FAIRLINE_TRAINER_PYTHON: join(dir, 'no-venv', 'bin', 'python') });
+    const { code, stdout } = await fairline(['doctor'], {
+      ...env,
+      FAIRLINE_TRAINER_PYTHON: join(dir, 'no-venv', 'bin', 'python'),
+    });
     assert.equal(code, 1);
     assert.match(stdout, /✗ trainer env\s+.*no-venv\/bin\/python: spawn .* ENOENT/);
     assert.match(stdout, /fix: build the trainer venv with `npm run bootstrap`/);

@@ -21,27 +21,45 @@ describe('fairline gc', () => {
     connection = await Connection.connect({ address: suiteTemporal().address });
     const client = new Client({ connection, namespace: 'fairline' });
     // A run no worker picks up stays Running as long as the test needs it.
-    running = await client.workflow.start('pipelineRun', { workflowId: `pipeline/gc-test/${randomUUID().slice(0, 8)}`, taskQueue: `nobody-${randomUUID()}`, args: [] });
+    running = await client.workflow.start('pipelineRun', {
+      workflowId: `pipeline/gc-test/${randomUUID().slice(0, 8)}`,
+      taskQueue: `nobody-${randomUUID()}`,
+      args: [],
+    });
   });
   after(async () => {
     await running?.terminate('test over').catch(() => {});
     await connection?.close();
   });
 
-  test('keeps a running execution\'s checkpoint, removes an ended one\'s and an orphan, and a dry run removes nothing', async () => {
+  test("keeps a running execution's checkpoint, removes an ended one's and an orphan, and a dry run removes nothing", async () => {
     const dir = await tempDir('fairline-gc-cli-');
     const store = new FsArtifactStore(join(dir, 'artifacts'));
     const liveFile = await store.put({ bytes: 'live weights' }, { kind: 'checkpoint-file', name: 'model.safetensors' });
     const liveBundle = `checkpoints/gc-test/r1/${running.firstExecutionRunId}/train/step-0000000005.json`;
-    await store.putAt(liveBundle, { bytes: JSON.stringify({ step: 5, files: { 'model.safetensors': liveFile } }) }, { kind: 'checkpoint' });
-    const endedFile = await store.put({ bytes: 'ended weights' }, { kind: 'checkpoint-file', name: 'model.safetensors' });
+    await store.putAt(
+      liveBundle,
+      { bytes: JSON.stringify({ step: 5, files: { 'model.safetensors': liveFile } }) },
+      { kind: 'checkpoint' },
+    );
+    const endedFile = await store.put(
+      { bytes: 'ended weights' },
+      { kind: 'checkpoint-file', name: 'model.safetensors' },
+    );
     const endedBundle = `checkpoints/gc-test/r0/${randomUUID()}/train/step-0000000005.json`;
-    const ended = await store.putAt(endedBundle, { bytes: JSON.stringify({ step: 5, files: { 'model.safetensors': endedFile } }) }, { kind: 'checkpoint' });
+    const ended = await store.putAt(
+      endedBundle,
+      { bytes: JSON.stringify({ step: 5, files: { 'model.safetensors': endedFile } }) },
+      { kind: 'checkpoint' },
+    );
     const orphan = await store.put({ bytes: 'nobody names me' }, { kind: 'blob', name: 'orphan.bin' });
     const freed = ended.bytes + endedFile.bytes + orphan.bytes;
     const gone = [endedBundle, store.keyOf(endedFile.uri), store.keyOf(orphan.uri)];
 
-    const env = cleanEnv({ FAIRLINE_TEMPORAL_ADDRESS: suiteTemporal().address, FAIRLINE_STORE: pathToFileURL(join(dir, 'artifacts')).href });
+    const env = cleanEnv({
+      FAIRLINE_TEMPORAL_ADDRESS: suiteTemporal().address,
+      FAIRLINE_STORE: pathToFileURL(join(dir, 'artifacts')).href,
+    });
     const all = async (): Promise<string[]> => (await store.list('')).map((i) => i.key).sort();
     const before = await all();
 
@@ -54,7 +72,10 @@ describe('fairline gc', () => {
     const real = await fairline(['gc', '--min-age', '0'], env);
     assert.equal(real.code, 0, real.stderr);
     assert.match(real.stdout, new RegExp(`freed ${freed} B \\(${freed} bytes\\) in 3 objects`));
-    assert.deepEqual(await all(), before.filter((k) => !gone.includes(k)));
+    assert.deepEqual(
+      await all(),
+      before.filter((k) => !gone.includes(k)),
+    );
     assert.ok(await store.head(liveBundle), 'the running execution keeps its checkpoint');
     assert.ok(await store.head(store.keyOf(liveFile.uri)), '… and the file it names');
 

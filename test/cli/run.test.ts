@@ -39,15 +39,28 @@ describe('fairline run and the commands around it', () => {
   });
 
   test('runs the demo pipeline, prints its UI link and a summary table, and exits 0', async () => {
-    const { code, stdout, stderr } = await fairline(['run', 'pipelines/demo.yaml', '--id', 'cli-first'], env, DEMO_TIMEOUT_MS);
+    const { code, stdout, stderr } = await fairline(
+      ['run', 'pipelines/demo.yaml', '--id', 'cli-first'],
+      env,
+      DEMO_TIMEOUT_MS,
+    );
     assert.equal(code, 0, stderr);
-    assert.match(stderr, /watch it: http:\/\/127\.0\.0\.1:\d+\/namespaces\/fairline\/workflows\/pipeline%2Fdemo%2Fcli-first/);
+    assert.match(
+      stderr,
+      /watch it: http:\/\/127\.0\.0\.1:\d+\/namespaces\/fairline\/workflows\/pipeline%2Fdemo%2Fcli-first/,
+    );
     assert.match(stdout, /stage\s+status\s+cached\s+attempts\s+duration\s+outputs/);
-    const train = /data\s+succeeded\s+no\s+1\s+[\d.]+ s\s+train=(file:\/\/\S+\/objects\/[0-9a-f]{64}\/train\.jsonl) \(\d+ B\)/.exec(stdout);
+    const train =
+      /data\s+succeeded\s+no\s+1\s+[\d.]+ s\s+train=(file:\/\/\S+\/objects\/[0-9a-f]{64}\/train\.jsonl) \(\d+ B\)/.exec(
+        stdout,
+      );
     assert.ok(train, stdout);
     trainUri = train[1]!;
     // The lexicon masks 3 of the 5 gender pairs: the rows naming the other two keep their terms.
-    assert.match(stdout, /mask\s+succeeded\s+no\s+1\s+[\d.]+ s\s+dataset=file:\/\/.*\/masked\.jsonl .*shareMasked=0\.6\b/);
+    assert.match(
+      stdout,
+      /mask\s+succeeded\s+no\s+1\s+[\d.]+ s\s+dataset=file:\/\/.*\/masked\.jsonl .*shareMasked=0\.6\b/,
+    );
     assert.match(stdout, /manifest: file:\/\/.*\/runs\/demo\/cli-first\/.*\/manifest\.json/);
   });
 
@@ -63,20 +76,34 @@ describe('fairline run and the commands around it', () => {
     const { code, stdout } = await fairline(['runs', '--pipeline', 'demo', '--json'], env);
     assert.equal(code, 0);
     const rows: { run: string; status: string }[] = JSON.parse(stdout);
-    assert.deepEqual(rows.map((r) => [r.run, r.status]).sort(), [['cli-first', 'completed'], ['cli-second', 'completed']]);
+    assert.deepEqual(rows.map((r) => [r.run, r.status]).sort(), [
+      ['cli-first', 'completed'],
+      ['cli-second', 'completed'],
+    ]);
   });
 
   test('report prints where the run’s report is and its headline, and writes a local copy', async () => {
     const out = join(dir, 'report-copy');
-    const { code, stdout, stderr } = await fairline(['report', 'cli-first', '--pipeline', 'demo', '--out', `${out}/`], env);
+    const { code, stdout, stderr } = await fairline(
+      ['report', 'cli-first', '--pipeline', 'demo', '--out', `${out}/`],
+      env,
+    );
     assert.equal(code, 0, stderr);
     assert.match(stdout, /report\.html: \/.*\/report\.html/);
     const report = reportSchema.parse(JSON.parse(await readFile(join(out, 'report.json'), 'utf8')));
     assert.equal(report.provenance.run_id, 'cli-first');
-    assert.deepEqual(report.evaluation?.models.map((m) => m.name), ['baseline', 'debiased', 'debiased-hn']);
-    assert.deepEqual(report.audits.map((a) => a.name), ['baseline', 'debiased', 'debiased-hn']);
+    assert.deepEqual(
+      report.evaluation?.models.map((m) => m.name),
+      ['baseline', 'debiased', 'debiased-hn'],
+    );
+    assert.deepEqual(
+      report.audits.map((a) => a.name),
+      ['baseline', 'debiased', 'debiased-hn'],
+    );
     // Like for like: baseline and debiased differ only in the method; the ablation adds the hard negatives.
-    const differing = (report.evaluation?.config_differences ?? []).filter((d) => JSON.stringify(d.values.baseline) !== JSON.stringify(d.values.debiased)).map((d) => d.key);
+    const differing = (report.evaluation?.config_differences ?? [])
+      .filter((d) => JSON.stringify(d.values.baseline) !== JSON.stringify(d.values.debiased))
+      .map((d) => d.key);
     assert.deepEqual(differing, ['effectiveLoss.formula', 'mode']);
     const gate = report.audits.find((a) => a.name === 'debiased')!.gate;
     assert.equal(gate.f1_drop?.reference, 'baseline');
@@ -87,14 +114,21 @@ describe('fairline run and the commands around it', () => {
   });
 
   test('a failed bias gate fails the run as BiasGateFailed and still writes the report', async () => {
-    const { code, stdout, stderr } = await fairline(['run', 'pipelines/demo.yaml', '--id', 'cli-gate', '--set', 'params.maxReactivity=0.000001'], env, DEMO_TIMEOUT_MS);
+    const { code, stdout, stderr } = await fairline(
+      ['run', 'pipelines/demo.yaml', '--id', 'cli-gate', '--set', 'params.maxReactivity=0.000001'],
+      env,
+      DEMO_TIMEOUT_MS,
+    );
     assert.equal(code, 1, stdout);
     assert.match(stderr, /run failed: stage "audit" failed: .*debiased.*exceeds/);
     assert.match(stdout, /audit\s+failed/);
     assert.match(stdout, /report\s+succeeded/);
     assert.match(stdout, /^report: file:\/\/.*\/report\.html$/m);
     const runs = await fairline(['runs', '--pipeline', 'demo', '--where', 'FairlineGatePassed = false', '--json'], env);
-    assert.deepEqual(JSON.parse(runs.stdout).map((r: { run: string }) => r.run), ['cli-gate']);
+    assert.deepEqual(
+      JSON.parse(runs.stdout).map((r: { run: string }) => r.run),
+      ['cli-gate'],
+    );
     const compared = await fairline(['compare', 'demo/cli-first', 'demo/cli-gate', '--json'], env);
     assert.equal(compared.code, 0, compared.stderr);
     assert.match(compared.stdout, /maxReactivity/, 'the params diff names the changed threshold');
@@ -110,7 +144,12 @@ describe('fairline run and the commands around it', () => {
   test('cache ls shows the entries and cache rm --all clears them', async () => {
     const listed = await fairline(['cache', 'ls', '--json'], env);
     // The report is never cached, nor is an audit whose gate failed (a failed stage records nothing).
-    assert.deepEqual(JSON.parse(listed.stdout).map((r: { stage: string }) => r.stage).sort(), ['audit', 'baseline', 'data', 'debiased', 'debiased-hn', 'evaluate', 'mask', 'mine']);
+    assert.deepEqual(
+      JSON.parse(listed.stdout)
+        .map((r: { stage: string }) => r.stage)
+        .sort(),
+      ['audit', 'baseline', 'data', 'debiased', 'debiased-hn', 'evaluate', 'mask', 'mine'],
+    );
     const removed = await fairline(['cache', 'rm', '--all'], env);
     assert.equal(removed.code, 0);
     assert.match(removed.stderr, /removed 8 cache entries/);
@@ -120,7 +159,10 @@ describe('fairline run and the commands around it', () => {
 
   test('a failing pipeline exits 1 and the table shows the failure and the skipped stage', async () => {
     const file = join(dir, 'broken.yaml');
-    await writeFile(file, `name: broken\nstages:\n  - { id: gone, uses: download, with: { url: "${http.url('/missing/x')}" } }\n  - { id: next, uses: download, needs: [gone], with: { url: "${http.url('/files/y')}" } }\n`);
+    await writeFile(
+      file,
+      `name: broken\nstages:\n  - { id: gone, uses: download, with: { url: "${http.url('/missing/x')}" } }\n  - { id: next, uses: download, needs: [gone], with: { url: "${http.url('/files/y')}" } }\n`,
+    );
     const { code, stdout, stderr } = await fairline(['run', file], env);
     assert.equal(code, 1);
     assert.match(stderr, /run failed: stage "gone" failed: download of .* failed with HTTP 404/);
@@ -131,7 +173,10 @@ describe('fairline run and the commands around it', () => {
 
   test('a detached run can be cancelled by its run id, and the same id cannot run twice at once', async () => {
     const file = join(dir, 'slow.yaml');
-    await writeFile(file, `name: slow\nstages:\n  - id: trickle\n    uses: download\n    timeout: { heartbeat: 3s }\n    with: { url: "${http.url('/trickle/slow.bin')}" }\n`);
+    await writeFile(
+      file,
+      `name: slow\nstages:\n  - id: trickle\n    uses: download\n    timeout: { heartbeat: 3s }\n    with: { url: "${http.url('/trickle/slow.bin')}" }\n`,
+    );
     const started = await fairline(['run', file, '--id', 'to-cancel', '--detach'], env);
     assert.equal(started.code, 0, started.stderr);
     assert.equal(JSON.parse(started.stdout).workflowId, 'pipeline/slow/to-cancel');
@@ -140,7 +185,10 @@ describe('fairline run and the commands around it', () => {
     assert.equal(twice.code, EXIT_RUN_ID_TAKEN);
     const lines = twice.stderr.split('\n').filter((l) => l.trim() !== '' && !/^npm warn/.test(l));
     assert.deepEqual(lines.length, 1, twice.stderr);
-    assert.match(lines[0]!, /^run to-cancel of slow is already running \(pipeline\/slow\/to-cancel\); follow it at http:\/\/\S+ or pick another --id$/);
+    assert.match(
+      lines[0]!,
+      /^run to-cancel of slow is already running \(pipeline\/slow\/to-cancel\); follow it at http:\/\/\S+ or pick another --id$/,
+    );
     const cancelled = await fairline(['cancel', 'to-cancel'], env);
     assert.equal(cancelled.code, 0, cancelled.stderr);
     assert.match(cancelled.stdout, /pipeline\/slow\/to-cancel: cancelled/);
@@ -149,10 +197,21 @@ describe('fairline run and the commands around it', () => {
   test('a stage waiting on a queue that no worker polls gets a warning naming the queue', async () => {
     const configFile = join(dir, 'lonely.json');
     await writeFile(configFile, JSON.stringify({ taskQueues: { cpu: 'lonely-cpu', gpu: 'lonely-gpu' } }));
-    const cpuOnly = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), '--config', configFile, 'worker', '--queues', 'cpu'], { cwd: PROJECT_ROOT, env, stdio: 'ignore' });
+    const cpuOnly = spawn(
+      process.execPath,
+      [join(PROJECT_ROOT, 'cli', 'bin.mjs'), '--config', configFile, 'worker', '--queues', 'cpu'],
+      { cwd: PROJECT_ROOT, env, stdio: 'ignore' },
+    );
     const file = join(dir, 'gpu-stage.yaml');
-    await writeFile(file, `name: lonely\nstages:\n  - { id: on-gpu, uses: download, queue: gpu, with: { url: "${http.url('/files/g.txt')}" } }\n`);
-    const run = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'bin.mjs'), '--config', configFile, 'run', file, '--id', 'lonely-1'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    await writeFile(
+      file,
+      `name: lonely\nstages:\n  - { id: on-gpu, uses: download, queue: gpu, with: { url: "${http.url('/files/g.txt')}" } }\n`,
+    );
+    const run = spawn(
+      process.execPath,
+      [join(PROJECT_ROOT, 'cli', 'bin.mjs'), '--config', configFile, 'run', file, '--id', 'lonely-1'],
+      { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     try {
       const warning = await new Promise<string>((found, fail) => {
         let seen = '';
@@ -163,7 +222,10 @@ describe('fairline run and the commands around it', () => {
         });
         run.on('exit', (code) => fail(new Error(`run exited (${code}) without a warning:\n${seen}`)));
       });
-      assert.match(warning, /stage on-gpu is waiting on task queue "lonely-gpu", which no worker polls: start one with `npx fairline worker --queues gpu`/);
+      assert.match(
+        warning,
+        /stage on-gpu is waiting on task queue "lonely-gpu", which no worker polls: start one with `npx fairline worker --queues gpu`/,
+      );
     } finally {
       run.kill('SIGTERM');
       await fairline(['--config', configFile, 'cancel', 'lonely-1', '--wait', '5'], env);
@@ -176,6 +238,9 @@ describe('fairline run and the commands around it', () => {
     await writeFile(file, 'name: invalid\nstages:\n  - id: a\n    uses: nope\n');
     const { code, stderr } = await fairline(['run', file], env);
     assert.equal(code, 1);
-    assert.match(stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:4:11: .*unknown stage type "nope"`));
+    assert.match(
+      stderr,
+      new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:4:11: .*unknown stage type "nope"`),
+    );
   });
 });

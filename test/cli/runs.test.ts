@@ -33,7 +33,14 @@ const echoType: StageType = {
   version: '1',
   description: 'Return the given values as outputs and publish them as search attributes (test plugin)',
   with: echoWith,
-  outputs: { macroF1: 'scalar', microF1: 'scalar', reactivity: 'scalar', gatePassed: 'scalar', datasetDigest: 'scalar', modelDigest: 'scalar' },
+  outputs: {
+    macroF1: 'scalar',
+    microF1: 'scalar',
+    reactivity: 'scalar',
+    gatePassed: 'scalar',
+    datasetDigest: 'scalar',
+    modelDigest: 'scalar',
+  },
   publish: {
     searchAttributes: {
       macroF1: 'FairlineMacroF1',
@@ -50,7 +57,9 @@ const echo: StageImplementation = async (input) => {
   const values = echoWith.parse(input);
   if (values.fail) throw new Error('told to fail');
   const outputs: Record<string, Json> = {};
-  for (const [key, value] of Object.entries(values)) if (key !== 'fail' && (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string')) outputs[key] = value;
+  for (const [key, value] of Object.entries(values))
+    if (key !== 'fail' && (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string'))
+      outputs[key] = value;
   return outputs;
 };
 
@@ -61,7 +70,10 @@ async function listIds(client: Client, query: string): Promise<string[]> {
   return ids.sort();
 }
 
-/** Visibility is eventually consistent: ask until the answer is the expected one or time is up, and return the last answer. */
+/**
+ * Visibility is eventually consistent: ask until the answer is the expected one or time is up, and return the last
+ * answer.
+ */
 async function settle(client: Client, query: string, expected: string[], timeoutMs = 10_000): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   let ids = await listIds(client, query);
@@ -94,27 +106,67 @@ describe('runs are found by list filters on each search attribute', () => {
   let engine: Engine;
   let env: NodeJS.ProcessEnv;
   const sfx = Math.random().toString(36).slice(2, 8);
-  const names = { alpha: `sa-alpha-${sfx}`, beta: `sa-beta-${sfx}`, gamma: `sa-gamma-${sfx}`, delta: `sa-delta-${sfx}` };
-  const ours = `FairlinePipeline IN (${Object.values(names).map((n) => `"${n}"`).join(', ')})`;
+  const names = {
+    alpha: `sa-alpha-${sfx}`,
+    beta: `sa-beta-${sfx}`,
+    gamma: `sa-gamma-${sfx}`,
+    delta: `sa-delta-${sfx}`,
+  };
+  const ours = `FairlinePipeline IN (${Object.values(names)
+    .map((n) => `"${n}"`)
+    .join(', ')})`;
   const id = (name: keyof typeof names): string => workflowIds.pipelineRun(names[name], `r-${sfx}`);
   const digest = (n: number): string => `sha-${sfx}-${n}`;
 
   before(async () => {
-    engine = await startEngine({ stages: { ...builtinStages(), 'echo-metrics': { implementation: echo, fingerprint: 'e'.repeat(64) } }, stageTypes: { ...STAGE_TYPES, 'echo-metrics': echoType } });
+    engine = await startEngine({
+      stages: { ...builtinStages(), 'echo-metrics': { implementation: echo, fingerprint: 'e'.repeat(64) } },
+      stageTypes: { ...STAGE_TYPES, 'echo-metrics': echoType },
+    });
     const pipeline = (name: string, stages: string): string => `name: ${name}\nstages:\n${stages}`;
     const values = (v: Record<string, number | boolean | string>): string => JSON.stringify(v);
     /** Starts a run with a trigger of our choosing (engine.start always says cli), as the scheduler would. */
     const startAs = async (yaml: string, trigger: string) => {
-      const result = validatePipelineText(yaml, 'runs.yaml', { set: [], stageTypes: { ...STAGE_TYPES, 'echo-metrics': echoType } });
+      const result = validatePipelineText(yaml, 'runs.yaml', {
+        set: [],
+        stageTypes: { ...STAGE_TYPES, 'echo-metrics': echoType },
+      });
       if (!result.ok) throw new Error(result.problems.map((p) => p.message).join('\n'));
       const spec = withConfiguredQueues(result.spec, engine.config);
-      const input: PipelineRunInput = { spec, runId: `r-${sfx}`, bookkeepingQueue: engine.config.taskQueues.cpu, trigger };
-      return engine.client.workflow.start('pipelineRun', { workflowId: workflowIds.pipelineRun(spec.name, `r-${sfx}`), taskQueue: engine.config.taskQueues.cpu, args: [input] });
+      const input: PipelineRunInput = {
+        spec,
+        runId: `r-${sfx}`,
+        bookkeepingQueue: engine.config.taskQueues.cpu,
+        trigger,
+      };
+      return engine.client.workflow.start('pipelineRun', {
+        workflowId: workflowIds.pipelineRun(spec.name, `r-${sfx}`),
+        taskQueue: engine.config.taskQueues.cpu,
+        args: [input],
+      });
     };
     const handles = await Promise.all([
-      engine.start(pipeline(names.alpha, `  - { id: score, uses: echo-metrics, with: ${values({ macroF1: 0.61, microF1: 0.7, reactivity: 0.05, gatePassed: true, datasetDigest: digest(1), modelDigest: digest(11) })} }`), { runId: `r-${sfx}` }),
-      engine.start(pipeline(names.beta, `  - { id: score, uses: echo-metrics, with: ${values({ macroF1: 0.72, microF1: 0.8, reactivity: 0.09, gatePassed: false, datasetDigest: digest(1), modelDigest: digest(12) })} }`), { runId: `r-${sfx}` }),
-      startAs(pipeline(names.gamma, `  - { id: audit, uses: echo-metrics, with: ${values({ macroF1: 0.83, microF1: 0.85, reactivity: 0.12, gatePassed: false, datasetDigest: digest(2), modelDigest: digest(13) })} }`), 'backfill'),
+      engine.start(
+        pipeline(
+          names.alpha,
+          `  - { id: score, uses: echo-metrics, with: ${values({ macroF1: 0.61, microF1: 0.7, reactivity: 0.05, gatePassed: true, datasetDigest: digest(1), modelDigest: digest(11) })} }`,
+        ),
+        { runId: `r-${sfx}` },
+      ),
+      engine.start(
+        pipeline(
+          names.beta,
+          `  - { id: score, uses: echo-metrics, with: ${values({ macroF1: 0.72, microF1: 0.8, reactivity: 0.09, gatePassed: false, datasetDigest: digest(1), modelDigest: digest(12) })} }`,
+        ),
+        { runId: `r-${sfx}` },
+      ),
+      startAs(
+        pipeline(
+          names.gamma,
+          `  - { id: audit, uses: echo-metrics, with: ${values({ macroF1: 0.83, microF1: 0.85, reactivity: 0.12, gatePassed: false, datasetDigest: digest(2), modelDigest: digest(13) })} }`,
+        ),
+        'backfill',
+      ),
       // Its data stage publishes a dataset digest; the next stage fails before any metric exists.
       engine.start(
         pipeline(
@@ -125,9 +177,17 @@ describe('runs are found by list filters on each search attribute', () => {
       ),
     ]);
     const outcomes = await Promise.all(handles.map((h) => engine.outcome(h)));
-    assert.deepEqual(outcomes.map((o) => o.status), ['succeeded', 'succeeded', 'succeeded', 'failed']);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['succeeded', 'succeeded', 'succeeded', 'failed'],
+    );
     // Wait until visibility holds every run's final record.
-    const closed = await settle(engine.client, `${ours} AND ExecutionStatus != "Running"`, [id('alpha'), id('beta'), id('delta'), id('gamma')].sort(), 20_000);
+    const closed = await settle(
+      engine.client,
+      `${ours} AND ExecutionStatus != "Running"`,
+      [id('alpha'), id('beta'), id('delta'), id('gamma')].sort(),
+      20_000,
+    );
     assert.equal(closed.length, 4);
     env = cleanEnv({ FAIRLINE_TEMPORAL_ADDRESS: suiteTemporal().address });
   });
@@ -161,7 +221,10 @@ describe('runs are found by list filters on each search attribute', () => {
   }
 
   test('runs --where --json lists the matching runs with their search attributes', async () => {
-    const { code, stdout, stderr } = await fairline(['runs', '--where', `${ours} AND FairlineReactivity > 0.07`, '--json'], env);
+    const { code, stdout, stderr } = await fairline(
+      ['runs', '--where', `${ours} AND FairlineReactivity > 0.07`, '--json'],
+      env,
+    );
     assert.equal(code, 0, stderr);
     const rows = z.array(runRowSchema).parse(JSON.parse(stdout));
     const byPipeline = new Map(rows.map((r) => [r.pipeline, r]));
@@ -190,9 +253,18 @@ describe('runs are found by list filters on each search attribute', () => {
   });
 
   test('runs --pipeline and --where together narrow to that pipeline', async () => {
-    const { code, stdout } = await fairline(['runs', '--pipeline', names.beta, '--where', 'FairlineGatePassed = false', '--json'], env);
+    const { code, stdout } = await fairline(
+      ['runs', '--pipeline', names.beta, '--where', 'FairlineGatePassed = false', '--json'],
+      env,
+    );
     assert.equal(code, 0);
-    assert.deepEqual(z.array(runRowSchema).parse(JSON.parse(stdout)).map((r) => r.pipeline), [names.beta]);
+    assert.deepEqual(
+      z
+        .array(runRowSchema)
+        .parse(JSON.parse(stdout))
+        .map((r) => r.pipeline),
+      [names.beta],
+    );
   });
 
   test('the table shows run, trigger, started, duration, status, macro F1, reactivity and gate, with — where a run has no value', async () => {
@@ -203,9 +275,18 @@ describe('runs are found by list filters on each search attribute', () => {
     assert.equal(lines.length, 5);
     const line = (name: string): string => lines.find((l) => l.includes(name))!;
     const when = '\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +[\\d.]+ (s|min)';
-    assert.match(line(names.alpha), new RegExp(`^r-${sfx} +${names.alpha} +cli +${when} +succeeded +0\\.610 +0\\.050 +passed$`));
-    assert.match(line(names.beta), new RegExp(`^r-${sfx} +${names.beta} +cli +${when} +succeeded +0\\.720 +0\\.090 +failed$`));
-    assert.match(line(names.gamma), new RegExp(`^r-${sfx} +${names.gamma} +backfill +${when} +succeeded +0\\.830 +0\\.120 +failed$`));
+    assert.match(
+      line(names.alpha),
+      new RegExp(`^r-${sfx} +${names.alpha} +cli +${when} +succeeded +0\\.610 +0\\.050 +passed$`),
+    );
+    assert.match(
+      line(names.beta),
+      new RegExp(`^r-${sfx} +${names.beta} +cli +${when} +succeeded +0\\.720 +0\\.090 +failed$`),
+    );
+    assert.match(
+      line(names.gamma),
+      new RegExp(`^r-${sfx} +${names.gamma} +backfill +${when} +succeeded +0\\.830 +0\\.120 +failed$`),
+    );
     assert.match(line(names.delta), new RegExp(`^r-${sfx} +${names.delta} +cli +${when} +failed +— +— +—$`));
   });
 
@@ -222,7 +303,10 @@ describe('runs are found by list filters on each search attribute', () => {
   test('a filter Temporal cannot read exits 2 with its message', async () => {
     const syntax = await fairline(['runs', '--where', 'FairlineReactivity >'], env);
     assert.equal(syntax.code, 2);
-    assert.match(syntax.stderr, /Temporal refused the list filter "FairlineReactivity >": invalid query: .*syntax error/);
+    assert.match(
+      syntax.stderr,
+      /Temporal refused the list filter "FairlineReactivity >": invalid query: .*syntax error/,
+    );
     const unknown = await fairline(['runs', '--where', 'FairlineNope = 1'], env);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /'FairlineNope' is not a valid search attribute/);

@@ -18,17 +18,27 @@ describe('fairline schedule', () => {
   let client: Client;
 
   /** Lists runs matching a visibility query once `count` of them have closed (or fails after a while). */
-  async function closedRuns(query: string, count: number, timeoutMs = 60_000): Promise<{ workflowId: string; status: string; fairlineStatus: string; trigger: string }[]> {
+  async function closedRuns(
+    query: string,
+    count: number,
+    timeoutMs = 60_000,
+  ): Promise<{ workflowId: string; status: string; fairlineStatus: string; trigger: string }[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = [];
       for await (const w of client.workflow.list({ query })) {
         const sa = w.searchAttributes ?? {};
-        found.push({ workflowId: w.workflowId, status: w.status.name, fairlineStatus: String(sa.FairlineStatus?.[0] ?? ''), trigger: String(sa.FairlineTrigger?.[0] ?? '') });
+        found.push({
+          workflowId: w.workflowId,
+          status: w.status.name,
+          fairlineStatus: String(sa.FairlineStatus?.[0] ?? ''),
+          trigger: String(sa.FairlineTrigger?.[0] ?? ''),
+        });
       }
       const closed = found.filter((f) => f.status !== 'RUNNING');
       if (closed.length >= count && closed.every((f) => f.fairlineStatus !== 'running')) return closed;
-      if (Date.now() > deadline) throw new Error(`only ${closed.length}/${count} closed runs for ${query}: ${JSON.stringify(found)}`);
+      if (Date.now() > deadline)
+        throw new Error(`only ${closed.length}/${count} closed runs for ${query}: ${JSON.stringify(found)}`);
       await new Promise((r) => setTimeout(r, 500));
     }
   }
@@ -37,7 +47,10 @@ describe('fairline schedule', () => {
     http.files.set(`${name}.txt`, `data of ${name}\n`);
     const sha = createHash('sha256').update(`data of ${name}\n`).digest('hex');
     const file = join(dir, `${name}.yaml`);
-    await writeFile(file, `name: ${name}\nschedule: ${schedule}\nstages:\n  - { id: data, uses: download, with: { url: "${http.url(`/files/${name}.txt`)}", sha256: ${sha} } }\n`);
+    await writeFile(
+      file,
+      `name: ${name}\nschedule: ${schedule}\nstages:\n  - { id: data, uses: download, with: { url: "${http.url(`/files/${name}.txt`)}", sha256: ${sha} } }\n`,
+    );
     return file;
   }
 
@@ -45,12 +58,17 @@ describe('fairline schedule', () => {
     dir = await tempDir();
     http = await startHttpSource();
     const { address, uiUrl } = suiteTemporal();
-    env = cleanEnv({ FAIRLINE_TEMPORAL_ADDRESS: address, FAIRLINE_TEMPORAL_UI_URL: uiUrl, FAIRLINE_STORE: pathToFileURL(join(dir, 'store')).href });
+    env = cleanEnv({
+      FAIRLINE_TEMPORAL_ADDRESS: address,
+      FAIRLINE_TEMPORAL_UI_URL: uiUrl,
+      FAIRLINE_STORE: pathToFileURL(join(dir, 'store')).href,
+    });
     worker = await startWorkerProcess(env);
     client = new Client({ connection: await Connection.connect({ address }), namespace: 'fairline' });
   });
   after(async () => {
-    for (const name of ['nightly', 'backfilled', 'unchanged', 'unchanged-dataset', 'one-at-a-time']) await fairline(['schedule', 'delete', name], env).catch(() => undefined);
+    for (const name of ['nightly', 'backfilled', 'unchanged', 'unchanged-dataset', 'one-at-a-time'])
+      await fairline(['schedule', 'delete', name], env).catch(() => undefined);
     if (worker) await stopProcess(worker);
     await client?.connection.close();
     await http?.close();
@@ -73,7 +91,10 @@ describe('fairline schedule', () => {
     assert.equal(d.paused, true);
     assert.equal(d.next.length, 5);
     // 04:30 in Seoul is 19:30 UTC.
-    assert.ok(d.next.every((t: string) => t.endsWith('T19:30:00.000Z')), JSON.stringify(d.next));
+    assert.ok(
+      d.next.every((t: string) => t.endsWith('T19:30:00.000Z')),
+      JSON.stringify(d.next),
+    );
   });
 
   test('a backfill of three intervals starts three runs marked FairlineTrigger = backfill', async () => {
@@ -81,11 +102,17 @@ describe('fairline schedule', () => {
     assert.equal((await fairline(['schedule', 'apply', file], env)).code, 0);
     const to = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 1);
     const from = new Date(to.getTime() - 3 * 3_600_000);
-    const backfill = await fairline(['schedule', 'backfill', 'backfilled', '--from', from.toISOString(), '--to', to.toISOString()], env);
+    const backfill = await fairline(
+      ['schedule', 'backfill', 'backfilled', '--from', from.toISOString(), '--to', to.toISOString()],
+      env,
+    );
     assert.equal(backfill.code, 0, backfill.stderr);
     const runs = await closedRuns(`FairlinePipeline = "backfilled"`, 3);
     assert.equal(runs.length, 3);
-    assert.ok(runs.every((r) => r.trigger === 'backfill' && r.status === 'COMPLETED'), JSON.stringify(runs));
+    assert.ok(
+      runs.every((r) => r.trigger === 'backfill' && r.status === 'COMPLETED'),
+      JSON.stringify(runs),
+    );
     assert.ok(runs.every((r) => r.workflowId.startsWith('pipeline/backfilled/scheduled-')));
   });
 
@@ -103,7 +130,10 @@ describe('fairline schedule', () => {
 
   test('a nightly skipIfUnchanged schedule whose data comes through a dataset stage skips the second run: the dataset is a source', async () => {
     // Unpinned, so the dataset stage itself runs every night; its outputs' digests are the run's data.
-    http.files.set('unchanged-dataset.jsonl', ['{"text":"서울에서 만나요","labels":[0,1]}', '{"text":"부산은 멀다","labels":[1,0]}'].join('\n') + '\n');
+    http.files.set(
+      'unchanged-dataset.jsonl',
+      ['{"text":"서울에서 만나요","labels":[0,1]}', '{"text":"부산은 멀다","labels":[1,0]}'].join('\n') + '\n',
+    );
     const file = join(dir, 'unchanged-dataset.yaml');
     await writeFile(
       file,
@@ -126,7 +156,9 @@ stages:
     const runs = await closedRuns(`FairlinePipeline = "unchanged-dataset"`, 2);
     assert.deepEqual(runs.map((r) => r.fairlineStatus).sort(), ['skipped', 'succeeded']);
     const skipped = runs.find((r) => r.fairlineStatus === 'skipped')!;
-    const result: { stages: { id: string; status: string; skippedBecause?: string }[] } = await client.workflow.getHandle(skipped.workflowId).result();
+    const result: { stages: { id: string; status: string; skippedBecause?: string }[] } = await client.workflow
+      .getHandle(skipped.workflowId)
+      .result();
     const byId = new Map(result.stages.map((s) => [s.id, s]));
     assert.equal(byId.get('data')!.status, 'succeeded', 'the source ran and found the same digests');
     assert.equal(byId.get('masked')!.status, 'skipped');
@@ -135,13 +167,19 @@ stages:
 
   test('overlap skip keeps one run at a time', async () => {
     const file = join(dir, 'one-at-a-time.yaml');
-    await writeFile(file, `name: one-at-a-time\nschedule: { every: 1s, overlap: skip }\nstages:\n  - { id: slow, uses: download, with: { url: "${http.url('/slow/x.txt?ms=3000')}" } }\n`);
+    await writeFile(
+      file,
+      `name: one-at-a-time\nschedule: { every: 1s, overlap: skip }\nstages:\n  - { id: slow, uses: download, with: { url: "${http.url('/slow/x.txt?ms=3000')}" } }\n`,
+    );
     assert.equal((await fairline(['schedule', 'apply', file], env)).code, 0);
     let maxRunning = 0;
     const until = Date.now() + 7_000;
     while (Date.now() < until) {
       let running = 0;
-      for await (const _ of client.workflow.list({ query: `FairlinePipeline = "one-at-a-time" AND ExecutionStatus = "Running"` })) running++;
+      for await (const _ of client.workflow.list({
+        query: `FairlinePipeline = "one-at-a-time" AND ExecutionStatus = "Running"`,
+      }))
+        running++;
       maxRunning = Math.max(maxRunning, running);
       await new Promise((r) => setTimeout(r, 300));
     }

@@ -19,17 +19,23 @@ describe('the embedded stack', () => {
     const [frontend, ui] = [await freePort(), await freePort()];
     const squatter = await hold(ui);
     try {
-      const config = loadConfig({ temporal: { address: `127.0.0.1:${frontend}`, uiUrl: `http://127.0.0.1:${ui}`, embedded: true } }, {});
-      await assert.rejects(startEmbeddedStack(config, () => undefined), (error: unknown) => {
-        assert.ok(error instanceof PortInUse);
-        assert.equal(error.port, ui);
-        assert.equal(
-          error.message,
-          `port ${ui} (Temporal Web UI) on 127.0.0.1 is taken by another program, perhaps another fairline stack; stop it, or give this stack free ports: ` +
-            'FAIRLINE_TEMPORAL_ADDRESS=127.0.0.1:PORT FAIRLINE_TEMPORAL_UI_URL=http://127.0.0.1:PORT FAIRLINE_TEMPORAL_EMBEDDED=true',
-        );
-        return true;
-      });
+      const config = loadConfig(
+        { temporal: { address: `127.0.0.1:${frontend}`, uiUrl: `http://127.0.0.1:${ui}`, embedded: true } },
+        {},
+      );
+      await assert.rejects(
+        startEmbeddedStack(config, () => undefined),
+        (error: unknown) => {
+          assert.ok(error instanceof PortInUse);
+          assert.equal(error.port, ui);
+          assert.equal(
+            error.message,
+            `port ${ui} (Temporal Web UI) on 127.0.0.1 is taken by another program, perhaps another fairline stack; stop it, or give this stack free ports: ` +
+              'FAIRLINE_TEMPORAL_ADDRESS=127.0.0.1:PORT FAIRLINE_TEMPORAL_UI_URL=http://127.0.0.1:PORT FAIRLINE_TEMPORAL_EMBEDDED=true',
+          );
+          return true;
+        },
+      );
     } finally {
       squatter.close();
     }

@@ -17,7 +17,12 @@ const CANARY = `s3-secret-canary-${process.pid}`;
 /** The environment of a live process, as the kernel shows it to anyone running as its user. */
 function environOf(pid: number): Map<string, string> {
   const raw = readFileSync(`/proc/${pid}/environ`, 'utf8');
-  return new Map(raw.split('\0').filter(Boolean).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+  return new Map(
+    raw
+      .split('\0')
+      .filter(Boolean)
+      .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+  );
 }
 
 function assertClean(pid: number, child: string): Map<string, string> {
@@ -32,14 +37,22 @@ function assertClean(pid: number, child: string): Map<string, string> {
 /** Pids of the live processes whose parent is this test process and whose command line matches. */
 function childrenMatching(pattern: string): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(process.pid), '-f', pattern]).toString().split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(process.pid), '-f', pattern])
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
 }
 
 describe('child processes get only the environment they need', () => {
-  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY, token: process.env.HF_TOKEN };
+  const saved = {
+    id: process.env.AWS_ACCESS_KEY_ID,
+    secret: process.env.AWS_SECRET_ACCESS_KEY,
+    token: process.env.HF_TOKEN,
+  };
   before(() => {
     // As on a worker of an S3 store: the credentials sit in the worker's environment.
     process.env.AWS_ACCESS_KEY_ID = 'worker-access-key';
@@ -47,7 +60,11 @@ describe('child processes get only the environment they need', () => {
     process.env.HF_TOKEN = CANARY;
   });
   after(() => {
-    for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret], ['HF_TOKEN', saved.token]] as const) {
+    for (const [name, value] of [
+      ['AWS_ACCESS_KEY_ID', saved.id],
+      ['AWS_SECRET_ACCESS_KEY', saved.secret],
+      ['HF_TOKEN', saved.token],
+    ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
@@ -57,7 +74,16 @@ describe('child processes get only the environment they need', () => {
     const direct = await directContext('env-train');
     const dataset = await direct.dataset(demoRows('train').slice(0, 32));
     const running = train(
-      { dataset, epochs: 1, batchSize: 16, lr: 0.001, maxLength: 16, checkpointEvery: 0, scratch: { hidden: 32, layers: 1, heads: 2, intermediate: 64, vocabSize: 200 }, labelNames: ['TA', 'UD', 'UI'] },
+      {
+        dataset,
+        epochs: 1,
+        batchSize: 16,
+        lr: 0.001,
+        maxLength: 16,
+        checkpointEvery: 0,
+        scratch: { hidden: 32, layers: 1, heads: 2, intermediate: 64, vocabSize: 200 },
+        labelNames: ['TA', 'UD', 'UI'],
+      },
       direct.context,
     );
     let seen: number[] = [];
@@ -91,7 +117,11 @@ describe('child processes get only the environment they need', () => {
   });
 
   test('MinIO, which gets its own root credentials and nothing of the store client’s', async () => {
-    const minio = await startMinio({ dataDir: await tempDir('fairline-minio-env-'), accessKey: 'minio-root', secretKey: 'minio-root-secret' });
+    const minio = await startMinio({
+      dataDir: await tempDir('fairline-minio-env-'),
+      accessKey: 'minio-root',
+      secretKey: 'minio-root-secret',
+    });
     try {
       const env = assertClean(minio.process.pid!, 'MinIO');
       assert.equal(env.get('MINIO_ROOT_PASSWORD'), 'minio-root-secret');
@@ -101,12 +131,24 @@ describe('child processes get only the environment they need', () => {
   });
 
   test('the allow-lists never pass a credential, whatever a prefix allows', () => {
-    const from = { PATH: '/bin', CUDA_VISIBLE_DEVICES: '0', TORCH_TOKEN: 'x', NVIDIA_API_KEY: 'x', AWS_SECRET_ACCESS_KEY: 'x', FAIRLINE_TEMPORAL_API_KEY: 'x', MINIO_ROOT_PASSWORD: 'x', LC_ALL: 'C' };
+    const from = {
+      PATH: '/bin',
+      CUDA_VISIBLE_DEVICES: '0',
+      TORCH_TOKEN: 'x',
+      NVIDIA_API_KEY: 'x',
+      AWS_SECRET_ACCESS_KEY: 'x',
+      FAIRLINE_TEMPORAL_API_KEY: 'x',
+      MINIO_ROOT_PASSWORD: 'x',
+      LC_ALL: 'C',
+    };
     assert.deepEqual(childEnv('trainer', {}, from), { PATH: '/bin', CUDA_VISIBLE_DEVICES: '0', LC_ALL: 'C' });
     assert.deepEqual(childEnv('temporal', {}, from), { PATH: '/bin', LC_ALL: 'C' });
     // The model converter may read pip's settings (it downloads pinned wheels), never a pip credential.
-    assert.deepEqual(childEnv('converter', {}, { ...from, PIP_FIND_LINKS: '/opt/wheels', PIP_INDEX_PASSWORD: 'x' }), { PATH: '/bin', LC_ALL: 'C', PIP_FIND_LINKS: '/opt/wheels' });
+    assert.deepEqual(childEnv('converter', {}, { ...from, PIP_FIND_LINKS: '/opt/wheels', PIP_INDEX_PASSWORD: 'x' }), {
+      PATH: '/bin',
+      LC_ALL: 'C',
+      PIP_FIND_LINKS: '/opt/wheels',
+    });
     assert.deepEqual(Object.keys(CHILD_ENV).sort(), ['analyzer', 'converter', 'minio', 'temporal', 'trainer']);
   });
 });
-

@@ -18,7 +18,10 @@ test('withClient on an address where nothing listens fails with TemporalUnreacha
     (error: unknown) => {
       assert.ok(error instanceof TemporalUnreachable, `expected TemporalUnreachable, got ${String(error)}`);
       assert.equal(error.address, address);
-      assert.match(error.message, new RegExp(`cannot reach Temporal at ${address} \\(namespace fairline\\).*npx fairline dev`));
+      assert.match(
+        error.message,
+        new RegExp(`cannot reach Temporal at ${address} \\(namespace fairline\\).*npx fairline dev`),
+      );
       return true;
     },
   );

@@ -7,14 +7,43 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigInvalid, SecretMissing, ArtifactNotFound, StageInputInvalid, PayloadTooLarge, DatasetRowInvalid, AuditGroupsInvalid, condition, FairlineError } from '../../common/errors';
-import { ArtifactKeyInvalid, ArtifactUriInvalid, ArtifactDigestMismatch, ArtifactConflict, StoreUnavailable, StorePermissionDenied, StoreBucketMissing } from '../../store/errors';
+import {
+  ConfigInvalid,
+  SecretMissing,
+  ArtifactNotFound,
+  StageInputInvalid,
+  PayloadTooLarge,
+  DatasetRowInvalid,
+  AuditGroupsInvalid,
+  condition,
+  FairlineError,
+} from '../../common/errors';
+import {
+  ArtifactKeyInvalid,
+  ArtifactUriInvalid,
+  ArtifactDigestMismatch,
+  ArtifactConflict,
+  StoreUnavailable,
+  StorePermissionDenied,
+  StoreBucketMissing,
+} from '../../store/errors';
 import { StageTypeUnknown } from '../../pipeline/errors';
 import { MetricsInputInvalid } from '../../eval/errors';
-import { ClassifierInvalid, TokenizerModelMismatch, ModelOutputMismatch, ExecutionProviderUnavailable } from '../../inference/errors';
+import {
+  ClassifierInvalid,
+  TokenizerModelMismatch,
+  ModelOutputMismatch,
+  ExecutionProviderUnavailable,
+} from '../../inference/errors';
 import { ListFilterInvalid, RunAmbiguous, RunNotFound, RunRecordInvalid, RunReportMissing } from '../../client/errors';
 import { DownloadRejected, DownloadTransient, DownloadTooLarge, Sha256Mismatch } from '../../stages/download/errors';
-import { TagSchemeUnknown, SpanOutOfBounds, SpansOverlap, LexiconInvalid, AnalyzerFailed } from '../../stages/ner-mask/errors';
+import {
+  TagSchemeUnknown,
+  SpanOutOfBounds,
+  SpansOverlap,
+  LexiconInvalid,
+  AnalyzerFailed,
+} from '../../stages/ner-mask/errors';
 import { DatasetMalformed, DatasetRowsInvalid, DatasetColumnMissing } from '../../stages/dataset/errors';
 import { TrainerConfigInvalid, TrainingDiverged, TrainerOutOfMemory, TrainerCrashed } from '../../stages/train/errors';
 import { BiasGateFailed } from '../../stages/audit/errors';
@@ -42,7 +71,13 @@ const make: (() => FairlineError)[] = [
   () => new DatasetRowInvalid({ dataset: 'train.jsonl', line: 2 }, 'detail'),
   () => new TagSchemeUnknown({ dataset: 'train.jsonl', line: 2 }, 'tag', 3),
   () => new SpanOutOfBounds({ dataset: 'train.jsonl', line: 2 }, 'source', { start: 0, end: 1, type: 'T' }, 3),
-  () => new SpansOverlap({ dataset: 'train.jsonl', line: 2 }, 'source', { start: 0, end: 1, type: 'T' }, { start: 0, end: 1, type: 'T' }),
+  () =>
+    new SpansOverlap(
+      { dataset: 'train.jsonl', line: 2 },
+      'source',
+      { start: 0, end: 1, type: 'T' },
+      { start: 0, end: 1, type: 'T' },
+    ),
   () => new LexiconInvalid('file', 3, 'detail'),
   () => new AnalyzerFailed('analyzer', 'detail', true),
   () => new DatasetMalformed('where', 'reason'),
@@ -74,7 +109,9 @@ interface Recorded {
   isError: boolean;
   isFairlineError: boolean;
 }
-const recorded: Recorded[] = JSON.parse(readFileSync(join(PROJECT_ROOT, 'test', 'fixtures', 'errors', 'conditions.json'), 'utf8'));
+const recorded: Recorded[] = JSON.parse(
+  readFileSync(join(PROJECT_ROOT, 'test', 'fixtures', 'errors', 'conditions.json'), 'utf8'),
+);
 
 describe('error classes', () => {
   test('every recorded condition has a class here', () => {
@@ -102,7 +139,10 @@ describe('error classes', () => {
       }
     }
     const error = new Flaky('probe');
-    assert.deepEqual({ type: error.type, retryable: error.retryable, what: error.what, message: error.message }, { type: 'Flaky', retryable: true, what: 'probe', message: 'probe flaked' });
+    assert.deepEqual(
+      { type: error.type, retryable: error.retryable, what: error.what, message: error.message },
+      { type: 'Flaky', retryable: true, what: 'probe', message: 'probe flaked' },
+    );
     assert.ok(Object.hasOwn(error, 'type') && Object.hasOwn(error, 'retryable'));
     assert.ok(error instanceof FairlineError);
   });

@@ -19,10 +19,19 @@ describe('readable roots', () => {
     await writeFile(join(mirrored, 'train.csv'), 'a,b\n');
     await writeFile(join(pipelineDir, 'data.csv'), 'a,b\n');
     await writeFile(join(dir, 'elsewhere.csv'), 'a,b\n');
-    const config = loadConfig({ temporal: { address: '127.0.0.1:7233' }, dataMirrors: [{ from: 'https://example.org/', to: pathToFileURL(mirrored).href + '/' }] }, {});
+    const config = loadConfig(
+      {
+        temporal: { address: '127.0.0.1:7233' },
+        dataMirrors: [{ from: 'https://example.org/', to: pathToFileURL(mirrored).href + '/' }],
+      },
+      {},
+    );
     const policy = readPolicy(config, pipelineDir);
     assert.equal(await checkReadable(join(PROJECT_ROOT, 'package.json'), policy), join(PROJECT_ROOT, 'package.json'));
-    assert.equal(await checkReadable(pathToFileURL(join(mirrored, 'train.csv')).href, policy), join(mirrored, 'train.csv'));
+    assert.equal(
+      await checkReadable(pathToFileURL(join(mirrored, 'train.csv')).href, policy),
+      join(mirrored, 'train.csv'),
+    );
     assert.equal(await checkReadable(join(pipelineDir, 'data.csv'), policy), join(pipelineDir, 'data.csv'));
     await assert.rejects(checkReadable(join(dir, 'elsewhere.csv'), policy), ReadRefused);
     await assert.rejects(checkReadable('file:///etc/passwd', policy), (error: unknown) => {
@@ -35,9 +44,15 @@ describe('readable roots', () => {
   });
 
   const cases: { name: string; path: (dir: string) => string }[] = [
-    { name: 'a path climbing out with ..', path: (dir) => join(dir, 'root', '..', '..', '..', '..', '..', '..', 'etc', 'hostname') },
+    {
+      name: 'a path climbing out with ..',
+      path: (dir) => join(dir, 'root', '..', '..', '..', '..', '..', '..', 'etc', 'hostname'),
+    },
     { name: 'a symlink inside a root pointing out of it', path: (dir) => join(dir, 'root', 'link-to-passwd') },
-    { name: 'a file inside a symlinked folder that points out', path: (dir) => join(dir, 'root', 'etc-link', 'passwd') },
+    {
+      name: 'a file inside a symlinked folder that points out',
+      path: (dir) => join(dir, 'root', 'etc-link', 'passwd'),
+    },
     { name: 'a missing file outside every root (no existence oracle)', path: () => '/etc/no-such-file-here' },
   ];
   for (const { name, path } of cases) {
@@ -47,7 +62,10 @@ describe('readable roots', () => {
       await symlink('/etc/passwd', join(dir, 'root', 'link-to-passwd'));
       await symlink('/etc', join(dir, 'root', 'etc-link'));
       const policy = readPolicy(loadConfig({ readRoots: [join(dir, 'root')] }, {}));
-      await assert.rejects(checkReadable(path(dir), policy), (error: unknown) => error instanceof ReadRefused && /configured readable roots/.test(error.message));
+      await assert.rejects(
+        checkReadable(path(dir), policy),
+        (error: unknown) => error instanceof ReadRefused && /configured readable roots/.test(error.message),
+      );
     });
   }
 
@@ -66,13 +84,22 @@ describe('readable roots', () => {
     assert.equal(isLocalAddress(remote.temporal.address), false);
     const policy = readPolicy(remote, PROJECT_ROOT);
     assert.deepEqual(policy.roots, []);
-    await assert.rejects(checkReadable(join(PROJECT_ROOT, 'package.json'), policy), (error: unknown) => error instanceof ReadRefused && /remote Temporal cluster/.test(error.message));
+    await assert.rejects(
+      checkReadable(join(PROJECT_ROOT, 'package.json'), policy),
+      (error: unknown) => error instanceof ReadRefused && /remote Temporal cluster/.test(error.message),
+    );
   });
 
   test('FAIRLINE_READ_ROOTS configures the roots, `:`-separated; set and empty it allows none', async () => {
-    assert.deepEqual(loadConfig({}, { FAIRLINE_READ_ROOTS: '/srv/data:/mnt/corpora' }).readRoots, ['/srv/data', '/mnt/corpora']);
+    assert.deepEqual(loadConfig({}, { FAIRLINE_READ_ROOTS: '/srv/data:/mnt/corpora' }).readRoots, [
+      '/srv/data',
+      '/mnt/corpora',
+    ]);
     assert.deepEqual(loadConfig({}, { FAIRLINE_READ_ROOTS: '' }).readRoots, []);
     assert.equal(loadConfig({}, {}).readRoots, undefined);
-    assert.throws(() => loadConfig({}, { FAIRLINE_READ_ROOTS: 'relative/dir' }), /readRoots\.0: must be an absolute path/);
+    assert.throws(
+      () => loadConfig({}, { FAIRLINE_READ_ROOTS: 'relative/dir' }),
+      /readRoots\.0: must be an absolute path/,
+    );
   });
 });

@@ -45,7 +45,8 @@ describe('the worker images', () => {
     const copies = [...text.matchAll(/^COPY (?!--from)(.+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/).slice(0, -1));
 
     it(`${file} copies only paths that exist`, () => {
-      for (const source of copies) assert.ok(existsSync(join(PROJECT_ROOT, source)), `${file}: COPY ${source}: no such path`);
+      for (const source of copies)
+        assert.ok(existsSync(join(PROJECT_ROOT, source)), `${file}: COPY ${source}: no such path`);
     });
 
     it(`${file} copies every folder the fairline command loads`, () => {
@@ -64,7 +65,8 @@ describe('the worker images', () => {
     it(`${file} sets only fairline's own variables, and no secret`, () => {
       const names = [...text.matchAll(/\b(FAIRLINE_[A-Z_]+)=/g)].map((m) => m[1]!);
       assert.ok(names.length > 0);
-      for (const name of names) assert.ok(fairlineEnvNames.has(name), `${file} sets ${name}, which fairline never reads`);
+      for (const name of names)
+        assert.ok(fairlineEnvNames.has(name), `${file} sets ${name}, which fairline never reads`);
       assert.doesNotMatch(text, /AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID|FAIRLINE_TEMPORAL_API_KEY/);
     });
   }
@@ -84,7 +86,10 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
   stop_grace_period?: string;
-  deploy?: { replicas?: number; resources?: { reservations?: { devices?: { driver: string; count: number; capabilities: string[] }[] } } };
+  deploy?: {
+    replicas?: number;
+    resources?: { reservations?: { devices?: { driver: string; count: number; capabilities: string[] }[] } };
+  };
 }
 
 /** Compose's variable interpolation (`${X}`, `${X:-default}`, `${X:?error}`, `$$`), for the checks below. */
@@ -102,12 +107,28 @@ describe('the Compose file', () => {
   const compose = parse(deploy('compose.yaml'), { merge: true }) as { services: Record<string, ComposeService> };
   const services = compose.services;
   const fairlineServices = Object.entries(services).filter(([, s]) => s.image?.startsWith('fairline:'));
-  const given = { POSTGRES_PASSWORD: 'pg-test', FAIRLINE_S3_ACCESS_KEY: 'access-test', FAIRLINE_S3_SECRET_KEY: 'secret-test' };
+  const given = {
+    POSTGRES_PASSWORD: 'pg-test',
+    FAIRLINE_S3_ACCESS_KEY: 'access-test',
+    FAIRLINE_S3_SECRET_KEY: 'secret-test',
+  };
 
   it('has Temporal on PostgreSQL with its schema job, the UI, MinIO, setup, and cpu and gpu workers', () => {
-    assert.deepEqual(Object.keys(services).sort(), ['fairline-setup', 'minio', 'postgresql', 'temporal', 'temporal-schema', 'temporal-ui', 'worker-cpu', 'worker-gpu']);
+    assert.deepEqual(Object.keys(services).sort(), [
+      'fairline-setup',
+      'minio',
+      'postgresql',
+      'temporal',
+      'temporal-schema',
+      'temporal-ui',
+      'worker-cpu',
+      'worker-gpu',
+    ]);
     assert.equal(services.temporal!.environment!.DB, 'postgres12');
-    assert.match(String(services['temporal-schema']!.command), /temporal-sql-tool --plugin postgres12 .* update-schema/);
+    assert.match(
+      String(services['temporal-schema']!.command),
+      /temporal-sql-tool --plugin postgres12 .* update-schema/,
+    );
     assert.deepEqual(services['worker-cpu']!.command?.slice(0, 3), ['worker', '--queues', 'cpu']);
     assert.deepEqual(services['worker-gpu']!.command?.slice(0, 3), ['worker', '--queues', 'gpu']);
     assert.deepEqual(services['fairline-setup']!.command?.slice(0, 1), ['setup']);
@@ -115,15 +136,22 @@ describe('the Compose file', () => {
 
   it('starts every service after the ones it depends on exist', () => {
     for (const [name, service] of Object.entries(services)) {
-      for (const dependency of Object.keys(service.depends_on ?? {})) assert.ok(services[dependency], `${name} depends on a missing service ${dependency}`);
+      for (const dependency of Object.keys(service.depends_on ?? {}))
+        assert.ok(services[dependency], `${name} depends on a missing service ${dependency}`);
     }
   });
 
   it('gives fairline containers only variables the worker reads, and a config loadConfig accepts', () => {
     assert.equal(fairlineServices.length, 3);
     for (const [name, service] of fairlineServices) {
-      const env = Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), given)]));
-      for (const key of Object.keys(env)) assert.ok(fairlineEnvNames.has(key), `${name}: ${key} is not one of fairline's variables (common/constants.ts ENV)`);
+      const env = Object.fromEntries(
+        Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), given)]),
+      );
+      for (const key of Object.keys(env))
+        assert.ok(
+          fairlineEnvNames.has(key),
+          `${name}: ${key} is not one of fairline's variables (common/constants.ts ENV)`,
+        );
       const config = loadConfig({}, env);
       assert.equal(config.temporal.address, 'temporal:7233');
       assert.equal(config.temporal.embedded, false);
@@ -137,10 +165,17 @@ describe('the Compose file', () => {
     for (const [name, service] of Object.entries(services)) {
       for (const [key, value] of Object.entries(service.environment ?? {})) {
         if (!SECRET_NAME.test(key)) continue;
-        assert.match(String(value), /^\$\{[A-Z0-9_]+:\?[^}]+\}$/, `${name}.${key} must be a required reference like \${VAR:?…}`);
+        assert.match(
+          String(value),
+          /^\$\{[A-Z0-9_]+:\?[^}]+\}$/,
+          `${name}.${key} must be a required reference like \${VAR:?…}`,
+        );
       }
     }
-    assert.throws(() => interpolate(String(services['worker-cpu']!.environment!.AWS_SECRET_ACCESS_KEY), {}), /FAIRLINE_S3_SECRET_KEY is required/);
+    assert.throws(
+      () => interpolate(String(services['worker-cpu']!.environment!.AWS_SECRET_ACCESS_KEY), {}),
+      /FAIRLINE_S3_SECRET_KEY is required/,
+    );
   });
 
   it('probes the workers on their --health-port and gives the gpu worker a GPU and time to checkpoint', () => {
@@ -149,10 +184,15 @@ describe('the Compose file', () => {
       const command = service.command as string[];
       const port = command[command.indexOf('--health-port') + 1];
       assert.ok(port, `${name} has no --health-port`);
-      assert.ok(service.healthcheck?.test.join(' ').includes(`127.0.0.1:${port}/healthz`), `${name}'s healthcheck does not probe port ${port}`);
+      assert.ok(
+        service.healthcheck?.test.join(' ').includes(`127.0.0.1:${port}/healthz`),
+        `${name}'s healthcheck does not probe port ${port}`,
+      );
     }
     const gpu = services['worker-gpu']!;
-    assert.deepEqual(gpu.deploy?.resources?.reservations?.devices, [{ driver: 'nvidia', count: 1, capabilities: ['gpu'] }]);
+    assert.deepEqual(gpu.deploy?.resources?.reservations?.devices, [
+      { driver: 'nvidia', count: 1, capabilities: ['gpu'] },
+    ]);
     assert.equal(gpu.stop_grace_period, '10m');
   });
 });

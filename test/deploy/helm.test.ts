@@ -25,8 +25,14 @@ interface Manifest {
   spec?: Record<string, unknown>;
   data?: Record<string, string>;
 }
-interface EnvVar { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }
-interface Probe { httpGet: { path: string; port: string } }
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string } };
+}
+interface Probe {
+  httpGet: { path: string; port: string };
+}
 interface Container {
   name: string;
   args: string[];
@@ -49,8 +55,12 @@ interface PodSpec {
 let helm: string;
 
 async function template(sets: string[] = [], extra: string[] = []): Promise<Manifest[]> {
-  const { stdout } = await run(helm, ['template', 't', CHART, ...sets.flatMap((s) => ['--set', s]), ...extra], { maxBuffer: 16 * 1024 * 1024 });
-  return parseAllDocuments(stdout).map((d) => d.toJS() as Manifest).filter((m) => m !== null);
+  const { stdout } = await run(helm, ['template', 't', CHART, ...sets.flatMap((s) => ['--set', s]), ...extra], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return parseAllDocuments(stdout)
+    .map((d) => d.toJS() as Manifest)
+    .filter((m) => m !== null);
 }
 
 const find = (manifests: Manifest[], kind: string, name: string): Manifest => {
@@ -63,7 +73,9 @@ const argAfter = (args: string[], flag: string): string | undefined => args[args
 
 /** The environment a container would get, with every secretKeyRef filled by a stand-in value. */
 function envWithSecrets(container: Container): NodeJS.ProcessEnv {
-  return Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? `from-secret-${e.valueFrom?.secretKeyRef?.name}`]));
+  return Object.fromEntries(
+    (container.env ?? []).map((e) => [e.name, e.value ?? `from-secret-${e.valueFrom?.secretKeyRef?.name}`]),
+  );
 }
 
 describe('the Helm chart', { timeout: 1_800_000 }, () => {
@@ -73,7 +85,13 @@ describe('the Helm chart', { timeout: 1_800_000 }, () => {
 
   it('passes helm lint, with default values and with Temporal Cloud ones', async () => {
     await run(helm, ['lint', '--strict', CHART]);
-    await run(helm, ['lint', '--strict', CHART, '--set', 'temporal.tls.enabled=true,temporal.tls.secretName=cloud-tls,temporal.apiKey.secretName=cloud-key,setup.enabled=false,autoscaling.enabled=true']);
+    await run(helm, [
+      'lint',
+      '--strict',
+      CHART,
+      '--set',
+      'temporal.tls.enabled=true,temporal.tls.secretName=cloud-tls,temporal.apiKey.secretName=cloud-key,setup.enabled=false,autoscaling.enabled=true',
+    ]);
   });
 
   it('renders a cpu and a gpu worker Deployment polling their queues, probed on the port they serve /healthz on', async () => {
@@ -89,7 +107,10 @@ describe('the Helm chart', { timeout: 1_800_000 }, () => {
       for (const probe of [container.livenessProbe, container.readinessProbe, container.startupProbe]) {
         assert.deepEqual(probe?.httpGet, { path: '/healthz', port: 'health' });
       }
-      assert.ok(container.resources?.requests?.cpu && container.resources.limits?.memory, `${kind}: requests.cpu and limits.memory are set`);
+      assert.ok(
+        container.resources?.requests?.cpu && container.resources.limits?.memory,
+        `${kind}: requests.cpu and limits.memory are set`,
+      );
     }
   });
 
@@ -101,14 +122,21 @@ describe('the Helm chart', { timeout: 1_800_000 }, () => {
     assert.equal(gpu.containers[0]!.resources?.requests?.['nvidia.com/gpu'], 1);
     assert.equal(cpu.containers[0]!.resources?.limits?.['nvidia.com/gpu'], undefined);
     assert.deepEqual(gpu.nodeSelector, { 'nvidia.com/gpu.present': 'true' });
-    assert.deepEqual(gpu.tolerations?.map((t) => [t.key, t.effect]), [['nvidia.com/gpu', 'NoSchedule']]);
+    assert.deepEqual(
+      gpu.tolerations?.map((t) => [t.key, t.effect]),
+      [['nvidia.com/gpu', 'NoSchedule']],
+    );
     assert.ok(gpu.terminationGracePeriodSeconds! >= 600, `gpu grace ${gpu.terminationGracePeriodSeconds} s`);
     assert.equal(argAfter(gpu.containers[0]!.args, '--max-gpu'), '1');
   });
 
   it('puts the configuration in a ConfigMap that loadConfig accepts, and the S3 keys only in secretKeyRefs', async () => {
     const manifests = await template();
-    assert.deepEqual(manifests.filter((m) => m.kind === 'Secret'), [], 'the chart never creates a Secret');
+    assert.deepEqual(
+      manifests.filter((m) => m.kind === 'Secret'),
+      [],
+      'the chart never creates a Secret',
+    );
     const configText = find(manifests, 'ConfigMap', 't-fairline').data!['config.yaml']!;
     const overrides = configOverridesSchema.parse(parse(configText));
     const container = podOf(find(manifests, 'Deployment', 't-fairline-worker-cpu')).containers[0]!;
@@ -125,27 +153,52 @@ describe('the Helm chart', { timeout: 1_800_000 }, () => {
   });
 
   it('with Temporal Cloud values, mounts the mTLS Secret and reads the API key from its Secret', async () => {
-    const manifests = await template(['temporal.tls.enabled=true', 'temporal.tls.secretName=cloud-tls', 'temporal.tls.hasCa=true', 'temporal.apiKey.secretName=cloud-key']);
+    const manifests = await template([
+      'temporal.tls.enabled=true',
+      'temporal.tls.secretName=cloud-tls',
+      'temporal.tls.hasCa=true',
+      'temporal.apiKey.secretName=cloud-key',
+    ]);
     const configText = find(manifests, 'ConfigMap', 't-fairline').data!['config.yaml']!;
     const overrides = configOverridesSchema.parse(parse(configText));
-    assert.deepEqual(overrides.temporal?.tls, { certFile: '/etc/fairline-tls/tls.crt', keyFile: '/etc/fairline-tls/tls.key', caFile: '/etc/fairline-tls/ca.crt' });
+    assert.deepEqual(overrides.temporal?.tls, {
+      certFile: '/etc/fairline-tls/tls.crt',
+      keyFile: '/etc/fairline-tls/tls.key',
+      caFile: '/etc/fairline-tls/ca.crt',
+    });
     assert.equal(overrides.temporal?.apiKeyEnv, 'FAIRLINE_TEMPORAL_API_KEY');
     const pod = podOf(find(manifests, 'Deployment', 't-fairline-worker-gpu'));
     assert.equal(pod.volumes?.find((v) => v.name === 'temporal-tls')?.secret?.secretName, 'cloud-tls');
-    assert.ok(pod.containers[0]!.volumeMounts?.some((m) => m.name === 'temporal-tls' && m.mountPath === '/etc/fairline-tls'));
-    assert.deepEqual(pod.containers[0]!.env?.find((e) => e.name === 'FAIRLINE_TEMPORAL_API_KEY')?.valueFrom, { secretKeyRef: { name: 'cloud-key', key: 'api-key' } });
+    assert.ok(
+      pod.containers[0]!.volumeMounts?.some((m) => m.name === 'temporal-tls' && m.mountPath === '/etc/fairline-tls'),
+    );
+    assert.deepEqual(pod.containers[0]!.env?.find((e) => e.name === 'FAIRLINE_TEMPORAL_API_KEY')?.valueFrom, {
+      secretKeyRef: { name: 'cloud-key', key: 'api-key' },
+    });
   });
 
   it('refuses to render an s3 store with env credentials but no Secret to take them from', async () => {
-    await assert.rejects(template(['store.s3.secretName=']), /store\.s3\.secretName: an existing Secret with the S3 keys/);
+    await assert.rejects(
+      template(['store.s3.secretName=']),
+      /store\.s3\.secretName: an existing Secret with the S3 keys/,
+    );
   });
 
-  it('autoscales each worker on its task-queue backlog with KEDA\'s temporal scaler when asked', async () => {
-    assert.deepEqual((await template()).filter((m) => m.kind === 'ScaledObject'), []);
+  it("autoscales each worker on its task-queue backlog with KEDA's temporal scaler when asked", async () => {
+    assert.deepEqual(
+      (await template()).filter((m) => m.kind === 'ScaledObject'),
+      [],
+    );
     const manifests = await template(['autoscaling.enabled=true', 'temporal.apiKey.secretName=cloud-key']);
-    for (const [kind, queueTypes] of [['cpu', 'workflow,activity'], ['gpu', 'activity']] as const) {
+    for (const [kind, queueTypes] of [
+      ['cpu', 'workflow,activity'],
+      ['gpu', 'activity'],
+    ] as const) {
       const scaled = find(manifests, 'ScaledObject', `t-fairline-worker-${kind}`);
-      const spec = scaled.spec as { scaleTargetRef: { name: string }; triggers: { type: string; metadata: Record<string, string>; authenticationRef?: { name: string } }[] };
+      const spec = scaled.spec as {
+        scaleTargetRef: { name: string };
+        triggers: { type: string; metadata: Record<string, string>; authenticationRef?: { name: string } }[];
+      };
       assert.equal(spec.scaleTargetRef.name, `t-fairline-worker-${kind}`);
       assert.equal(spec.triggers[0]!.type, 'temporal');
       assert.equal(spec.triggers[0]!.metadata.taskQueue, kind);
@@ -153,22 +206,36 @@ describe('the Helm chart', { timeout: 1_800_000 }, () => {
       assert.equal(spec.triggers[0]!.metadata.queueTypes, queueTypes);
       assert.equal(spec.triggers[0]!.authenticationRef?.name, 't-fairline-temporal');
       // KEDA owns the replica count then; a fixed one would fight it.
-      assert.equal((find(manifests, 'Deployment', `t-fairline-worker-${kind}`).spec as { replicas?: number }).replicas, undefined);
+      assert.equal(
+        (find(manifests, 'Deployment', `t-fairline-worker-${kind}`).spec as { replicas?: number }).replicas,
+        undefined,
+      );
     }
     const auth = find(manifests, 'TriggerAuthentication', 't-fairline-temporal');
-    assert.deepEqual((auth.spec as { secretTargetRef: unknown[] }).secretTargetRef, [{ parameter: 'apiKey', name: 'cloud-key', key: 'api-key' }]);
+    assert.deepEqual((auth.spec as { secretTargetRef: unknown[] }).secretTargetRef, [
+      { parameter: 'apiKey', name: 'cloud-key', key: 'api-key' },
+    ]);
   });
 
-  it('applies the given pipelines\' schedules with a post-install Job, and runs fairline setup', async () => {
+  it("applies the given pipelines' schedules with a post-install Job, and runs fairline setup", async () => {
     const demo = join(PROJECT_ROOT, 'pipelines', 'demo.yaml');
-    const manifests = await template(['schedules.enabled=true'], ['--set-file', `schedules.pipelines.demo\\.yaml=${demo}`]);
-    assert.equal(find(manifests, 'ConfigMap', 't-fairline-pipelines').data!['demo.yaml']!.trim(), readFileSync(demo, 'utf8').trim());
+    const manifests = await template(
+      ['schedules.enabled=true'],
+      ['--set-file', `schedules.pipelines.demo\\.yaml=${demo}`],
+    );
+    assert.equal(
+      find(manifests, 'ConfigMap', 't-fairline-pipelines').data!['demo.yaml']!.trim(),
+      readFileSync(demo, 'utf8').trim(),
+    );
     const job = find(manifests, 'Job', 't-fairline-schedules');
     assert.match(job.metadata.annotations!['helm.sh/hook']!, /post-install/);
     const args = podOf(job).containers[0]!.args;
     assert.deepEqual(args.slice(2), ['schedule', 'apply', '/etc/fairline-pipelines/demo.yaml']);
     const setup = podOf(find(manifests, 'Job', 't-fairline-setup')).containers[0]!;
     assert.deepEqual(setup.args.slice(2), ['setup', '--retention', '30']);
-    assert.ok(setup.env?.every((e) => e.value === undefined), 'the setup Job has no inline env values');
+    assert.ok(
+      setup.env?.every((e) => e.value === undefined),
+      'the setup Job has no inline env values',
+    );
   });
 });

@@ -8,15 +8,25 @@ where a ranking metric is undefined, macro means over the defined labels) are ap
 Where every label is defined, the macro means are also checked against scikit-learn's own
 averaging, so the "mean over labels" rule provably equals it there.
 """
+
 import json
 import sys
 import warnings
 
 import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.metrics import (accuracy_score, average_precision_score, confusion_matrix, f1_score,
-                             hamming_loss, multilabel_confusion_matrix, precision_recall_curve,
-                             precision_recall_fscore_support, roc_auc_score, roc_curve)
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    confusion_matrix,
+    f1_score,
+    hamming_loss,
+    multilabel_confusion_matrix,
+    precision_recall_curve,
+    precision_recall_fscore_support,
+    roc_auc_score,
+    roc_curve,
+)
 
 DEFAULT_THRESHOLD = 0.5  # eval/input.ts DEFAULT_THRESHOLD
 
@@ -83,7 +93,9 @@ def reference(case):
     if None not in roc_auc and task == "multilabel":
         assert abs(roc_auc_macro - roc_auc_score(y, p, average="macro")) < 1e-12
     if None not in roc_auc and task == "multiclass" and np.allclose(p.sum(axis=1), 1):
-        assert abs(roc_auc_macro - roc_auc_score(y, p, multi_class="ovr", average="macro", labels=list(range(k)))) < 1e-12
+        assert (
+            abs(roc_auc_macro - roc_auc_score(y, p, multi_class="ovr", average="macro", labels=list(range(k)))) < 1e-12
+        )
     if None not in average_precision and task == "multilabel":
         assert abs(average_precision_macro - average_precision_score(y, p, average="macro")) < 1e-12
 
@@ -105,8 +117,15 @@ def reference(case):
         "roc_auc_macro": roc_auc_macro,
         "average_precision_macro": average_precision_macro,
         "per_label": [
-            {"label": labels[j], "precision": float(precision[j]), "recall": float(recall[j]), "f1": float(f1[j]),
-             "support": int(support[j]), "roc_auc": roc_auc[j], "average_precision": average_precision[j]}
+            {
+                "label": labels[j],
+                "precision": float(precision[j]),
+                "recall": float(recall[j]),
+                "f1": float(f1[j]),
+                "support": int(support[j]),
+                "roc_auc": roc_auc[j],
+                "average_precision": average_precision[j],
+            }
             for j in range(k)
         ],
         "confusion_matrix": confusion,

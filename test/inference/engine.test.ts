@@ -5,7 +5,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { z } from 'zod';
-import { ClassifierInvalid, ExecutionProviderUnavailable, ModelOutputMismatch, TokenizerModelMismatch } from '../../inference/errors';
+import {
+  ClassifierInvalid,
+  ExecutionProviderUnavailable,
+  ModelOutputMismatch,
+  TokenizerModelMismatch,
+} from '../../inference/errors';
 import { PROJECT_ROOT } from '../../common/paths';
 import { Classifier, type Prediction } from '../../inference/engine';
 import { CLASSIFIER_KIND, classifierBundleSchema, type ClassifierBundle } from '../../pipeline/classifier';
@@ -34,22 +39,35 @@ const referenceSchema = z.object({ logits: z.array(z.array(z.number())), probabi
 type Reference = z.infer<typeof referenceSchema>;
 
 /** The trainer's PyTorch model on `texts` (test/inference/torch_predict.py). */
-async function torchPredict(trained: TrainedClassifier, texts: readonly string[], task: 'multilabel' | 'multiclass'): Promise<Reference> {
+async function torchPredict(
+  trained: TrainedClassifier,
+  texts: readonly string[],
+  task: 'multilabel' | 'multiclass',
+): Promise<Reference> {
   const file = join(await tempDir('fairline-torch-predict-'), 'texts.json');
   await writeFile(file, JSON.stringify(texts));
   const script = join(PROJECT_ROOT, 'test', 'inference', 'torch_predict.py');
-  const result = spawnSync(loadConfig({}, {}).trainer.python, [script, trained.dir, file, '--max-length', String(MAX_LENGTH), '--task', task], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const result = spawnSync(
+    loadConfig({}, {}).trainer.python,
+    [script, trained.dir, file, '--max-length', String(MAX_LENGTH), '--task', task],
+    { encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
   assert.equal(result.status, 0, result.stderr);
   return referenceSchema.parse(JSON.parse(result.stdout));
 }
 
-function worstDifference(predictions: readonly Prediction[], reference: Reference): { logit: number; probability: number } {
+function worstDifference(
+  predictions: readonly Prediction[],
+  reference: Reference,
+): { logit: number; probability: number } {
   assert.equal(predictions.length, reference.logits.length);
   let logit = 0;
   let probability = 0;
   predictions.forEach((p, i) => {
     p.logits.forEach((x, j) => (logit = Math.max(logit, Math.abs(x - reference.logits[i]![j]!))));
-    p.probabilities.forEach((x, j) => (probability = Math.max(probability, Math.abs(x - reference.probabilities[i]![j]!))));
+    p.probabilities.forEach(
+      (x, j) => (probability = Math.max(probability, Math.abs(x - reference.probabilities[i]![j]!))),
+    );
   });
   return { logit, probability };
 }
@@ -83,7 +101,8 @@ describe('the inference engine', () => {
     multilabel = await trainedClassifier();
     direct = await directContext('evaluate');
     bundleRef = await direct.classifier(multilabel);
-    // The validation rows (the trainer's own parity set), the training texts so that batches of 64 cut the input, and the extras.
+    // The validation rows (the trainer's own parity set), the training texts so that batches of 64 cut the input, and
+    // the extras.
     texts = [...multilabel.validation.map((r) => r.text), ...demoRows('train').map((r) => r.text), ...EXTRA_TEXTS];
   });
 
@@ -95,11 +114,18 @@ describe('the inference engine', () => {
 
     for (const batchSize of [1, 7, 64]) {
       test(`matches the trainer's PyTorch logits and probabilities within 1e-5 with batches of ${batchSize}, in input order`, async (t) => {
-        const classifier = await Classifier.load(bundleRef, direct.context, { batchSize, threads: 1 }, 'models.baseline');
+        const classifier = await Classifier.load(
+          bundleRef,
+          direct.context,
+          { batchSize, threads: 1 },
+          'models.baseline',
+        );
         try {
           const predictions = await classifier.predict(texts);
           const worst = worstDifference(predictions, reference);
-          t.diagnostic(`${texts.length} texts: max |Δlogit| ${worst.logit.toExponential(2)}, max |Δprob| ${worst.probability.toExponential(2)}`);
+          t.diagnostic(
+            `${texts.length} texts: max |Δlogit| ${worst.logit.toExponential(2)}, max |Δprob| ${worst.probability.toExponential(2)}`,
+          );
           assert.ok(worst.logit <= TOLERANCE, `max |Δlogit| ${worst.logit}`);
           assert.ok(worst.probability <= TOLERANCE, `max |Δprob| ${worst.probability}`);
         } finally {
@@ -119,7 +145,11 @@ describe('the inference engine', () => {
         const t = classifier.threshold;
         assert.deepEqual(classifier.decide([t + 0.01, t, t - 0.01]), [1, 0, 0]);
         const predictions = await classifier.predict(texts.slice(0, 5));
-        for (const p of predictions) assert.deepEqual(classifier.decide(p.probabilities), p.probabilities.map((x) => (x > t ? 1 : 0)));
+        for (const p of predictions)
+          assert.deepEqual(
+            classifier.decide(p.probabilities),
+            p.probabilities.map((x) => (x > t ? 1 : 0)),
+          );
       } finally {
         await classifier.release();
       }
@@ -127,7 +157,13 @@ describe('the inference engine', () => {
 
     test('truncates to maxLength tokens as the trainer does, whatever tokenizer.json says', async () => {
       // tokenizer.json truncates at 32; the engine sets its own maxLength either way.
-      const files = { modelPath: multilabel.modelPath, tokenizerPath: multilabel.tokenizerPath, task: 'multilabel' as const, labelNames: ['TA', 'UD', 'UI'], threshold: 0.5 };
+      const files = {
+        modelPath: multilabel.modelPath,
+        tokenizerPath: multilabel.tokenizerPath,
+        task: 'multilabel' as const,
+        labelNames: ['TA', 'UD', 'UI'],
+        threshold: 0.5,
+      };
       const short = await Classifier.fromFiles({ ...files, maxLength: 8 }, {}, 'model.onnx');
       const long = await Classifier.fromFiles({ ...files, maxLength: 512 }, {}, 'model.onnx');
       try {
@@ -145,22 +181,46 @@ describe('the inference engine', () => {
       }
     });
 
-    test("reads the vocabulary from an onnxruntime-optimized graph (fused embedding, int32 ids) and still matches PyTorch", async () => {
+    test('reads the vocabulary from an onnxruntime-optimized graph (fused embedding, int32 ids) and still matches PyTorch', async () => {
       const optimized = join(await tempDir('fairline-optimized-onnx-'), 'model-optimized.onnx');
       const script = join(PROJECT_ROOT, 'test', 'inference', 'optimize_onnx.py');
-      const result = spawnSync(loadConfig({}, {}).trainer.python, [script, multilabel.modelPath, optimized, '--heads', String(SCRATCH.heads), '--hidden', String(SCRATCH.hidden)], { encoding: 'utf8' });
+      const result = spawnSync(
+        loadConfig({}, {}).trainer.python,
+        [script, multilabel.modelPath, optimized, '--heads', String(SCRATCH.heads), '--hidden', String(SCRATCH.hidden)],
+        { encoding: 'utf8' },
+      );
       assert.equal(result.status, 0, result.stderr);
-      const files = { modelPath: optimized, task: 'multilabel' as const, labelNames: ['TA', 'UD', 'UI'], maxLength: MAX_LENGTH, threshold: 0.5 };
-      const classifier = await Classifier.fromFiles({ ...files, tokenizerPath: multilabel.tokenizerPath }, { batchSize: 7 }, 'optimized');
+      const files = {
+        modelPath: optimized,
+        task: 'multilabel' as const,
+        labelNames: ['TA', 'UD', 'UI'],
+        maxLength: MAX_LENGTH,
+        threshold: 0.5,
+      };
+      const classifier = await Classifier.fromFiles(
+        { ...files, tokenizerPath: multilabel.tokenizerPath },
+        { batchSize: 7 },
+        'optimized',
+      );
       try {
         const worst = worstDifference(await classifier.predict(texts), reference);
         assert.ok(worst.logit <= TOLERANCE && worst.probability <= TOLERANCE, JSON.stringify(worst));
       } finally {
         await classifier.release();
       }
-      const small = await trainedClassifier({ train: demoRows('train'), validation: demoRows('test'), options: { scratch: { ...SCRATCH, vocabSize: 150 } } });
-      const error = await rejectsWith(Classifier.fromFiles({ ...files, tokenizerPath: small.tokenizerPath }, {}, 'optimized'), TokenizerModelMismatch);
-      assert.match(error.message, /^optimized: tokenizer\.json has a vocabulary of 150 tokens but model-optimized\.onnx's word-embedding table has 219 rows/);
+      const small = await trainedClassifier({
+        train: demoRows('train'),
+        validation: demoRows('test'),
+        options: { scratch: { ...SCRATCH, vocabSize: 150 } },
+      });
+      const error = await rejectsWith(
+        Classifier.fromFiles({ ...files, tokenizerPath: small.tokenizerPath }, {}, 'optimized'),
+        TokenizerModelMismatch,
+      );
+      assert.match(
+        error.message,
+        /^optimized: tokenizer\.json has a vocabulary of 150 tokens but model-optimized\.onnx's word-embedding table has 219 rows/,
+      );
     });
   });
 
@@ -168,12 +228,20 @@ describe('the inference engine', () => {
     let multiclass: TrainedClassifier;
     let reference: Reference;
     let ref: ArtifactRef;
-    const asClass = (rows: CanonicalRow[]): CanonicalRow[] => rows.map((r) => ({ ...r, labels: Array.isArray(r.labels) ? r.labels.indexOf(1) : r.labels }));
+    const asClass = (rows: CanonicalRow[]): CanonicalRow[] =>
+      rows.map((r) => ({ ...r, labels: Array.isArray(r.labels) ? r.labels.indexOf(1) : r.labels }));
     let classTexts: string[];
 
     before(async () => {
-      multiclass = await trainedClassifier({ train: asClass(demoRows('train')), validation: asClass(demoRows('test')) });
-      classTexts = [...multiclass.validation.map((r) => r.text), ...demoRows('train').map((r) => r.text), ...EXTRA_TEXTS];
+      multiclass = await trainedClassifier({
+        train: asClass(demoRows('train')),
+        validation: asClass(demoRows('test')),
+      });
+      classTexts = [
+        ...multiclass.validation.map((r) => r.text),
+        ...demoRows('train').map((r) => r.text),
+        ...EXTRA_TEXTS,
+      ];
       reference = await torchPredict(multiclass, classTexts, 'multiclass');
       ref = await direct.classifier(multiclass);
     });
@@ -185,12 +253,20 @@ describe('the inference engine', () => {
           assert.equal(classifier.task, 'multiclass');
           const predictions = await classifier.predict(classTexts);
           const worst = worstDifference(predictions, reference);
-          t.diagnostic(`batch ${batchSize}: max |Δlogit| ${worst.logit.toExponential(2)}, max |Δprob| ${worst.probability.toExponential(2)}`);
-          assert.ok(worst.logit <= TOLERANCE && worst.probability <= TOLERANCE, `batch ${batchSize}: ${JSON.stringify(worst)}`);
+          t.diagnostic(
+            `batch ${batchSize}: max |Δlogit| ${worst.logit.toExponential(2)}, max |Δprob| ${worst.probability.toExponential(2)}`,
+          );
+          assert.ok(
+            worst.logit <= TOLERANCE && worst.probability <= TOLERANCE,
+            `batch ${batchSize}: ${JSON.stringify(worst)}`,
+          );
           predictions.forEach((p, i) => {
             assert.ok(Math.abs(p.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-12);
             const torchArgmax = reference.logits[i]!.indexOf(Math.max(...reference.logits[i]!));
-            assert.deepEqual(classifier.decide(p.probabilities), p.probabilities.map((_, j) => (j === torchArgmax ? 1 : 0)));
+            assert.deepEqual(
+              classifier.decide(p.probabilities),
+              p.probabilities.map((_, j) => (j === torchArgmax ? 1 : 0)),
+            );
           });
         } finally {
           await classifier.release();
@@ -203,55 +279,105 @@ describe('the inference engine', () => {
     let smallVocab: TrainedClassifier;
     before(async () => {
       // 150 WordPiece tokens against the default recipe's 219 (the demo text has no more to learn).
-      smallVocab = await trainedClassifier({ train: demoRows('train'), validation: demoRows('test'), options: { scratch: { ...SCRATCH, vocabSize: 150 } } });
+      smallVocab = await trainedClassifier({
+        train: demoRows('train'),
+        validation: demoRows('test'),
+        options: { scratch: { ...SCRATCH, vocabSize: 150 } },
+      });
     });
 
     test('a tokenizer with more tokens than the model has embedding rows is a TokenizerModelMismatch', async () => {
       const bundle = await readBundle(direct, bundleRef);
       const small = await readBundle(direct, await direct.classifier(smallVocab));
       const mixed = await storeBundle(direct, { ...small, tokenizer: bundle.tokenizer });
-      const error = await rejectsWith(Classifier.load(mixed, direct.context, {}, 'models.baseline'), TokenizerModelMismatch);
+      const error = await rejectsWith(
+        Classifier.load(mixed, direct.context, {}, 'models.baseline'),
+        TokenizerModelMismatch,
+      );
       assert.equal(error.retryable, false);
-      assert.match(error.message, /^stage "evaluate": models\.baseline: tokenizer\.json has a vocabulary of 219 tokens but model\.onnx's word-embedding table has 150 rows/);
+      assert.match(
+        error.message,
+        /^stage "evaluate": models\.baseline: tokenizer\.json has a vocabulary of 219 tokens but model\.onnx's word-embedding table has 150 rows/,
+      );
     });
 
     test('a tokenizer far smaller than the model is a TokenizerModelMismatch too', async () => {
       const bundle = await readBundle(direct, bundleRef);
       const small = await readBundle(direct, await direct.classifier(smallVocab));
       const mixed = await storeBundle(direct, { ...bundle, tokenizer: small.tokenizer });
-      const error = await rejectsWith(Classifier.load(mixed, direct.context, {}, 'models.debiased'), TokenizerModelMismatch);
+      const error = await rejectsWith(
+        Classifier.load(mixed, direct.context, {}, 'models.debiased'),
+        TokenizerModelMismatch,
+      );
       assert.equal(error.retryable, false);
-      assert.match(error.message, /models\.debiased: tokenizer\.json has a vocabulary of 150 tokens but model\.onnx's word-embedding table has 219 rows \(more spare rows than padding explains/);
+      assert.match(
+        error.message,
+        /models\.debiased: tokenizer\.json has a vocabulary of 150 tokens but model\.onnx's word-embedding table has 219 rows \(more spare rows than padding explains/,
+      );
     });
 
     test('a bundle naming 4 labels for a 3-label model is a ModelOutputMismatch', async () => {
       const bundle = await readBundle(direct, bundleRef);
       const four = await storeBundle(direct, { ...bundle, labelNames: [...bundle.labelNames, 'EXTRA'] });
-      const error = await rejectsWith(Classifier.load(four, direct.context, {}, 'models.baseline'), ModelOutputMismatch);
+      const error = await rejectsWith(
+        Classifier.load(four, direct.context, {}, 'models.baseline'),
+        ModelOutputMismatch,
+      );
       assert.equal(error.retryable, false);
-      assert.match(error.message, /models\.baseline: model\.onnx's logits have shape \[1, 3\] for 1 text, expected \[1, 4\]/);
+      assert.match(
+        error.message,
+        /models\.baseline: model\.onnx's logits have shape \[1, 3\] for 1 text, expected \[1, 4\]/,
+      );
       assert.match(error.message, /EXTRA/);
     });
 
     test('an artifact that is not a classifier bundle is ClassifierInvalid: a dataset, and JSON of another shape', async () => {
       const dataset = await direct.dataset(demoRows('test').slice(0, 3));
-      const error = await rejectsWith(Classifier.load(dataset, direct.context, {}, 'models.baseline'), ClassifierInvalid);
+      const error = await rejectsWith(
+        Classifier.load(dataset, direct.context, {}, 'models.baseline'),
+        ClassifierInvalid,
+      );
       assert.equal(error.retryable, false);
-      assert.match(error.message, /^stage "evaluate": models\.baseline: .* is not a classifier bundle .*kind is `dataset`.*not JSON/);
+      assert.match(
+        error.message,
+        /^stage "evaluate": models\.baseline: .* is not a classifier bundle .*kind is `dataset`.*not JSON/,
+      );
 
-      const other = await direct.store.put({ bytes: JSON.stringify({ model: 'model.onnx', labels: ['a'] }) }, { kind: CLASSIFIER_KIND, name: 'classifier.json' });
+      const other = await direct.store.put(
+        { bytes: JSON.stringify({ model: 'model.onnx', labels: ['a'] }) },
+        { kind: CLASSIFIER_KIND, name: 'classifier.json' },
+      );
       const shaped = await rejectsWith(Classifier.load(other, direct.context, {}, 'model'), ClassifierInvalid);
       assert.equal(shaped.retryable, false);
       assert.match(shaped.message, /^stage "evaluate": model: .* is not a classifier bundle .*model: /);
     });
 
-    const cudaLibrary = join(PROJECT_ROOT, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
-    test('cuda on a worker without onnxruntime\'s CUDA provider is ExecutionProviderUnavailable', { skip: existsSync(cudaLibrary) && 'this machine has the CUDA provider libraries' }, async () => {
-      const error = await rejectsWith(Classifier.load(bundleRef, direct.context, { executionProvider: 'cuda' }, 'models.baseline'), ExecutionProviderUnavailable);
-      assert.equal(error.retryable, false);
-      assert.equal(error.provider, 'cuda');
-      assert.match(error.message, /^stage "evaluate": models\.baseline: the cuda execution provider is not available here: .*use executionProvider: cpu/);
-    });
+    const cudaLibrary = join(
+      PROJECT_ROOT,
+      'node_modules',
+      'onnxruntime-node',
+      'bin',
+      'napi-v6',
+      process.platform,
+      process.arch,
+      'libonnxruntime_providers_cuda.so',
+    );
+    test(
+      "cuda on a worker without onnxruntime's CUDA provider is ExecutionProviderUnavailable",
+      { skip: existsSync(cudaLibrary) && 'this machine has the CUDA provider libraries' },
+      async () => {
+        const error = await rejectsWith(
+          Classifier.load(bundleRef, direct.context, { executionProvider: 'cuda' }, 'models.baseline'),
+          ExecutionProviderUnavailable,
+        );
+        assert.equal(error.retryable, false);
+        assert.equal(error.provider, 'cuda');
+        assert.match(
+          error.message,
+          /^stage "evaluate": models\.baseline: the cuda execution provider is not available here: .*use executionProvider: cpu/,
+        );
+      },
+    );
   });
 
   describe('progress and cancellation', () => {

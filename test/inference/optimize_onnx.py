@@ -4,6 +4,7 @@ a graph fairline's own export never produces, to hold the engine's ONNX reading 
 
     python test/inference/optimize_onnx.py IN.onnx OUT.onnx --heads N --hidden N
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,9 @@ def main() -> int:
     parser.add_argument("--heads", type=int, required=True)
     parser.add_argument("--hidden", type=int, required=True)
     args = parser.parse_args()
-    model = optimizer.optimize_model(args.source, model_type="bert", num_heads=args.heads, hidden_size=args.hidden,
-                                     opt_level=1)
+    model = optimizer.optimize_model(
+        args.source, model_type="bert", num_heads=args.heads, hidden_size=args.hidden, opt_level=1
+    )
     fused = {n.op_type for n in model.model.graph.node}
     if "EmbedLayerNormalization" not in fused:
         print(f"the optimizer fused no embedding (ops: {sorted(fused)})", file=sys.stderr)

@@ -7,6 +7,7 @@ files in its output folder) on the same texts, tokenized as the trainer tokenize
 Prints {"logits": [[...]], "probabilities": [[...]]} in the texts' order; probabilities are the
 trainer's (trainer/losses.py: sigmoid or softmax of the float32 logits).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,13 @@ def main() -> int:
     logits_out, probs_out = [], []
     with torch.no_grad():
         for start in range(0, len(texts), BATCH):
-            batch = tokenizer(texts[start:start + BATCH], truncation=True, max_length=args.max_length,
-                              padding=True, return_tensors="pt")
+            batch = tokenizer(
+                texts[start : start + BATCH],
+                truncation=True,
+                max_length=args.max_length,
+                padding=True,
+                return_tensors="pt",
+            )
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
             probs = torch.sigmoid(logits) if args.task == "multilabel" else torch.softmax(logits, dim=-1)
             logits_out.extend(logits.tolist())

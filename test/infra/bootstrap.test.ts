@@ -28,7 +28,11 @@ function onPath(command: string, path = process.env.PATH ?? ''): boolean {
   });
 }
 
-function output(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; text: string }> {
+function output(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; text: string }> {
   return new Promise((done) => {
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
@@ -65,7 +69,11 @@ describe('tool probes', () => {
   for (const tool of [TOOLS.go, TOOLS.python, TOOLS.node]) {
     test(`find ${tool.name} exactly when \`${tool.command}\` is on this machine's PATH`, async () => {
       const result = await probe(tool);
-      assert.equal(result.found, onPath(tool.command), `${tool.name}: ${result.found ? result.version : result.reason}`);
+      assert.equal(
+        result.found,
+        onPath(tool.command),
+        `${tool.name}: ${result.found ? result.version : result.reason}`,
+      );
       if (result.found) assert.match(result.version, /^\d+\.\d+$/);
     });
   }
@@ -89,7 +97,10 @@ describe('tool probes', () => {
     const dir = await fakeTool('go', 'go version go1.20.3 linux/amd64', 0);
     const result = await probe(TOOLS.go, { ...process.env, PATH: dir });
     assert.equal(result.found, false);
-    assert.match(result.found ? '' : result.reason, /Go 1\.20 is older than 1\.25 \(the Temporal CLI v1\.5\.1 module says go 1\.25\.0\)/);
+    assert.match(
+      result.found ? '' : result.reason,
+      /Go 1\.20 is older than 1\.25 \(the Temporal CLI v1\.5\.1 module says go 1\.25\.0\)/,
+    );
   });
 
   test('say "not on PATH" for a tool that is not installed', async () => {
@@ -99,39 +110,51 @@ describe('tool probes', () => {
 });
 
 describe('bootstrap on an empty cache folder', () => {
-  test('builds the Temporal CLI with the real `go install`, verifies it runs, then finds it cached', { skip: !onPath('go') && 'Go is not on PATH' }, async () => {
-    const env = coldEnv(await tempDir('fairline-cold-cache-'));
-    const cold = only((await runBootstrap({ steps: [temporalStep()], env, say: () => undefined })).outcomes);
-    assert.equal(cold.status, 'built', cold.detail);
-    assert.match(cold.detail, new RegExp(`go install ${PINS.temporalCliModule}@${PINS.temporalCli}`));
-    const binary = cachedTemporalBinaryPath(env);
-    const version = await output(binary, ['--version']);
-    assert.equal(version.code, 0);
-    // `go install` builds carry no release version (`0.0.0-DEV`); the embedded server's is the pin's.
-    assert.match(version.text, /temporal version .* \(Server 1\.29\.1, /);
+  test(
+    'builds the Temporal CLI with the real `go install`, verifies it runs, then finds it cached',
+    { skip: !onPath('go') && 'Go is not on PATH' },
+    async () => {
+      const env = coldEnv(await tempDir('fairline-cold-cache-'));
+      const cold = only((await runBootstrap({ steps: [temporalStep()], env, say: () => undefined })).outcomes);
+      assert.equal(cold.status, 'built', cold.detail);
+      assert.match(cold.detail, new RegExp(`go install ${PINS.temporalCliModule}@${PINS.temporalCli}`));
+      const binary = cachedTemporalBinaryPath(env);
+      const version = await output(binary, ['--version']);
+      assert.equal(version.code, 0);
+      // `go install` builds carry no release version (`0.0.0-DEV`); the embedded server's is the pin's.
+      assert.match(version.text, /temporal version .* \(Server 1\.29\.1, /);
 
-    const warm = only((await runBootstrap({ steps: [temporalStep()], env, say: () => undefined })).outcomes);
-    assert.equal(warm.status, 'cached');
+      const warm = only((await runBootstrap({ steps: [temporalStep()], env, say: () => undefined })).outcomes);
+      assert.equal(warm.status, 'cached');
 
-    // A cached file that does not run (a truncated copy, another platform's binary) is rebuilt.
-    await writeFile(binary, 'not a program');
-    await chmod(binary, 0o755);
-    assert.deepEqual(await temporalStep().decide({ env, log: () => undefined }), {
-      action: 'rebuild',
-      why: `the cached binary does not run (${binary})`,
-    });
-  });
+      // A cached file that does not run (a truncated copy, another platform's binary) is rebuilt.
+      await writeFile(binary, 'not a program');
+      await chmod(binary, 0o755);
+      assert.deepEqual(await temporalStep().decide({ env, log: () => undefined }), {
+        action: 'rebuild',
+        why: `the cached binary does not run (${binary})`,
+      });
+    },
+  );
 
-  test('a warm bootstrap prints one line and leaves no log behind', { skip: !onPath('go') && 'Go is not on PATH' }, async () => {
-    const cache = await tempDir('fairline-cold-cache-');
-    const env = coldEnv(cache);
-    await runBootstrap({ steps: [temporalStep()], env, say: () => undefined });
-    const logsBefore = await readdir(join(cache, 'logs'));
-    const warm = await output(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'infra', 'bootstrap.ts'), '--only', 'temporal'], env);
-    assert.equal(warm.code, 0, warm.text);
-    assert.match(warm.text, /^bootstrap: ready in \d+\.\d s \(cached: Temporal CLI v1\.5\.1; cache .*\)\n$/);
-    assert.deepEqual(await readdir(join(cache, 'logs')), logsBefore);
-  });
+  test(
+    'a warm bootstrap prints one line and leaves no log behind',
+    { skip: !onPath('go') && 'Go is not on PATH' },
+    async () => {
+      const cache = await tempDir('fairline-cold-cache-');
+      const env = coldEnv(cache);
+      await runBootstrap({ steps: [temporalStep()], env, say: () => undefined });
+      const logsBefore = await readdir(join(cache, 'logs'));
+      const warm = await output(
+        process.execPath,
+        ['--import', 'tsx', join(PROJECT_ROOT, 'infra', 'bootstrap.ts'), '--only', 'temporal'],
+        env,
+      );
+      assert.equal(warm.code, 0, warm.text);
+      assert.match(warm.text, /^bootstrap: ready in \d+\.\d s \(cached: Temporal CLI v1\.5\.1; cache .*\)\n$/);
+      assert.deepEqual(await readdir(join(cache, 'logs')), logsBefore);
+    },
+  );
 
   test('without Go it fails at once with one actionable line and tries no other route', async () => {
     const cache = await tempDir('fairline-cold-cache-');
@@ -152,14 +175,39 @@ describe('bootstrap on an empty cache folder', () => {
   test(`uses the binary ${ENV.temporalCli} names, after checking that it runs`, async () => {
     const cache = await tempDir('fairline-cold-cache-');
     const broken = join(await fakeTool('temporal', 'segmentation fault', 139), 'temporal');
-    const refused = only((await runBootstrap({ steps: [temporalStep()], env: { ...process.env, [ENV.cacheDir]: cache, [ENV.temporalCli]: broken }, say: () => undefined })).outcomes);
+    const refused = only(
+      (
+        await runBootstrap({
+          steps: [temporalStep()],
+          env: { ...process.env, [ENV.cacheDir]: cache, [ENV.temporalCli]: broken },
+          say: () => undefined,
+        })
+      ).outcomes,
+    );
     assert.equal(refused.status, 'failed');
-    assert.equal(refused.detail, `${ENV.temporalCli}=${broken} does not run \`temporal --version\`: point it at a Temporal CLI binary`);
+    assert.equal(
+      refused.detail,
+      `${ENV.temporalCli}=${broken} does not run \`temporal --version\`: point it at a Temporal CLI binary`,
+    );
 
-    const working = join(await fakeTool('temporal', 'temporal version 0.0.0-DEV (Server 1.29.1, UI 2.42.1)', 0), 'temporal');
-    const used = only((await runBootstrap({ steps: [temporalStep()], env: { ...process.env, [ENV.cacheDir]: cache, [ENV.temporalCli]: working }, say: () => undefined })).outcomes);
+    const working = join(
+      await fakeTool('temporal', 'temporal version 0.0.0-DEV (Server 1.29.1, UI 2.42.1)', 0),
+      'temporal',
+    );
+    const used = only(
+      (
+        await runBootstrap({
+          steps: [temporalStep()],
+          env: { ...process.env, [ENV.cacheDir]: cache, [ENV.temporalCli]: working },
+          say: () => undefined,
+        })
+      ).outcomes,
+    );
     assert.equal(used.status, 'cached');
-    assert.equal(used.detail, `temporal version 0.0.0-DEV (Server 1.29.1, UI 2.42.1) at ${working} (${ENV.temporalCli})`);
+    assert.equal(
+      used.detail,
+      `temporal version 0.0.0-DEV (Server 1.29.1, UI 2.42.1) at ${working} (${ENV.temporalCli})`,
+    );
   });
 
   test('throws away a half-built venv (no completion stamp) and rebuilds it; a stamped one is reused', async () => {
@@ -173,7 +221,10 @@ describe('bootstrap on an empty cache folder', () => {
     await writeFile(join(dir, 'lib', 'left-by-a-killed-pip'), '');
 
     const step = venvStep(requirements);
-    assert.deepEqual(await step.decide({ env, log: () => undefined }), { action: 'rebuild', why: `half-built (no .fairline-complete stamp) at ${dir}` });
+    assert.deepEqual(await step.decide({ env, log: () => undefined }), {
+      action: 'rebuild',
+      why: `half-built (no .fairline-complete stamp) at ${dir}`,
+    });
     const rebuilt = only((await runBootstrap({ steps: [step], env, say: () => undefined })).outcomes);
     assert.equal(rebuilt.status, 'built', rebuilt.detail);
     assert.equal(existsSync(join(dir, 'lib', 'left-by-a-killed-pip')), false, 'the half-built folder was removed');

@@ -20,8 +20,20 @@ import { postgresBinDir } from '../../infra/cluster-tools';
 import type { ArtifactStore } from '../../store';
 import type { FairlineConfig } from '../../temporal.config';
 import {
-  awaitRun, chaosPipelines, startRun, clusterClient, descendants, duplicatedRuns, killWorker, LoadDriver, pauseMinio, probeRecovery, secretSightings,
-  stillRunning, trainingUnderKill, verifyManifests,
+  awaitRun,
+  chaosPipelines,
+  startRun,
+  clusterClient,
+  descendants,
+  duplicatedRuns,
+  killWorker,
+  LoadDriver,
+  pauseMinio,
+  probeRecovery,
+  secretSightings,
+  stillRunning,
+  trainingUnderKill,
+  verifyManifests,
 } from '../cluster-load';
 import { cleanEnv, fairline, tempDir, TEST_READ_ROOTS } from '../helpers';
 
@@ -39,7 +51,18 @@ describe('the PostgreSQL-backed cluster', { timeout: 600_000 }, () => {
 
   /** Rows of a query against the cluster's PostgreSQL, one string per row. */
   const psql = async (database: string, sql: string): Promise<string[]> => {
-    const { stdout } = await execFileAsync(join(postgresBinDir()!, 'psql'), ['-h', '127.0.0.1', '-p', String(cluster.postgres.port), '-U', 'temporal', '-d', database, '-Atc', sql]);
+    const { stdout } = await execFileAsync(join(postgresBinDir()!, 'psql'), [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(cluster.postgres.port),
+      '-U',
+      'temporal',
+      '-d',
+      database,
+      '-Atc',
+      sql,
+    ]);
     return stdout.split('\n').filter(Boolean);
   };
 
@@ -48,7 +71,10 @@ describe('the PostgreSQL-backed cluster', { timeout: 600_000 }, () => {
       for (const [pid, cmd] of descendants()) seenPids.set(pid, cmd);
     }, 500);
     // The pipelines this suite writes live in the temp folder: a local stack's workers read only readable roots.
-    cluster = await startCluster({ workers: ['cpu', 'cpu', 'gpu'], workerEnv: { [ENV.readRoots]: TEST_READ_ROOTS.join(':') } });
+    cluster = await startCluster({
+      workers: ['cpu', 'cpu', 'gpu'],
+      workerEnv: { [ENV.readRoots]: TEST_READ_ROOTS.join(':') },
+    });
     ({ client, connection, config, store } = await clusterClient(cluster));
   });
 
@@ -59,22 +85,38 @@ describe('the PostgreSQL-backed cluster', { timeout: 600_000 }, () => {
     await cluster?.stop();
   });
 
-  it('runs the real 1.29 server on PostgreSQL: the namespace and the runs\' visibility rows are in its databases', async () => {
+  it("runs the real 1.29 server on PostgreSQL: the namespace and the runs' visibility rows are in its databases", async () => {
     const info = await connection.workflowService.getSystemInfo({});
     assert.ok(info.serverVersion?.startsWith('1.29.'), `server version ${info.serverVersion}`);
-    assert.deepEqual(await psql('temporal', 'SELECT name FROM namespaces ORDER BY name'), ['fairline', 'temporal-system']);
-    const handle = await startRun(client, config, (await chaosPipelines(await tempDir('fairline-pg-'))).probe, `pg-${randomBytes(3).toString('hex')}`, true, 'probe.yaml');
+    assert.deepEqual(await psql('temporal', 'SELECT name FROM namespaces ORDER BY name'), [
+      'fairline',
+      'temporal-system',
+    ]);
+    const handle = await startRun(
+      client,
+      config,
+      (await chaosPipelines(await tempDir('fairline-pg-'))).probe,
+      `pg-${randomBytes(3).toString('hex')}`,
+      true,
+      'probe.yaml',
+    );
     await handle.result();
     // Visibility is PostgreSQL too: the run is a row of its executions_visibility table.
-    const rows = await psql('temporal_visibility', `SELECT status FROM executions_visibility WHERE workflow_id = '${handle.workflowId}'`);
+    const rows = await psql(
+      'temporal_visibility',
+      `SELECT status FROM executions_visibility WHERE workflow_id = '${handle.workflowId}'`,
+    );
     assert.deepEqual(rows, ['2'], 'one row, status 2 (completed)');
   });
 
-  it('serves a 200 on every worker process\'s /healthz while it polls', async () => {
+  it("serves a 200 on every worker process's /healthz while it polls", async () => {
     for (const worker of cluster.workers) {
       const response = await fetch(worker.healthUrl);
       assert.equal(response.status, 200, `worker ${worker.id} (${worker.queues})`);
-      assert.deepEqual((await response.json() as { states: string[] }).states.every((s) => s === 'RUNNING'), true);
+      assert.deepEqual(
+        ((await response.json()) as { states: string[] }).states.every((s) => s === 'RUNNING'),
+        true,
+      );
     }
   });
 
@@ -88,7 +130,10 @@ describe('the PostgreSQL-backed cluster', { timeout: 600_000 }, () => {
     const second = await fairline(['setup', '--json'], env);
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(JSON.parse(second.stdout), { ...firstResult, namespaceCreated: false, searchAttributesAdded: [] });
-    cliOutputs.push({ name: 'fairline setup output', text: first.stdout + first.stderr + second.stdout + second.stderr });
+    cliOutputs.push({
+      name: 'fairline setup output',
+      text: first.stdout + first.stderr + second.stdout + second.stderr,
+    });
   });
 
   it('fairline setup refuses a retention that is not a whole number of days', async () => {
@@ -148,31 +193,52 @@ describe('the PostgreSQL-backed cluster', { timeout: 600_000 }, () => {
     const trained = await training;
     assert.equal(trained.status, 'succeeded', trained.error);
     assert.ok((trained.trainAttempts ?? 0) >= 2, 'the training was retried after its worker died');
-    assert.ok(trained.stepsRecomputed !== undefined && trained.stepsRecomputed <= trained.checkpointInterval, `recomputed ${trained.stepsRecomputed} steps, interval ${trained.checkpointInterval}`);
+    assert.ok(
+      trained.stepsRecomputed !== undefined && trained.stepsRecomputed <= trained.checkpointInterval,
+      `recomputed ${trained.stepsRecomputed} steps, interval ${trained.checkpointInterval}`,
+    );
     assert.deepEqual(trained.trainerProcessesLeft, [], 'the trainer died with its worker');
     const dupOutcome = await awaitRun(client, workflowIds.pipelineRun('chaos', dupId), deadline);
 
     const runs = driver.runs;
     assert.ok(runs.length >= 6, `only ${runs.length} runs were submitted`);
     const failed = runs.filter((r) => r.status !== 'succeeded');
-    assert.deepEqual(failed.map((r) => `${r.workflowId}: ${r.error}`), []);
+    assert.deepEqual(
+      failed.map((r) => `${r.workflowId}: ${r.error}`),
+      [],
+    );
     assert.equal(dupOutcome.status, 'succeeded', dupOutcome.error);
-    assert.ok(runs.some((r) => !r.noCache && r.progress?.stages.some((s) => s.cached)), 'some runs were served from the cache');
+    assert.ok(
+      runs.some((r) => !r.noCache && r.progress?.stages.some((s) => s.cached)),
+      'some runs were served from the cache',
+    );
 
     assert.deepEqual(await duplicatedRuns(client), []);
 
-    const manifests = [...runs.map((r) => r.progress?.manifest), dupOutcome.progress?.manifest, trained.manifest].filter((m) => m !== undefined);
+    const manifests = [
+      ...runs.map((r) => r.progress?.manifest),
+      dupOutcome.progress?.manifest,
+      trained.manifest,
+    ].filter((m) => m !== undefined);
     assert.equal(manifests.length, runs.length + 2, 'every run wrote a manifest');
     const verified = await verifyManifests(store, manifests);
     assert.deepEqual(verified.problems, []);
     assert.ok(verified.artifacts >= 5, `only ${verified.artifacts} artifacts were checked`);
 
-    const allIds = [...runs.map((r) => r.workflowId), workflowIds.pipelineRun('chaos', dupId), trained.workflowId, ...probes.map((p) => workflowIds.pipelineRun('chaos-probe', p))];
+    const allIds = [
+      ...runs.map((r) => r.workflowId),
+      workflowIds.pipelineRun('chaos', dupId),
+      trained.workflowId,
+      ...probes.map((p) => workflowIds.pipelineRun('chaos-probe', p)),
+    ];
     const secret = cluster.s3SecretKey!;
-    const sightings = await secretSightings(client, secret, allIds, [cluster.logsDir], [
-      ...verified.texts.map((text, i) => ({ name: `manifest ${i}`, text })),
-      ...cliOutputs,
-    ]);
+    const sightings = await secretSightings(
+      client,
+      secret,
+      allIds,
+      [cluster.logsDir],
+      [...verified.texts.map((text, i) => ({ name: `manifest ${i}`, text })), ...cliOutputs],
+    );
     assert.deepEqual(sightings, []);
 
     // Everything this test started, down to the trainer or sql-tool grandchildren, is gone.

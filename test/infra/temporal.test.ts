@@ -15,7 +15,8 @@ describe('the Temporal dev server runner', () => {
       const connection = await Connection.connect({ address: server.address });
       const listed = await connection.operatorService.listSearchAttributes({ namespace: 'runner-test' });
       await connection.close();
-      for (const [name] of Object.entries(SEARCH_ATTRIBUTES)) assert.ok(name in (listed.customAttributes ?? {}), `${name} is registered`);
+      for (const [name] of Object.entries(SEARCH_ATTRIBUTES))
+        assert.ok(name in (listed.customAttributes ?? {}), `${name} is registered`);
       assert.equal((await fetch(server.uiUrl)).status, 200, 'the Web UI answers');
     } finally {
       await server.stop();
@@ -29,9 +30,15 @@ describe('the Temporal dev server runner', () => {
       return argv.flatMap((arg, i) => (argv[i - 1] === '--dynamic-config-value' ? [arg] : []));
     };
     const expected = Object.entries(DEV_SERVER_DYNAMIC_CONFIG).map(([key, value]) => `${key}=${JSON.stringify(value)}`);
-    assert.ok(expected.includes('history.transferProcessorMaxPollRPS=1000'), 'the transfer queue poll cap is among the defaults');
+    assert.ok(
+      expected.includes('history.transferProcessorMaxPollRPS=1000'),
+      'the transfer queue poll cap is among the defaults',
+    );
     for (const [options, flags] of [
-      [{ dynamicConfig: { 'system.enableActivityEagerExecution': true } }, [...expected, 'system.enableActivityEagerExecution=true']],
+      [
+        { dynamicConfig: { 'system.enableActivityEagerExecution': true } },
+        [...expected, 'system.enableActivityEagerExecution=true'],
+      ],
       [{ stock: true }, []],
     ] as const) {
       const server = await startTemporalDevServer(options);
@@ -45,11 +52,17 @@ describe('the Temporal dev server runner', () => {
 
   test('without a bootstrapped binary it asks the SDK to download one, and offline says to bootstrap', async () => {
     const lines: string[] = [];
-    await assert.rejects(startTemporalDevServer({ binary: '/nonexistent/temporal', log: (l) => lines.push(l) }), (error: Error) => {
-      assert.match(error.message, /Temporal CLI not found at \/nonexistent\/temporal, and the SDK could not download a dev server/);
-      assert.match(error.message, /run `npm run bootstrap`/);
-      return true;
-    });
+    await assert.rejects(
+      startTemporalDevServer({ binary: '/nonexistent/temporal', log: (l) => lines.push(l) }),
+      (error: Error) => {
+        assert.match(
+          error.message,
+          /Temporal CLI not found at \/nonexistent\/temporal, and the SDK could not download a dev server/,
+        );
+        assert.match(error.message, /run `npm run bootstrap`/);
+        return true;
+      },
+    );
     assert.match(lines.join('\n'), /asking the Temporal SDK to download the dev server/);
   });
 });

@@ -19,7 +19,12 @@ function scores(index: Bm25Index, query: string | number): Map<number, number> {
 /** A multilabel pool from [id, text, labels] triples. */
 function pool(rows: readonly [string, string, readonly (0 | 1)[]][]): LexicalPool {
   const width = rows[0]![2].length;
-  return { ids: rows.map((r) => r[0]), texts: rows.map((r) => r[1]), width, positive: Uint8Array.from(rows.flatMap((r) => r[2])) };
+  return {
+    ids: rows.map((r) => r[0]),
+    texts: rows.map((r) => r[1]),
+    width,
+    positive: Uint8Array.from(rows.flatMap((r) => r[2])),
+  };
 }
 
 describe('terms', () => {
@@ -69,7 +74,12 @@ describe('BM25 scores', () => {
 });
 
 describe('Korean neighbours', () => {
-  const texts = ['남학생이 도서관에서 공부를 한다', '남학생은 도서관에서 공부한다', '여자가 버스를 타고 간다', '아버지는 회사에 출근한다'];
+  const texts = [
+    '남학생이 도서관에서 공부를 한다',
+    '남학생은 도서관에서 공부한다',
+    '여자가 버스를 타고 간다',
+    '아버지는 회사에 출근한다',
+  ];
 
   test('sentences that differ in their particles are each other’s nearest neighbours', () => {
     const index = new Bm25Index(texts, { ngrams: [2, 3], ...OKAPI });
@@ -118,12 +128,17 @@ describe('lexical hard negatives', () => {
     ]);
     const { finds } = await mineLexical(rows, { ...options, neighbours: 2, labels: [0] });
     const index = new Bm25Index(rows.texts, { ngrams: [2, 3], ...OKAPI });
-    const expected = [...scores(index, 0).entries()].filter(([d]) => d !== 0).sort((a, b) => b[1] - a[1] || (rows.ids[a[0]]! < rows.ids[b[0]]! ? -1 : 1));
+    const expected = [...scores(index, 0).entries()]
+      .filter(([d]) => d !== 0)
+      .sort((a, b) => b[1] - a[1] || (rows.ids[a[0]]! < rows.ids[b[0]]! ? -1 : 1));
     assert.deepEqual(
       finds.map((f) => [f.provenance.neighbour_id, f.provenance.score]),
       expected.slice(0, 2).map(([d, s]) => [rows.ids[d], s]),
     );
-    assert.deepEqual(finds.map((f) => f.provenance.neighbour_id), ['x', 'y']);
+    assert.deepEqual(
+      finds.map((f) => f.provenance.neighbour_id),
+      ['x', 'y'],
+    );
   });
 
   test('in a multiclass pool (one-hot) a neighbour must have another class', async () => {
@@ -133,13 +148,24 @@ describe('lexical hard negatives', () => {
       width: 3,
       positive: Uint8Array.from([1, 0, 0, 1, 0, 0, 0, 0, 1]),
     };
-    const { finds } = await mineLexical(rows, { ...options, labelNames: ['x', 'y', 'z'], neighbours: 5, labels: [0, 1, 2] });
+    const { finds } = await mineLexical(rows, {
+      ...options,
+      labelNames: ['x', 'y', 'z'],
+      neighbours: 5,
+      labels: [0, 1, 2],
+    });
     for (const f of finds) {
       const source = rows.ids.indexOf(f.provenance.source_id);
       const neighbour = rows.ids.indexOf(f.provenance.neighbour_id);
-      assert.notDeepEqual(rows.positive.subarray(source * 3, source * 3 + 3), rows.positive.subarray(neighbour * 3, neighbour * 3 + 3));
+      assert.notDeepEqual(
+        rows.positive.subarray(source * 3, source * 3 + 3),
+        rows.positive.subarray(neighbour * 3, neighbour * 3 + 3),
+      );
     }
-    assert.deepEqual(finds.map((f) => `${f.provenance.source_id}>${f.provenance.neighbour_id}:${f.provenance.label}`).sort(), ['a>c:x', 'b>c:x', 'c>a:z', 'c>b:z']);
+    assert.deepEqual(
+      finds.map((f) => `${f.provenance.source_id}>${f.provenance.neighbour_id}:${f.provenance.label}`).sort(),
+      ['a>c:x', 'b>c:x', 'c>a:z', 'c>b:z'],
+    );
   });
 
   test('neighbours at or below minScore are not kept', async () => {
@@ -153,9 +179,15 @@ describe('lexical hard negatives', () => {
   });
 
   test('a cancelled signal stops the queries', async () => {
-    const rows = pool([['a', '고양이', [1, 0]], ['b', '고양이', [0, 1]]]);
+    const rows = pool([
+      ['a', '고양이', [1, 0]],
+      ['b', '고양이', [0, 1]],
+    ]);
     const abort = new AbortController();
     abort.abort(new Error('cancelled'));
-    await assert.rejects(mineLexical(rows, { ...options, neighbours: 1, labels: [0], signal: abort.signal }), /cancelled/);
+    await assert.rejects(
+      mineLexical(rows, { ...options, neighbours: 1, labels: [0], signal: abort.signal }),
+      /cancelled/,
+    );
   });
 });

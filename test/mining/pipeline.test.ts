@@ -47,7 +47,10 @@ describe('mine-hard-negatives in a pipeline file', () => {
   });
 
   test('bm25 off without a model is refused at its line', () => {
-    const result = validatePipelineText(PIPELINE(`      dataset: "\${{ stages.data.outputs.train }}"\n      bm25: false`), 'mining.yaml');
+    const result = validatePipelineText(
+      PIPELINE(`      dataset: "\${{ stages.data.outputs.train }}"\n      bm25: false`),
+      'mining.yaml',
+    );
     assert.ok(!result.ok);
     assert.equal(result.problems.length, 1);
     assert.match(result.problems[0]!.message, /this mines nothing/);

@@ -85,11 +85,21 @@ describe('overlap policies', () => {
   test('every Temporal ScheduleOverlapPolicy has exactly one name in a pipeline file', () => {
     const policies = Object.values(ScheduleOverlapPolicy).filter((p) => p !== undefined);
     assert.deepEqual(Object.values(OVERLAP_POLICIES).sort(), [...policies].sort());
-    assert.deepEqual(Object.keys(OVERLAP_POLICIES), ['skip', 'buffer-one', 'buffer-all', 'cancel-other', 'terminate-other', 'allow-all']);
+    assert.deepEqual(Object.keys(OVERLAP_POLICIES), [
+      'skip',
+      'buffer-one',
+      'buffer-all',
+      'cancel-other',
+      'terminate-other',
+      'allow-all',
+    ]);
     for (const name of Object.keys(OVERLAP_POLICIES)) assert.equal(checkOverlap(name), undefined);
   });
 
   test('a policy spelled the server’s way is pointed to its pipeline name', () => {
-    assert.match(checkOverlap('BUFFER_ONE')?.message ?? '', /unknown overlap policy "BUFFER_ONE" \(did you mean "buffer-one"\?\)/);
+    assert.match(
+      checkOverlap('BUFFER_ONE')?.message ?? '',
+      /unknown overlap policy "BUFFER_ONE" \(did you mean "buffer-one"\?\)/,
+    );
   });
 });

@@ -80,7 +80,12 @@ const rows: readonly Row[] = [
     at: '5:19',
     message: 'must be quoted',
   },
-  { sentence: 'a duplicate key is reported at its second occurrence', fixture: 'duplicate-key.yaml', at: '7:7', message: 'duplicate key "url"' },
+  {
+    sentence: 'a duplicate key is reported at its second occurrence',
+    fixture: 'duplicate-key.yaml',
+    at: '7:7',
+    message: 'duplicate key "url"',
+  },
   {
     sentence: 'an unknown key is named, pointed at, and a near miss is suggested',
     fixture: 'unknown-key.yaml',
@@ -99,7 +104,12 @@ const rows: readonly Row[] = [
     at: '6:9',
     message: 'duplicate stage id "data" (first defined at line 3)',
   },
-  { sentence: 'needs naming an unknown stage points at that entry', fixture: 'unknown-needs.yaml', at: '8:19', message: 'unknown stage "dta"' },
+  {
+    sentence: 'needs naming an unknown stage points at that entry',
+    fixture: 'unknown-needs.yaml',
+    at: '8:19',
+    message: 'unknown stage "dta"',
+  },
   {
     sentence: 'a cycle is printed as a → b → c → a at the needs entry that closes it',
     fixture: 'cycle.yaml',
@@ -130,7 +140,12 @@ const rows: readonly Row[] = [
     at: '13:16',
     message: 'stage "data" is not among this stage\'s needs',
   },
-  { sentence: 'a stage cannot use its own outputs', fixture: 'self-ref.yaml', at: '6:16', message: 'cannot use its own outputs' },
+  {
+    sentence: 'a stage cannot use its own outputs',
+    fixture: 'self-ref.yaml',
+    at: '6:16',
+    message: 'cannot use its own outputs',
+  },
   {
     sentence: 'a stage output embedded in a longer string is refused',
     fixture: 'embedded-output.yaml',
@@ -144,7 +159,13 @@ const rows: readonly Row[] = [
     message: 'unsupported expression ${{ env.HOME }}',
     count: 2,
   },
-  { sentence: 'an unterminated expression is refused', fixture: 'bad-expression.yaml', at: '7:13', message: 'unterminated expression', count: 2 },
+  {
+    sentence: 'an unterminated expression is refused',
+    fixture: 'bad-expression.yaml',
+    at: '7:13',
+    message: 'unterminated expression',
+    count: 2,
+  },
   {
     sentence: 'a param default that is not a string, number or boolean is a type error',
     fixture: 'param-type.yaml',
@@ -152,7 +173,13 @@ const rows: readonly Row[] = [
     message: 'params.layers: a param default must be a string, a number or a boolean',
     count: 2,
   },
-  { sentence: 'an invalid param name is reported at the name', fixture: 'param-type.yaml', at: '5:3', message: 'invalid name "2nd-try" in params', count: 2 },
+  {
+    sentence: 'an invalid param name is reported at the name',
+    fixture: 'param-type.yaml',
+    at: '5:3',
+    message: 'invalid name "2nd-try" in params',
+    count: 2,
+  },
   {
     sentence: 'a malformed duration in retry is reported at its value',
     fixture: 'malformed-duration.yaml',
@@ -177,7 +204,8 @@ const rows: readonly Row[] = [
     sentence: 'with failing the stage type schema points at the offending with key',
     fixture: 'with-schema.yaml',
     at: '6:12',
-    message: 'with.url: must be an http(s)://, s3:// or file:// URL, or a path (./relative to the pipeline file, or /absolute)',
+    message:
+      'with.url: must be an http(s)://, s3:// or file:// URL, or a path (./relative to the pipeline file, or /absolute)',
     count: 3,
   },
   {
@@ -206,22 +234,51 @@ const rows: readonly Row[] = [
     at: '6:7',
     message: 'missing required key "url" in with',
   },
-  { sentence: 'an invalid pipeline name is refused', fixture: 'invalid-ids.yaml', at: '1:7', message: 'name: must be lowercase letters', count: 2 },
-  { sentence: 'an invalid stage id is refused', fixture: 'invalid-ids.yaml', at: '3:9', message: 'stage "Data_1": id: must be lowercase', count: 2 },
-  { sentence: 'an unknown queue lists the known ones', fixture: 'unknown-queue.yaml', at: '5:12', message: 'unknown queue "tpu"; known queues: cpu, gpu' },
-  { sentence: 'a stage without uses is missing a required key', fixture: 'missing-uses.yaml', at: '3:5', message: 'stage "data": missing required key "uses"' },
-  { sentence: 'an empty file is not a pipeline', fixture: 'empty.yaml', at: '1:1', message: 'must be a mapping with at least `name` and `stages`' },
+  {
+    sentence: 'an invalid pipeline name is refused',
+    fixture: 'invalid-ids.yaml',
+    at: '1:7',
+    message: 'name: must be lowercase letters',
+    count: 2,
+  },
+  {
+    sentence: 'an invalid stage id is refused',
+    fixture: 'invalid-ids.yaml',
+    at: '3:9',
+    message: 'stage "Data_1": id: must be lowercase',
+    count: 2,
+  },
+  {
+    sentence: 'an unknown queue lists the known ones',
+    fixture: 'unknown-queue.yaml',
+    at: '5:12',
+    message: 'unknown queue "tpu"; known queues: cpu, gpu',
+  },
+  {
+    sentence: 'a stage without uses is missing a required key',
+    fixture: 'missing-uses.yaml',
+    at: '3:5',
+    message: 'stage "data": missing required key "uses"',
+  },
+  {
+    sentence: 'an empty file is not a pipeline',
+    fixture: 'empty.yaml',
+    at: '1:1',
+    message: 'must be a mapping with at least `name` and `stages`',
+  },
   {
     sentence: 'a cron hour of 25 is refused at the field, naming the field and its range',
     fixture: 'schedule-cron-hour.yaml',
     at: '3:12',
-    message: 'schedule.cron: cron "0 25 * * *": hour 25 is out of range: hour takes 0-23 (field 2 of 5: minute hour day-of-month month day-of-week)',
+    message:
+      'schedule.cron: cron "0 25 * * *": hour 25 is out of range: hour takes 0-23 (field 2 of 5: minute hour day-of-month month day-of-week)',
   },
   {
     sentence: 'a cron with four fields is refused with the layouts Temporal takes',
     fixture: 'schedule-cron-fields.yaml',
     at: '3:10',
-    message: 'has 4 fields: Temporal takes 5 fields (minute hour day-of-month month day-of-week), 6 (… year) or 7 (second … year)',
+    message:
+      'has 4 fields: Temporal takes 5 fields (minute hour day-of-month month day-of-week), 6 (… year) or 7 (second … year)',
   },
   {
     sentence: 'a cron day name Temporal does not know is refused at its field',
@@ -245,25 +302,29 @@ const rows: readonly Row[] = [
     sentence: 'an overlap value that is not one of Temporal’s policies is refused with the list',
     fixture: 'schedule-overlap.yaml',
     at: '4:12',
-    message: 'schedule.overlap: unknown overlap policy "skip-all": Temporal\'s policies are skip, buffer-one, buffer-all, cancel-other, terminate-other, allow-all',
+    message:
+      'schedule.overlap: unknown overlap policy "skip-all": Temporal\'s policies are skip, buffer-one, buffer-all, cancel-other, terminate-other, allow-all',
   },
   {
     sentence: 'a heartbeat timeout longer than startToClose is refused with the reason',
     fixture: 'heartbeat-timeout.yaml',
     at: '5:45',
-    message: 'stage "data": timeout.heartbeat 2h is longer than timeout.startToClose 1h: an attempt is cut off at startToClose before a silent worker could be noticed',
+    message:
+      'stage "data": timeout.heartbeat 2h is longer than timeout.startToClose 1h: an attempt is cut off at startToClose before a silent worker could be noticed',
   },
   {
     sentence: 'a startToClose below the stage type’s default heartbeat is refused at startToClose',
     fixture: 'heartbeat-default.yaml',
     at: '5:30',
-    message: "stage \"data\": the download stage's default heartbeat timeout 30s is longer than timeout.startToClose 10s",
+    message:
+      'stage "data": the download stage\'s default heartbeat timeout 30s is longer than timeout.startToClose 10s',
   },
   {
     sentence: 'an alias inside the node it names is refused at the alias',
     fixture: 'alias-cycle.yaml',
     at: '6:23',
-    message: 'YAML: alias *parts is inside the node it names (its anchored node starts at 6:19): it would expand forever',
+    message:
+      'YAML: alias *parts is inside the node it names (its anchored node starts at 6:19): it would expand forever',
   },
 ];
 
@@ -307,7 +368,10 @@ describe('each problem kind is reported as FILE:LINE:COL with what is wrong', ()
     ];
     assert.equal(problems.length, expected.length, got.join('\n'));
     expected.forEach(([at, fragment], i) => {
-      assert.ok(got[i]?.startsWith(`${at} `) && got[i]?.includes(fragment ?? ''), `#${i}: expected ${at} ${fragment}, got ${got[i]}`);
+      assert.ok(
+        got[i]?.startsWith(`${at} `) && got[i]?.includes(fragment ?? ''),
+        `#${i}: expected ${at} ${fragment}, got ${got[i]}`,
+      );
     });
   });
 
@@ -328,7 +392,10 @@ describe('each problem kind is reported as FILE:LINE:COL with what is wrong', ()
       '      name: { $output: { stage: x, output: y } }',
     ].join('\n');
     const problems = problemsOf(validatePipelineText(text, 'forged.yaml'));
-    assert.ok(problems.some((p) => p.line === 7 && p.col === 15 && p.message.includes('"$output" is reserved')), problems.map(formatProblem).join('\n'));
+    assert.ok(
+      problems.some((p) => p.line === 7 && p.col === 15 && p.message.includes('"$output" is reserved')),
+      problems.map(formatProblem).join('\n'),
+    );
   });
 });
 
@@ -388,14 +455,24 @@ describe('a valid file resolves into the RunSpec the workflow receives', () => {
       layers: [5, 2],
       compareWith: { model: { $output: { stage: 'baseline', output: 'model' } } },
     });
-    assert.deepEqual(debiased?.retry, { maximumAttempts: 1, initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 10_000 });
+    assert.deepEqual(debiased?.retry, {
+      maximumAttempts: 1,
+      initialIntervalMs: 1_000,
+      backoffCoefficient: 2,
+      maximumIntervalMs: 10_000,
+    });
   });
 
   test('partial retry and timeout overrides keep the type defaults for the rest; the schedule is kept', async () => {
     const result = specOf(await validatePipelineFile(fixture('good-downloads.yaml')));
     const [first, second] = result.spec.stages;
     assert.deepEqual(first?.with, { url: 'https://example.org/train.json', maxBytes: 1_000_000 });
-    assert.deepEqual(second?.retry, { maximumAttempts: 2, initialIntervalMs: 500, backoffCoefficient: 2, maximumIntervalMs: 60_000 });
+    assert.deepEqual(second?.retry, {
+      maximumAttempts: 2,
+      initialIntervalMs: 500,
+      backoffCoefficient: 2,
+      maximumIntervalMs: 60_000,
+    });
     assert.deepEqual(second?.timeout, { startToCloseMs: 5_400_000, heartbeatMs: 30_000, scheduleToStartMs: 600_000 });
     assert.equal(second?.cache, false);
     assert.deepEqual(second?.with, { url: 'https://example.org/test.json', name: 'test.json' });
@@ -413,14 +490,21 @@ describe('YAML aliases are bounded before they expand', () => {
       const problems = problemsOf(await validatePipelineFile(file));
       assert.equal(problems.length, 1, problems.map(formatProblem).join('\n'));
       assert.equal(`${problems[0]!.line}:${problems[0]!.col}`, firstAlias);
-      assert.match(problems[0]!.message, /^YAML: alias \*terms \(its anchored node starts at 15:13\) copies 1\.\d MiB; .* more than the 256\.0 KiB a whole run spec may hold/);
+      assert.match(
+        problems[0]!.message,
+        /^YAML: alias \*terms \(its anchored node starts at 15:13\) copies 1\.\d MiB; .* more than the 256\.0 KiB a whole run spec may hold/,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });
 
   test('a small anchor reused by more stages than the parser’s old alias count allowed (100) validates', () => {
-    const stages = Array.from({ length: 120 }, (_, i) => `  - { id: s${i}, uses: download, retry: ${i === 0 ? '&patient { maximumAttempts: 9 }' : '*patient'}, with: { url: "https://example.org/${i}.json" } }`);
+    const stages = Array.from(
+      { length: 120 },
+      (_, i) =>
+        `  - { id: s${i}, uses: download, retry: ${i === 0 ? '&patient { maximumAttempts: 9 }' : '*patient'}, with: { url: "https://example.org/${i}.json" } }`,
+    );
     const { spec } = specOf(validatePipelineText(`name: many\nstages:\n${stages.join('\n')}\n`, 'many.yaml'));
     assert.equal(spec.stages.length, 120);
     assert.ok(spec.stages.every((s) => s.retry.maximumAttempts === 9));
@@ -431,17 +515,40 @@ describe('a path is accepted wherever a relative path is: absolute, or relative 
   const placed = '/work/pipelines/p.yaml';
   /** The value at `keys` inside a resolved `with`. */
   const at = (value: Json | undefined, keys: readonly string[]): Json | undefined =>
-    keys.reduce<Json | undefined>((v, k) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? v[k] : undefined), value);
+    keys.reduce<Json | undefined>(
+      (v, k) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? v[k] : undefined),
+      value,
+    );
   const cases: [what: string, stage: string, keys: string[]][] = [
     ['download url', '{ id: s, uses: download, with: { url: PATH } }', ['url']],
-    ['dataset url', '{ id: s, uses: dataset, with: { format: jsonl, url: PATH, mapping: { text: text, labels: { column: labels } } } }', ['url']],
-    ['dataset sources.*.url', '{ id: s, uses: dataset, with: { format: jsonl, sources: { train: { url: PATH } }, mapping: { text: text, labels: { column: labels } } } }', ['sources', 'train', 'url']],
-    ['ner-mask lexicon file', '{ id: s, uses: ner-mask, needs: [d], with: { dataset: "${{ stages.d.outputs.train }}", sources: { lexicon: { file: PATH } } } }', ['sources', 'lexicon', 'file']],
-    ['audit groupsFile', '{ id: s, uses: audit, needs: [d], with: { dataset: "${{ stages.d.outputs.train }}", models: { m: "${{ stages.d.outputs.card }}" }, insert: {}, groupsFile: PATH } }', ['groupsFile']],
+    [
+      'dataset url',
+      '{ id: s, uses: dataset, with: { format: jsonl, url: PATH, mapping: { text: text, labels: { column: labels } } } }',
+      ['url'],
+    ],
+    [
+      'dataset sources.*.url',
+      '{ id: s, uses: dataset, with: { format: jsonl, sources: { train: { url: PATH } }, mapping: { text: text, labels: { column: labels } } } }',
+      ['sources', 'train', 'url'],
+    ],
+    [
+      'ner-mask lexicon file',
+      '{ id: s, uses: ner-mask, needs: [d], with: { dataset: "${{ stages.d.outputs.train }}", sources: { lexicon: { file: PATH } } } }',
+      ['sources', 'lexicon', 'file'],
+    ],
+    [
+      'audit groupsFile',
+      '{ id: s, uses: audit, needs: [d], with: { dataset: "${{ stages.d.outputs.train }}", models: { m: "${{ stages.d.outputs.card }}" }, insert: {}, groupsFile: PATH } }',
+      ['groupsFile'],
+    ],
   ];
-  const dataset = '  - { id: d, uses: dataset, with: { format: jsonl, url: "https://example.org/t.jsonl", mapping: { text: text, labels: { column: labels } } } }';
+  const dataset =
+    '  - { id: d, uses: dataset, with: { format: jsonl, url: "https://example.org/t.jsonl", mapping: { text: text, labels: { column: labels } } } }';
   for (const [what, stage, keys] of cases) {
-    for (const [path, url] of [['/data/train files/t.jsonl', 'file:///data/train%20files/t.jsonl'], ['../data/t.jsonl', 'file:///work/data/t.jsonl']] as const) {
+    for (const [path, url] of [
+      ['/data/train files/t.jsonl', 'file:///data/train%20files/t.jsonl'],
+      ['../data/t.jsonl', 'file:///work/data/t.jsonl'],
+    ] as const) {
       test(`${what}: "${path}" becomes ${url}`, () => {
         const text = `name: paths\nstages:\n${dataset}\n  - ${stage.replace('PATH', JSON.stringify(path))}\n`;
         const { spec } = specOf(validatePipelineText(text, placed));
@@ -485,25 +592,33 @@ describe('--set params.NAME=VALUE', () => {
   });
 
   test('a value of the wrong type is refused, naming --set params.K, at the param', async () => {
-    const problems = problemsOf(await validatePipelineFile(fixture('good-train.yaml'), { stageTypes, set: ['params.epochs=abc'] }));
+    const problems = problemsOf(
+      await validatePipelineFile(fixture('good-train.yaml'), { stageTypes, set: ['params.epochs=abc'] }),
+    );
     assert.equal(problems.length, 1);
     assert.deepEqual([problems[0]?.line, problems[0]?.col], [5, 3]);
     assert.match(problems[0]?.message ?? '', /^--set params\.epochs=abc: expected a number like the default 5/);
   });
 
   test('a boolean param refuses a number', async () => {
-    const problems = problemsOf(await validatePipelineFile(fixture('good-downloads.yaml'), { set: ['params.verify=1'] }));
+    const problems = problemsOf(
+      await validatePipelineFile(fixture('good-downloads.yaml'), { set: ['params.verify=1'] }),
+    );
     assert.match(problems[0]?.message ?? '', /--set params\.verify=1: expected a boolean/);
   });
 
   test('an unknown param is refused and a near miss suggested', async () => {
-    const problems = problemsOf(await validatePipelineFile(fixture('good-train.yaml'), { stageTypes, set: ['params.epoch=3'] }));
+    const problems = problemsOf(
+      await validatePipelineFile(fixture('good-train.yaml'), { stageTypes, set: ['params.epoch=3'] }),
+    );
     assert.equal(problems.length, 1);
     assert.match(problems[0]?.message ?? '', /--set params\.epoch: unknown param "epoch" \(did you mean "epochs"\?\)/);
   });
 
   test('something other than params.NAME=VALUE is refused', async () => {
-    const problems = problemsOf(await validatePipelineFile(fixture('good-train.yaml'), { stageTypes, set: ['name=other', 'params.epochs'] }));
+    const problems = problemsOf(
+      await validatePipelineFile(fixture('good-train.yaml'), { stageTypes, set: ['name=other', 'params.epochs'] }),
+    );
     assert.equal(problems.length, 2);
     for (const p of problems) assert.match(p.message, /expected params\.NAME=VALUE/);
   });
@@ -526,7 +641,10 @@ describe('specDigest', () => {
   test('ignores the order keys are written in, comments and the file name', async () => {
     const text = await readFile(fixture('good-downloads.yaml'), 'utf8');
     const reordered = text
-      .replace('name: two-downloads\ndescription: Train and test files\n', 'description: Train and test files\nname: two-downloads\n')
+      .replace(
+        'name: two-downloads\ndescription: Train and test files\n',
+        'description: Train and test files\nname: two-downloads\n',
+      )
       .replace(
         '    uses: download\n    with:\n      url: ${{ params.host }}/train.json\n      maxBytes: ${{ params.limit }}\n',
         '    with:\n      maxBytes: ${{ params.limit }} # moved\n      url: ${{ params.host }}/train.json\n    uses: download\n',
@@ -558,7 +676,8 @@ describe('durations', () => {
   });
 
   test('refuse malformed text', () => {
-    for (const text of ['', '10', '10 s', '1.5h', '30m1h', '1h1h', '5M', '-1s', 's', '1w']) assert.equal(parseDuration(text), undefined, text);
+    for (const text of ['', '10', '10 s', '1.5h', '30m1h', '1h1h', '5M', '-1s', 's', '1w'])
+      assert.equal(parseDuration(text), undefined, text);
   });
 
   test('format back into the same notation', () => {
@@ -576,16 +695,27 @@ describe('validateCommand', () => {
 
   test('prints one summary per valid file and exits 0', async () => {
     const { out, err, output } = capture();
-    const code = await validateCommand([fixture('good-downloads.yaml'), fixture('good-train.yaml')], { stageTypes }, output);
+    const code = await validateCommand(
+      [fixture('good-downloads.yaml'), fixture('good-train.yaml')],
+      { stageTypes },
+      output,
+    );
     assert.equal(code, 0);
     assert.equal(err.length, 0);
     assert.equal(out.length, 2);
-    assert.match(out[0] ?? '', /good-downloads\.yaml: ok — pipeline "two-downloads", 2 stages \(download ×2\), 3 params$/);
+    assert.match(
+      out[0] ?? '',
+      /good-downloads\.yaml: ok — pipeline "two-downloads", 2 stages \(download ×2\), 3 params$/,
+    );
   });
 
   test('prints every problem of every file as FILE:LINE:COL and exits 1', async () => {
     const { out, err, output } = capture();
-    const code = await validateCommand([fixture('cycle.yaml'), fixture('good-downloads.yaml'), fixture('invalid-ids.yaml')], {}, output);
+    const code = await validateCommand(
+      [fixture('cycle.yaml'), fixture('good-downloads.yaml'), fixture('invalid-ids.yaml')],
+      {},
+      output,
+    );
     assert.equal(code, 1);
     assert.equal(out.length, 1);
     assert.deepEqual(
@@ -602,7 +732,10 @@ describe('validateCommand', () => {
     const dir = await mkdtemp(join(tmpdir(), 'fairline-validate-'));
     try {
       const file = join(dir, 'p.yaml');
-      await writeFile(file, 'name: p\nparams: { n: 1 }\nstages:\n  - { id: a, uses: download, with: { url: "https://e.org/${{ params.n }}" } }\n');
+      await writeFile(
+        file,
+        'name: p\nparams: { n: 1 }\nstages:\n  - { id: a, uses: download, with: { url: "https://e.org/${{ params.n }}" } }\n',
+      );
       const { err, output } = capture();
       assert.equal(await validateCommand([file], { set: ['params.n=x'] }, output), 1);
       assert.equal(err[0], `${file}:2:11: --set params.n=x: expected a number like the default 1, got "x"`);

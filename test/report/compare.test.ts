@@ -8,20 +8,34 @@ import { builtinStages } from '../../stages/implementations';
 import type { StageImplementation } from '../../activities/stages/context';
 import { PROJECT_ROOT } from '../../common/paths';
 import { STAGE_TYPES, type StageType } from '../../stages';
-import { compareRuns, comparedManifestSchema, delta, type ComparedRun, type Delta, type RunComparison, type Verdict } from '../../report/compare';
+import {
+  compareRuns,
+  comparedManifestSchema,
+  delta,
+  type ComparedRun,
+  type Delta,
+  type RunComparison,
+  type Verdict,
+} from '../../report/compare';
 import { reportSchema, type Report } from '../../report/schema';
 import { startEngine, type Engine } from '../engine';
 import { cleanEnv, fairline, suiteTemporal } from '../helpers';
 
 const FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'compare');
-const reportOf = (name: string): Report => reportSchema.parse(JSON.parse(readFileSync(join(FIXTURES, `${name}.report.json`), 'utf8')));
+const reportOf = (name: string): Report =>
+  reportSchema.parse(JSON.parse(readFileSync(join(FIXTURES, `${name}.report.json`), 'utf8')));
 const runOf = (name: string): ComparedRun => ({
   manifest: comparedManifestSchema.parse(JSON.parse(readFileSync(join(FIXTURES, `${name}.manifest.json`), 'utf8'))),
   report: reportOf(name),
 });
 
 /** The fields of a delta a test states by hand. */
-const pick = (d: Delta): Pick<Delta, 'a' | 'b' | 'delta' | 'verdict'> => ({ a: d.a, b: d.b, delta: d.delta, verdict: d.verdict });
+const pick = (d: Delta): Pick<Delta, 'a' | 'b' | 'delta' | 'verdict'> => ({
+  a: d.a,
+  b: d.b,
+  delta: d.delta,
+  verdict: d.verdict,
+});
 
 describe('compareRuns on a baseline run and a debiased run (test/fixtures/compare)', () => {
   const c = compareRuns(runOf('baseline'), runOf('debiased'));
@@ -29,7 +43,9 @@ describe('compareRuns on a baseline run and a debiased run (test/fixtures/compar
   const metric = (m: string, label: string | null, models = headlinePair) =>
     c.metrics.find((r) => r.metric === m && r.label === label && r.models.a === models.a && r.models.b === models.b)!;
   const reactivity = (group: string | null, label: string | null, measure: string) =>
-    c.reactivity.find((r) => r.models.b === 'debiased' && r.group === group && r.label === label && r.measure === measure)!;
+    c.reactivity.find(
+      (r) => r.models.b === 'debiased' && r.group === group && r.label === label && r.measure === measure,
+    )!;
   const flip = (group: string | null) => c.flipRates.find((r) => r.models.b === 'debiased' && r.group === group)!;
 
   test('every delta is B − A exactly, and missing on either side is no delta', () => {
@@ -42,7 +58,10 @@ describe('compareRuns on a baseline run and a debiased run (test/fixtures/compar
   });
 
   test('the same-named model is compared with itself, and the two reported models with each other', () => {
-    assert.deepEqual([...new Set(c.metrics.map((r) => `${r.models.a}>${r.models.b}`))], ['baseline>baseline', 'baseline>debiased']);
+    assert.deepEqual(
+      [...new Set(c.metrics.map((r) => `${r.models.a}>${r.models.b}`))],
+      ['baseline>baseline', 'baseline>debiased'],
+    );
     assert.ok(c.metrics.filter((r) => r.models.b === 'baseline').every((r) => r.verdict === 'same' && r.delta === 0));
     assert.deepEqual(c.headline.models, { a: 'baseline', b: 'debiased' });
   });
@@ -82,20 +101,60 @@ describe('compareRuns on a baseline run and a debiased run (test/fixtures/compar
   });
 
   test('absolute reactivity is better lower, signed reactivity better closer to 0 whatever its sign', () => {
-    assert.deepEqual(pick(reactivity(null, null, 'max_absolute')), { a: 0.125, b: 0.0625, delta: -0.0625, verdict: 'better' });
-    assert.deepEqual(pick(reactivity(null, null, 'absolute')), { a: 0.09375, b: 0.046875, delta: -0.046875, verdict: 'better' });
-    assert.deepEqual(pick(reactivity(null, null, 'signed')), { a: 0.0625, b: -0.03125, delta: -0.09375, verdict: 'better' });
-    assert.deepEqual(pick(reactivity('성별', null, 'absolute')), { a: 0.125, b: 0.0625, delta: -0.0625, verdict: 'better' });
+    assert.deepEqual(pick(reactivity(null, null, 'max_absolute')), {
+      a: 0.125,
+      b: 0.0625,
+      delta: -0.0625,
+      verdict: 'better',
+    });
+    assert.deepEqual(pick(reactivity(null, null, 'absolute')), {
+      a: 0.09375,
+      b: 0.046875,
+      delta: -0.046875,
+      verdict: 'better',
+    });
+    assert.deepEqual(pick(reactivity(null, null, 'signed')), {
+      a: 0.0625,
+      b: -0.03125,
+      delta: -0.09375,
+      verdict: 'better',
+    });
+    assert.deepEqual(pick(reactivity('성별', null, 'absolute')), {
+      a: 0.125,
+      b: 0.0625,
+      delta: -0.0625,
+      verdict: 'better',
+    });
     // The lean flipped sides at the same distance from 0: no better, no worse.
     assert.deepEqual(pick(reactivity('성별', null, 'signed')), { a: -0.125, b: 0.125, delta: 0.25, verdict: 'same' });
-    assert.deepEqual(pick(reactivity('성별', '여성/가족', 'signed')), { a: -0.25, b: 0.125, delta: 0.375, verdict: 'better' });
-    assert.deepEqual(pick(reactivity('성별', '여성/가족', 'absolute')), { a: 0.25, b: 0.125, delta: -0.125, verdict: 'better' });
-    assert.deepEqual(pick(reactivity('성별', '남성', 'signed')), { a: 0, b: -0.0625, delta: -0.0625, verdict: 'worse' });
+    assert.deepEqual(pick(reactivity('성별', '여성/가족', 'signed')), {
+      a: -0.25,
+      b: 0.125,
+      delta: 0.375,
+      verdict: 'better',
+    });
+    assert.deepEqual(pick(reactivity('성별', '여성/가족', 'absolute')), {
+      a: 0.25,
+      b: 0.125,
+      delta: -0.125,
+      verdict: 'better',
+    });
+    assert.deepEqual(pick(reactivity('성별', '남성', 'signed')), {
+      a: 0,
+      b: -0.0625,
+      delta: -0.0625,
+      verdict: 'worse',
+    });
     assert.deepEqual(pick(reactivity('성별', '남성', 'absolute')), { a: 0.0625, b: 0.0625, delta: 0, verdict: 'same' });
   });
 
   test('a group only one run audited is marked, and flip rates are better lower', () => {
-    assert.deepEqual(pick(reactivity('지역', null, 'absolute')), { a: 0.0625, b: null, delta: null, verdict: 'only-a' });
+    assert.deepEqual(pick(reactivity('지역', null, 'absolute')), {
+      a: 0.0625,
+      b: null,
+      delta: null,
+      verdict: 'only-a',
+    });
     assert.deepEqual(pick(reactivity('종교', null, 'signed')), { a: null, b: 0, delta: null, verdict: 'only-b' });
     assert.deepEqual(pick(flip(null)), { a: 0.25, b: 0.125, delta: -0.125, verdict: 'better' });
     assert.deepEqual(pick(flip('성별')), { a: 0.375, b: 0.5, delta: 0.125, verdict: 'worse' });
@@ -138,7 +197,13 @@ describe('compareRuns on a baseline run and a debiased run (test/fixtures/compar
 
   test('comparing the other way round negates every delta and turns every verdict around', () => {
     const back: RunComparison = compareRuns(runOf('debiased'), runOf('baseline'));
-    const opposite: Record<Verdict, Verdict> = { better: 'worse', worse: 'better', same: 'same', 'only-a': 'only-b', 'only-b': 'only-a' };
+    const opposite: Record<Verdict, Verdict> = {
+      better: 'worse',
+      worse: 'better',
+      same: 'same',
+      'only-a': 'only-b',
+      'only-b': 'only-a',
+    };
     // The pair baseline → debiased becomes debiased → baseline.
     const forward = c.metrics.filter((r) => r.models.b === 'debiased');
     const backward = back.metrics.filter((r) => r.models.a === 'debiased');
@@ -187,10 +252,31 @@ const comparedSchema = z.object({
   b: z.object({ workflowId: z.string(), report: z.string() }).passthrough(),
   comparison: z
     .object({
-      changes: z.array(z.object({ path: z.string(), kind: z.string(), a: z.unknown().optional(), b: z.unknown().optional() })),
+      changes: z.array(
+        z.object({ path: z.string(), kind: z.string(), a: z.unknown().optional(), b: z.unknown().optional() }),
+      ),
       // passthrough: the rows are compared whole with compareRuns' below.
-      metrics: z.array(z.object({ models: z.object({ a: z.string(), b: z.string() }), metric: z.string(), label: z.string().nullable(), delta: z.number().nullable() }).passthrough()),
-      reactivity: z.array(z.object({ models: z.object({ a: z.string(), b: z.string() }), group: z.string().nullable(), label: z.string().nullable(), measure: z.string(), delta: z.number().nullable() }).passthrough()),
+      metrics: z.array(
+        z
+          .object({
+            models: z.object({ a: z.string(), b: z.string() }),
+            metric: z.string(),
+            label: z.string().nullable(),
+            delta: z.number().nullable(),
+          })
+          .passthrough(),
+      ),
+      reactivity: z.array(
+        z
+          .object({
+            models: z.object({ a: z.string(), b: z.string() }),
+            group: z.string().nullable(),
+            label: z.string().nullable(),
+            measure: z.string(),
+            delta: z.number().nullable(),
+          })
+          .passthrough(),
+      ),
       gates: z.array(z.object({ models: z.object({ a: z.string(), b: z.string() }), verdict: z.string() })),
     })
     .passthrough(),
@@ -207,7 +293,10 @@ describe('fairline compare on two real runs', () => {
   const plainRun = `plain-${sfx}`;
 
   before(async () => {
-    engine = await startEngine({ stages: { ...builtinStages(), 'put-report': { implementation: putReport, fingerprint: 'f'.repeat(64) } }, stageTypes: { ...STAGE_TYPES, 'put-report': putReportType } });
+    engine = await startEngine({
+      stages: { ...builtinStages(), 'put-report': { implementation: putReport, fingerprint: 'f'.repeat(64) } },
+      stageTypes: { ...STAGE_TYPES, 'put-report': putReportType },
+    });
     const yaml = `
 name: ${pipeline}
 params: { fixture: baseline, mode: baseline }
@@ -228,15 +317,24 @@ stages:
       engine.run(noReport, { runId: debiasedRun }),
       engine.run(noReport, { runId: plainRun }),
     ]);
-    assert.deepEqual(outcomes.map((o) => o.status), ['succeeded', 'succeeded', 'succeeded', 'succeeded']);
-    env = cleanEnv({ FAIRLINE_TEMPORAL_ADDRESS: suiteTemporal().address, FAIRLINE_STORE: pathToFileURL(engine.storeDir).href });
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['succeeded', 'succeeded', 'succeeded', 'succeeded'],
+    );
+    env = cleanEnv({
+      FAIRLINE_TEMPORAL_ADDRESS: suiteTemporal().address,
+      FAIRLINE_STORE: pathToFileURL(engine.storeDir).href,
+    });
   });
   after(async () => {
     await engine?.close();
   });
 
   test('--json prints the deltas that the two report.json files imply', async () => {
-    const { code, stdout, stderr } = await fairline(['compare', baselineRun, debiasedRun, '--pipeline', pipeline, '--json'], env);
+    const { code, stdout, stderr } = await fairline(
+      ['compare', baselineRun, debiasedRun, '--pipeline', pipeline, '--json'],
+      env,
+    );
     assert.equal(code, 0, stderr);
     const out = comparedSchema.parse(JSON.parse(stdout));
     assert.equal(out.a.workflowId, `pipeline/${pipeline}/${baselineRun}`);
@@ -252,20 +350,30 @@ stages:
     for (const la of shared) {
       const lb = mb.per_label.find((k) => k.label === la.label)!;
       for (const m of ['precision', 'recall', 'f1'] as const) {
-        const row = out.comparison.metrics.find((r) => r.models.b === 'debiased' && r.metric === m && r.label === la.label);
+        const row = out.comparison.metrics.find(
+          (r) => r.models.b === 'debiased' && r.metric === m && r.label === la.label,
+        );
         assert.equal(row?.delta, lb[m] - la[m], `${m} ${la.label}`);
       }
     }
-    assert.equal(out.comparison.metrics.find((r) => r.models.b === 'debiased' && r.metric === 'macro_f1')?.delta, mb.macro_f1 - ma.macro_f1);
+    assert.equal(
+      out.comparison.metrics.find((r) => r.models.b === 'debiased' && r.metric === 'macro_f1')?.delta,
+      mb.macro_f1 - ma.macro_f1,
+    );
     const ga = a.audits.find((x) => x.name === 'baseline')!;
     const gb = b.audits.find((x) => x.name === 'debiased')!;
     for (const group of ga.groups.filter((g) => gb.groups.some((h) => h.group === g.group))) {
-      const row = out.comparison.reactivity.find((r) => r.models.b === 'debiased' && r.group === group.group && r.label === null && r.measure === 'absolute');
+      const row = out.comparison.reactivity.find(
+        (r) => r.models.b === 'debiased' && r.group === group.group && r.label === null && r.measure === 'absolute',
+      );
       assert.equal(row?.delta, gb.groups.find((h) => h.group === group.group)!.absolute.value - group.absolute.value);
     }
     assert.equal(out.comparison.gates.find((g) => g.models.b === 'debiased')?.verdict, 'better');
     // And exactly what compareRuns makes of the files themselves.
-    const expected = compareRuns({ manifest: runOf('baseline').manifest, report: a }, { manifest: runOf('debiased').manifest, report: b });
+    const expected = compareRuns(
+      { manifest: runOf('baseline').manifest, report: a },
+      { manifest: runOf('debiased').manifest, report: b },
+    );
     assert.deepEqual(out.comparison.metrics, JSON.parse(JSON.stringify(expected.metrics)));
     assert.deepEqual(out.comparison.reactivity, JSON.parse(JSON.stringify(expected.reactivity)));
     // The runs' own manifests: the params and the stage input set apart.
@@ -274,7 +382,12 @@ stages:
       [
         ['params.fixture', 'changed', 'baseline', 'debiased'],
         ['params.mode', 'changed', 'baseline', 'debiased'],
-        ['stages.report.with.file', 'changed', join(FIXTURES, 'baseline.report.json'), join(FIXTURES, 'debiased.report.json')],
+        [
+          'stages.report.with.file',
+          'changed',
+          join(FIXTURES, 'baseline.report.json'),
+          join(FIXTURES, 'debiased.report.json'),
+        ],
         ['stages.report.with.mode', 'changed', 'baseline', 'debiased'],
       ],
     );
@@ -301,13 +414,23 @@ stages:
     const { code, stderr } = await fairline(['compare', baselineRun, debiasedRun], env);
     assert.equal(code, 1);
     const candidates = [`pipeline/${pipeline}/${debiasedRun}`, `pipeline/${other}/${debiasedRun}`].sort();
-    assert.match(stderr, new RegExp(`RunAmbiguous: run id "${debiasedRun}" names 2 runs: ${candidates.join(', ')}; name one with --pipeline NAME or as NAME/${debiasedRun}`));
+    assert.match(
+      stderr,
+      new RegExp(
+        `RunAmbiguous: run id "${debiasedRun}" names 2 runs: ${candidates.join(', ')}; name one with --pipeline NAME or as NAME/${debiasedRun}`,
+      ),
+    );
   });
 
   test('a run without a report, and a run that does not exist, are clear errors naming them', async () => {
     const missing = await fairline(['compare', baselineRun, plainRun], env);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, new RegExp(`RunReportMissing: run pipeline/${other}/${plainRun} has no report: it ended \\(completed\\) without a report stage`));
+    assert.match(
+      missing.stderr,
+      new RegExp(
+        `RunReportMissing: run pipeline/${other}/${plainRun} has no report: it ended \\(completed\\) without a report stage`,
+      ),
+    );
     const unknown = await fairline(['compare', `nothing-${sfx}`, baselineRun], env);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, new RegExp(`RunNotFound: no pipeline run "nothing-${sfx}"`));

@@ -114,11 +114,17 @@ describe('report.html in headless Chromium', { timeout: 180_000 }, () => {
         const found = keyed.get(key);
         assert.ok(found, `the page has ${key}`);
         assert.equal(found.text, formatEstimate(group.absolute));
-        assert.equal(found.text, `${formatNumber(group.absolute.value)} [${formatNumber(group.absolute.ci_low)}, ${formatNumber(group.absolute.ci_high)}]`);
+        assert.equal(
+          found.text,
+          `${formatNumber(group.absolute.value)} [${formatNumber(group.absolute.ci_low)}, ${formatNumber(group.absolute.ci_high)}]`,
+        );
         assert.equal(Number(found.value), group.absolute.value);
         assert.ok(bodyText.includes(found.text), `${key} is in the visible text`);
         for (const label of group.per_label) {
-          assert.equal(keyed.get(`audit/${audit.name}/group/${group.group}/label/${label.label}/absolute`)?.text, formatEstimate(label.absolute));
+          assert.equal(
+            keyed.get(`audit/${audit.name}/group/${group.group}/label/${label.label}/absolute`)?.text,
+            formatEstimate(label.absolute),
+          );
         }
       }
       assertNumber(keyed, `audit/${audit.name}/max_abs_reactivity`, audit.max_abs_reactivity);
@@ -133,7 +139,8 @@ describe('report.html in headless Chromium', { timeout: 180_000 }, () => {
     assert.equal(baseline?.gate.passed, false);
     assert.equal(keyed.get('audit/baseline/gate')?.text, 'gate: failed');
     assert.equal(keyed.get('audit/debiased/gate')?.text, 'gate: passed');
-    for (const reason of baseline?.gate.reasons ?? []) assert.ok(bodyText.includes(reason), `the reason "${reason}" is shown`);
+    for (const reason of baseline?.gate.reasons ?? [])
+      assert.ok(bodyText.includes(reason), `the reason "${reason}" is shown`);
     assertNumber(keyed, 'headline/macro_f1', report.headline.macro_f1 ?? Number.NaN);
     assertNumber(keyed, 'headline/reactivity', report.headline.reactivity ?? Number.NaN);
   });
@@ -143,9 +150,12 @@ describe('report.html in headless Chromium', { timeout: 180_000 }, () => {
     assert.equal(keyed.get('provenance/run_id')?.text, p.run_id);
     assert.equal(keyed.get('provenance/git_commit')?.text, p.git_commit);
     assert.equal(keyed.get('provenance/dataset_digest')?.text, p.dataset_digest);
-    for (const [name, digest] of Object.entries(p.model_digests)) assert.equal(keyed.get(`provenance/model_digest/${name}`)?.text, digest);
-    for (const [stage, seed] of Object.entries(p.seeds)) assert.equal(keyed.get(`provenance/seed/${stage}`)?.text, String(seed));
-    for (const model of report.evaluation?.models ?? []) assert.equal(keyed.get(`model/${model.name}/seed`)?.text, String(model.seed));
+    for (const [name, digest] of Object.entries(p.model_digests))
+      assert.equal(keyed.get(`provenance/model_digest/${name}`)?.text, digest);
+    for (const [stage, seed] of Object.entries(p.seeds))
+      assert.equal(keyed.get(`provenance/seed/${stage}`)?.text, String(seed));
+    for (const model of report.evaluation?.models ?? [])
+      assert.equal(keyed.get(`model/${model.name}/seed`)?.text, String(model.seed));
     const mining = report.hard_negatives;
     assert.ok(mining);
     assert.equal(keyed.get('mining/mined')?.text, String(mining.mined));
@@ -169,42 +179,46 @@ describe('report.html rendering', () => {
     assert.equal(renderReportHtml(report), renderReportHtml(await fixture()));
   });
 
-  test('HTML special characters in labels, group terms and texts are escaped, in the markup and in the browser', { timeout: 120_000 }, async () => {
-    const report = await fixture();
-    const hostile = `<script>alert("x")</script> 'q' & 한국어`;
-    const label = `<b>"TA"</b>`;
-    const model = report.evaluation?.models[0];
-    const example = report.hard_negatives?.examples[0];
-    const pair = report.audits[0]?.pairs[0];
-    assert.ok(model && example && pair);
-    const first = model.metrics.per_label[0];
-    assert.ok(first);
-    first.label = label;
-    model.metrics.labels[0] = label;
-    example.text = hostile;
-    pair.a = `남자 "a" <i>`;
-    const html = renderReportHtml(report);
-    assert.ok(!html.includes('<script'), 'no script element is produced');
-    assert.ok(!html.includes('<b>"TA"'), 'the label is not markup');
-    assert.ok(html.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &#39;q&#39; &amp; 한국어'));
-    assert.ok(html.includes('&lt;b&gt;&quot;TA&quot;&lt;/b&gt;'));
+  test(
+    'HTML special characters in labels, group terms and texts are escaped, in the markup and in the browser',
+    { timeout: 120_000 },
+    async () => {
+      const report = await fixture();
+      const hostile = `<script>alert("x")</script> 'q' & 한국어`;
+      const label = `<b>"TA"</b>`;
+      const model = report.evaluation?.models[0];
+      const example = report.hard_negatives?.examples[0];
+      const pair = report.audits[0]?.pairs[0];
+      assert.ok(model && example && pair);
+      const first = model.metrics.per_label[0];
+      assert.ok(first);
+      first.label = label;
+      model.metrics.labels[0] = label;
+      example.text = hostile;
+      pair.a = `남자 "a" <i>`;
+      const html = renderReportHtml(report);
+      assert.ok(!html.includes('<script'), 'no script element is produced');
+      assert.ok(!html.includes('<b>"TA"'), 'the label is not markup');
+      assert.ok(html.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &#39;q&#39; &amp; 한국어'));
+      assert.ok(html.includes('&lt;b&gt;&quot;TA&quot;&lt;/b&gt;'));
 
-    const dir = await tempDir('fairline-report-');
-    const path = join(dir, 'report.html');
-    await writeFile(path, html);
-    const session = await openBrowser();
-    try {
-      await session.page.goto(pathToFileURL(path).href);
-      const text = await session.page.innerText('body');
-      assert.ok(text.includes(hostile), 'the hostile text shows verbatim');
-      assert.ok(text.includes(`남자 "a" <i>`));
-      assert.equal(await session.page.locator('script').count(), 0);
-      assert.equal(await session.page.locator('b').count(), 0);
-      assert.equal(session.requests.length, 1);
-    } finally {
-      await session.close();
-    }
-  });
+      const dir = await tempDir('fairline-report-');
+      const path = join(dir, 'report.html');
+      await writeFile(path, html);
+      const session = await openBrowser();
+      try {
+        await session.page.goto(pathToFileURL(path).href);
+        const text = await session.page.innerText('body');
+        assert.ok(text.includes(hostile), 'the hostile text shows verbatim');
+        assert.ok(text.includes(`남자 "a" <i>`));
+        assert.equal(await session.page.locator('script').count(), 0);
+        assert.equal(await session.page.locator('b').count(), 0);
+        assert.equal(session.requests.length, 1);
+      } finally {
+        await session.close();
+      }
+    },
+  );
 
   test('nulls show as — with a reason', async () => {
     const report = await fixture();
@@ -213,8 +227,14 @@ describe('report.html rendering', () => {
     assert.ok(label);
     label.roc_auc = null;
     const html = renderReportHtml(report);
-    assert.match(html, /data-key="provenance\/git_commit" data-value="null"><span class="null">—<\/span> <span class="reason">\(not recorded: the run did not start from a git checkout\)/);
-    assert.match(html, /data-key="model\/baseline\/label\/TA\/roc_auc" data-value="null"><span class="null">—<\/span> <span class="reason">\(undefined: /);
+    assert.match(
+      html,
+      /data-key="provenance\/git_commit" data-value="null"><span class="null">—<\/span> <span class="reason">\(not recorded: the run did not start from a git checkout\)/,
+    );
+    assert.match(
+      html,
+      /data-key="model\/baseline\/label\/TA\/roc_auc" data-value="null"><span class="null">—<\/span> <span class="reason">\(undefined: /,
+    );
   });
 
   test('a report with no evaluation, no audits and no hard negatives still renders, saying what is missing', async () => {

@@ -19,7 +19,8 @@ describe('sweep chart', () => {
       xLabel: 'λ',
       yLabel: 'macro F1',
     });
-    // Default layout: width 420, height 240; plot from x 54, width 420 − 54 − 120 − 12 = 234; top 10, height 240 − 10 − 34 = 196.
+    // Default layout: width 420, height 240; plot from x 54, width 420 − 54 − 120 − 12 = 234; top 10, height 240 − 10 −
+    // 34 = 196.
     const [y0, y1] = [0.1 - 0.4 * 0.05, 0.5 + 0.4 * 0.05];
     const y = (v: number): number => Math.round((10 + (1 - (v - y0) / (y1 - y0)) * 196) * 10) / 10;
     assert.deepEqual(circles(svg), [
@@ -27,7 +28,11 @@ describe('sweep chart', () => {
       [54 + 117, y(0.4)],
       [54 + 234, y(0.3)],
     ]);
-    assert.match(svg, new RegExp(`<line x1="171" x2="171" y1="${y(0.1)}" y2="${y(0.5)}"`), 'the whisker spans low to high');
+    assert.match(
+      svg,
+      new RegExp(`<line x1="171" x2="171" y1="${y(0.1)}" y2="${y(0.5)}"`),
+      'the whisker spans low to high',
+    );
   });
 
   test('draws no point where a series has no value, and none of its whisker', () => {
@@ -43,7 +48,13 @@ describe('sweep chart', () => {
   });
 
   test('escapes the title, categories and series names, which come from user input', () => {
-    const svg = sweepChart({ title: '<t>', categories: ['a&b'], series: [{ name: '"s"', points: [{ value: 1 }] }], xLabel: 'x', yLabel: 'y' });
+    const svg = sweepChart({
+      title: '<t>',
+      categories: ['a&b'],
+      series: [{ name: '"s"', points: [{ value: 1 }] }],
+      xLabel: 'x',
+      yLabel: 'y',
+    });
     assert.match(svg, /&lt;t&gt;/);
     assert.match(svg, /a&amp;b/);
     assert.match(svg, /&quot;s&quot;/);

@@ -20,7 +20,13 @@ const BASE = {
   lr: 0.003,
   attentionDropout: null,
   scratch: { hidden: 64, dropout: 0.1 },
-  effectiveLoss: { mode: 'baseline', formula: 'L_total = L_all = BCE(P(y|x), y)', preset: null, values: {}, overrides: [] },
+  effectiveLoss: {
+    mode: 'baseline',
+    formula: 'L_total = L_all = BCE(P(y|x), y)',
+    preset: null,
+    values: {},
+    overrides: [],
+  },
 };
 
 describe('training configuration differences', () => {
@@ -37,12 +43,33 @@ describe('training configuration differences', () => {
   const cases: { name: string; other: Record<string, unknown>; keys: string[] }[] = [
     {
       name: 'models trained alike differ only in mode and the loss they minimise (the loss values restate the formula)',
-      other: { mode: 'debiased', effectiveLoss: { mode: 'debiased', formula: 'L_total = L_all + L_mask + λ·L_debias', preset: 'manual', values: { alpha: 0.7 }, overrides: [] } },
+      other: {
+        mode: 'debiased',
+        effectiveLoss: {
+          mode: 'debiased',
+          formula: 'L_total = L_all + L_mask + λ·L_debias',
+          preset: 'manual',
+          values: { alpha: 0.7 },
+          overrides: [],
+        },
+      },
       keys: ['effectiveLoss.formula', 'mode'],
     },
-    { name: 'another dropout or schedule is marked', other: { attentionDropout: 0, epochs: 10 }, keys: ['attentionDropout', 'epochs'] },
-    { name: 'hard negatives given to one model only are marked', other: { hardNegatives: { path: '/tmp/b/hn.jsonl', weight: 0.5 } }, keys: ['hardNegatives.given', 'hardNegatives.weight'] },
-    { name: 'other local paths alone are no difference', other: { trainFile: '/tmp/b/train.jsonl', outputDir: '/tmp/b/out' }, keys: [] },
+    {
+      name: 'another dropout or schedule is marked',
+      other: { attentionDropout: 0, epochs: 10 },
+      keys: ['attentionDropout', 'epochs'],
+    },
+    {
+      name: 'hard negatives given to one model only are marked',
+      other: { hardNegatives: { path: '/tmp/b/hn.jsonl', weight: 0.5 } },
+      keys: ['hardNegatives.given', 'hardNegatives.weight'],
+    },
+    {
+      name: 'other local paths alone are no difference',
+      other: { trainFile: '/tmp/b/train.jsonl', outputDir: '/tmp/b/out' },
+      keys: [],
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -64,7 +91,9 @@ describe('training configuration differences', () => {
 });
 
 async function reportWithDifferences(other: Record<string, unknown> = { attentionDropout: 0 }): Promise<Report> {
-  const report = reportSchema.parse(JSON.parse(await readFile(join(PROJECT_ROOT, 'test', 'fixtures', 'report', 'report.json'), 'utf8')));
+  const report = reportSchema.parse(
+    JSON.parse(await readFile(join(PROJECT_ROOT, 'test', 'fixtures', 'report', 'report.json'), 'utf8')),
+  );
   const [first, second] = report.evaluation!.models;
   first!.training = trainingOf(BASE);
   second!.training = trainingOf({ ...BASE, mode: 'debiased', ...other });
@@ -73,7 +102,7 @@ async function reportWithDifferences(other: Record<string, unknown> = { attentio
 }
 
 describe('the report and the closing lines', () => {
-  test('report.html marks each differing setting with every model\'s value and says the comparison is confounded', async () => {
+  test("report.html marks each differing setting with every model's value and says the comparison is confounded", async () => {
     const report = await reportWithDifferences();
     const html = renderReportHtml(report);
     assert.match(html, /Training configuration differences/);
@@ -81,19 +110,30 @@ describe('the report and the closing lines', () => {
     assert.match(html, /training differed in 2 settings: a difference in their numbers may come from any of them/);
   });
 
-  test('the closing lines give both models\' F1 and reactivity with intervals, the gate, and name a difference besides the method', async () => {
+  test("the closing lines give both models' F1 and reactivity with intervals, the gate, and name a difference besides the method", async () => {
     const report = await reportWithDifferences();
     const lines = closingLines(report).join('\n');
     const [reference, model] = report.evaluation!.models;
-    assert.match(lines, new RegExp(`${model!.name} vs ${reference!.name}: macro F1 ${reference!.metrics.macro_f1.toFixed(3)} → ${model!.metrics.macro_f1.toFixed(3)}`));
+    assert.match(
+      lines,
+      new RegExp(
+        `${model!.name} vs ${reference!.name}: macro F1 ${reference!.metrics.macro_f1.toFixed(3)} → ${model!.metrics.macro_f1.toFixed(3)}`,
+      ),
+    );
     assert.match(lines, /\|reactivity\| \(.*, mean over labels, 95% CI\): \d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\] → /);
-    assert.match(lines, /trained differently besides the method \(mode "baseline" → "debiased"\): attentionDropout null → 0\./);
+    assert.match(
+      lines,
+      /trained differently besides the method \(mode "baseline" → "debiased"\): attentionDropout null → 0\./,
+    );
     assert.match(lines, /^Gate on /m);
   });
 
   test('models that differ only in the method are said to be trained alike', async () => {
     const lines = closingLines(await reportWithDifferences({})).join('\n');
-    assert.match(lines, /trained alike except for the method \(mode "baseline" → "debiased"\): same data, schedule and dropout\./);
+    assert.match(
+      lines,
+      /trained alike except for the method \(mode "baseline" → "debiased"\): same data, schedule and dropout\./,
+    );
     assert.doesNotMatch(lines, /besides the method/);
   });
 });

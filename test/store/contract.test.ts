@@ -161,7 +161,10 @@ const behaviours: { name: string; run(b: Backend): Promise<void> }[] = [
       assert.equal(ref.uri, store.uriOf(key));
       const { modifiedAt, ...info } = (await store.head(key))!;
       assert.deepEqual(info, { key, uri: store.uriOf(key), bytes: Buffer.byteLength(body), sha256: sha256(body) });
-      assert.ok(modifiedAt !== undefined && modifiedAt >= before && modifiedAt <= Date.now() + 60_000, `modifiedAt ${modifiedAt}`);
+      assert.ok(
+        modifiedAt !== undefined && modifiedAt >= before && modifiedAt <= Date.now() + 60_000,
+        `modifiedAt ${modifiedAt}`,
+      );
     },
   },
   {
@@ -185,7 +188,10 @@ const behaviours: { name: string; run(b: Backend): Promise<void> }[] = [
       const ref = await store.putAt(key, { bytes: 'odd name' }, { kind: 'text' });
       assert.equal(store.keyOf(ref.uri), key);
       assert.equal((await store.read(ref)).toString(), 'odd name');
-      assert.deepEqual((await store.list(`${key.slice(0, key.lastIndexOf('/'))}/`)).map((info) => info.key), [key]);
+      assert.deepEqual(
+        (await store.list(`${key.slice(0, key.lastIndexOf('/'))}/`)).map((info) => info.key),
+        [key],
+      );
     },
   },
   {
@@ -228,7 +234,11 @@ const behaviours: { name: string; run(b: Backend): Promise<void> }[] = [
     async run({ offline, assertOfflineUntouched }) {
       for (const key of UNSAFE_KEYS) {
         const label = JSON.stringify(key);
-        await assert.rejects(offline.putAt(key, { bytes: 'x' }, { kind: 'text' }), ArtifactKeyInvalid, `putAt ${label}`);
+        await assert.rejects(
+          offline.putAt(key, { bytes: 'x' }, { kind: 'text' }),
+          ArtifactKeyInvalid,
+          `putAt ${label}`,
+        );
         await assert.rejects(offline.head(key), ArtifactKeyInvalid, `head ${label}`);
         await assert.rejects(offline.delete(key), ArtifactKeyInvalid, `delete ${label}`);
         assert.throws(() => offline.uriOf(key), ArtifactKeyInvalid, `uriOf ${label}`);
@@ -291,13 +301,17 @@ const behaviours: { name: string; run(b: Backend): Promise<void> }[] = [
     name: 'list returns the objects under a prefix sorted by key, with their digests',
     async run({ store }) {
       const folder = freshKey('list');
-      for (const name of ['b', 'a/2', 'a/1', 'c']) await store.putAt(`${folder}/${name}`, { bytes: name }, { kind: 'text' });
+      for (const name of ['b', 'a/2', 'a/1', 'c'])
+        await store.putAt(`${folder}/${name}`, { bytes: name }, { kind: 'text' });
       const listed = await store.list(`${folder}/`);
       assert.deepEqual(
         listed.map((info) => [info.key, info.sha256, info.bytes]),
         ['a/1', 'a/2', 'b', 'c'].map((name) => [`${folder}/${name}`, sha256(name), name.length]),
       );
-      assert.deepEqual((await store.list(`${folder}/a/`)).map((info) => info.key), [`${folder}/a/1`, `${folder}/a/2`]);
+      assert.deepEqual(
+        (await store.list(`${folder}/a/`)).map((info) => info.key),
+        [`${folder}/a/1`, `${folder}/a/2`],
+      );
       assert.deepEqual(await store.list(`${folder}/none/`), []);
       const all = (await store.list('')).map((info) => info.key);
       assert.ok(all.includes(`${folder}/c`));

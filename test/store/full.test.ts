@@ -69,7 +69,11 @@ const backends: { name: string; open(dir: string): Promise<ArtifactStore> }[] = 
     name: 'MinIO through the S3 store',
     async open(dir) {
       const credentials = { accessKeyId: 'AKFAIRLINETEST0001', secretAccessKey: randomBytes(20).toString('hex') };
-      const minio: MinioServer = await startMinio({ dataDir: join(dir, 'minio'), accessKey: credentials.accessKeyId, secretKey: credentials.secretAccessKey });
+      const minio: MinioServer = await startMinio({
+        dataDir: join(dir, 'minio'),
+        accessKey: credentials.accessKeyId,
+        secretKey: credentials.secretAccessKey,
+      });
       releases.push(() => minio.stop());
       const store = createS3Store({ uri: 's3://fairline-full-test/runs', endpoint: minio.endpoint, credentials });
       await store.ensureBucket();

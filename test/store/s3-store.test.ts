@@ -65,7 +65,9 @@ test('a 64 MiB file round-trips through a multipart upload with its digest', asy
   assert.equal(ref.bytes, BIG_BYTES);
 
   // A multipart object's ETag ends in -<part count>: proof it did not go up as one PutObject.
-  const raw = await store.client.send(new HeadObjectCommand({ Bucket: store.bucket, Key: store.objectKey('big/model.bin') }));
+  const raw = await store.client.send(
+    new HeadObjectCommand({ Bucket: store.bucket, Key: store.objectKey('big/model.bin') }),
+  );
   assert.match(raw.ETag ?? '', new RegExp(`-${Math.ceil(BIG_BYTES / PART_SIZE)}"?$`));
   assert.equal(raw.Metadata?.sha256, expected.sha256);
 
@@ -110,7 +112,8 @@ for (const { label, size, command } of [
       const results = await Promise.allSettled(bodies.map((bytes) => store.putAt(key, { bytes }, { kind: 'blob' })));
       const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
       assert.equal(winners.length, 1, 'exactly one writer wins');
-      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof ArtifactConflict, String(r.reason));
+      for (const r of results)
+        if (r.status === 'rejected') assert.ok(r.reason instanceof ArtifactConflict, String(r.reason));
       assert.equal(
         refusals.filter((refusal) => refusal === `${command}:PreconditionFailed`).length,
         WRITERS - 1,
@@ -132,12 +135,20 @@ test('list pages through more than 1000 objects', async () => {
   // Seeded with plain PutObjects (what putAt sends, minus its HEAD and condition) to keep this quick.
   const seed = (key: string): Promise<unknown> =>
     store.client.send(
-      new PutObjectCommand({ Bucket: store.bucket, Key: store.objectKey(key), Body: key, Metadata: { sha256: sha256Of(key) } }),
+      new PutObjectCommand({
+        Bucket: store.bucket,
+        Key: store.objectKey(key),
+        Body: key,
+        Metadata: { sha256: sha256Of(key) },
+      }),
     );
   for (let i = 0; i < names.length; i += 100) await Promise.all(names.slice(i, i + 100).map(seed));
   const listed = await store.list('many/');
   assert.equal(listed.length, names.length);
-  assert.deepEqual(listed.map((info) => info.key), names);
+  assert.deepEqual(
+    listed.map((info) => info.key),
+    names,
+  );
   assert.equal(listed[1004]?.sha256, sha256Of('many/1004'));
 });
 
@@ -145,21 +156,25 @@ test('a source file that changes while it uploads is refused and nothing is stor
   const source = join(scratch, 'changing.bin');
   await copyFile(bigFile, source);
   let changed = false;
-  const upload = store.putAt('changing/model.bin', { path: source }, {
-    kind: 'model',
-    onProgress: () => {
-      if (changed) return;
-      changed = true;
-      // When the first part is acknowledged at most six of eight parts have been read, so the
-      // last MiB is still ahead of the reader: it will upload bytes the digest never saw.
-      const handle = openSync(source, 'r+');
-      try {
-        writeSync(handle, randomBytes(MiB), 0, MiB, BIG_BYTES - MiB);
-      } finally {
-        closeSync(handle);
-      }
+  const upload = store.putAt(
+    'changing/model.bin',
+    { path: source },
+    {
+      kind: 'model',
+      onProgress: () => {
+        if (changed) return;
+        changed = true;
+        // When the first part is acknowledged at most six of eight parts have been read, so the
+        // last MiB is still ahead of the reader: it will upload bytes the digest never saw.
+        const handle = openSync(source, 'r+');
+        try {
+          writeSync(handle, randomBytes(MiB), 0, MiB, BIG_BYTES - MiB);
+        } finally {
+          closeSync(handle);
+        }
+      },
     },
-  });
+  );
   await assert.rejects(upload, ArtifactConflict);
   assert.ok(changed);
   assert.equal(await store.head('changing/model.bin'), undefined, 'CompleteMultipartUpload was never sent');
@@ -186,15 +201,19 @@ test('an upload cut off by a crashed server is StoreUnavailable and leaves no pa
   // 5-8 not yet sent, so CompleteMultipartUpload can never have been reached.
   let killed = false;
   const started = Date.now();
-  const upload = crashStore.putAt('crash/model.bin', { path: bigFile }, {
-    kind: 'model',
-    onProgress: (uploaded) => {
-      if (!killed && uploaded > 0) {
-        killed = true;
-        server.process.kill('SIGKILL');
-      }
+  const upload = crashStore.putAt(
+    'crash/model.bin',
+    { path: bigFile },
+    {
+      kind: 'model',
+      onProgress: (uploaded) => {
+        if (!killed && uploaded > 0) {
+          killed = true;
+          server.process.kill('SIGKILL');
+        }
+      },
     },
-  });
+  );
   await assert.rejects(upload, (error: unknown) => {
     assert.ok(error instanceof StoreUnavailable, `expected StoreUnavailable, got ${inspect(error)}`);
     assert.equal(error.retryable, true);
@@ -217,11 +236,23 @@ test('errors name what failed but never the credentials', async () => {
   const cases: { what: string; store: S3ArtifactStore; expect: new (...args: never[]) => FairlineError }[] = [
     {
       what: 'a wrong secret key',
-      store: createS3Store({ uri: BUCKET_URI, endpoint: minio.endpoint, credentials: { ...credentials, secretAccessKey: wrongSecret } }),
+      store: createS3Store({
+        uri: BUCKET_URI,
+        endpoint: minio.endpoint,
+        credentials: { ...credentials, secretAccessKey: wrongSecret },
+      }),
       expect: StorePermissionDenied,
     },
-    { what: 'a server that is not running', store: createS3Store({ uri: BUCKET_URI, endpoint: deadEndpoint, credentials }), expect: StoreUnavailable },
-    { what: 'a bucket that does not exist', store: createS3Store({ uri: 's3://no-such-bucket-here', endpoint: minio.endpoint, credentials }), expect: StoreBucketMissing },
+    {
+      what: 'a server that is not running',
+      store: createS3Store({ uri: BUCKET_URI, endpoint: deadEndpoint, credentials }),
+      expect: StoreUnavailable,
+    },
+    {
+      what: 'a bucket that does not exist',
+      store: createS3Store({ uri: 's3://no-such-bucket-here', endpoint: minio.endpoint, credentials }),
+      expect: StoreBucketMissing,
+    },
   ];
   for (const { what, store: failing, expect } of cases) {
     try {
@@ -231,7 +262,9 @@ test('errors name what failed but never the credentials', async () => {
       );
       assert.ok(error instanceof expect, `${what}: expected ${expect.name}, got ${inspect(error)}`);
       // Everything a log line, a Temporal failure or a debugger could show of the error.
-      const shown = [String(error), JSON.stringify(error), inspect(error, { depth: Infinity, showHidden: true })].join('\n');
+      const shown = [String(error), JSON.stringify(error), inspect(error, { depth: Infinity, showHidden: true })].join(
+        '\n',
+      );
       for (const secret of [credentials.secretAccessKey, wrongSecret, credentials.accessKeyId]) {
         assert.equal(shown.includes(secret), false, `${what}: the error shows a credential:\n${shown}`);
       }
@@ -251,7 +284,9 @@ test('objects are stored with the content type of their name: report.html opens 
   ];
   for (const { name, type } of cases) {
     const ref = await store.put({ bytes: `content of ${name}` }, { kind: 'test', name });
-    const head = await store.client.send(new HeadObjectCommand({ Bucket: store.bucket, Key: store.objectKey(store.keyOf(ref.uri)) }));
+    const head = await store.client.send(
+      new HeadObjectCommand({ Bucket: store.bucket, Key: store.objectKey(store.keyOf(ref.uri)) }),
+    );
     assert.equal(head.ContentType, type, name);
   }
 });

@@ -30,7 +30,9 @@ describe('the Temporal Web UI of the dev server', { timeout: 240_000 }, () => {
     const dir = await tempDir('fairline-ui-');
     const input = join(dir, 'input.txt');
     await writeFile(input, 'hello from the UI test\n');
-    handle = await engine.start(`name: ${pipeline}\nstages:\n  - { id: fetch, uses: download, with: { url: "${pathToFileURL(input).href}" } }\n`);
+    handle = await engine.start(
+      `name: ${pipeline}\nstages:\n  - { id: fetch, uses: download, with: { url: "${pathToFileURL(input).href}" } }\n`,
+    );
     assert.equal((await engine.outcome(handle)).status, 'succeeded');
     session = await openBrowser();
   });
@@ -53,7 +55,8 @@ describe('the Temporal Web UI of the dev server', { timeout: 240_000 }, () => {
         await row.first().waitFor({ timeout: RELOAD_EVERY_MS });
         break;
       } catch (error) {
-        if (Date.now() > deadline) throw new Error(`${handle.workflowId} never appeared in ${listUrl}`, { cause: error });
+        if (Date.now() > deadline)
+          throw new Error(`${handle.workflowId} never appeared in ${listUrl}`, { cause: error });
       }
     }
     const listText = await page.innerText('body');
@@ -64,7 +67,11 @@ describe('the Temporal Web UI of the dev server', { timeout: 240_000 }, () => {
     await row.first().click();
     const { runId } = await handle.describe();
     await page.waitForURL((url) => url.pathname.includes(runId), { timeout: UI_TIMEOUT_MS });
-    await page.getByRole('link', { name: 'Search Attributes' }).or(page.getByRole('tab', { name: 'Search Attributes' })).first().click();
+    await page
+      .getByRole('link', { name: 'Search Attributes' })
+      .or(page.getByRole('tab', { name: 'Search Attributes' }))
+      .first()
+      .click();
     // The tab shows the attributes as JSON: "FairlinePipeline": "ui-…".
     const expected = { [SA.pipeline.name]: pipeline, [SA.status.name]: 'succeeded', [SA.trigger.name]: 'cli' };
     await page.getByText(`"${SA.pipeline.name}": "${pipeline}"`).first().waitFor({ timeout: UI_TIMEOUT_MS });
@@ -78,13 +85,19 @@ describe('the Temporal Web UI of the dev server', { timeout: 240_000 }, () => {
   test('the workflow link fairline prints opens the run in the UI', async () => {
     const config = { ...engine.config, temporal: { ...engine.config.temporal, uiUrl: uiUrl() } };
     await session.page.goto(workflowUrl(config, handle.workflowId));
-    await session.page.getByRole('heading', { name: handle.workflowId }).or(session.page.getByText(handle.workflowId)).first().waitFor({ timeout: UI_TIMEOUT_MS });
+    await session.page
+      .getByRole('heading', { name: handle.workflowId })
+      .or(session.page.getByText(handle.workflowId))
+      .first()
+      .waitFor({ timeout: UI_TIMEOUT_MS });
   });
 
   // Runs last: it checks the requests of every page the tests above opened.
   test('every request the UI made went to the local dev server, never the internet', () => {
     const local = new URL(uiUrl()).origin;
-    const elsewhere = session.requests.filter((r) => !r.url.startsWith('data:') && !r.url.startsWith('blob:') && new URL(r.url).origin !== local);
+    const elsewhere = session.requests.filter(
+      (r) => !r.url.startsWith('data:') && !r.url.startsWith('blob:') && new URL(r.url).origin !== local,
+    );
     assert.deepEqual(elsewhere, []);
     assert.ok(session.requests.length > 0);
   });

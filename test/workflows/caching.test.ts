@@ -47,7 +47,10 @@ describe('stage caching', () => {
     assert.equal(second.status, 'succeeded');
     assert.deepEqual(scheduledStages(second.history), [], 'no runStage activity in the second history');
     assert.ok(second.progress.stages.every((s) => s.status === 'cached' && s.cached));
-    assert.deepEqual(second.progress.stages.map((s) => s.outputs), first.progress.stages.map((s) => s.outputs));
+    assert.deepEqual(
+      second.progress.stages.map((s) => s.outputs),
+      first.progress.stages.map((s) => s.outputs),
+    );
   });
 
   test('--no-cache recomputes every stage', async () => {
@@ -107,7 +110,11 @@ describe('stage caching across code changes', () => {
       const first = await before.run(pipeline(http, 'code', 'alpha\n'));
       assert.deepEqual(scheduledStages(first.history).sort(), ['a', 'b', 'c', 'd']);
       await before.close();
-      afterEdit = await startEngine({ stages: testStages('2'.repeat(64)), stageTypes: testStageTypes, storeDir: before.storeDir });
+      afterEdit = await startEngine({
+        stages: testStages('2'.repeat(64)),
+        stageTypes: testStageTypes,
+        storeDir: before.storeDir,
+      });
       const second = await afterEdit.run(pipeline(http, 'code', 'alpha\n'));
       assert.equal(second.status, 'succeeded');
       assert.deepEqual(scheduledStages(second.history), ['b', 'c']);

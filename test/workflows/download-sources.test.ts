@@ -20,7 +20,11 @@ describe('the download stage’s sources', () => {
 
   before(async () => {
     minio = await startMinio({ dataDir: await tempDir('fairline-minio-'), accessKey: ACCESS, secretKey: SECRET });
-    bucket = createS3Store({ uri: 's3://source-data', endpoint: minio.endpoint, credentials: { accessKeyId: ACCESS, secretAccessKey: SECRET } });
+    bucket = createS3Store({
+      uri: 's3://source-data',
+      endpoint: minio.endpoint,
+      credentials: { accessKeyId: ACCESS, secretAccessKey: SECRET },
+    });
     await bucket.ensureBucket();
     http = await startHttpSource();
     // The worker's S3 client takes its credentials from the environment, as in production.

@@ -32,7 +32,10 @@ stages:
     const right = spans.get('right')!;
     const top = spans.get('top')!;
     const bottom = spans.get('bottom')!;
-    assert.ok(left.start < right.end && right.start < left.end, `left ${JSON.stringify(left)} and right ${JSON.stringify(right)} overlap`);
+    assert.ok(
+      left.start < right.end && right.start < left.end,
+      `left ${JSON.stringify(left)} and right ${JSON.stringify(right)} overlap`,
+    );
     assert.ok(top.end <= Math.min(left.start, right.start), 'top finishes before the middle starts');
     assert.ok(bottom.start >= Math.max(left.end, right.end), 'bottom starts after both middle stages');
   });
@@ -54,7 +57,10 @@ stages:
     let found: string[] = [];
     for (let i = 0; i < 50 && found.length === 0; i++) {
       found = [];
-      for await (const w of engine.client.workflow.list({ query: `FairlinePipeline = "searchable" AND FairlineStatus = "succeeded" AND FairlineStage = "fetch-train"` })) found.push(w.workflowId);
+      for await (const w of engine.client.workflow.list({
+        query: `FairlinePipeline = "searchable" AND FairlineStatus = "succeeded" AND FairlineStage = "fetch-train"`,
+      }))
+        found.push(w.workflowId);
       if (found.length === 0) await new Promise((r) => setTimeout(r, 200));
     }
     assert.deepEqual(found, [handle.workflowId]);
@@ -81,7 +87,10 @@ stages:
     const outcome = await engine.run(missingPipeline(http));
     assert.equal(outcome.status, 'failed');
     assert.equal(http.hits.get('/missing/nothing.txt'), 1, 'no retry after a 404');
-    assert.match(outcome.error!.cause!.message, /stage "data" failed: download of .*\/missing\/nothing\.txt failed with HTTP 404/);
+    assert.match(
+      outcome.error!.cause!.message,
+      /stage "data" failed: download of .*\/missing\/nothing\.txt failed with HTTP 404/,
+    );
     const byId = new Map(outcome.progress.stages.map((s) => [s.id, s]));
     assert.equal(byId.get('data')!.status, 'failed');
     assert.equal(byId.get('after')!.status, 'skipped');
@@ -102,7 +111,10 @@ stages:
     with: { url: "${http.url('/files/pinned.txt')}", sha256: "${'a'.repeat(64)}" }
 `);
     assert.equal(outcome.status, 'failed');
-    assert.match(outcome.error!.cause!.message, new RegExp(`pins ${'a'.repeat(64)}, the download hashes to [0-9a-f]{64}`));
+    assert.match(
+      outcome.error!.cause!.message,
+      new RegExp(`pins ${'a'.repeat(64)}, the download hashes to [0-9a-f]{64}`),
+    );
     assert.equal(http.hits.get('/files/pinned.txt'), 1);
   });
 });
@@ -137,7 +149,10 @@ describe('cancelling a run', () => {
     assert.equal(byId.get('trickle'), 'cancelled');
     assert.equal(byId.get('after'), 'cancelled');
     const events = outcome.history.events ?? [];
-    assert.ok(events.some((e) => e.activityTaskCanceledEventAttributes), 'the stage activity acknowledged the cancellation');
+    assert.ok(
+      events.some((e) => e.activityTaskCanceledEventAttributes),
+      'the stage activity acknowledged the cancellation',
+    );
     assert.equal(http.hits.get('/files/never.txt'), undefined);
     assert.ok(outcome.progress.manifest, 'a cancelled run still writes its manifest');
   });

@@ -35,19 +35,28 @@ const verdictType: StageType = {
   description: 'Judge, and publish the score and the verdict (test plugin)',
   with: verdictWith,
   outputs: { finding: 'artifact', score: 'scalar', passed: 'scalar' },
-  publish: { searchAttributes: { score: 'FairlineReactivity', passed: 'FairlineGatePassed', finding: 'FairlineModelDigest' }, memo: { finding: 'finding' } },
+  publish: {
+    searchAttributes: { score: 'FairlineReactivity', passed: 'FairlineGatePassed', finding: 'FairlineModelDigest' },
+    memo: { finding: 'finding' },
+  },
   defaults: STAGE_TYPES.download!.defaults,
 };
 const verdict: StageImplementation = async (input, context) => {
   const { pass, score, crash } = verdictWith.parse(input);
   if (crash) throw new JudgeCrashed();
-  const outputs = { finding: await context.store.put({ bytes: `score ${score}\n` }, { kind: 'finding', name: 'finding.txt' }), score, passed: pass };
+  const outputs = {
+    finding: await context.store.put({ bytes: `score ${score}\n` }, { kind: 'finding', name: 'finding.txt' }),
+    score,
+    passed: pass,
+  };
   if (!pass) throw new VerdictFailed(outputs);
   return outputs;
 };
 
 const collectWith = z.object({ finding: artifactRefSchema }).strict();
-const collect: StageImplementation = async (input, context) => ({ text: (await context.store.read(collectWith.parse(input).finding)).toString() });
+const collect: StageImplementation = async (input, context) => ({
+  text: (await context.store.read(collectWith.parse(input).finding)).toString(),
+});
 const collectType = (alwaysRuns: boolean): StageType => ({
   name: alwaysRuns ? 'summarize' : 'deploy',
   version: '1',
@@ -116,7 +125,9 @@ describe('stage outputs the run publishes', () => {
   });
 
   test('a stage that always runs is skipped when a need failed without findings', async () => {
-    const outcome = await engine.run(pipeline('publish-crash', '{ pass: true, score: 0, crash: true }'), { noCache: true });
+    const outcome = await engine.run(pipeline('publish-crash', '{ pass: true, score: 0, crash: true }'), {
+      noCache: true,
+    });
     assert.equal(outcome.status, 'failed');
     assert.equal(outcome.error!.cause instanceof ApplicationFailure && outcome.error!.cause.type, 'StageFailed');
     const byId = Object.fromEntries(outcome.progress.stages.map((s) => [s.id, s]));

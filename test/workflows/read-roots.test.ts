@@ -18,7 +18,9 @@ function historyText(history: temporal.api.history.v1.IHistory): string {
   return out.join('\n');
 }
 
-const PASSWD_LINES = readFileSync('/etc/passwd', 'utf8').split('\n').filter((line) => line.length >= 8);
+const PASSWD_LINES = readFileSync('/etc/passwd', 'utf8')
+  .split('\n')
+  .filter((line) => line.length >= 8);
 
 describe('a pipeline naming a file outside the readable roots', () => {
   let engine: Engine;
@@ -27,8 +29,14 @@ describe('a pipeline naming a file outside the readable roots', () => {
   after(async () => engine?.close());
 
   const cases = [
-    { name: 'a download of file:///etc/passwd', yaml: 'name: steal\nstages:\n  - { id: grab, uses: download, with: { url: "file:///etc/passwd" } }\n' },
-    { name: 'a relative path climbing to /etc/passwd', yaml: 'name: climb\nstages:\n  - { id: grab, uses: download, with: { url: "../../../../../../../../etc/passwd" } }\n' },
+    {
+      name: 'a download of file:///etc/passwd',
+      yaml: 'name: steal\nstages:\n  - { id: grab, uses: download, with: { url: "file:///etc/passwd" } }\n',
+    },
+    {
+      name: 'a relative path climbing to /etc/passwd',
+      yaml: 'name: climb\nstages:\n  - { id: grab, uses: download, with: { url: "../../../../../../../../etc/passwd" } }\n',
+    },
     {
       name: 'a dataset stage parsing /etc/passwd',
       yaml: 'name: parse\nstages:\n  - id: grab\n    uses: dataset\n    with: { format: csv, url: "file:///etc/passwd", mapping: { text: root, label: { column: x, classes: [a, b] } } }\n',
@@ -45,16 +53,27 @@ describe('a pipeline naming a file outside the readable roots', () => {
       assert.equal(outcome.status, 'failed');
       const stage = outcome.progress.stages[0]!;
       assert.equal(stage.status, 'failed');
-      assert.match(stage.error ?? '', /refused to read .*etc\/passwd: a local stack reads only the project, the pipeline's folder and data-mirror folders .*FAIRLINE_READ_ROOTS/);
+      assert.match(
+        stage.error ?? '',
+        /refused to read .*etc\/passwd: a local stack reads only the project, the pipeline's folder and data-mirror folders .*FAIRLINE_READ_ROOTS/,
+      );
       const activity = outcome.error?.cause?.cause;
-    assert.ok(activity instanceof ActivityFailure);
-    const cause = activity.cause;
+      assert.ok(activity instanceof ActivityFailure);
+      const cause = activity.cause;
       assert.ok(cause instanceof ApplicationFailure);
       assert.equal(cause.type, 'ReadRefused');
       assert.equal(cause.nonRetryable, true);
       const events = outcome.history.events ?? [];
-      const stageScheduled = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runStage').map((e) => String(e.eventId)));
-      const started = events.filter((e) => e.activityTaskStartedEventAttributes && stageScheduled.has(String(e.activityTaskStartedEventAttributes.scheduledEventId)));
+      const stageScheduled = new Set(
+        events
+          .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runStage')
+          .map((e) => String(e.eventId)),
+      );
+      const started = events.filter(
+        (e) =>
+          e.activityTaskStartedEventAttributes &&
+          stageScheduled.has(String(e.activityTaskStartedEventAttributes.scheduledEventId)),
+      );
       assert.equal(started.length, 1, 'one stage activity');
       assert.equal(started[0]!.activityTaskStartedEventAttributes!.attempt, 1, 'on its first attempt');
       const text = historyText(outcome.history);

@@ -1,5 +1,6 @@
 """Puts the repository root on sys.path, so the tests import the `trainer` package as
 `python -m trainer` does (pytest runs them from trainer/tests without an __init__.py)."""
+
 import sys
 from pathlib import Path
 

@@ -1,5 +1,6 @@
 """Helpers of the trainer tests: the demo data as canonical JSONL, and ways to run the trainer's
 command line in-process (events parsed) or as a real subprocess."""
+
 from __future__ import annotations
 
 import io
@@ -25,8 +26,9 @@ def demo_rows(split: str, multiclass: bool = False) -> list[dict]:
     rows = []
     for i, r in enumerate(json.loads((DEMO / f"{split}.json").read_text(encoding="utf-8"))):
         labels = r["labels"].index(1) if multiclass else r["labels"]
-        rows.append({"id": f"{split}-{i}", "text": r["sentence"], "labels": labels,
-                     "entities": lexicon_spans(r["sentence"])})
+        rows.append(
+            {"id": f"{split}-{i}", "text": r["sentence"], "labels": labels, "entities": lexicon_spans(r["sentence"])}
+        )
     return rows
 
 
@@ -35,9 +37,17 @@ def demo_config(tmp_path: Path, multiclass: bool = False, **overrides) -> dict:
     suffix = "-mc" if multiclass else ""
     train = write_jsonl(tmp_path / f"train{suffix}.jsonl", demo_rows("train", multiclass))
     valid = write_jsonl(tmp_path / f"valid{suffix}.jsonl", demo_rows("test", multiclass))
-    config = {"trainFile": str(train), "validationFile": str(valid), "outputDir": str(tmp_path / "out"),
-              "lr": 1e-3, "epochs": 1, "batchSize": 16, "maxLength": 32, "logEvery": 0,
-              "scratch": {"hidden": 32, "layers": 2, "heads": 2, "intermediate": 64, "vocabSize": 400}}
+    config = {
+        "trainFile": str(train),
+        "validationFile": str(valid),
+        "outputDir": str(tmp_path / "out"),
+        "lr": 1e-3,
+        "epochs": 1,
+        "batchSize": 16,
+        "maxLength": 32,
+        "logEvery": 0,
+        "scratch": {"hidden": 32, "layers": 2, "heads": 2, "intermediate": 64, "vocabSize": 400},
+    }
     return {**config, **overrides}
 
 
@@ -74,5 +84,12 @@ def trainer_command(*args: str) -> list[str]:
 
 def spawn(*args: str, env: dict | None = None, stdin=None) -> subprocess.Popen:
     """`python -m trainer ARGS` from the repository root, stdout and stderr piped."""
-    return subprocess.Popen(trainer_command(*args), cwd=ROOT, stdin=stdin, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        trainer_command(*args),
+        cwd=ROOT,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )

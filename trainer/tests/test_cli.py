@@ -1,4 +1,5 @@
 """The real process: `python -m trainer train` as the TypeScript train stage spawns it."""
+
 import json
 import signal
 import subprocess
@@ -31,8 +32,9 @@ def test_a_bad_config_exits_2_with_one_error_event_and_nothing_else_on_stdout(tm
     proc = spawn("train", "--config", str(config))
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 2
-    assert events_of(stdout) == [{"event": "error", "kind": "config", "key": "lerningRate",
-                                  "message": "unknown config key 'lerningRate'"}]
+    assert events_of(stdout) == [
+        {"event": "error", "kind": "config", "key": "lerningRate", "message": "unknown config key 'lerningRate'"}
+    ]
     assert "lerningRate" in stderr
 
 
@@ -50,13 +52,18 @@ def test_sigterm_during_training_writes_a_checkpoint_and_exits_143_and_the_run_r
     checkpoint, stopped = events[-2], events[-1]
     last_step = [e for e in events if e["event"] == "step"][-1]["step"]
     assert last_step < 120, "the run stopped early"
-    assert checkpoint == {"event": "checkpoint", "path": checkpoint["path"], "step": last_step,
-                          "epoch": checkpoint["epoch"]}
+    assert checkpoint == {
+        "event": "checkpoint",
+        "path": checkpoint["path"],
+        "step": last_step,
+        "epoch": checkpoint["epoch"],
+    }
     assert stopped == {"event": "stopped", "signal": "SIGTERM", "step": last_step, "checkpoint": checkpoint["path"]}
     assert (tmp_path / "out" / "checkpoints" / f"step-{last_step}" / "trainer_state.pt").is_file()
 
-    resumed = train_in_process({**config, "outputDir": str(tmp_path / "resumed")}, tmp_path,
-                               resume=checkpoint["path"], name="resume.json")
+    resumed = train_in_process(
+        {**config, "outputDir": str(tmp_path / "resumed")}, tmp_path, resume=checkpoint["path"], name="resume.json"
+    )
     assert resumed.code == 0, resumed.last
     assert resumed.of("step")[0]["step"] == last_step + 1
     uninterrupted = train_in_process({**config, "outputDir": str(tmp_path / "whole")}, tmp_path, name="whole.json")

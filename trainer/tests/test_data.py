@@ -1,10 +1,11 @@
 """Rows, entity-token masks, x̂, and the seeded length-grouped batches."""
+
 import json
 
 import pytest
 import torch
 
-from trainer.data import (LabelSpec, Row, collate, encode, entity_token_mask, epoch_batches, label_spec, read_rows)
+from trainer.data import LabelSpec, Row, collate, encode, entity_token_mask, epoch_batches, label_spec, read_rows
 from trainer.errors import DataError
 from trainer.modeling import train_wordpiece
 
@@ -18,8 +19,9 @@ def tokenizer():
 
 
 def rows_of(dicts):
-    return [Row(d["id"], d["text"], d["labels"], [(e["start"], e["end"], e["type"]) for e in d["entities"]])
-            for d in dicts]
+    return [
+        Row(d["id"], d["text"], d["labels"], [(e["start"], e["end"], e["type"]) for e in d["entities"]]) for d in dicts
+    ]
 
 
 def test_x_hat_differs_from_x_exactly_at_the_entity_tokens_and_x_is_left_untouched(tokenizer):
@@ -58,10 +60,21 @@ def test_entity_token_mask_uses_overlap_and_skips_special_and_empty_tokens():
 
 
 def test_ner_mask_spans_in_meta_win_over_entities(tmp_path):
-    row = {"id": "a", "text": "김철수는 서울에 갔다", "labels": [0, 1], "entities": [{"start": 5, "end": 7, "type": "LC"}],
-           "meta": {"masked": {"text": "[MASK]는 서울에 갔다", "offsets": [],
-                               "spans": [{"start": 0, "end": 3, "type": "PS", "source": "morph",
-                                          "maskStart": 0, "maskEnd": 6, "masks": 1}]}}}
+    row = {
+        "id": "a",
+        "text": "김철수는 서울에 갔다",
+        "labels": [0, 1],
+        "entities": [{"start": 5, "end": 7, "type": "LC"}],
+        "meta": {
+            "masked": {
+                "text": "[MASK]는 서울에 갔다",
+                "offsets": [],
+                "spans": [
+                    {"start": 0, "end": 3, "type": "PS", "source": "morph", "maskStart": 0, "maskEnd": 6, "masks": 1}
+                ],
+            }
+        },
+    }
     (rows,) = [read_rows(write_jsonl(tmp_path / "r.jsonl", [row]))]
     assert rows[0].spans == [(0, 3, "PS")]
 
@@ -76,13 +89,18 @@ def test_batches_are_seeded_cover_every_row_once_and_group_by_length():
     assert spread(first) < spread(epoch_batches(lengths, 8, seed=42, epoch=0, group_by_length=False)) / 4
 
 
-@pytest.mark.parametrize("line,message", [
-    ("{not json", "invalid JSON"),
-    ('{"id": "x", "text": "t"}', "labels must be"),
-    ('{"id": "x", "text": "", "labels": [1]}', "text must be"),
-    ('{"id": "x", "text": "abc", "labels": [1], "entities": [{"start": 2, "end": 9, "type": "PS"}]}',
-     "not a span of the text"),
-])
+@pytest.mark.parametrize(
+    "line,message",
+    [
+        ("{not json", "invalid JSON"),
+        ('{"id": "x", "text": "t"}', "labels must be"),
+        ('{"id": "x", "text": "", "labels": [1]}', "text must be"),
+        (
+            '{"id": "x", "text": "abc", "labels": [1], "entities": [{"start": 2, "end": 9, "type": "PS"}]}',
+            "not a span of the text",
+        ),
+    ],
+)
 def test_a_malformed_row_is_a_data_error_naming_file_and_line(tmp_path, line, message):
     path = tmp_path / "bad.jsonl"
     path.write_text(json.dumps({"id": "ok", "text": "fine", "labels": [1]}) + "\n" + line + "\n", encoding="utf-8")

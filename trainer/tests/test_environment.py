@@ -3,6 +3,7 @@
 infra/bootstrap.ts builds it; these tests fail when a pin drifts (a stale cached venv, a package
 upgraded by hand) or when the core libraries cannot do the work the trainer needs of them.
 """
+
 from importlib.metadata import version
 from pathlib import Path
 
@@ -31,8 +32,15 @@ def test_a_tiny_bert_classifier_runs_forward_and_backward_on_cpu():
     from transformers import BertConfig, BertForSequenceClassification
 
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, num_labels=3, problem_type="multi_label_classification")
+    config = BertConfig(
+        vocab_size=50,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        num_labels=3,
+        problem_type="multi_label_classification",
+    )
     model = BertForSequenceClassification(config)
     ids = torch.tensor([[2, 5, 7, 3], [2, 9, 3, 0]])
     mask = (ids != 0).long()
@@ -52,8 +60,9 @@ def test_onnxruntime_runs_a_model_exported_by_torch(tmp_path):
     model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Sigmoid()).eval()
     x = torch.randn(2, 4)
     path = tmp_path / "m.onnx"
-    torch.onnx.export(model, (x,), str(path), input_names=["x"], output_names=["y"],
-                      dynamic_axes={"x": {0: "batch"}}, dynamo=False)
+    torch.onnx.export(
+        model, (x,), str(path), input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "batch"}}, dynamo=False
+    )
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (y,) = session.run(None, {"x": x.numpy()})
     np.testing.assert_allclose(y, model(x).detach().numpy(), atol=1e-6)

@@ -1,4 +1,5 @@
 """Each loss term against a value computed independently, with plain numpy, on a 2-example batch."""
+
 import math
 
 import numpy as np
@@ -37,8 +38,9 @@ def wmean(values, weights):
 
 
 def t(a, grad=False):
-    return torch.tensor(a, dtype=torch.float64 if isinstance(a, np.ndarray) and a.dtype.kind == "f" else torch.long,
-                        requires_grad=grad)
+    return torch.tensor(
+        a, dtype=torch.float64 if isinstance(a, np.ndarray) and a.dtype.kind == "f" else torch.long, requires_grad=grad
+    )
 
 
 def test_l_all_of_zero_logits_is_log_2():
@@ -58,9 +60,16 @@ def test_l_all_multiclass_is_the_cross_entropy_of_softmax_probabilities():
     assert got.item() == pytest.approx(expected, abs=1e-10)
 
 
-@pytest.mark.parametrize("alpha,temperature,orientation,scope,squared", [
-    (0.7, 1.0, "manual", "teacher", False), (0.7, 2.0, "manual", "both", True), (0.7, 2.0, "public", "teacher", False),
-    (0.3, 1.0, "public", "teacher", False), (0.7, 2.0, "manual", "teacher", True)])
+@pytest.mark.parametrize(
+    "alpha,temperature,orientation,scope,squared",
+    [
+        (0.7, 1.0, "manual", "teacher", False),
+        (0.7, 2.0, "manual", "both", True),
+        (0.7, 2.0, "public", "teacher", False),
+        (0.3, 1.0, "public", "teacher", False),
+        (0.7, 2.0, "manual", "teacher", True),
+    ],
+)
 def test_l_mask_multilabel(alpha, temperature, orientation, scope, squared):
     gold = bce(sigmoid(LOGITS_HAT), Y_MULTI)
     teacher = sigmoid(LOGITS_X / temperature)
@@ -68,8 +77,18 @@ def test_l_mask_multilabel(alpha, temperature, orientation, scope, squared):
     soft = bce(student, teacher) * (temperature**2 if squared else 1.0)
     a = alpha if orientation == "manual" else 1 - alpha
     expected = wmean(a * gold + (1 - a) * soft, WEIGHTS)
-    got = loss_mask(t(LOGITS_HAT), t(LOGITS_X), t(Y_MULTI), t(WEIGHTS), "multilabel", alpha, temperature, orientation,
-                    scope, squared)
+    got = loss_mask(
+        t(LOGITS_HAT),
+        t(LOGITS_X),
+        t(Y_MULTI),
+        t(WEIGHTS),
+        "multilabel",
+        alpha,
+        temperature,
+        orientation,
+        scope,
+        squared,
+    )
     assert got.item() == pytest.approx(expected, abs=1e-10)
 
 
@@ -78,10 +97,17 @@ def test_l_mask_with_temperature_1_is_the_manuals_formula():
     p_hat, p_x, alpha = sigmoid(LOGITS_HAT), sigmoid(LOGITS_X), 0.7
     total = 0.0
     for i in range(2):
-        hard = sum(-(Y_MULTI[i, c] * math.log(p_hat[i, c]) + (1 - Y_MULTI[i, c]) * math.log(1 - p_hat[i, c]))
-                   for c in range(3)) / 3
-        soft = sum(-(p_x[i, c] * math.log(p_hat[i, c]) + (1 - p_x[i, c]) * math.log(1 - p_hat[i, c]))
-                   for c in range(3)) / 3
+        hard = (
+            sum(
+                -(Y_MULTI[i, c] * math.log(p_hat[i, c]) + (1 - Y_MULTI[i, c]) * math.log(1 - p_hat[i, c]))
+                for c in range(3)
+            )
+            / 3
+        )
+        soft = (
+            sum(-(p_x[i, c] * math.log(p_hat[i, c]) + (1 - p_x[i, c]) * math.log(1 - p_hat[i, c])) for c in range(3))
+            / 3
+        )
         total += alpha * hard + (1 - alpha) * soft
     got = loss_mask(t(LOGITS_HAT), t(LOGITS_X), t(Y_MULTI), torch.ones(2, dtype=torch.float64), "multilabel", alpha)
     assert got.item() == pytest.approx(total / 2, abs=1e-10)
@@ -92,8 +118,17 @@ def test_l_mask_multiclass_uses_soft_cross_entropy_against_the_teacher():
     gold = cross_entropy(softmax(LOGITS_HAT), np.eye(3)[Y_CLASS])
     soft = cross_entropy(softmax(LOGITS_HAT / temperature), softmax(LOGITS_X / temperature)) * temperature**2
     expected = wmean(alpha * gold + (1 - alpha) * soft, WEIGHTS)
-    got = loss_mask(t(LOGITS_HAT), t(LOGITS_X), t(Y_CLASS), t(WEIGHTS), "multiclass", alpha, temperature,
-                    temperature_scope="both", temperature_squared=True)
+    got = loss_mask(
+        t(LOGITS_HAT),
+        t(LOGITS_X),
+        t(Y_CLASS),
+        t(WEIGHTS),
+        "multiclass",
+        alpha,
+        temperature,
+        temperature_scope="both",
+        temperature_squared=True,
+    )
     assert got.item() == pytest.approx(expected, abs=1e-10)
 
 

@@ -1,5 +1,6 @@
 """trainer.morph: the proper-noun spans the ner-mask stage's `morph` source reads, with the real
 Kiwi model (kiwipiepy + kiwipiepy_model from trainer/requirements.txt)."""
+
 import json
 import os
 import subprocess
@@ -55,7 +56,12 @@ def test_other_tags_can_be_asked_for(kiwi):
 
 def run_module(stdin, *args):
     return subprocess.run(
-        [sys.executable, "-m", "trainer.morph", *args], input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=120
+        [sys.executable, "-m", "trainer.morph", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
 
 
@@ -90,14 +96,19 @@ def test_the_analyzer_dies_with_its_parent_so_a_killed_worker_leaves_no_orphan()
     # The analyzer's stdin stays open after its parent dies (a `sleep` holds the pipe's write
     # end), so only the parent-death signal can end it.
     parent = subprocess.Popen(
-        [sys.executable, "-c",
-         "import os, subprocess, sys, time\n"
-         "r, w = os.pipe()\n"
-         "holder = subprocess.Popen(['sleep', '60'], pass_fds=[w])\n"
-         "child = subprocess.Popen([sys.executable, '-m', 'trainer.morph'], stdin=r)\n"
-         "print(child.pid, holder.pid, flush=True)\n"
-         "time.sleep(120)\n"],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import os, subprocess, sys, time\n"
+            "r, w = os.pipe()\n"
+            "holder = subprocess.Popen(['sleep', '60'], pass_fds=[w])\n"
+            "child = subprocess.Popen([sys.executable, '-m', 'trainer.morph'], stdin=r)\n"
+            "print(child.pid, holder.pid, flush=True)\n"
+            "time.sleep(120)\n",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     child, holder = (int(pid) for pid in parent.stdout.readline().split())
     try:

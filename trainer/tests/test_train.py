@@ -1,6 +1,7 @@
 """The trainer end to end on the demo data: outputs, heads, debiased mode, checkpoints and resume,
 NaN and config errors. Runs go through `main(argv)` in-process (the same code path as the command
 line without a torch import per run); test_cli.py covers the real process."""
+
 import json
 import math
 
@@ -34,8 +35,15 @@ def test_a_baseline_multilabel_run_writes_every_output_and_reports_its_progress(
         assert key in done["metrics"]
     assert done["metrics"]["onnx_max_abs_diff"] < 1e-4
 
-    for name in ("model.onnx", "tokenizer.json", "tokenizer_config.json", "config.json", "model.safetensors",
-                 "metrics.jsonl", "train_config.json"):
+    for name in (
+        "model.onnx",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "config.json",
+        "model.safetensors",
+        "metrics.jsonl",
+        "train_config.json",
+    ):
         assert (out / name).is_file(), name
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [e["event"] for e in lines] == ["step"] * 5 + ["epoch"]
@@ -51,8 +59,9 @@ def test_a_baseline_multilabel_run_writes_every_output_and_reports_its_progress(
     assert (enc["attention_mask"] == 0).any(), "the batch must exercise padding"
     session = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
     assert [o.name for o in session.get_outputs()] == ["logits", "embedding"]
-    logits, embedding = session.run(None, {"input_ids": enc["input_ids"].numpy(),
-                                           "attention_mask": enc["attention_mask"].numpy()})
+    logits, embedding = session.run(
+        None, {"input_ids": enc["input_ids"].numpy(), "attention_mask": enc["attention_mask"].numpy()}
+    )
     with torch.no_grad():
         reference = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits.numpy()
     assert np.abs(logits - reference).max() < 1e-4
@@ -105,8 +114,9 @@ def test_resuming_from_a_checkpoint_gives_the_uninterrupted_runs_result(tmp_path
     assert [e["step"] for e in first.of("checkpoint")] == [3, 5, 6, 9, 10]
     checkpoint = tmp_path / "out" / "checkpoints" / "step-3"  # mid-epoch: the sampler position matters
 
-    resumed = train_in_process({**config, "outputDir": str(tmp_path / "resumed")}, tmp_path,
-                               resume=checkpoint, name="resume.json")
+    resumed = train_in_process(
+        {**config, "outputDir": str(tmp_path / "resumed")}, tmp_path, resume=checkpoint, name="resume.json"
+    )
     assert resumed.code == 0, resumed.last
     assert [e["step"] for e in resumed.of("step")] == list(range(4, 11))
     for a, b in zip(first.of("step")[3:], resumed.of("step")):
@@ -126,8 +136,9 @@ def test_resuming_from_a_checkpoint_gives_the_uninterrupted_runs_result(tmp_path
 def test_a_resume_refuses_a_config_that_changes_what_the_run_computes(tmp_path):
     config = demo_config(tmp_path, checkpointEvery=2)
     assert train_in_process(config, tmp_path).code == 0
-    run = train_in_process({**config, "lr": 5e-4}, tmp_path, resume=tmp_path / "out" / "checkpoints" / "step-2",
-                           name="changed.json")
+    run = train_in_process(
+        {**config, "lr": 5e-4}, tmp_path, resume=tmp_path / "out" / "checkpoints" / "step-2", name="changed.json"
+    )
     assert run.code == 2
     assert (run.last["event"], run.last["kind"], run.last["key"]) == ("error", "config", "lr")
 
@@ -150,15 +161,21 @@ def _bad_width_rows():
     return rows
 
 
-@pytest.mark.parametrize("change,kind,where", [
-    (lambda c, p: {**c, "batchSze": 8}, "config", {"key": "batchSze"}),
-    (lambda c, p: {**c, "scratch": {"hiden": 8}}, "config", {"key": "scratch.hiden"}),
-    (lambda c, p: {**c, "trainFile": str(p / "missing.jsonl")}, "config", {"key": "trainFile"}),
-    (lambda c, p: {**c, "epochs": "3"}, "config", {"key": "epochs"}),
-    (lambda c, p: {**c, "mode": "fair"}, "config", {"key": "mode"}),
-    (lambda c, p: {**c, "trainFile": str(write_jsonl(p / "w.jsonl", _bad_width_rows()))}, "data",
-     {"line": 3, "id": "train-2"}),
-])
+@pytest.mark.parametrize(
+    "change,kind,where",
+    [
+        (lambda c, p: {**c, "batchSze": 8}, "config", {"key": "batchSze"}),
+        (lambda c, p: {**c, "scratch": {"hiden": 8}}, "config", {"key": "scratch.hiden"}),
+        (lambda c, p: {**c, "trainFile": str(p / "missing.jsonl")}, "config", {"key": "trainFile"}),
+        (lambda c, p: {**c, "epochs": "3"}, "config", {"key": "epochs"}),
+        (lambda c, p: {**c, "mode": "fair"}, "config", {"key": "mode"}),
+        (
+            lambda c, p: {**c, "trainFile": str(write_jsonl(p / "w.jsonl", _bad_width_rows()))},
+            "data",
+            {"line": 3, "id": "train-2"},
+        ),
+    ],
+)
 def test_a_bad_config_or_row_exits_2_with_an_error_naming_it(tmp_path, change, kind, where):
     run = train_in_process(change(demo_config(tmp_path), tmp_path), tmp_path)
     assert run.code == 2

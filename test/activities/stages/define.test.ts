@@ -20,7 +20,9 @@ const countContract = defineContract({
   name: 'count',
   version: '1',
   description: 'Count the bytes of an artifact (test stage)',
-  with: z.object({ dataset: artifactOutput, mode: z.enum(['right', 'string', 'missing', 'extra']).default('right') }).strict(),
+  with: z
+    .object({ dataset: artifactOutput, mode: z.enum(['right', 'string', 'missing', 'extra']).default('right') })
+    .strict(),
   outputs: { dataset: artifactOutput, bytes: z.number().int() },
   defaults: STAGE_TYPES.download!.defaults,
 });
@@ -31,7 +33,10 @@ defineStage(countContract, async (spec) => ({ dataset: spec.dataset, bytes: 'thr
 // @ts-expect-error `bytes` is declared and missing
 defineStage(countContract, async (spec) => ({ dataset: spec.dataset }));
 
-/** A stage that returns what its `with.mode` asks for, past the compiler (JSON.parse gives `any`, as plain JavaScript would). */
+/**
+ * A stage that returns what its `with.mode` asks for, past the compiler (JSON.parse gives `any`, as plain JavaScript
+ * would).
+ */
 const count = defineStage(countContract, async (spec, context) => {
   const bytes = (await context.store.read(spec.dataset)).length;
   const outputs = {
@@ -55,13 +60,26 @@ describe('defineStage', () => {
   });
 
   test('refuses a bad `with` as StageInputInvalid naming the key, before the implementation runs', async () => {
-    await assert.rejects(count({ dataset: 'not a ref' }, direct.context), (error: unknown) => error instanceof StageInputInvalid && /stage "counter": invalid input: dataset: /.test(error.message));
+    await assert.rejects(
+      count({ dataset: 'not a ref' }, direct.context),
+      (error: unknown) =>
+        error instanceof StageInputInvalid && /stage "counter": invalid input: dataset: /.test(error.message),
+    );
   });
 
   const broken: [mode: string, message: RegExp][] = [
-    ['string', /^stage "counter" \(count\) returned outputs that break its contract: bytes: Invalid input: expected number, received string$/],
-    ['missing', /^stage "counter" \(count\) returned outputs that break its contract: bytes: Invalid input: expected number, received undefined$/],
-    ['extra', /^stage "counter" \(count\) returned outputs that break its contract: \(outputs\): Unrecognized key: "lines"$/],
+    [
+      'string',
+      /^stage "counter" \(count\) returned outputs that break its contract: bytes: Invalid input: expected number, received string$/,
+    ],
+    [
+      'missing',
+      /^stage "counter" \(count\) returned outputs that break its contract: bytes: Invalid input: expected number, received undefined$/,
+    ],
+    [
+      'extra',
+      /^stage "counter" \(count\) returned outputs that break its contract: \(outputs\): Unrecognized key: "lines"$/,
+    ],
   ];
   for (const [mode, message] of broken) {
     test(`refuses outputs that break the contract (${mode}) as a non-retryable StageOutputInvalid naming the stage and the key`, async () => {
@@ -87,7 +105,10 @@ describe('defineStage in a pipeline run', () => {
   let engine: Engine;
   before(async () => {
     const stageTypes = { ...STAGE_TYPES, count: countContract };
-    engine = await startEngine({ stageTypes, stages: { ...builtinStages(), count: { implementation: count, fingerprint: 'd'.repeat(64) } } });
+    engine = await startEngine({
+      stageTypes,
+      stages: { ...builtinStages(), count: { implementation: count, fingerprint: 'd'.repeat(64) } },
+    });
   });
   after(async () => {
     await engine?.close();
@@ -105,7 +126,10 @@ stages:
     assert.equal(outcome.status, 'failed');
     const counter = outcome.progress.stages.find((s) => s.id === 'counter')!;
     assert.equal(counter.status, 'failed');
-    assert.match(outcome.error!.cause!.message, /stage "counter" \(count\) returned outputs that break its contract: bytes: Invalid input: expected number, received string/);
+    assert.match(
+      outcome.error!.cause!.message,
+      /stage "counter" \(count\) returned outputs that break its contract: bytes: Invalid input: expected number, received string/,
+    );
     assert.equal(counter.attempts, 1);
   });
 });

@@ -15,7 +15,10 @@ describe('stage code fingerprints', () => {
   test('each stage names the module that exports its implementation', async () => {
     for (const [name, stage] of Object.entries(BUILTIN_STAGE_CODE)) {
       const module: Record<string, unknown> = await import(join(PROJECT_ROOT, stage.code.entry));
-      assert.ok(Object.values(module).includes(stage.implementation), `${name}: ${stage.code.entry} does not export its implementation`);
+      assert.ok(
+        Object.values(module).includes(stage.implementation),
+        `${name}: ${stage.code.entry} does not export its implementation`,
+      );
     }
   });
 
@@ -42,14 +45,16 @@ describe('stage code fingerprints', () => {
 
   test('a stage does not depend on files it never imports, nor on the trainer tests or node_modules', () => {
     const report = sourcesOf(code('report'));
-    for (const file of ['inference/engine.ts', 'trainer/train.py', 'stages/train/implementation.ts']) assert.ok(!report.includes(file), file);
+    for (const file of ['inference/engine.ts', 'trainer/train.py', 'stages/train/implementation.ts'])
+      assert.ok(!report.includes(file), file);
     assert.ok(!sourcesOf(code('train')).some((f) => f.startsWith('trainer/tests/') || f.includes('node_modules')));
     assert.ok(!sourcesOf(code('ner-mask')).includes('trainer/train.py'), 'the analyzer does not run the trainer');
   });
 
   test('the worker’s registry carries exactly the fingerprint of each stage’s sources', () => {
     const stages = builtinStages();
-    for (const name of Object.keys(BUILTIN_STAGE_CODE)) assert.equal(stages[name]!.fingerprint, fresh(name, PROJECT_ROOT), name);
+    for (const name of Object.keys(BUILTIN_STAGE_CODE))
+      assert.equal(stages[name]!.fingerprint, fresh(name, PROJECT_ROOT), name);
   });
 });
 
@@ -57,8 +62,28 @@ describe('stage code fingerprints in a copy of the tree being edited', () => {
   let root: string;
   before(() => {
     root = mkdtempSync(join(tmpdir(), 'fairline-fingerprint-'));
-    for (const entry of ['activities', 'stages', 'audit', 'common', 'eval', 'inference', 'infra', 'mining', 'models', 'pipeline', 'report', 'store', 'trainer', 'temporal.config.ts', 'tsconfig.json', 'package.json']) {
-      cpSync(join(PROJECT_ROOT, entry), join(root, entry), { recursive: true, filter: (src) => !src.includes('__pycache__') && !src.endsWith('/trainer/tests') });
+    for (const entry of [
+      'activities',
+      'stages',
+      'audit',
+      'common',
+      'eval',
+      'inference',
+      'infra',
+      'mining',
+      'models',
+      'pipeline',
+      'report',
+      'store',
+      'trainer',
+      'temporal.config.ts',
+      'tsconfig.json',
+      'package.json',
+    ]) {
+      cpSync(join(PROJECT_ROOT, entry), join(root, entry), {
+        recursive: true,
+        filter: (src) => !src.includes('__pycache__') && !src.endsWith('/trainer/tests'),
+      });
     }
   });
   after(() => rmSync(root, { recursive: true, force: true }));
@@ -70,8 +95,14 @@ describe('stage code fingerprints in a copy of the tree being edited', () => {
   test('a new import in a helper the audit uses only indirectly changes its key, and so does every later edit of the imported file', () => {
     const before = { audit: fresh('audit', root), evaluate: fresh('evaluate', root), report: fresh('report', root) };
     // inference/onnx-model.ts is reached only through inference/engine.ts.
-    writeFileSync(join(root, 'common', 'clamp.ts'), 'export const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));\n');
-    appendFileSync(join(root, 'inference', 'onnx-model.ts'), "\nimport { clamp } from '../common/clamp';\nexport const clampScore = (x: number): number => clamp(x, 0, 1);\n");
+    writeFileSync(
+      join(root, 'common', 'clamp.ts'),
+      'export const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));\n',
+    );
+    appendFileSync(
+      join(root, 'inference', 'onnx-model.ts'),
+      "\nimport { clamp } from '../common/clamp';\nexport const clampScore = (x: number): number => clamp(x, 0, 1);\n",
+    );
     const edited = { audit: fresh('audit', root), evaluate: fresh('evaluate', root), report: fresh('report', root) };
     assert.ok(sourcesOf(code('audit'), root).includes('common/clamp.ts'));
     assert.notEqual(edited.audit, before.audit);

@@ -65,7 +65,11 @@ function fixtureRows(mask: boolean): { train: CanonicalRow[]; validation: Canoni
     for (const [v, adverb] of ADVERBS.entries()) {
       for (const term of TERMS) {
         const text = adverb + fillTemplate(frame, term);
-        rows.push({ id: `r${f}-${v}-${term}`, text: mask ? text.replace(MASKED, '[MASK]') : text, labels: [term === '남학생' ? 1 : 0, f % 2 === 0 ? 0 : 1] });
+        rows.push({
+          id: `r${f}-${v}-${term}`,
+          text: mask ? text.replace(MASKED, '[MASK]') : text,
+          labels: [term === '남학생' ? 1 : 0, f % 2 === 0 ? 0 : 1],
+        });
       }
     }
   }
@@ -108,14 +112,20 @@ describe('the audit stage on a model trained to react to one gender term', () =>
 
   test('finds a large 남학생/여학생 reactivity with an interval excluding 0, fails the gate, and stores audit.json first', async () => {
     const failure = gateFailure(
-      await audit({ models: { biased }, templates: AUDIT_TEMPLATES, groups: { gender: [['남학생', '여학생']] }, gate: GATE }, direct.context).then(
+      await audit(
+        { models: { biased }, templates: AUDIT_TEMPLATES, groups: { gender: [['남학생', '여학생']] }, gate: GATE },
+        direct.context,
+      ).then(
         () => undefined,
         (error: unknown) => error,
       ),
     );
     assert.equal(failure.retryable, false);
     assert.equal(failure.type, 'BiasGateFailed');
-    assert.match(failure.message, /model "biased" failed the bias gate: group "gender": absolute reactivity \d\.\d{4} .*exceeds maxAbsReactivity 0\.07/);
+    assert.match(
+      failure.message,
+      /model "biased" failed the bias gate: group "gender": absolute reactivity \d\.\d{4} .*exceeds maxAbsReactivity 0\.07/,
+    );
     assert.equal(failure.outputs.gatePassed, false);
 
     const file = await readAudit(direct, failure.outputs.audit);
@@ -140,7 +150,12 @@ describe('the audit stage on a model trained to react to one gender term', () =>
 
   test('the model trained with the terms masked reacts much less, and both models share one audit.json', async () => {
     const outputs = await audit(
-      { models: { biased, masked }, templates: AUDIT_TEMPLATES, groups: { gender: [['남학생', '여학생']] }, gate: { ...GATE, model: 'masked' } },
+      {
+        models: { biased, masked },
+        templates: AUDIT_TEMPLATES,
+        groups: { gender: [['남학생', '여학생']] },
+        gate: { ...GATE, model: 'masked' },
+      },
       direct.context,
     ).catch((error: unknown) => gateFailure(error).outputs);
     const file = await readAudit(direct, outputs.audit);
@@ -156,7 +171,15 @@ describe('the audit stage on a model trained to react to one gender term', () =>
   });
 
   test('with gate.mode warn a failed gate returns gatePassed false instead of failing', async () => {
-    const outputs = await audit({ models: { biased }, templates: AUDIT_TEMPLATES.slice(0, 3), groups: { gender: [['남학생', '여학생']] }, gate: { ...GATE, mode: 'warn' } }, direct.context);
+    const outputs = await audit(
+      {
+        models: { biased },
+        templates: AUDIT_TEMPLATES.slice(0, 3),
+        groups: { gender: [['남학생', '여학생']] },
+        gate: { ...GATE, mode: 'warn' },
+      },
+      direct.context,
+    );
     assert.equal(outputs.gatePassed, false);
     const file = await readAudit(direct, outputs.audit);
     assert.equal(file.audits[0]!.gate.mode, 'warn');
@@ -166,7 +189,10 @@ describe('the audit stage on a model trained to react to one gender term', () =>
   test('insert mode joins the default pairs to sampled test sentences, before and after', async () => {
     const test = fixtureRows(false).validation.map((r) => ({ ...r, text: r.text.replace(MASKED, '학생') }));
     const dataset = await direct.dataset(test, 'test.jsonl');
-    const outputs = await audit({ models: { biased }, dataset, insert: { position: 'both', maxSentences: 10 }, bootstrap: { samples: 100 } }, direct.context);
+    const outputs = await audit(
+      { models: { biased }, dataset, insert: { position: 'both', maxSentences: 10 }, bootstrap: { samples: 100 } },
+      direct.context,
+    );
     assert.equal(outputs.gatePassed, true, 'no thresholds: the gate passes');
     const [result] = (await readAudit(direct, outputs.audit)).audits;
     assert.equal(result!.method, 'insert');
@@ -180,66 +206,158 @@ describe('the audit stage on a model trained to react to one gender term', () =>
   test('pairs seen in masking are reported apart from unseen ones, and maxF1Drop fails a model that lost F1 against the reference', async () => {
     // The training data as a ner-mask stage writes it: 남학생 masked (span [0, 3) of each row that starts with it).
     const maskedData = await direct.dataset(
-      fixtureRows(false).train.map((r) => ({ ...r, meta: { masked: { text: r.text, spans: r.text.startsWith('남학생') ? [{ start: 0, end: 3, type: 'identity', source: 'lexicon' }] : [] } } })),
+      fixtureRows(false).train.map((r) => ({
+        ...r,
+        meta: {
+          masked: {
+            text: r.text,
+            spans: r.text.startsWith('남학생') ? [{ start: 0, end: 3, type: 'identity', source: 'lexicon' }] : [],
+          },
+        },
+      })),
       'masked.jsonl',
     );
-    // evaluation.json with the audited model's real digest and F1 figures made up for the gate: the reference 0.9, the model 0.7.
-    const digest = (bundle: ArtifactRef): Promise<string> => direct.store.read(bundle).then((b) => artifactRefSchema.parse(JSON.parse(b.toString('utf8')).model).sha256);
-    const metrics = (macro: number) => ({ ...computeMetrics({ task: 'multilabel', labels: ['biased', 'other'], yTrue: [[1, 0]], yScore: [[0.9, 0.1]] }), macro_f1: macro, micro_f1: macro });
+    // evaluation.json with the audited model's real digest and F1 figures made up for the gate: the reference 0.9, the
+    // model 0.7.
+    const digest = (bundle: ArtifactRef): Promise<string> =>
+      direct.store.read(bundle).then((b) => artifactRefSchema.parse(JSON.parse(b.toString('utf8')).model).sha256);
+    const metrics = (macro: number) => ({
+      ...computeMetrics({ task: 'multilabel', labels: ['biased', 'other'], yTrue: [[1, 0]], yScore: [[0.9, 0.1]] }),
+      macro_f1: macro,
+      micro_f1: macro,
+    });
     const predictions = await direct.dataset([], 'predictions.jsonl');
     const evaluation = {
       dataset_digest: 'x'.repeat(64),
       models: [
-        { name: 'reference', model_digest: 'r'.repeat(64), mode: 'baseline', metrics: metrics(0.9), curves: [], predictions },
-        { name: 'biased', model_digest: await digest(biased), mode: 'debiased', metrics: metrics(0.7), curves: [], predictions },
+        {
+          name: 'reference',
+          model_digest: 'r'.repeat(64),
+          mode: 'baseline',
+          metrics: metrics(0.9),
+          curves: [],
+          predictions,
+        },
+        {
+          name: 'biased',
+          model_digest: await digest(biased),
+          mode: 'debiased',
+          metrics: metrics(0.7),
+          curves: [],
+          predictions,
+        },
       ],
       deltas: [],
     };
     const evaluationRef = await direct.dataset([JSON.stringify(evaluation)], 'evaluation.json');
-    const groups = { gender: [['남학생', '여학생'], ['아들', '딸']] };
+    const groups = {
+      gender: [
+        ['남학생', '여학생'],
+        ['아들', '딸'],
+      ],
+    };
     const failure = gateFailure(
       await audit(
-        { models: { biased }, templates: AUDIT_TEMPLATES.slice(0, 4), groups, masked: maskedData, evaluation: evaluationRef, gate: { maxF1Drop: 0.1, reference: 'reference' }, bootstrap: { samples: 50 } },
+        {
+          models: { biased },
+          templates: AUDIT_TEMPLATES.slice(0, 4),
+          groups,
+          masked: maskedData,
+          evaluation: evaluationRef,
+          gate: { maxF1Drop: 0.1, reference: 'reference' },
+          bootstrap: { samples: 50 },
+        },
         direct.context,
       ).then(
         () => undefined,
         (error: unknown) => error,
       ),
     );
-    assert.match(failure.message, /macro_f1 0\.7000 is 0\.2000 below the reference "reference" \(0\.9000\): more than maxF1Drop 0\.1/);
+    assert.match(
+      failure.message,
+      /macro_f1 0\.7000 is 0\.2000 below the reference "reference" \(0\.9000\): more than maxF1Drop 0\.1/,
+    );
     const [result] = (await readAudit(direct, failure.outputs.audit)).audits;
     assert.deepEqual(result!.masking!.seen_terms, ['남학생']);
     assert.deepEqual(
       result!.masking!.slices.map((s) => [s.name, s.pairs.map((p) => p.a)]),
-      [['seen in masking', ['남학생']], ['unseen', ['아들']]],
+      [
+        ['seen in masking', ['남학생']],
+        ['unseen', ['아들']],
+      ],
     );
-    assert.equal(result!.masking!.slices[0]!.reactivity!.absolute.value, result!.pairs[0]!.absolute.value, 'seen = the 남학생/여학생 pair alone');
-    assert.equal(result!.masking!.slices[1]!.reactivity!.absolute.value, result!.pairs[1]!.absolute.value, 'unseen = the 아들/딸 pair alone');
+    assert.equal(
+      result!.masking!.slices[0]!.reactivity!.absolute.value,
+      result!.pairs[0]!.absolute.value,
+      'seen = the 남학생/여학생 pair alone',
+    );
+    assert.equal(
+      result!.masking!.slices[1]!.reactivity!.absolute.value,
+      result!.pairs[1]!.absolute.value,
+      'unseen = the 아들/딸 pair alone',
+    );
     assert.equal(result!.manual_reactivity!.protocol, 'templates');
-    assert.equal(result!.manual_reactivity!.groups[0]!.per_label[0]!.signed.value, result!.groups[0]!.per_label[0]!.signed.value);
+    assert.equal(
+      result!.manual_reactivity!.groups[0]!.per_label[0]!.signed.value,
+      result!.groups[0]!.per_label[0]!.signed.value,
+    );
     // An evaluation of another model is refused, naming both digests.
-    const other = { ...evaluation, models: [evaluation.models[0]!, { ...evaluation.models[1]!, model_digest: 'f'.repeat(64) }] };
+    const other = {
+      ...evaluation,
+      models: [evaluation.models[0]!, { ...evaluation.models[1]!, model_digest: 'f'.repeat(64) }],
+    };
     const otherRef = await direct.dataset([JSON.stringify(other)], 'evaluation-other.json');
     await assert.rejects(
-      audit({ models: { biased }, templates: AUDIT_TEMPLATES.slice(0, 2), groups, evaluation: otherRef, gate: { maxF1Drop: 0.1, reference: 'reference' }, bootstrap: { samples: 10 } }, direct.context),
+      audit(
+        {
+          models: { biased },
+          templates: AUDIT_TEMPLATES.slice(0, 2),
+          groups,
+          evaluation: otherRef,
+          gate: { maxF1Drop: 0.1, reference: 'reference' },
+          bootstrap: { samples: 10 },
+        },
+        direct.context,
+      ),
       (e: unknown) => e instanceof StageInputInvalid && /the evaluation's "biased" is another model/.test(e.message),
     );
   });
 
   test('bad input fails with clear non-retryable errors', async () => {
     const refused = async (input: Record<string, Json>, expected: (e: unknown) => boolean): Promise<void> => {
-      await assert.rejects(audit(input, direct.context), (e: unknown) => expected(e) && e instanceof Error && 'retryable' in e && e.retryable === false);
+      await assert.rejects(
+        audit(input, direct.context),
+        (e: unknown) => expected(e) && e instanceof Error && 'retryable' in e && e.retryable === false,
+      );
     };
-    await refused({ models: { biased }, templates: ['남학생은 성실하다.'] }, (e) => e instanceof StageInputInvalid && /templates\.0: a template needs the <group> placeholder/.test(e.message));
-    await refused({ models: { biased }, templates: ['<group>'], groups: { gender: [] } }, (e) => e instanceof StageInputInvalid && /groups\.gender: a group needs at least one \[a, b\] pair/.test(e.message));
+    await refused(
+      { models: { biased }, templates: ['남학생은 성실하다.'] },
+      (e) => e instanceof StageInputInvalid && /templates\.0: a template needs the <group> placeholder/.test(e.message),
+    );
+    await refused(
+      { models: { biased }, templates: ['<group>'], groups: { gender: [] } },
+      (e) =>
+        e instanceof StageInputInvalid && /groups\.gender: a group needs at least one \[a, b\] pair/.test(e.message),
+    );
     const groupsFile = await direct.dataset(['gender:', '  - [남학생, 여학생]', '  - [딸, 딸]'], 'groups.yaml');
-    await refused({ models: { biased }, templates: ['<group>'], groupsFile }, (e) => e instanceof AuditGroupsInvalid && /groups\.yaml:3: .*same term twice/.test(e.message));
+    await refused(
+      { models: { biased }, templates: ['<group>'], groupsFile },
+      (e) => e instanceof AuditGroupsInvalid && /groups\.yaml:3: .*same term twice/.test(e.message),
+    );
   });
 
   test('a cancelled audit stops', async () => {
     const cancelled = await directContext('audit-cancelled');
-    const model = await cancelled.classifier(await trainedClassifier({ ...fixtureRows(false), options: TRAIN_OPTIONS }));
+    const model = await cancelled.classifier(
+      await trainedClassifier({ ...fixtureRows(false), options: TRAIN_OPTIONS }),
+    );
     cancelled.abort.abort();
-    await assert.rejects(audit({ models: { biased: model }, templates: AUDIT_TEMPLATES, groups: { gender: [['남학생', '여학생']] } }, cancelled.context), { name: 'AbortError' });
+    await assert.rejects(
+      audit(
+        { models: { biased: model }, templates: AUDIT_TEMPLATES, groups: { gender: [['남학생', '여학생']] } },
+        cancelled.context,
+      ),
+      { name: 'AbortError' },
+    );
   });
 });

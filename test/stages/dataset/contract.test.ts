@@ -17,11 +17,17 @@ const DATASETS = join(PROJECT_ROOT, 'pipelines', 'datasets');
 const pinned = 'a'.repeat(64);
 
 /** A one-stage pipeline whose `with` is the given YAML block (indented by the caller). */
-const pipeline = (withBlock: string): string => `name: t\nstages:\n  - id: data\n    uses: dataset\n    with:\n${withBlock}`;
+const pipeline = (withBlock: string): string =>
+  `name: t\nstages:\n  - id: data\n    uses: dataset\n    with:\n${withBlock}`;
 
 describe('the dataset stage type', () => {
   test('lists every output it writes: one per split and the card', () => {
-    assert.deepEqual(STAGE_TYPES.dataset?.outputs, { train: 'artifact', validation: 'artifact', test: 'artifact', card: 'artifact' });
+    assert.deepEqual(STAGE_TYPES.dataset?.outputs, {
+      train: 'artifact',
+      validation: 'artifact',
+      test: 'artifact',
+      card: 'artifact',
+    });
   });
 
   test('every pipeline in pipelines/datasets/ validates', async () => {
@@ -133,7 +139,9 @@ describe('dataset mistakes are reported at their FILE:LINE:COL before a run star
 describe('relative paths and caching', () => {
   test('a relative url under sources resolves against the pipeline file', () => {
     const file = join(PROJECT_ROOT, 'pipelines', 'local.yaml');
-    const text = pipeline(`      format: jsonl\n      sources:\n        train: { url: ./data/train.jsonl }\n        test: { url: ../elsewhere/test.jsonl }\n      mapping: { text: t, label: { column: l, classes: 2 } }\n`);
+    const text = pipeline(
+      `      format: jsonl\n      sources:\n        train: { url: ./data/train.jsonl }\n        test: { url: ../elsewhere/test.jsonl }\n      mapping: { text: t, label: { column: l, classes: 2 } }\n`,
+    );
     const result = validatePipelineText(text, file);
     assert.ok(result.ok, result.ok ? '' : result.problems.map(formatProblem).join('\n'));
     assert.deepEqual(result.spec.stages[0]?.with.sources, {
@@ -148,6 +156,9 @@ describe('relative paths and caching', () => {
     assert.equal(datasetCacheable({ url: 'https://x/a.csv', format: 'csv', mapping }), false);
     const sources = { train: { url: 'https://x/a.csv', sha256: pinned }, test: { url: 'https://x/b.csv' } };
     assert.equal(datasetCacheable({ sources, format: 'csv', mapping }), false);
-    assert.equal(datasetCacheable({ sources: { ...sources, test: { ...sources.test, sha256: pinned } }, format: 'csv', mapping }), true);
+    assert.equal(
+      datasetCacheable({ sources: { ...sources, test: { ...sources.test, sha256: pinned } }, format: 'csv', mapping }),
+      true,
+    );
   });
 });

@@ -33,36 +33,130 @@ const fieldsOf = (records: CsvRecord[]): [string[], number][] =>
     return [r.fields, r.line];
   });
 
-const cases: { sentence: string; input: string; options?: Partial<CsvParseOptions>; expected: [string[], number][] }[] = [
-  { sentence: 'plain records end at LF, numbered by line', input: 'a,b\nc,d\n', expected: [[['a', 'b'], 1], [['c', 'd'], 2]] },
-  { sentence: 'a quoted field keeps its delimiter', input: 'x,"a,b",y\n', expected: [[['x', 'a,b', 'y'], 1]] },
-  {
-    sentence: 'a quoted field keeps its newline, and the next record starts on the line after it',
-    input: '"line1\nline2",z\nnext,row\n',
-    expected: [[['line1\nline2', 'z'], 1], [['next', 'row'], 3]],
-  },
-  { sentence: 'doubled quotes inside a quoted field are one quote', input: '"say ""hi""",2\n"""",3\n', expected: [[['say "hi"', '2'], 1], [['"', '3'], 2]] },
-  { sentence: 'CRLF ends a record like LF', input: 'a,b\r\nc,d\r\n', expected: [[['a', 'b'], 1], [['c', 'd'], 2]] },
-  { sentence: 'CRLF inside a quoted field is data', input: '"a\r\nb",c\r\nd,e\r\n', expected: [[['a\r\nb', 'c'], 1], [['d', 'e'], 3]] },
-  { sentence: 'a lone CR ends a record too', input: 'a,b\rc,d', expected: [[['a', 'b'], 1], [['c', 'd'], 1]] },
-  { sentence: 'the last record needs no newline', input: 'a,b\nc,"d"', expected: [[['a', 'b'], 1], [['c', 'd'], 2]] },
-  { sentence: 'empty fields are empty strings', input: ',,\n"",x\n', expected: [[['', '', ''], 1], [['', 'x'], 2]] },
-  { sentence: 'empty lines are skipped, line numbers still count them', input: 'a\n\n\nb\n', expected: [[['a'], 1], [['b'], 4]] },
-  { sentence: 'a quote inside an unquoted field is a plain character', input: 'ab"c,d"\n', expected: [[['ab"c', 'd"'], 1]] },
-  { sentence: 'text after a closing quote is appended (Python’s non-strict reading)', input: '"ab"c,d\n', expected: [[['abc', 'd'], 1]] },
-  { sentence: 'a UTF-8 byte-order mark is dropped', input: '\ufeffa,b\n', expected: [[['a', 'b'], 1]] },
-  { sentence: 'multi-byte characters pass through', input: '문장,라벨\n"안녕, 세상",1\n', expected: [[['문장', '라벨'], 1], [['안녕, 세상', '1'], 2]] },
-  { sentence: 'a tab delimiter reads TSV', input: 'a\t"b\tc"\n', options: { delimiter: '\t' }, expected: [[['a', 'b\tc'], 1]] },
-  { sentence: 'a semicolon delimiter reads ETHOS-style files', input: 'comment;isHate\n"a; b";1.0\n', options: { delimiter: ';' }, expected: [[['comment', 'isHate'], 1], [['a; b', '1.0'], 2]] },
-  { sentence: 'quoting none reads quotes as data', input: '"a"\t"b\n', options: { delimiter: '\t', quoting: 'none' }, expected: [[['"a"', '"b'], 1]] },
-];
+const cases: { sentence: string; input: string; options?: Partial<CsvParseOptions>; expected: [string[], number][] }[] =
+  [
+    {
+      sentence: 'plain records end at LF, numbered by line',
+      input: 'a,b\nc,d\n',
+      expected: [
+        [['a', 'b'], 1],
+        [['c', 'd'], 2],
+      ],
+    },
+    { sentence: 'a quoted field keeps its delimiter', input: 'x,"a,b",y\n', expected: [[['x', 'a,b', 'y'], 1]] },
+    {
+      sentence: 'a quoted field keeps its newline, and the next record starts on the line after it',
+      input: '"line1\nline2",z\nnext,row\n',
+      expected: [
+        [['line1\nline2', 'z'], 1],
+        [['next', 'row'], 3],
+      ],
+    },
+    {
+      sentence: 'doubled quotes inside a quoted field are one quote',
+      input: '"say ""hi""",2\n"""",3\n',
+      expected: [
+        [['say "hi"', '2'], 1],
+        [['"', '3'], 2],
+      ],
+    },
+    {
+      sentence: 'CRLF ends a record like LF',
+      input: 'a,b\r\nc,d\r\n',
+      expected: [
+        [['a', 'b'], 1],
+        [['c', 'd'], 2],
+      ],
+    },
+    {
+      sentence: 'CRLF inside a quoted field is data',
+      input: '"a\r\nb",c\r\nd,e\r\n',
+      expected: [
+        [['a\r\nb', 'c'], 1],
+        [['d', 'e'], 3],
+      ],
+    },
+    {
+      sentence: 'a lone CR ends a record too',
+      input: 'a,b\rc,d',
+      expected: [
+        [['a', 'b'], 1],
+        [['c', 'd'], 1],
+      ],
+    },
+    {
+      sentence: 'the last record needs no newline',
+      input: 'a,b\nc,"d"',
+      expected: [
+        [['a', 'b'], 1],
+        [['c', 'd'], 2],
+      ],
+    },
+    {
+      sentence: 'empty fields are empty strings',
+      input: ',,\n"",x\n',
+      expected: [
+        [['', '', ''], 1],
+        [['', 'x'], 2],
+      ],
+    },
+    {
+      sentence: 'empty lines are skipped, line numbers still count them',
+      input: 'a\n\n\nb\n',
+      expected: [
+        [['a'], 1],
+        [['b'], 4],
+      ],
+    },
+    {
+      sentence: 'a quote inside an unquoted field is a plain character',
+      input: 'ab"c,d"\n',
+      expected: [[['ab"c', 'd"'], 1]],
+    },
+    {
+      sentence: 'text after a closing quote is appended (Python’s non-strict reading)',
+      input: '"ab"c,d\n',
+      expected: [[['abc', 'd'], 1]],
+    },
+    { sentence: 'a UTF-8 byte-order mark is dropped', input: '\ufeffa,b\n', expected: [[['a', 'b'], 1]] },
+    {
+      sentence: 'multi-byte characters pass through',
+      input: '문장,라벨\n"안녕, 세상",1\n',
+      expected: [
+        [['문장', '라벨'], 1],
+        [['안녕, 세상', '1'], 2],
+      ],
+    },
+    {
+      sentence: 'a tab delimiter reads TSV',
+      input: 'a\t"b\tc"\n',
+      options: { delimiter: '\t' },
+      expected: [[['a', 'b\tc'], 1]],
+    },
+    {
+      sentence: 'a semicolon delimiter reads ETHOS-style files',
+      input: 'comment;isHate\n"a; b";1.0\n',
+      options: { delimiter: ';' },
+      expected: [
+        [['comment', 'isHate'], 1],
+        [['a; b', '1.0'], 2],
+      ],
+    },
+    {
+      sentence: 'quoting none reads quotes as data',
+      input: '"a"\t"b\n',
+      options: { delimiter: '\t', quoting: 'none' },
+      expected: [[['"a"', '"b'], 1]],
+    },
+  ];
 
 describe('the CSV parser reads RFC 4180, in any chunking', () => {
   for (const c of cases) {
     test(c.sentence, async () => {
       const whole = fieldsOf(await parse(c.input, 0, c.options));
       assert.deepEqual(whole, c.expected);
-      for (const size of [1, 2, 3, 7]) assert.deepEqual(fieldsOf(await parse(c.input, size, c.options)), c.expected, `chunks of ${size} bytes`);
+      for (const size of [1, 2, 3, 7])
+        assert.deepEqual(fieldsOf(await parse(c.input, size, c.options)), c.expected, `chunks of ${size} bytes`);
     });
   }
 
@@ -79,7 +173,10 @@ describe('the CSV parser names what is wrong and where', () => {
   test('a quoted field still open at the end of the file is malformed, naming the record’s line', async () => {
     await assert.rejects(parse('a,b\nc,"d\ne\n'), (error: unknown) => {
       assert.ok(error instanceof DatasetMalformed);
-      assert.match(error.message, /^x\.csv:2: unterminated quoted field: the quote opened on line 2 is still open at the end of the file \(byte 11\)/);
+      assert.match(
+        error.message,
+        /^x\.csv:2: unterminated quoted field: the quote opened on line 2 is still open at the end of the file \(byte 11\)/,
+      );
       return true;
     });
   });
@@ -103,7 +200,10 @@ describe('the CSV parser names what is wrong and where', () => {
   });
 
   test('a record longer than the limit is refused (an unbalanced quote would swallow the file)', async () => {
-    await assert.rejects(parse(`a\n"${'x'.repeat(100)}`, 16, { maxRecordBytes: 50 }), /x\.csv:2: a record longer than 50 bytes/);
+    await assert.rejects(
+      parse(`a\n"${'x'.repeat(100)}`, 16, { maxRecordBytes: 50 }),
+      /x\.csv:2: a record longer than 50 bytes/,
+    );
   });
 });
 
@@ -120,7 +220,9 @@ async function pythonReading(path: string, delimiter: string): Promise<[number, 
     '    prev = r.line_num',
     'print(json.dumps(out, ensure_ascii=False))',
   ].join('\n');
-  const { stdout } = await promisify(execFile)(python, ['-c', program, path, delimiter], { maxBuffer: 256 * 1024 * 1024 });
+  const { stdout } = await promisify(execFile)(python, ['-c', program, path, delimiter], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return z.array(z.tuple([z.number(), z.array(z.string())])).parse(JSON.parse(stdout));
 }
 
@@ -138,7 +240,10 @@ describe('the CSV parser reads every delimited shared dataset exactly as Python�
     test(`${file}: every record, field and start line`, async () => {
       const path = join(SHARED_DATA, file);
       const ours: [number, string[]][] = [];
-      for await (const batch of parseCsv(createReadStream(path, { highWaterMark: 4096 }), { delimiter, source: file })) {
+      for await (const batch of parseCsv(createReadStream(path, { highWaterMark: 4096 }), {
+        delimiter,
+        source: file,
+      })) {
         for (const record of batch) {
           if (!record.ok) assert.fail(`${file}:${record.line}: ${record.detail}`);
           ours.push([record.line, record.fields]);

@@ -61,7 +61,9 @@ interface Produced {
 function outputsOf(outcome: Outcome, stage: string): Record<string, ArtifactRef> {
   const state = outcome.progress.stages.find((s) => s.id === stage);
   assert.ok(state?.outputs, `stage ${stage} has outputs (status ${state?.status}, ${state?.error ?? ''})`);
-  return Object.fromEntries(Object.entries(state.outputs).map(([name, value]) => [name, artifactRefSchema.parse(value)]));
+  return Object.fromEntries(
+    Object.entries(state.outputs).map(([name, value]) => [name, artifactRefSchema.parse(value)]),
+  );
 }
 
 async function produced(engine: Engine, outcome: Outcome, stage: string): Promise<Produced> {
@@ -74,10 +76,19 @@ async function produced(engine: Engine, outcome: Outcome, stage: string): Promis
   const card = datasetCardSchema.parse(JSON.parse((await engine.store.read(ref('card'))).toString('utf8')));
   const read = async (split: SplitName): Promise<CanonicalRow[]> => {
     const text = (await engine.store.read(ref(split))).toString('utf8');
-    return text === '' ? [] : text.trimEnd().split('\n').map((line) => canonicalRowSchema.parse(JSON.parse(line)));
+    return text === ''
+      ? []
+      : text
+          .trimEnd()
+          .split('\n')
+          .map((line) => canonicalRowSchema.parse(JSON.parse(line)));
   };
   const rows = { train: await read('train'), validation: await read('validation'), test: await read('test') };
-  return { refs: { train: ref('train'), validation: ref('validation'), test: ref('test'), card: ref('card') }, card, rows };
+  return {
+    refs: { train: ref('train'), validation: ref('validation'), test: ref('test'), card: ref('card') },
+    card,
+    rows,
+  };
 }
 
 const digest = (texts: string[]): string => createHash('sha256').update(texts.join('\n')).digest('hex');
@@ -127,11 +138,18 @@ const expectations: Expectation[] = [
 const pipelineText = (name: string): Promise<string> => readFile(join(DATASETS, `${name}.yaml`), 'utf8');
 
 /** The activity's failure as the history records it: type, retryability, message, attempt. */
-function stageFailure(history: temporal.api.history.v1.IHistory): { type: string; nonRetryable: boolean; message: string; attempt: number } {
+function stageFailure(history: temporal.api.history.v1.IHistory): {
+  type: string;
+  nonRetryable: boolean;
+  message: string;
+  attempt: number;
+} {
   const events = history.events ?? [];
   const failed = events.find((e) => e.activityTaskFailedEventAttributes)?.activityTaskFailedEventAttributes;
   assert.ok(failed?.failure, 'the stage activity failed');
-  const started = events.filter((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === failed.scheduledEventId?.toString());
+  const started = events.filter(
+    (e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === failed.scheduledEventId?.toString(),
+  );
   return {
     type: failed.failure.applicationFailureInfo?.type ?? '',
     nonRetryable: failed.failure.applicationFailureInfo?.nonRetryable === true,
@@ -148,7 +166,10 @@ describe('every shared dataset loads through its pipeline on the real engine', (
   before(async () => {
     engine = await startEngine({ dataMirrors: sharedDataMirrors() });
     const names = [...new Set(expectations.map((e) => e.pipeline))];
-    const [counts, ...runs] = await Promise.all([independentCounts(), ...names.map(async (name) => engine.run(await pipelineText(name)))]);
+    const [counts, ...runs] = await Promise.all([
+      independentCounts(),
+      ...names.map(async (name) => engine.run(await pipelineText(name))),
+    ]);
     expected = counts;
     names.forEach((name, i) => outcomes.set(name, runs[i]!));
   });
@@ -163,7 +184,8 @@ describe('every shared dataset loads through its pipeline on the real engine', (
       const { card, rows } = await produced(engine, outcome, e.stage);
       const theirs = expected[`${e.pipeline}/${e.stage}`]!;
       assert.equal(card.rejected.total, 0, card.rejected.examples.join('\n'));
-      for (const split of SPLIT_NAMES) assert.equal(rows[split].length, card.rows[split], `${split}: the card counts the rows of the artifact`);
+      for (const split of SPLIT_NAMES)
+        assert.equal(rows[split].length, card.rows[split], `${split}: the card counts the rows of the artifact`);
 
       if (e.sources) {
         for (const split of SPLIT_NAMES) {
@@ -172,7 +194,11 @@ describe('every shared dataset loads through its pipeline on the real engine', (
           assert.equal(card.rows[split], source.rows, `${split} rows`);
           if (file) {
             assert.deepEqual(card.labels[split], source.labels, `${split} label frequencies (card)`);
-            assert.deepEqual(frequencies(rows[split], card.labelNames), source.labels, `${split} label frequencies (rows)`);
+            assert.deepEqual(
+              frequencies(rows[split], card.labelNames),
+              source.labels,
+              `${split} label frequencies (rows)`,
+            );
             assert.equal(digest(rows[split].map((r) => r.text)), source.texts, `${split} texts, in file order`);
           }
         }
@@ -181,11 +207,24 @@ describe('every shared dataset loads through its pipeline on the real engine', (
         const source = theirs[file]!;
         const total = card.rows.train + card.rows.validation + card.rows.test;
         assert.equal(total, source.rows);
-        SPLIT_NAMES.forEach((split, s) => assert.ok(Math.abs(card.rows[split] - ratios[s]! * total) <= 1, `${split}: ${card.rows[split]} rows for ratio ${ratios[s]}`));
+        SPLIT_NAMES.forEach((split, s) =>
+          assert.ok(
+            Math.abs(card.rows[split] - ratios[s]! * total) <= 1,
+            `${split}: ${card.rows[split]} rows for ratio ${ratios[s]}`,
+          ),
+        );
         const all = [...rows.train, ...rows.validation, ...rows.test];
-        assert.deepEqual(sum(sum(card.labels.train, card.labels.validation), card.labels.test), source.labels, 'label frequencies over all splits');
+        assert.deepEqual(
+          sum(sum(card.labels.train, card.labels.validation), card.labels.test),
+          source.labels,
+          'label frequencies over all splits',
+        );
         assert.deepEqual(frequencies(all, card.labelNames), source.labels);
-        assert.equal(digest(all.sort((a, b) => recordNumber(a) - recordNumber(b)).map((r) => r.text)), source.texts, 'texts, in file order');
+        assert.equal(
+          digest(all.sort((a, b) => recordNumber(a) - recordNumber(b)).map((r) => r.text)),
+          source.texts,
+          'texts, in file order',
+        );
         if (source.median !== undefined) assert.equal(card.threshold?.value, source.median, 'the median isHate');
       }
 
@@ -193,8 +232,14 @@ describe('every shared dataset loads through its pipeline on the real engine', (
         const source = theirs['dev.tsv']!;
         assert.deepEqual(card.entities?.validation, source.entities);
         const spans = rows.validation.flatMap((r) => r.entities ?? []);
-        assert.equal(spans.length, Object.values(source.entities ?? {}).reduce((a, b) => a + b, 0));
-        assert.ok(rows.validation.every((r) => Array.isArray(r.labels) && r.labels.length === 0), 'NER rows carry the empty label vector');
+        assert.equal(
+          spans.length,
+          Object.values(source.entities ?? {}).reduce((a, b) => a + b, 0),
+        );
+        assert.ok(
+          rows.validation.every((r) => Array.isArray(r.labels) && r.labels.length === 0),
+          'NER rows carry the empty label vector',
+        );
         assert.equal(rows.validation[0]?.id, 'klue-ner-v1_dev_00000-wikitree');
       }
     });
@@ -270,7 +315,11 @@ function lineStart(bytes: Buffer, n: number): number {
 function editLine(bytes: Buffer, n: number, edit: (line: string) => string): Buffer {
   const start = lineStart(bytes, n);
   const end = bytes.indexOf(0x0a, start);
-  return Buffer.concat([bytes.subarray(0, start), Buffer.from(edit(bytes.subarray(start, end).toString('utf8'))), bytes.subarray(end)]);
+  return Buffer.concat([
+    bytes.subarray(0, start),
+    Buffer.from(edit(bytes.subarray(start, end).toString('utf8'))),
+    bytes.subarray(end),
+  ]);
 }
 
 const corruptions: Corruption[] = [
@@ -281,7 +330,8 @@ const corruptions: Corruption[] = [
     url: URLS.ethicsTrain,
     corrupt: (bytes) => bytes.subarray(0, 150_000),
     type: 'DatasetMalformed',
-    message: () => /train\.json: byte 150000: truncated JSON: the file ends inside item \d+ \(which starts at line 1, byte \d+\)/,
+    message: () =>
+      /train\.json: byte 150000: truncated JSON: the file ends inside item \d+ \(which starts at line 1, byte \d+\)/,
   },
   {
     sentence: 'a bad UTF-8 byte fails naming the row, the byte and its offset',
@@ -294,7 +344,10 @@ const corruptions: Corruption[] = [
       return copy;
     },
     type: 'DatasetRowsInvalid',
-    message: (bytes) => new RegExp(`1 invalid row in unsmile_train_v1\\.0\\.tsv, unsmile_valid_v1\\.0\\.tsv .*\\n  unsmile_valid_v1\\.0\\.tsv:101: invalid UTF-8: byte 0xff at offset ${lineStart(bytes, 101)}$`),
+    message: (bytes) =>
+      new RegExp(
+        `1 invalid row in unsmile_train_v1\\.0\\.tsv, unsmile_valid_v1\\.0\\.tsv .*\\n  unsmile_valid_v1\\.0\\.tsv:101: invalid UTF-8: byte 0xff at offset ${lineStart(bytes, 101)}$`,
+      ),
   },
   {
     sentence: 'a wrong label count fails naming the item',
@@ -303,7 +356,13 @@ const corruptions: Corruption[] = [
     url: URLS.ethicsTest,
     corrupt: (bytes) => {
       let seen = 0;
-      return Buffer.from(bytes.toString('utf8').replace(/"labels": \[(\d), (\d), (\d)\]/g, (all, a: string, b: string) => (++seen === 17 ? `"labels": [${a}, ${b}]` : all)));
+      return Buffer.from(
+        bytes
+          .toString('utf8')
+          .replace(/"labels": \[(\d), (\d), (\d)\]/g, (all, a: string, b: string) =>
+            ++seen === 17 ? `"labels": [${a}, ${b}]` : all,
+          ),
+      );
     },
     type: 'DatasetRowsInvalid',
     message: () => /\n {2}test\.json:item 17: column "labels": 2 labels, expected 3$/,
@@ -316,7 +375,8 @@ const corruptions: Corruption[] = [
     keepPin: true,
     corrupt: (bytes) => Buffer.concat([bytes, Buffer.from('\n')]),
     type: 'Sha256Mismatch',
-    message: () => /sha256 mismatch for .*kosbi_valid\.json: the pipeline pins 94708ec6593989e1\w+, the download hashes to [0-9a-f]{64}/,
+    message: () =>
+      /sha256 mismatch for .*kosbi_valid\.json: the pipeline pins 94708ec6593989e1\w+, the download hashes to [0-9a-f]{64}/,
   },
   {
     sentence: 'a label id out of range fails naming the row',
@@ -358,7 +418,9 @@ const corruptions: Corruption[] = [
     type: 'DatasetRowsInvalid',
     message: (bytes) => {
       const line = bytes.subarray(0, bytes.lastIndexOf('## klue-ner-v1_dev_00000')).toString('utf8').split('\n').length;
-      return new RegExp(`\\n {2}klue-ner-v1\\.1_dev\\.tsv:${line}: duplicate id "klue-ner-v1_dev_00000-wikitree" \\(first at klue-ner-v1\\.1_dev\\.tsv:6\\)$`);
+      return new RegExp(
+        `\\n {2}klue-ner-v1\\.1_dev\\.tsv:${line}: duplicate id "klue-ner-v1_dev_00000-wikitree" \\(first at klue-ner-v1\\.1_dev\\.tsv:6\\)$`,
+      );
     },
   },
   {
@@ -385,21 +447,32 @@ const corruptions: Corruption[] = [
       return out;
     },
     type: 'DatasetRowsInvalid',
-    message: () => /^25 invalid rows in .*; the first 20:\n {2}unsmile_train_v1\.0\.tsv:100: column "clean": "2" is not 0 or 1 \(set labels\.threshold to binarise\)\n/,
+    message: () =>
+      /^25 invalid rows in .*; the first 20:\n {2}unsmile_train_v1\.0\.tsv:100: column "clean": "2" is not 0 or 1 \(set labels\.threshold to binarise\)\n/,
   },
 ];
 
 /** The pipeline file with only `stage`, the corrupted copy served from `file`, and a retry policy that would retry. */
 async function corruptedPipeline(c: Corruption, file: string, bytes: Buffer, name: string): Promise<string> {
-  const doc = z.object({ name: z.string(), stages: z.array(z.record(z.string(), z.unknown())) }).passthrough().parse(parse(await pipelineText(c.pipeline)));
+  const doc = z
+    .object({ name: z.string(), stages: z.array(z.record(z.string(), z.unknown())) })
+    .passthrough()
+    .parse(parse(await pipelineText(c.pipeline)));
   const stage = doc.stages.find((s) => s.id === c.stage)!;
   const spec = z.record(z.string(), z.unknown()).parse(stage.with);
   const pin = c.keepPin ? undefined : createHash('sha256').update(bytes).digest('hex');
   const replace = (source: Record<string, unknown>): Record<string, unknown> =>
     source.url === c.url ? { ...source, url: pathToFileURL(file).href, ...(pin ? { sha256: pin } : {}) } : source;
   const sources = z.record(z.string(), z.record(z.string(), z.unknown())).optional().parse(spec.sources);
-  const patched = sources ? { ...spec, sources: Object.fromEntries(Object.entries(sources).map(([k, v]) => [k, replace(v)])) } : replace(spec);
-  return stringify({ name, stages: [{ ...stage, with: patched, retry: { maximumAttempts: 3, initialInterval: '100ms', maximumInterval: '200ms' } }] });
+  const patched = sources
+    ? { ...spec, sources: Object.fromEntries(Object.entries(sources).map(([k, v]) => [k, replace(v)])) }
+    : replace(spec);
+  return stringify({
+    name,
+    stages: [
+      { ...stage, with: patched, retry: { maximumAttempts: 3, initialInterval: '100ms', maximumInterval: '200ms' } },
+    ],
+  });
 }
 
 describe('corrupted copies of real files fail non-retryably, name the row or byte, and store nothing', () => {

@@ -67,7 +67,11 @@ def unsmile(root):
 def kosbi(root):
     data = json.loads((root / "kosbi" / "valid.json").read_text(encoding="utf-8"))
     classes = ["safe", "unsafe"]
-    return {"valid.json": summary([d["sentence"] for d in data], [classes.index(d["sentence_label"]) for d in data], classes, False)}
+    return {
+        "valid.json": summary(
+            [d["sentence"] for d in data], [classes.index(d["sentence_label"]) for d in data], classes, False
+        )
+    }
 
 
 def kmhas(root):
@@ -90,9 +94,22 @@ def ethos_binary(root):
 
 
 def ethos_multi(root):
-    names = ["violence", "directed_vs_generalized", "gender", "race", "national_origin", "disability", "religion", "sexual_orientation"]
+    names = [
+        "violence",
+        "directed_vs_generalized",
+        "gender",
+        "race",
+        "national_origin",
+        "disability",
+        "religion",
+        "sexual_orientation",
+    ]
     rows = table(root / "ethos" / "multi_label.csv", ";")
-    return {"multi_label.csv": summary([r["comment"] for r in rows], [[1 if float(r[n]) >= 0.5 else 0 for n in names] for r in rows], names, True)}
+    return {
+        "multi_label.csv": summary(
+            [r["comment"] for r in rows], [[1 if float(r[n]) >= 0.5 else 0 for n in names] for r in rows], names, True
+        )
+    }
 
 
 def klue_ner(root):

@@ -133,7 +133,8 @@ const rules: { sentence: string; mapping: unknown; rows: [Record<string, unknown
 describe('every label rule maps cells to canonical labels, and bad cells to a reason', () => {
   for (const rule of rules) {
     test(rule.sentence, () => {
-      for (const [cells, expected] of rule.rows) assert.deepEqual(outcome(mapWith(rule.mapping, cells)), expected, JSON.stringify(cells));
+      for (const [cells, expected] of rule.rows)
+        assert.deepEqual(outcome(mapWith(rule.mapping, cells)), expected, JSON.stringify(cells));
     });
   }
 
@@ -145,7 +146,9 @@ describe('every label rule maps cells to canonical labels, and bad cells to a re
   });
 
   test('a median threshold keeps the value for later; the stage labels it once the median is known', () => {
-    const compiled = compileMapping(mappingSchema.parse({ text: 't', label: { column: 'isHate', threshold: 'median' } }));
+    const compiled = compileMapping(
+      mappingSchema.parse({ text: 't', label: { column: 'isHate', threshold: 'median' } }),
+    );
     const result = compiled.map(view({ t: 'x', isHate: '0.333' }));
     assert.ok(result.ok);
     assert.equal(result.row.value, 0.333);
@@ -190,8 +193,16 @@ describe('label names for the card', () => {
     ['columns name themselves', { text: 't', labels: { columns: ['a', 'b'] } }, ['a', 'b']],
     ['labelNames win', { text: 't', labels: { columns: ['a', 'b'] }, labelNames: ['A', 'B'] }, ['A', 'B']],
     ['a count gives indices', { text: 't', labels: { column: 'l', separator: ',', classes: 3 } }, ['0', '1', '2']],
-    ['a map joins the names of one index', { text: 't', label: { column: 'l', map: { none: 0, offensive: 1, hate: 1 } } }, ['none', 'offensive|hate']],
-    ['a threshold names both sides', { text: 't', label: { column: 'v', threshold: 'median' } }, ['v < median', 'v ≥ median']],
+    [
+      'a map joins the names of one index',
+      { text: 't', label: { column: 'l', map: { none: 0, offensive: 1, hate: 1 } } },
+      ['none', 'offensive|hate'],
+    ],
+    [
+      'a threshold names both sides',
+      { text: 't', label: { column: 'v', threshold: 'median' } },
+      ['v < median', 'v ≥ median'],
+    ],
   ];
   for (const [sentence, mapping, expected] of cases) {
     test(sentence, () => assert.deepEqual(compileMapping(mappingSchema.parse(mapping)).labelNames(), expected));

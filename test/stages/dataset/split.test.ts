@@ -40,9 +40,16 @@ describe('seeded stratified splits', () => {
   for (const n of [1, 2, 9, 10, 101, 997, 8776]) {
     test(`${n} rows: overall counts are within one row of the ratios`, () => {
       const strata = skewed(n);
-      for (const ratios of [[0.8, 0.1, 0.1], [0.7, 0.15, 0.15], [0.5, 0, 0.5], [1, 0, 0]] as const) {
+      for (const ratios of [
+        [0.8, 0.1, 0.1],
+        [0.7, 0.15, 0.15],
+        [0.5, 0, 0.5],
+        [1, 0, 0],
+      ] as const) {
         const c = counts(assignSplits(strata, ratios, 42, true), strata);
-        ratios.forEach((r, s) => assert.ok(Math.abs(c[s]! - r * n) <= 1, `split ${s}: ${c[s]} rows for ratio ${r} of ${n}`));
+        ratios.forEach((r, s) =>
+          assert.ok(Math.abs(c[s]! - r * n) <= 1, `split ${s}: ${c[s]} rows for ratio ${r} of ${n}`),
+        );
         ratios.forEach((r, s) => r === 0 && assert.equal(c[s], 0, 'a split with ratio 0 gets no row'));
       }
     });
@@ -54,7 +61,9 @@ describe('seeded stratified splits', () => {
     for (const stratum of [0, 1, 2]) {
       const size = strata.filter((s) => s === stratum).length;
       const c = counts(split, strata, stratum);
-      [0.8, 0.1, 0.1].forEach((r, s) => assert.ok(Math.abs(c[s]! - r * size) <= 2, `stratum ${stratum} (${size} rows), split ${s}: ${c[s]}`));
+      [0.8, 0.1, 0.1].forEach((r, s) =>
+        assert.ok(Math.abs(c[s]! - r * size) <= 2, `stratum ${stratum} (${size} rows), split ${s}: ${c[s]}`),
+      );
     }
   });
 

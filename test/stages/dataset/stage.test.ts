@@ -20,15 +20,30 @@ import { artifactRefSchema } from '../../../store/types';
 import { loadConfig } from '../../../temporal.config';
 import { tempDir, TEST_READ_ROOTS } from '../../helpers';
 
-async function setup(): Promise<{ dir: string; store: FsArtifactStore; run: (input: Record<string, Json>) => Promise<Record<string, Json>> }> {
+async function setup(): Promise<{
+  dir: string;
+  store: FsArtifactStore;
+  run: (input: Record<string, Json>) => Promise<Record<string, Json>>;
+}> {
   const dir = await tempDir('fairline-dataset-stage-');
   const store = new FsArtifactStore(join(dir, 'store'));
-  const config = loadConfig({ store: { uri: pathToFileURL(join(dir, 'store')).href }, readRoots: [...TEST_READ_ROOTS] }, {});
+  const config = loadConfig(
+    { store: { uri: pathToFileURL(join(dir, 'store')).href }, readRoots: [...TEST_READ_ROOTS] },
+    {},
+  );
   let attempt = 0;
   const run = async (input: Record<string, Json>): Promise<Record<string, Json>> => {
     const scratchDir = join(dir, `scratch-${attempt++}`);
     await mkdir(scratchDir);
-    const context: StageContext = { stageId: 'data', store, config, log: { info() {}, warn() {} }, heartbeat() {}, signal: new AbortController().signal, scratchDir };
+    const context: StageContext = {
+      stageId: 'data',
+      store,
+      config,
+      log: { info() {}, warn() {} },
+      heartbeat() {},
+      signal: new AbortController().signal,
+      scratchDir,
+    };
     return dataset(input, context);
   };
   return { dir, store, run };
@@ -56,8 +71,11 @@ describe('the dataset stage, called directly', () => {
       test,
       '{"id":"test-1","text":"그 문장","labels":1,"pair":{"text":"맥락, 있음"},"meta":{"4":"g"}}\n{"id":"test-2","text":"둘째","labels":0,"pair":{"text":"맥락"},"meta":{"4":"h"}}\n',
     );
-    for (const split of ['train', 'validation'] as const) assert.equal(artifactRefSchema.parse(out[split]).bytes, 0, `${split} is an empty file`);
-    const card = datasetCardSchema.parse(JSON.parse((await store.read(artifactRefSchema.parse(out.card))).toString('utf8')));
+    for (const split of ['train', 'validation'] as const)
+      assert.equal(artifactRefSchema.parse(out[split]).bytes, 0, `${split} is an empty file`);
+    const card = datasetCardSchema.parse(
+      JSON.parse((await store.read(artifactRefSchema.parse(out.card))).toString('utf8')),
+    );
     assert.deepEqual(card.rows, { train: 0, validation: 0, test: 2 });
     assert.deepEqual(card.labels.test, { '0': 1, '1': 1 });
     assert.equal(card.task, 'multiclass');
@@ -65,26 +83,54 @@ describe('the dataset stage, called directly', () => {
 
   test('a duplicate id fails, naming both lines, and stores nothing', async () => {
     const { dir, store, run } = await setup();
-    const url = await file(dir, 'a.jsonl', '{"id":"a","t":"x","l":[1,0]}\n{"id":"b","t":"y","l":[0,1]}\n\n{"id":"a","t":"z","l":[0,0]}\n');
-    await assert.rejects(run({ url, format: 'jsonl', mapping: { text: 't', id: 'id', labels: { column: 'l' } } }), (error: unknown) => {
-      assert.ok(error instanceof DatasetRowsInvalid);
-      assert.equal(error.total, 1);
-      assert.deepEqual(error.problems, ['a.jsonl:4: duplicate id "a" (first at a.jsonl:1)']);
-      return true;
-    });
+    const url = await file(
+      dir,
+      'a.jsonl',
+      '{"id":"a","t":"x","l":[1,0]}\n{"id":"b","t":"y","l":[0,1]}\n\n{"id":"a","t":"z","l":[0,0]}\n',
+    );
+    await assert.rejects(
+      run({ url, format: 'jsonl', mapping: { text: 't', id: 'id', labels: { column: 'l' } } }),
+      (error: unknown) => {
+        assert.ok(error instanceof DatasetRowsInvalid);
+        assert.equal(error.total, 1);
+        assert.deepEqual(error.problems, ['a.jsonl:4: duplicate id "a" (first at a.jsonl:1)']);
+        return true;
+      },
+    );
     assert.deepEqual(await store.list(''), []);
   });
 
   test('a median threshold puts values equal to the median above it', async () => {
     const { dir, store, run } = await setup();
-    const url = await file(dir, 'e.csv', 'comment;isHate\na;0.0\nb;0.3333333333333333\nc;0.3333333333333333\nd;1.0\ne;0.1\n');
-    const out = await run({ url, format: 'csv', csv: { delimiter: ';' }, mapping: { text: 'comment', label: { column: 'isHate', threshold: 'median' }, labelNames: ['no', 'yes'] } });
-    const rows = (await store.read(artifactRefSchema.parse(out.train))).toString('utf8').trim().split('\n').map((l) => canonicalRowSchema.parse(JSON.parse(l)));
+    const url = await file(
+      dir,
+      'e.csv',
+      'comment;isHate\na;0.0\nb;0.3333333333333333\nc;0.3333333333333333\nd;1.0\ne;0.1\n',
+    );
+    const out = await run({
+      url,
+      format: 'csv',
+      csv: { delimiter: ';' },
+      mapping: { text: 'comment', label: { column: 'isHate', threshold: 'median' }, labelNames: ['no', 'yes'] },
+    });
+    const rows = (await store.read(artifactRefSchema.parse(out.train)))
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => canonicalRowSchema.parse(JSON.parse(l)));
     assert.deepEqual(
       rows.map((r) => [r.text, r.labels]),
-      [['a', 0], ['b', 1], ['c', 1], ['d', 1], ['e', 0]],
+      [
+        ['a', 0],
+        ['b', 1],
+        ['c', 1],
+        ['d', 1],
+        ['e', 0],
+      ],
     );
-    const card = datasetCardSchema.parse(JSON.parse((await store.read(artifactRefSchema.parse(out.card))).toString('utf8')));
+    const card = datasetCardSchema.parse(
+      JSON.parse((await store.read(artifactRefSchema.parse(out.card))).toString('utf8')),
+    );
     assert.equal(card.threshold?.value, 1 / 3);
     assert.deepEqual(card.labels.train, { no: 2, yes: 3 });
   });
@@ -92,11 +138,21 @@ describe('the dataset stage, called directly', () => {
   test('a mapping column the header lacks fails at once, listing the header', async () => {
     const { dir, run } = await setup();
     const url = await file(dir, 'a.tsv', 'document\tlabel\nx\t1\n');
-    await assert.rejects(run({ url, format: 'tsv', mapping: { text: 'documnet', labels: { column: 'label', separator: ',', classes: 9 } } }), (error: unknown) => {
-      assert.ok(error instanceof DatasetColumnMissing);
-      assert.equal(error.message, 'a.tsv: the mapping names column "documnet", which the header does not have (columns: "document", "label")');
-      return true;
-    });
+    await assert.rejects(
+      run({
+        url,
+        format: 'tsv',
+        mapping: { text: 'documnet', labels: { column: 'label', separator: ',', classes: 9 } },
+      }),
+      (error: unknown) => {
+        assert.ok(error instanceof DatasetColumnMissing);
+        assert.equal(
+          error.message,
+          'a.tsv: the mapping names column "documnet", which the header does not have (columns: "document", "label")',
+        );
+        return true;
+      },
+    );
   });
 
   test('a seeded split is byte-identical in another store; another seed splits differently', async () => {
@@ -117,11 +173,15 @@ describe('the dataset stage, called directly', () => {
       assert.equal(artifactRefSchema.parse(a[output]).sha256, artifactRefSchema.parse(b[output]).sha256, output);
     }
     assert.notEqual(artifactRefSchema.parse(a.train).sha256, artifactRefSchema.parse(c.train).sha256);
-    const card = datasetCardSchema.parse(JSON.parse((await first.store.read(artifactRefSchema.parse(a.card))).toString('utf8')));
+    const card = datasetCardSchema.parse(
+      JSON.parse((await first.store.read(artifactRefSchema.parse(a.card))).toString('utf8')),
+    );
     assert.deepEqual(card.rows, { train: 140, validation: 30, test: 30 });
     // 29 rows of class b (every 7th): 70/15/15 % of them in the splits, within a row.
     const b29 = [card.labels.train.b ?? -1, card.labels.validation.b ?? -1, card.labels.test.b ?? -1];
     assert.equal(b29[0]! + b29[1]! + b29[2]!, 29);
-    [0.7, 0.15, 0.15].forEach((ratio, s) => assert.ok(Math.abs(b29[s]! - ratio * 29) <= 1, `split ${s}: ${b29[s]} of 29`));
+    [0.7, 0.15, 0.15].forEach((ratio, s) =>
+      assert.ok(Math.abs(b29[s]! - ratio * 29) <= 1, `split ${s}: ${b29[s]} of 29`),
+    );
   });
 });

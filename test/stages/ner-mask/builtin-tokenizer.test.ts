@@ -17,7 +17,13 @@ describe('the ner-mask stage with a built-in model’s tokenizer', () => {
 
     const stage = await direct();
     const rows = [{ id: 's', text, labels: 0, entities: [{ ...span, type: 'identity' }] }];
-    const out = await stage.run({ dataset: await stage.dataset(rows), sources: { dataset: true }, mode: 'perSubtoken', tokenizer: 'multilingual-e5-small', maskToken: '<mask>' });
+    const out = await stage.run({
+      dataset: await stage.dataset(rows),
+      sources: { dataset: true },
+      mode: 'perSubtoken',
+      tokenizer: 'multilingual-e5-small',
+      maskToken: '<mask>',
+    });
     const masked = out.rows[0]!.meta.masked;
     assert.equal(masked.text, `${'<mask>'.repeat(overlapping.length)}${text.slice(span.end)}`);
     assert.equal(out.card.maskTokens, overlapping.length);

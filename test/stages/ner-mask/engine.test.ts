@@ -12,7 +12,14 @@ import { after, before, describe, test } from 'node:test';
 import type { Json } from '../../../pipeline/run-spec';
 import { startEngine, scheduledStages, type Engine, type Outcome } from '../../engine';
 import { alive, tempDir } from '../../helpers';
-import { assertMaskedConsistent, KOSBI_GROUPS, kosbiGenderPairs, parseKlueNer, readOutputs, type KlueSentence } from './support';
+import {
+  assertMaskedConsistent,
+  KOSBI_GROUPS,
+  kosbiGenderPairs,
+  parseKlueNer,
+  readOutputs,
+  type KlueSentence,
+} from './support';
 
 /** A pipeline: download a JSONL file, then mask it with `withBlock` (YAML flow mapping entries). */
 function maskPipeline(name: string, file: string, withBlock: string, extra = ''): string {
@@ -43,9 +50,30 @@ function maskOutputs(outcome: Outcome): Record<string, Json> {
 
 /** Korean particles, as [after a final consonant, after a vowel]; 으로 is 로 after ㄹ as well. */
 const PARTICLES: [string, string][] = [
-  ['', ''], ['은', '는'], ['이', '가'], ['을', '를'], ['의', '의'], ['에', '에'], ['에게', '에게'], ['에서', '에서'], ['과', '와'], ['도', '도'],
-  ['만', '만'], ['들', '들'], ['들은', '들은'], ['들이', '들이'], ['들의', '들의'], ['한테', '한테'], ['께', '께'], ['으로', '로'], ['이랑', '랑'],
-  ['에게는', '에게는'], ['들에게', '들에게'], ['까지', '까지'], ['처럼', '처럼'], ['보다', '보다'],
+  ['', ''],
+  ['은', '는'],
+  ['이', '가'],
+  ['을', '를'],
+  ['의', '의'],
+  ['에', '에'],
+  ['에게', '에게'],
+  ['에서', '에서'],
+  ['과', '와'],
+  ['도', '도'],
+  ['만', '만'],
+  ['들', '들'],
+  ['들은', '들은'],
+  ['들이', '들이'],
+  ['들의', '들의'],
+  ['한테', '한테'],
+  ['께', '께'],
+  ['으로', '로'],
+  ['이랑', '랑'],
+  ['에게는', '에게는'],
+  ['들에게', '들에게'],
+  ['까지', '까지'],
+  ['처럼', '처럼'],
+  ['보다', '보다'],
 ];
 
 function attach(term: string, [afterConsonant, afterVowel]: [string, string]): string {
@@ -98,7 +126,9 @@ describe('the ner-mask stage in a pipeline', () => {
     const perType: Record<string, number> = {};
     for (const s of klue.flatMap((k) => k.entities)) perType[s.type] = (perType[s.type] ?? 0) + 1;
     assert.deepEqual(card.perType, Object.fromEntries(Object.entries(perType).sort()));
-    console.log(`KLUE-NER dev: ${card.rows} rows, ${card.spans} spans, ${card.rowsMasked} rows masked (${((card.shareMasked as number) * 100).toFixed(2)}%), per type ${JSON.stringify(card.perType)}`);
+    console.log(
+      `KLUE-NER dev: ${card.rows} rows, ${card.spans} spans, ${card.rowsMasked} rows masked (${((card.shareMasked as number) * 100).toFixed(2)}%), per type ${JSON.stringify(card.perType)}`,
+    );
 
     // The same input again: the download reruns (no pin), its bytes did not change, the mask is cached.
     const again = await engine.run(yaml);
@@ -112,11 +142,23 @@ describe('the ner-mask stage in a pipeline', () => {
     const rows = pairs.flatMap(([male, female], p) =>
       PARTICLES.map((particle, k) => {
         const first = attach(male, particle);
-        return { id: `pair${p}-particle${k}`, text: `${first} 그리고 ${attach(female, particle)} 학교에 갔다`, labels: 0, male, female, femaleAt: first.length + 5 };
+        return {
+          id: `pair${p}-particle${k}`,
+          text: `${first} 그리고 ${attach(female, particle)} 학교에 갔다`,
+          labels: 0,
+          male,
+          female,
+          femaleAt: first.length + 5,
+        };
       }),
     );
-    const file = await writeJsonl(rows.map(({ id, text, labels }) => ({ id, text, labels })), 'gender-pairs.jsonl');
-    const outcome = await engine.run(maskPipeline('kosbi-pairs', file, `sources: { lexicon: { file: "${KOSBI_GROUPS}", categories: [성별] } }`));
+    const file = await writeJsonl(
+      rows.map(({ id, text, labels }) => ({ id, text, labels })),
+      'gender-pairs.jsonl',
+    );
+    const outcome = await engine.run(
+      maskPipeline('kosbi-pairs', file, `sources: { lexicon: { file: "${KOSBI_GROUPS}", categories: [성별] } }`),
+    );
     const { rows: masked, card } = await readOutputs(engine.store, maskOutputs(outcome));
     assert.equal(masked.length, rows.length);
     for (const [i, row] of masked.entries()) {
@@ -139,24 +181,57 @@ describe('the ner-mask stage in a pipeline', () => {
     const file = await writeJsonl(
       [
         { id: 'fine', text: '서울에 갔다', labels: 0, entities: [{ start: 0, end: 2, type: 'LC' }] },
-        { id: 'tangled', text: '서울대학교', labels: 0, entities: [{ start: 0, end: 5, type: 'OG' }, { start: 0, end: 2, type: 'LC' }] },
+        {
+          id: 'tangled',
+          text: '서울대학교',
+          labels: 0,
+          entities: [
+            { start: 0, end: 5, type: 'OG' },
+            { start: 0, end: 2, type: 'LC' },
+          ],
+        },
       ],
       'tangled.jsonl',
     );
-    const outcome = await engine.run(maskPipeline('tangled', file, 'sources: { dataset: true }', 'retry: { maximumAttempts: 5, initialInterval: 100ms }'));
+    const outcome = await engine.run(
+      maskPipeline(
+        'tangled',
+        file,
+        'sources: { dataset: true }',
+        'retry: { maximumAttempts: 5, initialInterval: 100ms }',
+      ),
+    );
     assert.equal(outcome.status, 'failed');
-    assert.match(outcome.error!.cause!.message, /stage "mask" failed: row "tangled" \(line 2 of tangled\.jsonl\): dataset spans \[0, 2\) LC and \[0, 5\) OG overlap/);
+    assert.match(
+      outcome.error!.cause!.message,
+      /stage "mask" failed: row "tangled" \(line 2 of tangled\.jsonl\): dataset spans \[0, 2\) LC and \[0, 5\) OG overlap/,
+    );
     const events = outcome.history.events ?? [];
-    const failed = events.map((e) => e.activityTaskFailedEventAttributes).find((a) => a?.failure?.applicationFailureInfo?.type === 'SpansOverlap');
+    const failed = events
+      .map((e) => e.activityTaskFailedEventAttributes)
+      .find((a) => a?.failure?.applicationFailureInfo?.type === 'SpansOverlap');
     assert.equal(failed?.failure?.applicationFailureInfo?.nonRetryable, true);
-    const starts = events.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    const starts = events
+      .filter((e) => e.activityTaskStartedEventAttributes)
+      .map((e) => e.activityTaskStartedEventAttributes!.attempt);
     assert.deepEqual(starts.slice(-1), [1], 'one attempt');
   });
 
   test('cancelling a run while the analyzer works kills the python process: no orphan', async () => {
-    const rows = Array.from({ length: 30_000 }, (_, i) => ({ id: `r${i}`, text: `${i}번째 날, 김철수는 서울에서 부산으로 갔다.`, labels: 0 }));
+    const rows = Array.from({ length: 30_000 }, (_, i) => ({
+      id: `r${i}`,
+      text: `${i}번째 날, 김철수는 서울에서 부산으로 갔다.`,
+      labels: 0,
+    }));
     const file = await writeJsonl(rows, 'many.jsonl');
-    const handle = await engine.start(maskPipeline('morph-cancel', file, 'sources: { morph: { batch: 64 } }', 'timeout: { startToClose: 10m, heartbeat: 3s }'));
+    const handle = await engine.start(
+      maskPipeline(
+        'morph-cancel',
+        file,
+        'sources: { morph: { batch: 64 } }',
+        'timeout: { startToClose: 10m, heartbeat: 3s }',
+      ),
+    );
     const pid = await analyzerPid();
     // Let it analyze a little, then cancel.
     await new Promise((r) => setTimeout(r, 500));
@@ -166,13 +241,17 @@ describe('the ner-mask stage in a pipeline', () => {
     assert.equal(outcome.status, 'cancelled');
     assert.equal(outcome.progress.stages.find((s) => s.id === 'mask')?.status, 'cancelled');
     assert.equal(alive(pid), false, `analyzer ${pid} is gone when the run ends`);
-    assert.ok(!childArgs().some((a) => a.includes('trainer.morph')), 'no analyzer is left among this process’s children');
+    assert.ok(
+      !childArgs().some((a) => a.includes('trainer.morph')),
+      'no analyzer is left among this process’s children',
+    );
   });
 });
 
-
 function childArgs(): string[] {
-  return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
 }
 
 /** The pid of the `python -m trainer.morph` the in-process worker started. */

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { DatasetRowInvalid, StageInputInvalid } from '../../../common/errors';
-import { AnalyzerFailed, LexiconInvalid, SpanOutOfBounds, SpansOverlap, TagSchemeUnknown } from '../../../stages/ner-mask/errors';
+import {
+  AnalyzerFailed,
+  LexiconInvalid,
+  SpanOutOfBounds,
+  SpansOverlap,
+  TagSchemeUnknown,
+} from '../../../stages/ner-mask/errors';
 import { nerMaskCacheable } from '../../../stages/ner-mask/contract';
 import { validatePipelineText } from '../../../pipeline/validate';
 import { MorphAnalyzer } from '../../../stages/ner-mask/morph';
@@ -10,9 +16,23 @@ import { assertMaskedConsistent, direct, onnxFixture, type MaskedRow } from './s
 import { alive } from '../../helpers';
 
 const ROWS = [
-  { id: 'a', text: '김철수는 서울에 갔다.', labels: [1, 0, 0], entities: [{ start: 0, end: 3, type: 'PS' }, { start: 5, end: 7, type: 'LC' }] },
+  {
+    id: 'a',
+    text: '김철수는 서울에 갔다.',
+    labels: [1, 0, 0],
+    entities: [
+      { start: 0, end: 3, type: 'PS' },
+      { start: 5, end: 7, type: 'LC' },
+    ],
+  },
   { id: 'b', text: '오늘은 비가 온다.', labels: [0, 0, 1] },
-  { id: 'c', text: '여학생들이 부산에서 왔다.', labels: [0, 1, 0], entities: [{ start: 6, end: 8, type: 'LC' }], meta: { source: 'fixture' } },
+  {
+    id: 'c',
+    text: '여학생들이 부산에서 왔다.',
+    labels: [0, 1, 0],
+    entities: [{ start: 6, end: 8, type: 'LC' }],
+    meta: { source: 'fixture' },
+  },
 ];
 const masked = (rows: MaskedRow[]): [string, string][] => rows.map((r) => [r.id, r.meta.masked.text]);
 
@@ -20,12 +40,22 @@ describe('the ner-mask stage, run directly', () => {
   test('dataset entities become masks; rows keep their fields and gain meta.masked; the card counts them', async () => {
     const stage = await direct();
     const { rows, card, outputs } = await stage.run({ dataset: await stage.dataset(ROWS), sources: { dataset: true } });
-    assert.deepEqual(masked(rows), [['a', '[MASK]는 [MASK]에 갔다.'], ['b', '오늘은 비가 온다.'], ['c', '여학생들이 [MASK]에서 왔다.']]);
+    assert.deepEqual(masked(rows), [
+      ['a', '[MASK]는 [MASK]에 갔다.'],
+      ['b', '오늘은 비가 온다.'],
+      ['c', '여학생들이 [MASK]에서 왔다.'],
+    ]);
     assert.deepEqual(rows[2]!.meta.source, 'fixture');
     assert.deepEqual(rows[0]!.labels, [1, 0, 0]);
     for (const row of rows) assertMaskedConsistent(row.text, row.meta.masked);
     assert.deepEqual(
-      { rows: card.rows, rowsMasked: card.rowsMasked, spans: card.spans, perType: card.perType, perSource: card.perSource },
+      {
+        rows: card.rows,
+        rowsMasked: card.rowsMasked,
+        spans: card.spans,
+        perType: card.perType,
+        perSource: card.perSource,
+      },
       { rows: 3, rowsMasked: 2, spans: 3, perType: { LC: 2, PS: 1 }, perSource: { dataset: { spans: 3, rows: 2 } } },
     );
     assert.equal(outputs.shareMasked, 0.666667);
@@ -35,10 +65,20 @@ describe('the ner-mask stage, run directly', () => {
   test('lexicon and dataset spans combine, overlapping ones merged into one mask', async () => {
     const stage = await direct();
     const rows = [{ id: 'x', text: '여학생 김여학생은 왔다', labels: 0, entities: [{ start: 4, end: 8, type: 'PS' }] }];
-    const out = await stage.run({ dataset: await stage.dataset(rows), sources: { dataset: true, lexicon: { terms: ['여학생', { term: '김여학생', type: 'name' }] } }, maskToken: '<mask>' });
+    const out = await stage.run({
+      dataset: await stage.dataset(rows),
+      sources: { dataset: true, lexicon: { terms: ['여학생', { term: '김여학생', type: 'name' }] } },
+      maskToken: '<mask>',
+    });
     const m = out.rows[0]!.meta.masked;
     assert.equal(m.text, '<mask> <mask>은 왔다');
-    assert.deepEqual(m.spans.map((s) => [s.start, s.end, s.type, s.source]), [[0, 3, 'identity', 'lexicon'], [4, 8, 'PS', 'dataset+lexicon']]);
+    assert.deepEqual(
+      m.spans.map((s) => [s.start, s.end, s.type, s.source]),
+      [
+        [0, 3, 'identity', 'lexicon'],
+        [4, 8, 'PS', 'dataset+lexicon'],
+      ],
+    );
     assertMaskedConsistent(rows[0]!.text, m, '<mask>');
     assert.deepEqual(out.card.perSource, { dataset: { spans: 1, rows: 1 }, lexicon: { spans: 2, rows: 1 } });
     assert.equal(out.card.merged, 1);
@@ -47,21 +87,52 @@ describe('the ner-mask stage, run directly', () => {
   test('token-level tags in meta (the manual’s NER_results) become character spans', async () => {
     const stage = await direct();
     const rows = [
-      { id: 't1', text: '김철수는 서울에', labels: 0, meta: { tokens: ['[CLS]', '김', '##철', '##수', '##는', '서울', '##에', '[SEP]'], ner_tags: ['O', 'B-PS', 'I-PS', 'I-PS', 'O', 'B-LC', 'O', 'O'] } },
-      { id: 't2', text: '김철수는 서울에', labels: 0, meta: { tokens: ['김', '##철', '##수', '##는', '서울', '##에'], ner_tags: [1, -100, -100, 0, 3, 0] } },
+      {
+        id: 't1',
+        text: '김철수는 서울에',
+        labels: 0,
+        meta: {
+          tokens: ['[CLS]', '김', '##철', '##수', '##는', '서울', '##에', '[SEP]'],
+          ner_tags: ['O', 'B-PS', 'I-PS', 'I-PS', 'O', 'B-LC', 'O', 'O'],
+        },
+      },
+      {
+        id: 't2',
+        text: '김철수는 서울에',
+        labels: 0,
+        meta: { tokens: ['김', '##철', '##수', '##는', '서울', '##에'], ner_tags: [1, -100, -100, 0, 3, 0] },
+      },
     ];
-    const out = await stage.run({ dataset: await stage.dataset(rows), sources: { dataset: { tagNames: ['O', 'B-PS', 'I-PS', 'B-LC', 'I-LC'] } } });
-    for (const row of out.rows) assert.deepEqual(row.meta.masked.spans.map((s) => [s.start, s.end, s.type]), [[0, 3, 'PS'], [5, 7, 'LC']]);
+    const out = await stage.run({
+      dataset: await stage.dataset(rows),
+      sources: { dataset: { tagNames: ['O', 'B-PS', 'I-PS', 'B-LC', 'I-LC'] } },
+    });
+    for (const row of out.rows)
+      assert.deepEqual(
+        row.meta.masked.spans.map((s) => [s.start, s.end, s.type]),
+        [
+          [0, 3, 'PS'],
+          [5, 7, 'LC'],
+        ],
+      );
   });
 
   test('perSubtoken masks each sub-token of a span under the target tokenizer', async () => {
     const stage = await direct();
     const fixture = await onnxFixture();
     const rows = [{ id: 's', text: '김철수는 서울시에 갔다', labels: 0, entities: [{ start: 5, end: 8, type: 'LC' }] }];
-    const out = await stage.run({ dataset: await stage.dataset(rows), sources: { dataset: true }, mode: 'perSubtoken', tokenizer: fixture.tokenizer });
+    const out = await stage.run({
+      dataset: await stage.dataset(rows),
+      sources: { dataset: true },
+      mode: 'perSubtoken',
+      tokenizer: fixture.tokenizer,
+    });
     const m = out.rows[0]!.meta.masked;
     assert.equal(m.text, '김철수는 [MASK][MASK]에 갔다');
-    assert.deepEqual(m.spans[0]!.subtokens, [[5, 7], [7, 8]]);
+    assert.deepEqual(m.spans[0]!.subtokens, [
+      [5, 7],
+      [7, 8],
+    ]);
     assert.equal(out.card.maskTokens, 2);
     assertMaskedConsistent(rows[0]!.text, m);
   });
@@ -83,8 +154,17 @@ describe('the ner-mask stage, run directly', () => {
         },
       },
     });
-    assert.deepEqual(masked(out.rows), [['o1', '[MASK]는 [MASK]에 갔다'], ['o2', '[MASK]와 [MASK]에서']]);
-    assert.deepEqual(out.rows[0]!.meta.masked.spans.map((s) => [s.start, s.end, s.type, s.source]), [[0, 3, 'PS', 'onnx'], [5, 8, 'LC', 'onnx']]);
+    assert.deepEqual(masked(out.rows), [
+      ['o1', '[MASK]는 [MASK]에 갔다'],
+      ['o2', '[MASK]와 [MASK]에서'],
+    ]);
+    assert.deepEqual(
+      out.rows[0]!.meta.masked.spans.map((s) => [s.start, s.end, s.type, s.source]),
+      [
+        [0, 3, 'PS', 'onnx'],
+        [5, 8, 'LC', 'onnx'],
+      ],
+    );
   });
 
   test('the morph source finds proper nouns with kiwipiepy in the trainer’s python', async () => {
@@ -100,10 +180,24 @@ describe('the ner-mask stage, run directly', () => {
     assert.ok(out.rows.every((r) => r.meta.masked.spans.every((s) => s.type === 'NNP' && s.source === 'morph')));
   });
 
-  const bad: { name: string; rows: (object | string)[]; sources?: Record<string, unknown>; error: new (...args: never[]) => Error; message: RegExp }[] = [
+  const bad: {
+    name: string;
+    rows: (object | string)[];
+    sources?: Record<string, unknown>;
+    error: new (...args: never[]) => Error;
+    message: RegExp;
+  }[] = [
     {
       name: 'an unknown tag scheme',
-      rows: [ROWS[1]!, { id: 'bio?', text: '김철수', labels: 0, meta: { tokens: ['김', '##철', '##수'], ner_tags: ['PER', 'PER', 'PER'] } }],
+      rows: [
+        ROWS[1]!,
+        {
+          id: 'bio?',
+          text: '김철수',
+          labels: 0,
+          meta: { tokens: ['김', '##철', '##수'], ner_tags: ['PER', 'PER', 'PER'] },
+        },
+      ],
       error: TagSchemeUnknown,
       message: /row "bio\?" \(line 2 of rows\.jsonl\): tag "PER" at token 0 is not BIO\/IOB2\/BIOES/,
     },
@@ -111,16 +205,37 @@ describe('the ner-mask stage, run directly', () => {
       name: 'a span out of bounds',
       rows: [ROWS[0]!, ROWS[1]!, { id: 'far', text: '짧다', labels: 0, entities: [{ start: 1, end: 5, type: 'PS' }] }],
       error: SpanOutOfBounds,
-      message: /row "far" \(line 3 of rows\.jsonl\): dataset span \[1, 5\) PS is out of bounds of the text \(2 characters\)/,
+      message:
+        /row "far" \(line 3 of rows\.jsonl\): dataset span \[1, 5\) PS is out of bounds of the text \(2 characters\)/,
     },
     {
       name: 'overlapping dataset spans',
-      rows: [{ id: 'both', text: '서울대학교', labels: 0, entities: [{ start: 0, end: 5, type: 'OG' }, { start: 0, end: 2, type: 'LC' }] }],
+      rows: [
+        {
+          id: 'both',
+          text: '서울대학교',
+          labels: 0,
+          entities: [
+            { start: 0, end: 5, type: 'OG' },
+            { start: 0, end: 2, type: 'LC' },
+          ],
+        },
+      ],
       error: SpansOverlap,
       message: /row "both" \(line 1 of rows\.jsonl\): dataset spans \[0, 2\) LC and \[0, 5\) OG overlap/,
     },
-    { name: 'a line that is not JSON', rows: [ROWS[0]!, '{"id": "broken", '], error: DatasetRowInvalid, message: /row \(line 2 of rows\.jsonl\): not valid JSON/ },
-    { name: 'a row that is not canonical', rows: [{ id: 'nolabels', text: '글' }], error: DatasetRowInvalid, message: /row "nolabels" \(line 1 of rows\.jsonl\): not a canonical row: labels/ },
+    {
+      name: 'a line that is not JSON',
+      rows: [ROWS[0]!, '{"id": "broken", '],
+      error: DatasetRowInvalid,
+      message: /row \(line 2 of rows\.jsonl\): not valid JSON/,
+    },
+    {
+      name: 'a row that is not canonical',
+      rows: [{ id: 'nolabels', text: '글' }],
+      error: DatasetRowInvalid,
+      message: /row "nolabels" \(line 1 of rows\.jsonl\): not a canonical row: labels/,
+    },
     {
       name: 'tokens that do not fit the text',
       rows: [{ id: 'tok', text: '김철수', labels: 0, meta: { tokens: ['박', '##영희'], ner_tags: ['B-PS', 'I-PS'] } }],
@@ -133,48 +248,84 @@ describe('the ner-mask stage, run directly', () => {
       error: DatasetRowInvalid,
       message: /row "num" .*name the tag ids with sources\.dataset\.tagNames/,
     },
-    { name: 'a lexicon file that does not parse', rows: [ROWS[0]!], sources: { lexicon: { file: 'LEXICON' } }, error: LexiconInvalid, message: /lexicon lexicon\.yaml:2: Nested mappings/ },
+    {
+      name: 'a lexicon file that does not parse',
+      rows: [ROWS[0]!],
+      sources: { lexicon: { file: 'LEXICON' } },
+      error: LexiconInvalid,
+      message: /lexicon lexicon\.yaml:2: Nested mappings/,
+    },
   ];
   for (const c of bad) {
     test(`${c.name} fails the stage with a non-retryable ${c.error.name} naming the row or line`, async () => {
       const stage = await direct();
       const dataset = await stage.dataset(c.rows);
       const lexicon = await stage.file('- 남자\n- 여자: : x\n- 아들\n', 'lexicon.yaml');
-      const sources = JSON.parse(JSON.stringify(c.sources ?? { dataset: true }).replace('"LEXICON"', JSON.stringify(lexicon)));
-      await assert.rejects(stage.run({ dataset, sources }), (e: unknown) => e instanceof c.error && 'retryable' in e && e.retryable === false && c.message.test(e.message));
+      const sources = JSON.parse(
+        JSON.stringify(c.sources ?? { dataset: true }).replace('"LEXICON"', JSON.stringify(lexicon)),
+      );
+      await assert.rejects(
+        stage.run({ dataset, sources }),
+        (e: unknown) => e instanceof c.error && 'retryable' in e && e.retryable === false && c.message.test(e.message),
+      );
     });
   }
 
   test('perSubtoken without a tokenizer is refused by the schema, before any row is read', async () => {
     const stage = await direct();
-    await assert.rejects(stage.run({ dataset: await stage.dataset(ROWS), sources: { dataset: true }, mode: 'perSubtoken' }), (e: unknown) => e instanceof StageInputInvalid && /tokenizer: mode perSubtoken/.test(e.message));
+    await assert.rejects(
+      stage.run({ dataset: await stage.dataset(ROWS), sources: { dataset: true }, mode: 'perSubtoken' }),
+      (e: unknown) => e instanceof StageInputInvalid && /tokenizer: mode perSubtoken/.test(e.message),
+    );
   });
 
   test('a mask token the target tokenizer does not know is refused', async () => {
     const stage = await direct();
     const fixture = await onnxFixture();
     await assert.rejects(
-      stage.run({ dataset: await stage.dataset(ROWS), sources: { dataset: true }, mode: 'perSubtoken', tokenizer: fixture.tokenizer, maskToken: '<mask>' }),
-      (e: unknown) => e instanceof StageInputInvalid && /maskToken "<mask>" is not a token of the tokenizer/.test(e.message),
+      stage.run({
+        dataset: await stage.dataset(ROWS),
+        sources: { dataset: true },
+        mode: 'perSubtoken',
+        tokenizer: fixture.tokenizer,
+        maskToken: '<mask>',
+      }),
+      (e: unknown) =>
+        e instanceof StageInputInvalid && /maskToken "<mask>" is not a token of the tokenizer/.test(e.message),
     );
   });
 
   test('onnx labels outside BIO/BIOES are refused', async () => {
     const stage = await direct();
     const fixture = await onnxFixture();
-    const onnx = { model: await stage.file(await readFile(fixture.model), 'model.onnx'), tokenizer: await stage.file(await readFile(fixture.tokenizer), 'tokenizer.json'), labels: ['O', 'PER'] };
-    await assert.rejects(stage.run({ dataset: await stage.dataset(ROWS), sources: { onnx } }), (e: unknown) => e instanceof StageInputInvalid && /"PER" are not BIO/.test(e.message));
+    const onnx = {
+      model: await stage.file(await readFile(fixture.model), 'model.onnx'),
+      tokenizer: await stage.file(await readFile(fixture.tokenizer), 'tokenizer.json'),
+      labels: ['O', 'PER'],
+    };
+    await assert.rejects(
+      stage.run({ dataset: await stage.dataset(ROWS), sources: { onnx } }),
+      (e: unknown) => e instanceof StageInputInvalid && /"PER" are not BIO/.test(e.message),
+    );
   });
 
   test('the morph analyzer failing to start is a non-retryable error', async () => {
     const analyzer = MorphAnalyzer.start('/nonexistent/python', ['NNP']);
-    await assert.rejects(analyzer.analyze(['서울']), (e: unknown) => e instanceof AnalyzerFailed && !e.retryable && /cannot start \/nonexistent\/python/.test(e.message));
+    await assert.rejects(
+      analyzer.analyze(['서울']),
+      (e: unknown) =>
+        e instanceof AnalyzerFailed && !e.retryable && /cannot start \/nonexistent\/python/.test(e.message),
+    );
     await analyzer.kill();
   });
 
   test('cancelling the stage kills the analyzer process and reports the cancellation', async () => {
     const stage = await direct();
-    const rows = Array.from({ length: 20_000 }, (_, i) => ({ id: `r${i}`, text: `김철수는 ${i}번째로 서울에 갔다.`, labels: 0 }));
+    const rows = Array.from({ length: 20_000 }, (_, i) => ({
+      id: `r${i}`,
+      text: `김철수는 ${i}번째로 서울에 갔다.`,
+      labels: 0,
+    }));
     const running = stage.run({ dataset: await stage.dataset(rows), sources: { morph: { batch: 64 } } });
     const pid = await waitForAnalyzer();
     stage.abort.abort(new Error('cancelled by the test'));
@@ -191,7 +342,11 @@ describe('the ner-mask stage, run directly', () => {
   });
 
   const invalid: [string, string, RegExp][] = [
-    ['a POS tag that is not one', 'sources: { morph: { tags: [nnp] } }', /^9: .*sources\.morph\.tags\[0\]: a Kiwi POS tag/],
+    [
+      'a POS tag that is not one',
+      'sources: { morph: { tags: [nnp] } }',
+      /^9: .*sources\.morph\.tags\[0\]: a Kiwi POS tag/,
+    ],
     ['perSubtoken without a tokenizer', 'sources: { dataset: true }\n      mode: perSubtoken', /give `tokenizer`/],
     ['no source at all', 'sources: {}', /name at least one span source/],
     ['an unknown source', 'sources: { gazetteer: true }', /gazetteer/],
@@ -214,11 +369,13 @@ stages:
       );
       assert.equal(result.ok, false);
       const messages = result.ok ? [] : result.problems.map((p) => `${p.line}: ${p.message}`);
-      assert.ok(messages.some((m) => message.test(m)), messages.join('\n'));
+      assert.ok(
+        messages.some((m) => message.test(m)),
+        messages.join('\n'),
+      );
     });
   }
 });
-
 
 /** The pid of this process's `python -m trainer.morph` child, once it runs. */
 async function waitForAnalyzer(): Promise<number> {

@@ -35,7 +35,9 @@ export interface Direct {
   dataset(rows: readonly (object | string)[], name?: string): Promise<ArtifactRef>;
   file(content: string | Uint8Array, name: string): Promise<ArtifactRef>;
   /** Runs the stage and reads back its masked rows and card. */
-  run(withBlock: Record<string, Json>): Promise<{ rows: MaskedRow[]; card: Record<string, unknown>; outputs: Record<string, Json> }>;
+  run(
+    withBlock: Record<string, Json>,
+  ): Promise<{ rows: MaskedRow[]; card: Record<string, unknown>; outputs: Record<string, Json> }>;
 }
 
 export type MaskedRow = CanonicalRow & { meta: { masked: Masked } };
@@ -58,11 +60,20 @@ export async function direct(stageId = 'mask'): Promise<Direct> {
 }
 
 export function asRef(value: Json | undefined): ArtifactRef {
-  assert.ok(value && typeof value === 'object' && !Array.isArray(value) && typeof value.uri === 'string' && typeof value.sha256 === 'string');
+  assert.ok(
+    value &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      typeof value.uri === 'string' &&
+      typeof value.sha256 === 'string',
+  );
   return { uri: value.uri, sha256: value.sha256, bytes: Number(value.bytes), kind: String(value.kind) };
 }
 
-export async function readOutputs(store: FsArtifactStore, outputs: Record<string, Json>): Promise<{ rows: MaskedRow[]; card: Record<string, unknown> }> {
+export async function readOutputs(
+  store: FsArtifactStore,
+  outputs: Record<string, Json>,
+): Promise<{ rows: MaskedRow[]; card: Record<string, unknown> }> {
   const text = (await store.read(asRef(outputs.dataset))).toString('utf8');
   const rows = text
     .split('\n')
@@ -97,7 +108,14 @@ export function assertMaskedConsistent(x: string, masked: Masked, maskToken = '[
   }
   assert.equal(hatAt, hat.length, 'the map covers x̂');
   assert.equal(xAt, xs.length, 'the map covers x');
-  assert.equal(reconstruct(masked, masked.spans.map((s) => xs.slice(s.start, s.end).join(''))), x, 'x rebuilds from x̂');
+  assert.equal(
+    reconstruct(
+      masked,
+      masked.spans.map((s) => xs.slice(s.start, s.end).join('')),
+    ),
+    x,
+    'x rebuilds from x̂',
+  );
 }
 
 /** One KLUE-NER sentence: its id, text, and gold entity spans from the character BIO tags. */
@@ -122,12 +140,19 @@ export async function parseKlueNer(path = KLUE_NER_DEV): Promise<KlueSentence[]>
       if (tag.startsWith('B-')) entities.push({ start: i, end: i + 1, type: tag.slice(2) });
       else if (tag.startsWith('I-')) {
         const last = entities[entities.length - 1];
-        assert.ok(last && last.end === i && last.type === tag.slice(2), `${current!.id}: I- tag at ${i} continues an entity`);
+        assert.ok(
+          last && last.end === i && last.type === tag.slice(2),
+          `${current!.id}: I- tag at ${i} continues an entity`,
+        );
         last.end = i + 1;
       } else assert.equal(tag, 'O');
     });
     const text = current.chars.join('');
-    assert.equal(text, current.marked.replace(/<([^<>]*?):(PS|LC|OG|DT|TI|QT)>/g, '$1'), `${current.id}: characters spell the marked sentence`);
+    assert.equal(
+      text,
+      current.marked.replace(/<([^<>]*?):(PS|LC|OG|DT|TI|QT)>/g, '$1'),
+      `${current.id}: characters spell the marked sentence`,
+    );
     sentences.push({ id: current.id, text, entities });
     current = undefined;
   };
@@ -152,8 +177,16 @@ export async function parseKlueNer(path = KLUE_NER_DEV): Promise<KlueSentence[]>
 /** KoSBi's male/female term pairs: the 성별 category's first two groups, zipped. */
 export async function kosbiGenderPairs(path = KOSBI_GROUPS): Promise<[string, string][]> {
   const groups = JSON.parse(await readFile(path, 'utf8')) as Record<string, string[]>;
-  const [male, female] = (groups['성별'] ?? []).map((g) => g.split(',').map((t) => t.trim()).filter(Boolean));
-  assert.ok(male && female && male.length === female.length && male.length > 0, 'KoSBi lists as many male as female terms');
+  const [male, female] = (groups['성별'] ?? []).map((g) =>
+    g
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
+  );
+  assert.ok(
+    male && female && male.length === female.length && male.length > 0,
+    'KoSBi lists as many male as female terms',
+  );
   return male.map((m, i) => [m, female[i]!]);
 }
 
@@ -165,7 +198,11 @@ export function trainerPython(): string {
 /** Writes the tiny ONNX token classifier + tokenizer.json fixture (test/fixtures/ner-mask/make_onnx_tagger.py). */
 export async function onnxFixture(): Promise<{ model: string; tokenizer: string }> {
   const dir = await tempDir('fairline-onnx-tagger-');
-  const made = spawnSync(trainerPython(), [join(PROJECT_ROOT, 'test', 'fixtures', 'ner-mask', 'make_onnx_tagger.py'), dir], { encoding: 'utf8' });
+  const made = spawnSync(
+    trainerPython(),
+    [join(PROJECT_ROOT, 'test', 'fixtures', 'ner-mask', 'make_onnx_tagger.py'), dir],
+    { encoding: 'utf8' },
+  );
   assert.equal(made.status, 0, made.stderr);
   return { model: join(dir, 'model.onnx'), tokenizer: join(dir, 'tokenizer.json') };
 }

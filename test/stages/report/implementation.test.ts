@@ -14,12 +14,23 @@ describe('the report stage', () => {
   let direct: DirectContext;
   let fixture: Report;
   let inputs: { evaluation: ArtifactRef; audit: ArtifactRef; hardNegatives: ArtifactRef };
-  const run = { pipeline: 'kold-debias', runId: 'r-7', workflowId: 'pipeline/kold-debias/r-7', specDigest: 'ab'.repeat(32), trigger: 'schedule', params: { epochs: 3 }, gitCommit: 'c0ffee' };
+  const run = {
+    pipeline: 'kold-debias',
+    runId: 'r-7',
+    workflowId: 'pipeline/kold-debias/r-7',
+    specDigest: 'ab'.repeat(32),
+    trigger: 'schedule',
+    params: { epochs: 3 },
+    gitCommit: 'c0ffee',
+  };
 
   before(async () => {
     direct = await directContext('report');
-    fixture = reportSchema.parse(JSON.parse(await readFile(join(PROJECT_ROOT, 'test', 'fixtures', 'report', 'report.json'), 'utf8')));
-    const put = (value: unknown, name: string): Promise<ArtifactRef> => direct.store.put({ bytes: JSON.stringify(value) }, { kind: 'json', name });
+    fixture = reportSchema.parse(
+      JSON.parse(await readFile(join(PROJECT_ROOT, 'test', 'fixtures', 'report', 'report.json'), 'utf8')),
+    );
+    const put = (value: unknown, name: string): Promise<ArtifactRef> =>
+      direct.store.put({ bytes: JSON.stringify(value) }, { kind: 'json', name });
     inputs = {
       evaluation: await put(fixture.evaluation, 'evaluation.json'),
       audit: await put({ gated_model: 'debiased', audits: fixture.audits }, 'audit.json'),
@@ -29,7 +40,9 @@ describe('the report stage', () => {
 
   test('gathers evaluation, audits and hard negatives into report.json with the run’s provenance, and renders report.html', async () => {
     const outputs = await report(inputs, { ...direct.context, run });
-    const written = reportSchema.parse(JSON.parse((await direct.store.read(artifactRefSchema.parse(outputs.report))).toString()));
+    const written = reportSchema.parse(
+      JSON.parse((await direct.store.read(artifactRefSchema.parse(outputs.report))).toString()),
+    );
     assert.deepEqual(written.evaluation, fixture.evaluation);
     assert.deepEqual(written.audits, fixture.audits);
     assert.deepEqual(written.hard_negatives, fixture.hard_negatives);
@@ -56,7 +69,10 @@ describe('the report stage', () => {
 
   test('each run writes its own report: the same findings from another run name that run', async () => {
     const a = await report(inputs, { ...direct.context, run });
-    const b = await report(inputs, { ...direct.context, run: { ...run, runId: 'r-8', workflowId: 'pipeline/kold-debias/r-8' } });
+    const b = await report(inputs, {
+      ...direct.context,
+      run: { ...run, runId: 'r-8', workflowId: 'pipeline/kold-debias/r-8' },
+    });
     assert.notEqual(artifactRefSchema.parse(a.report).sha256, artifactRefSchema.parse(b.report).sha256);
   });
 

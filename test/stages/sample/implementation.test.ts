@@ -35,13 +35,27 @@ stages:
 async function lines(engine: Engine, outcome: Outcome, stage: string, output: string): Promise<string[]> {
   assert.equal(outcome.status, 'succeeded', outcome.error?.cause?.message);
   const ref = artifactRefSchema.parse(outcome.progress.stages.find((s) => s.id === stage)!.outputs![output]);
-  return (await engine.store.read(ref)).toString('utf8').split('\n').filter((l) => l !== '');
+  return (await engine.store.read(ref))
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l !== '');
 }
 
 /** The rule as README.md writes it. */
 function expectedSample(rows: readonly string[], n: number, seed: number): string[] {
-  const keyed = rows.map((text, line) => ({ text, line, key: createHash('sha256').update(`${seed}:${JSON.parse(text).id}`).digest('hex') }));
-  const chosen = new Set(keyed.sort((a, b) => a.key.localeCompare(b.key) || a.line - b.line).slice(0, n).map((r) => r.line));
+  const keyed = rows.map((text, line) => ({
+    text,
+    line,
+    key: createHash('sha256')
+      .update(`${seed}:${JSON.parse(text).id}`)
+      .digest('hex'),
+  }));
+  const chosen = new Set(
+    keyed
+      .sort((a, b) => a.key.localeCompare(b.key) || a.line - b.line)
+      .slice(0, n)
+      .map((r) => r.line),
+  );
   return rows.filter((_, line) => chosen.has(line));
 }
 
@@ -93,11 +107,17 @@ stages:
   - { id: pick, uses: sample, needs: [data], with: { dataset: "\${{ stages.data.outputs.dataset }}", rows: 1 } }
 `);
     assert.equal(outcome.status, 'failed');
-    assert.match(outcome.error!.cause!.message, /stage "pick" failed: row "b" \(line 2 of dataset\): not a canonical row: text: /);
+    assert.match(
+      outcome.error!.cause!.message,
+      /stage "pick" failed: row "b" \(line 2 of dataset\): not a canonical row: text: /,
+    );
     assert.equal(outcome.progress.stages.find((s) => s.id === 'pick')!.attempts, 1);
   });
 
   test('the client refuses a sample of no rows at its FILE:LINE:COL before a run starts', async () => {
-    await assert.rejects(engine.start(samplePipeline('sample-zero', 'rows: 0')), /\d+:\d+ .*rows.*(greater|>|positive|too small)/i);
+    await assert.rejects(
+      engine.start(samplePipeline('sample-zero', 'rows: 0')),
+      /\d+:\d+ .*rows.*(greater|>|positive|too small)/i,
+    );
   });
 });

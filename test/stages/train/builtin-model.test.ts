@@ -27,7 +27,9 @@ stages:
 `;
 }
 
-const bundleSchema = z.object({ step: z.number(), files: z.record(z.string(), artifactRefSchema), base: artifactRefSchema.optional() }).strict();
+const bundleSchema = z
+  .object({ step: z.number(), files: z.record(z.string(), artifactRefSchema), base: artifactRefSchema.optional() })
+  .strict();
 
 describe('a train stage naming a built-in pretrained model', () => {
   let engine: Engine;
@@ -41,13 +43,15 @@ describe('a train stage naming a built-in pretrained model', () => {
     const first = await engine.run(pipeline('all-minilm-l6-v2'));
     assert.equal(first.status, 'succeeded', first.error?.cause?.message);
     const outputs = first.progress.stages.find((s) => s.id === 'train')!.outputs!;
-    const trained = bundleSchema.parse(JSON.parse((await engine.store.read(artifactRefSchema.parse(outputs.huggingface))).toString()));
+    const trained = bundleSchema.parse(
+      JSON.parse((await engine.store.read(artifactRefSchema.parse(outputs.huggingface))).toString()),
+    );
     assert.ok(trained.base, 'the trained model names the weights it started from');
     assert.equal(trained.base.kind, 'hf-model');
     const base = bundleSchema.parse(JSON.parse((await engine.store.read(trained.base)).toString()));
-    const manifest = z.object({ files: z.record(z.string(), z.object({ sha256: z.string() })) }).parse(
-      JSON.parse((await engine.store.read(base.files[MODEL_MANIFEST]!)).toString()),
-    );
+    const manifest = z
+      .object({ files: z.record(z.string(), z.object({ sha256: z.string() })) })
+      .parse(JSON.parse((await engine.store.read(base.files[MODEL_MANIFEST]!)).toString()));
     // The stored weights are the built folder's, byte for byte (the store verifies digests on read).
     assert.equal(base.files['model.safetensors']!.sha256, manifest.files['model.safetensors']!.sha256);
     assert.ok(folder.includes('all-minilm-l6-v2'));
@@ -68,6 +72,9 @@ describe('a train stage naming a built-in pretrained model', () => {
   test('a folder outside the readable roots is refused, naming the rule', async () => {
     const outcome = await engine.run(pipeline('/nonexistent/encoder'));
     assert.equal(outcome.status, 'failed');
-    assert.match(outcome.error!.cause!.message, /refused to read \/nonexistent\/encoder: only files under the configured readable roots may be read/);
+    assert.match(
+      outcome.error!.cause!.message,
+      /refused to read \/nonexistent\/encoder: only files under the configured readable roots may be read/,
+    );
   });
 });

@@ -49,28 +49,52 @@ describe('the train stage', () => {
     assert.equal(outcome.status, 'succeeded', outcome.error?.cause?.message);
     for (const id of ['baseline', 'debiased']) {
       const outputs = outcome.progress.stages.find((s) => s.id === id)!.outputs!;
-      const refs = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, artifactRefSchema.parse(v)])) as Record<string, ArtifactRef>;
+      const refs = Object.fromEntries(
+        Object.entries(outputs).map(([k, v]) => [k, artifactRefSchema.parse(v)]),
+      ) as Record<string, ArtifactRef>;
       assert.equal(refs.model!.kind, 'onnx-model');
       assert.ok(refs.model!.bytes > 10_000);
       assert.equal(refs.tokenizer!.kind, 'tokenizer');
       const bundle = bundleSchema.parse(JSON.parse((await engine.store.read(refs.huggingface!)).toString()));
-      for (const file of ['config.json', 'model.safetensors', 'tokenizer.json']) assert.ok(bundle.files[file], `${id}: HF folder has ${file}`);
-      const metrics = (await engine.store.read(refs.metrics!)).toString().trim().split('\n').map((l) => JSON.parse(l));
+      for (const file of ['config.json', 'model.safetensors', 'tokenizer.json'])
+        assert.ok(bundle.files[file], `${id}: HF folder has ${file}`);
+      const metrics = (await engine.store.read(refs.metrics!))
+        .toString()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       const steps = metrics.filter((m) => m.event === 'step');
       assert.ok(steps.length > 0);
       // The trainer's steps are planned up front (`of`): the bundle names the step training ended on.
-      assert.equal(z.object({ step: z.number() }).passthrough().parse(JSON.parse((await engine.store.read(refs.huggingface!)).toString())).step, steps.at(-1).of, `${id}: hf-model.json's step is the last one`);
+      assert.equal(
+        z
+          .object({ step: z.number() })
+          .passthrough()
+          .parse(JSON.parse((await engine.store.read(refs.huggingface!)).toString())).step,
+        steps.at(-1).of,
+        `${id}: hf-model.json's step is the last one`,
+      );
       if (id === 'debiased') {
-        for (const term of ['loss_all', 'loss_mask', 'loss_debias']) assert.ok(steps.every((s) => typeof s[term] === 'number'), `every step logs ${term}`);
+        for (const term of ['loss_all', 'loss_mask', 'loss_debias'])
+          assert.ok(
+            steps.every((s) => typeof s[term] === 'number'),
+            `every step logs ${term}`,
+          );
       }
-      assert.ok(metrics.some((m) => m.event === 'epoch' && typeof m.metrics?.macro_f1 === 'number'), `${id}: validation macro F1 per epoch`);
+      assert.ok(
+        metrics.some((m) => m.event === 'epoch' && typeof m.metrics?.macro_f1 === 'number'),
+        `${id}: validation macro F1 per epoch`,
+      );
     }
   });
 
   test('a bad trainer option fails the stage once, non-retryable, with the trainer’s own message', async () => {
     const outcome = await engine.run(pipeline(', numLabels: 7').replace(/mode: debiased/, 'mode: baseline'));
     assert.equal(outcome.status, 'failed');
-    assert.match(outcome.error!.cause!.message, /stage "(baseline|debiased)" failed: .*the trainer refused its input: .*labels has width 3, expected 7/);
+    assert.match(
+      outcome.error!.cause!.message,
+      /stage "(baseline|debiased)" failed: .*the trainer refused its input: .*labels has width 3, expected 7/,
+    );
     const failed = outcome.progress.stages.filter((s) => s.status === 'failed');
     assert.ok(failed.length >= 1);
     // Attempts as Temporal counted them: a non-retryable failure on the first attempt is 1, not 0.

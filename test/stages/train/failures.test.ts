@@ -9,7 +9,11 @@ import { tinyTrainingPipeline } from '../../pipelines';
 /** Pids of live `python -m trainer train` processes started by this test process's worker. */
 function trainers(): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'trainer train']).toString().split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'trainer train'])
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -46,8 +50,14 @@ describe('the train stage’s failure budgets', () => {
     assert.equal(cause.type, 'TrainerFailureBudgetSpent');
     assert.equal(cause.nonRetryable, true);
     assert.match(cause.message, new RegExp(`the trainer failed ${TRAINER_FAILURE_BUDGET} times`));
-    const attempts = (outcome.history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes && e.activityTaskStartedEventAttributes.attempt !== undefined);
-    assert.equal(Math.max(...attempts.map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0)), TRAINER_FAILURE_BUDGET, 'the stage stopped at the budget');
+    const attempts = (outcome.history.events ?? []).filter(
+      (e) => e.activityTaskStartedEventAttributes && e.activityTaskStartedEventAttributes.attempt !== undefined,
+    );
+    assert.equal(
+      Math.max(...attempts.map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0)),
+      TRAINER_FAILURE_BUDGET,
+      'the stage stopped at the budget',
+    );
     assert.equal(killed.size, TRAINER_FAILURE_BUDGET);
     const model = outcome.progress.stages.find((s) => s.id === 'model')!;
     assert.equal(model.attempts, TRAINER_FAILURE_BUDGET, 'the run reports the attempts Temporal counted');

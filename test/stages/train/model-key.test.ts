@@ -25,7 +25,9 @@ async function activities() {
 
 /** The train stage's cache key for a `with` naming `model`, computed by the real activity. */
 async function keyFor(acts: Awaited<ReturnType<typeof activities>>, model: string | ArtifactRef): Promise<string> {
-  const result = await acts.cacheLookup({ stage: { id: 'train', uses: 'train', version: STAGE_TYPES.train!.version, with: { dataset, model, epochs: 1 } } });
+  const result = await acts.cacheLookup({
+    stage: { id: 'train', uses: 'train', version: STAGE_TYPES.train!.version, with: { dataset, model, epochs: 1 } },
+  });
   return result.key;
 }
 
@@ -54,10 +56,19 @@ describe('the train stage’s cache key sees the model’s weights', () => {
 
   test('a model artifact keys on its digest, a built-in name on its converter and pins', async () => {
     const acts = await activities();
-    const a: ArtifactRef = { uri: 'file:///store/objects/x/hf-model.json', sha256: 'b'.repeat(64), bytes: 100, kind: 'hf-model' };
+    const a: ArtifactRef = {
+      uri: 'file:///store/objects/x/hf-model.json',
+      sha256: 'b'.repeat(64),
+      bytes: 100,
+      kind: 'hf-model',
+    };
     const b: ArtifactRef = { ...a, sha256: 'c'.repeat(64) };
     assert.notEqual(await keyFor(acts, a), await keyFor(acts, b));
-    assert.equal(await keyFor(acts, a), await keyFor(acts, { ...a, uri: 'file:///elsewhere/hf-model.json' }), 'the same bytes elsewhere hit');
+    assert.equal(
+      await keyFor(acts, a),
+      await keyFor(acts, { ...a, uri: 'file:///elsewhere/hf-model.json' }),
+      'the same bytes elsewhere hit',
+    );
     const e5 = await keyFor(acts, 'multilingual-e5-small');
     assert.equal(await keyFor(acts, 'multilingual-e5-small'), e5);
     assert.notEqual(await keyFor(acts, 'all-minilm-l6-v2'), e5);
@@ -75,7 +86,8 @@ describe('the train stage’s cache key sees the model’s weights', () => {
       ['s3://bucket/models/encoder/', true],
       [dataset, true],
     ];
-    for (const [model, expected] of cases) assert.equal(cacheable(model === undefined ? { dataset } : { dataset, model }), expected, String(model));
+    for (const [model, expected] of cases)
+      assert.equal(cacheable(model === undefined ? { dataset } : { dataset, model }), expected, String(model));
   });
 });
 
@@ -97,7 +109,9 @@ describe('model references', () => {
   });
 
   test('the built-in names are the converter’s (trainer/pretrained.json)', () => {
-    const pins = z.object({ models: z.record(z.string(), z.unknown()) }).parse(JSON.parse(readFileSync(join(PROJECT_ROOT, 'trainer', 'pretrained.json'), 'utf8')));
+    const pins = z
+      .object({ models: z.record(z.string(), z.unknown()) })
+      .parse(JSON.parse(readFileSync(join(PROJECT_ROOT, 'trainer', 'pretrained.json'), 'utf8')));
     assert.deepEqual([...BUILTIN_MODEL_NAMES].sort(), Object.keys(pins.models).sort());
   });
 
@@ -111,6 +125,9 @@ stages:
 `;
     const result = validatePipelineText(yaml, join(PROJECT_ROOT, 'pipelines', 'x.yaml'), { set: [] });
     assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.problems));
-    assert.equal(result.spec.stages[0]!.with.model, pathToFileURL(join(PROJECT_ROOT, 'pipelines', 'encoders', 'mine')).href);
+    assert.equal(
+      result.spec.stages[0]!.with.model,
+      pathToFileURL(join(PROJECT_ROOT, 'pipelines', 'encoders', 'mine')).href,
+    );
   });
 });

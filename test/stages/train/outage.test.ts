@@ -30,7 +30,11 @@ describe('the train stage on an S3 store', () => {
   before(async () => {
     dataDir = await tempDir('fairline-outage-minio-');
     minio = await startMinio({ dataDir, accessKey: ACCESS, secretKey: SECRET });
-    s3 = createS3Store({ uri: 's3://outage-test/artifacts', endpoint: minio.endpoint, credentials: { accessKeyId: ACCESS, secretAccessKey: SECRET } });
+    s3 = createS3Store({
+      uri: 's3://outage-test/artifacts',
+      endpoint: minio.endpoint,
+      credentials: { accessKeyId: ACCESS, secretAccessKey: SECRET },
+    });
     await s3.ensureBucket();
     engine = await startEngine({ activityStore: s3 });
   });
@@ -57,9 +61,19 @@ describe('the train stage on an S3 store', () => {
     assert.equal(outcome.status, 'succeeded', outcome.error?.cause?.message);
     const model = outcome.progress.stages.find((s) => s.id === 'model')!;
     assert.equal(model.attempts, 1, 'the outage cost no attempt');
-    const metrics = (await s3.read(artifactRefSchema.parse(model.outputs!.metrics))).toString().trim().split('\n').map((l) => JSON.parse(l));
-    assert.equal(Math.max(...metrics.filter((m) => m.event === 'step').map((m) => Number(m.step))), 300, 'training ran to its end');
-    process.stdout.write(`# outage: MinIO down for ${upAfter} ms; the model stage finished on attempt ${model.attempts}\n`);
+    const metrics = (await s3.read(artifactRefSchema.parse(model.outputs!.metrics)))
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(
+      Math.max(...metrics.filter((m) => m.event === 'step').map((m) => Number(m.step))),
+      300,
+      'training ran to its end',
+    );
+    process.stdout.write(
+      `# outage: MinIO down for ${upAfter} ms; the model stage finished on attempt ${model.attempts}\n`,
+    );
   });
 
   test('a rerun of a failed run resumes training from the checkpoint the earlier execution left, and the manifest says so', async () => {
@@ -69,7 +83,11 @@ describe('the train stage on an S3 store', () => {
     // Kill the trainer once two checkpoints are stored: with one attempt allowed, the run fails.
     const trainerPids = (): number[] => {
       try {
-        return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'trainer train']).toString().split('\n').filter(Boolean).map(Number);
+        return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'trainer train'])
+          .toString()
+          .split('\n')
+          .filter(Boolean)
+          .map(Number);
       } catch {
         return [];
       }
@@ -78,18 +96,39 @@ describe('the train stage on an S3 store', () => {
     const killedPids = trainerPids();
     for (const pid of killedPids) process.kill(pid, 'SIGKILL');
     const failed = await engine.outcome(first);
-    assert.equal(failed.status, 'failed', JSON.stringify(failed.progress.stages.map((s) => [s.id, s.status, s.attempts, s.cached])) + ' killed ' + JSON.stringify(killedPids));
+    assert.equal(
+      failed.status,
+      'failed',
+      JSON.stringify(failed.progress.stages.map((s) => [s.id, s.status, s.attempts, s.cached])) +
+        ' killed ' +
+        JSON.stringify(killedPids),
+    );
     const firstExecution = (await first.describe()).runId;
     const left = (await s3.list('checkpoints/rerun/rerun-1/')).at(-1)!;
-    const leftStep = z.object({ step: z.number() }).passthrough().parse(JSON.parse((await s3.read({ uri: left.uri, sha256: left.sha256!, bytes: left.bytes, kind: 'checkpoint' })).toString())).step;
+    const leftStep = z
+      .object({ step: z.number() })
+      .passthrough()
+      .parse(
+        JSON.parse(
+          (await s3.read({ uri: left.uri, sha256: left.sha256!, bytes: left.bytes, kind: 'checkpoint' })).toString(),
+        ),
+      ).step;
     assert.ok(left.key.includes(`/${firstExecution}/model/`));
 
     const second = await engine.outcome(await engine.start(yaml, { runId: 'rerun-1', noCache: true }));
-    assert.equal(second.status, 'succeeded', JSON.stringify(second.progress.stages.map((s) => [s.id, s.status, s.error, s.attempts])));
+    assert.equal(
+      second.status,
+      'succeeded',
+      JSON.stringify(second.progress.stages.map((s) => [s.id, s.status, s.error, s.attempts])),
+    );
     const model = second.progress.stages.find((s) => s.id === 'model')!;
     assert.deepEqual(model.resumedFrom, { execution: firstExecution, step: leftStep, checkpoint: left.uri });
     const manifest = JSON.parse((await s3.read(second.progress.manifest!)).toString());
-    assert.deepEqual(manifest.stages.find((s: { id: string }) => s.id === 'model').resumedFrom, model.resumedFrom, 'the manifest records the resumed-from point');
+    assert.deepEqual(
+      manifest.stages.find((s: { id: string }) => s.id === 'model').resumedFrom,
+      model.resumedFrom,
+      'the manifest records the resumed-from point',
+    );
     process.stdout.write(`# rerun: resumed from step ${leftStep} of execution ${firstExecution}\n`);
   });
 });

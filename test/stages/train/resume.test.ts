@@ -16,7 +16,6 @@ import { alive, cleanEnv, fairline, startWorkerProcess, suiteTemporal, tempDir }
 
 const CHECKPOINT_EVERY = 5;
 
-
 /** Pids of `python -m trainer train` processes whose parent is `parent`. */
 function trainerChildren(parent: number): number[] {
   let out = '';
@@ -28,7 +27,6 @@ function trainerChildren(parent: number): number[] {
   return out.split('\n').filter(Boolean).map(Number);
 }
 
-
 const workers: ChildProcess[] = [];
 after(async () => {
   for (const w of workers) await stopProcess(w);
@@ -38,7 +36,11 @@ test('a worker killed (SIGKILL) mid-training leaves no trainer behind, and a new
   const dir = await tempDir();
   const storeDir = join(dir, 'store');
   const { address, uiUrl } = suiteTemporal();
-  const env = cleanEnv({ FAIRLINE_TEMPORAL_ADDRESS: address, FAIRLINE_TEMPORAL_UI_URL: uiUrl, FAIRLINE_STORE: pathToFileURL(storeDir).href });
+  const env = cleanEnv({
+    FAIRLINE_TEMPORAL_ADDRESS: address,
+    FAIRLINE_TEMPORAL_UI_URL: uiUrl,
+    FAIRLINE_STORE: pathToFileURL(storeDir).href,
+  });
   const configFile = join(dir, 'queues.json');
   await writeFile(configFile, JSON.stringify({ taskQueues: { cpu: 'resume-cpu', gpu: 'resume-gpu' } }));
   const data = join(PROJECT_ROOT, 'data', 'demo');
@@ -89,7 +91,16 @@ stages:
 
   // What the retry resumes from: the newest checkpoint bundle in the store.
   const newest = (await store.list(prefix)).at(-1)!;
-  const checkpointStep = z.object({ step: z.number() }).passthrough().parse(JSON.parse((await store.read({ uri: newest.uri, sha256: newest.sha256!, bytes: newest.bytes, kind: 'checkpoint' })).toString())).step;
+  const checkpointStep = z
+    .object({ step: z.number() })
+    .passthrough()
+    .parse(
+      JSON.parse(
+        (
+          await store.read({ uri: newest.uri, sha256: newest.sha256!, bytes: newest.bytes, kind: 'checkpoint' })
+        ).toString(),
+      ),
+    ).step;
 
   // The killed attempt's scratch folder stays behind; its metrics say how far it really got.
   const scratch = join(tmpdir(), 'fairline');
@@ -104,7 +115,12 @@ stages:
     }
   }
   candidates.sort((a, b) => b.mtime - a.mtime);
-  const killedSteps = (await readFile(candidates[0]!.metrics, 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'step').map((e) => Number(e.step));
+  const killedSteps = (await readFile(candidates[0]!.metrics, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((e) => e.event === 'step')
+    .map((e) => Number(e.step));
   const lastStepReached = Math.max(...killedSteps);
   const recomputed = lastStepReached - checkpointStep;
 
@@ -114,9 +130,22 @@ stages:
   const model = result.stages.find((s) => s.id === 'model')!;
   assert.equal(model.status, 'succeeded');
   assert.equal(model.attempts, 2, 'the second attempt finished the training');
-  const metrics = (await store.read(artifactRefSchema.parse(model.outputs!.metrics))).toString().trim().split('\n').map((l) => JSON.parse(l));
+  const metrics = (await store.read(artifactRefSchema.parse(model.outputs!.metrics)))
+    .toString()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const steps = metrics.filter((e) => e.event === 'step').map((e) => Number(e.step));
-  assert.deepEqual(steps, Array.from({ length: steps.length }, (_, i) => i + 1), 'one step event per step, in order: the resumed run continued the record');
-  assert.ok(recomputed < CHECKPOINT_EVERY + 1, `recomputed ${recomputed} steps (reached ${lastStepReached}, resumed from ${checkpointStep})`);
-  process.stdout.write(`# resume: reached step ${lastStepReached}, resumed from checkpoint step ${checkpointStep}, recomputed ${recomputed} of ${steps.length} steps\n`);
+  assert.deepEqual(
+    steps,
+    Array.from({ length: steps.length }, (_, i) => i + 1),
+    'one step event per step, in order: the resumed run continued the record',
+  );
+  assert.ok(
+    recomputed < CHECKPOINT_EVERY + 1,
+    `recomputed ${recomputed} steps (reached ${lastStepReached}, resumed from ${checkpointStep})`,
+  );
+  process.stdout.write(
+    `# resume: reached step ${lastStepReached}, resumed from checkpoint step ${checkpointStep}, recomputed ${recomputed} of ${steps.length} steps\n`,
+  );
 });

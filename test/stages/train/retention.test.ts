@@ -58,13 +58,20 @@ describe('checkpoints after a train stage succeeds', () => {
       assert.deepEqual(remaining, [...seen].sort().slice(seen.size - remaining.length));
 
       // gc frees what only the removed bundles named; the model and everything the manifest reaches stay whole.
-      const gc = await collectGarbage(engine.store, { liveExecutions: new Set(), minAgeMs: 0, dryRun: false, keepEndedCheckpoints: true });
+      const gc = await collectGarbage(engine.store, {
+        liveExecutions: new Set(),
+        minAgeMs: 0,
+        dryRun: false,
+        keepEndedCheckpoints: true,
+      });
       if (keep === undefined) assert.ok(gc.bytes > 0, 'checkpoint files were freed');
       const model = outcome.progress.stages.find((s) => s.id === 'model')!;
       for (const output of ['model', 'tokenizer', 'huggingface', 'classifier'] as const) {
         await engine.store.read(artifactRefSchema.parse(model.outputs![output]));
       }
-      const hf = JSON.parse((await engine.store.read(artifactRefSchema.parse(model.outputs!.huggingface))).toString()) as { files: Record<string, unknown> };
+      const hf = JSON.parse(
+        (await engine.store.read(artifactRefSchema.parse(model.outputs!.huggingface))).toString(),
+      ) as { files: Record<string, unknown> };
       for (const file of Object.values(hf.files)) await engine.store.read(artifactRefSchema.parse(file));
     });
   }
