@@ -29,8 +29,18 @@ const STAGE_CONTRACT_MODULE = '(?:index|define|[^/]+/(?:contract|errors))$';
 // Layers that are part of a folder: their files, and an import path (from outside the folder)
 // that reaches them. A plain folder or root file is its own name.
 const PARTS = {
-  'stage contracts': { name: 'stages/<contracts>', files: STAGE_CONTRACT_FILES, ignores: [], target: `stages(?:$|/${STAGE_CONTRACT_MODULE})` },
-  'stage implementations': { name: 'stages/<implementations>', files: ['stages/**/*.ts'], ignores: STAGE_CONTRACT_FILES, target: `stages/(?!${STAGE_CONTRACT_MODULE})` },
+  'stage contracts': {
+    name: 'stages/<contracts>',
+    files: STAGE_CONTRACT_FILES,
+    ignores: [],
+    target: `stages(?:$|/${STAGE_CONTRACT_MODULE})`,
+  },
+  'stage implementations': {
+    name: 'stages/<implementations>',
+    files: ['stages/**/*.ts'],
+    ignores: STAGE_CONTRACT_FILES,
+    target: `stages/(?!${STAGE_CONTRACT_MODULE})`,
+  },
 };
 // Back-edges that exist today and are to be removed by moving code (issue 15, item 4), each
 // allowed for its one file and import only, so that no new one can join them.
@@ -42,7 +52,8 @@ const KNOWN_BACK_EDGES = {
   'infra/bootstrap.ts': ['models/builtin', 'pipeline/model-ref'],
 };
 const escapeRegex = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const describe = (member) => (PARTS[member] ? PARTS[member].name : member.includes('.') ? `${member}.ts` : `${member}/`);
+const describe = (member) =>
+  PARTS[member] ? PARTS[member].name : member.includes('.') ? `${member}.ts` : `${member}/`;
 const layerName = (layer) => layer.map((member) => (PARTS[member] ? PARTS[member].name : member)).join(' ');
 /** The no-restricted-imports patterns that keep `member` (in layer `index`) off the layers above. */
 function layerPatterns(index, member, allowed = []) {
@@ -67,26 +78,44 @@ const CONTRACT_IMPLEMENTATION_MESSAGE =
   'Layering: stages/<contracts> sits below stages/<implementations>; move what both need down instead: a contract is workflow-safe (the validator and workflows import it), so it imports only contracts, errors and lower layers.';
 const CONTRACT_SIBLINGS = [
   // A stage's contract or errors: its own folder's contract and errors, and other stages' contracts.
-  { files: ['stages/*/contract.ts', 'stages/*/errors.ts'], regexes: ['^\\./(?!(?:contract|errors)$)', `^\\.\\./(?!\\.\\./)(?!${STAGE_CONTRACT_MODULE})`] },
+  {
+    files: ['stages/*/contract.ts', 'stages/*/errors.ts'],
+    regexes: ['^\\./(?!(?:contract|errors)$)', `^\\.\\./(?!\\.\\./)(?!${STAGE_CONTRACT_MODULE})`],
+  },
   // The contract registry and defineContract: contracts and errors only.
   { files: ['stages/index.ts', 'stages/define.ts'], regexes: [`^\\./(?!${STAGE_CONTRACT_MODULE})`] },
 ];
-const filesOf = (member) => (PARTS[member] ? PARTS[member].files : member.includes('.') ? [`${member}.ts`] : [`${member}/**/*.ts`]);
+const filesOf = (member) =>
+  PARTS[member] ? PARTS[member].files : member.includes('.') ? [`${member}.ts`] : [`${member}/**/*.ts`];
 const restrict = (patterns) => ({ '@typescript-eslint/no-restricted-imports': ['error', { patterns }] });
 const layerConfigs = LAYERS.slice(0, -1).flatMap((layer, index) =>
   layer.flatMap((member) =>
     member === 'stage contracts'
       ? CONTRACT_SIBLINGS.map(({ files, regexes }) => ({
           files,
-          rules: restrict([...layerPatterns(index, member), ...regexes.map((regex) => ({ regex, message: CONTRACT_IMPLEMENTATION_MESSAGE }))]),
+          rules: restrict([
+            ...layerPatterns(index, member),
+            ...regexes.map((regex) => ({ regex, message: CONTRACT_IMPLEMENTATION_MESSAGE })),
+          ]),
         }))
-      : [{ files: filesOf(member), ignores: PARTS[member]?.ignores ?? [], rules: restrict(layerPatterns(index, member)) }],
+      : [
+          {
+            files: filesOf(member),
+            ignores: PARTS[member]?.ignores ?? [],
+            rules: restrict(layerPatterns(index, member)),
+          },
+        ],
   ),
 );
 const backEdgeConfigs = Object.entries(KNOWN_BACK_EDGES).map(([file, allowed]) => {
   const folder = file.split('/')[0];
   const index = LAYERS.findIndex((layer) => layer.includes(folder));
-  return { files: [file], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: layerPatterns(index, folder, allowed) }] } };
+  return {
+    files: [file],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: layerPatterns(index, folder, allowed) }],
+    },
+  };
 });
 
 export default tseslint.config(
@@ -95,6 +124,12 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Prettier wraps code at 120 columns (infra/format.ts); this also holds comments to it. String,
+      // template and regex literals are left whole: a message split over lines cannot be grepped.
+      'max-len': [
+        'error',
+        { code: 120, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreUrls: true },
+      ],
     },
   },
   ...layerConfigs,
@@ -110,16 +145,38 @@ export default tseslint.config(
             { group: ['@aws-sdk/*'], message: 'Workflows do no I/O: use the artifact store from an activity.' },
             { group: ['onnxruntime-node', 'onnxruntime-*'], message: 'Inference runs in activities.' },
             { group: ['yaml'], message: 'YAML is parsed in the client; workflows receive the validated spec.' },
-            { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Workflows use @temporalio/workflow only.' },
             {
-              group: ['**/store/*', '**/activities', '**/activities/*', '**/infra/*', '**/client/*', '**/cli/*', '**/worker/*', '**/inference/*', '**/eval/*', '**/audit/*', '**/mining/*', '**/report/html', '**/report/svg', '**/common/paths', '**/common/connections', '**/temporal.config', '!**/stages/**'],
+              group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
+              message: 'Workflows use @temporalio/workflow only.',
+            },
+            {
+              group: [
+                '**/store/*',
+                '**/activities',
+                '**/activities/*',
+                '**/infra/*',
+                '**/client/*',
+                '**/cli/*',
+                '**/worker/*',
+                '**/inference/*',
+                '**/eval/*',
+                '**/audit/*',
+                '**/mining/*',
+                '**/report/html',
+                '**/report/svg',
+                '**/common/paths',
+                '**/common/connections',
+                '**/temporal.config',
+                '!**/stages/**',
+              ],
               message: 'Node-side modules cannot run in the workflow sandbox (type-only imports are fine).',
               allowTypeImports: true,
             },
             {
               // A stage's contract and errors are workflow-safe; its implementation and helpers are not.
               group: ['**/stages/implementations', '**/stages/*/*', '!**/stages/*/contract', '!**/stages/*/errors'],
-              message: 'Stage implementations run in activities: a workflow imports only stages/ contracts (type-only imports are fine).',
+              message:
+                'Stage implementations run in activities: a workflow imports only stages/ contracts (type-only imports are fine).',
               allowTypeImports: true,
             },
           ],

@@ -43,9 +43,10 @@ async function main(): Promise<number> {
   const bin = (name: string): string => join(PROJECT_ROOT, 'node_modules', '.bin', name);
 
   if (selected.length === 0) {
-    console.log('\n== lint: eslint + tsc');
+    console.log('\n== lint: eslint + tsc + formatting');
     results.eslint = await run(bin('eslint'), ['.']);
     results.tsc = await run(bin('tsc'), ['--noEmit', '-p', '.']);
+    results.format = await run(bin('tsx'), [join(PROJECT_ROOT, 'infra', 'format.ts'), '--check']);
   }
 
   console.log('\n== starting a Temporal dev server for the suite');
@@ -69,7 +70,9 @@ async function main(): Promise<number> {
   }
 
   const failed = Object.entries(results).filter(([, code]) => code !== 0);
-  console.log(`\n== ${failed.length === 0 ? 'all green' : `FAILED: ${failed.map(([name, code]) => `${name} (exit ${code})`).join(', ')}`}`);
+  console.log(
+    `\n== ${failed.length === 0 ? 'all green' : `FAILED: ${failed.map(([name, code]) => `${name} (exit ${code})`).join(', ')}`}`,
+  );
   return failed.length === 0 ? 0 : 1;
 }
 
