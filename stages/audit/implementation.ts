@@ -35,6 +35,7 @@ import {
 import type { ArtifactRef } from '../../store/types';
 import type { StageContext } from '../../activities/stages/context';
 import { defineStage } from '../../activities/stages/define';
+import { readInputJson } from '../../activities/stages/input-json';
 import { readText } from '../../activities/stages/files';
 import { readCanonicalRows } from '../../activities/stages/rows';
 
@@ -167,7 +168,15 @@ export const audit = defineStage(
     });
     const masked = spec.masked ? await maskedSpanTexts(spec.masked, context) : undefined;
     const split = masked ? maskingSubsets(pairs, masked.texts) : undefined;
-    const evaluation = spec.evaluation ? await readEvaluation(spec.evaluation, context) : undefined;
+    const evaluation = spec.evaluation
+      ? await readInputJson(
+          spec.evaluation,
+          evaluationSchema,
+          'evaluation',
+          "an evaluate stage's evaluation.json",
+          context,
+        )
+      : undefined;
 
     const audits: AuditFile['audits'] = [];
     for (const [index, name] of names.entries()) {
@@ -257,26 +266,3 @@ export const audit = defineStage(
   // The default pairs are data the stage reads: a new default set re-runs the audits that use it.
   { data: [DEFAULT_GROUPS_FILE] },
 );
-
-/** evaluation.json, parsed; a clear error naming the `with` key when it is something else. */
-async function readEvaluation(ref: ArtifactRef, context: StageContext): Promise<Evaluation> {
-  let json: unknown;
-  try {
-    json = JSON.parse((await context.store.read(ref)).toString('utf8'));
-  } catch (error) {
-    throw new StageInputInvalid(
-      context.stageId,
-      `evaluation (${ref.uri}) is not JSON: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  const parsed = evaluationSchema.safeParse(json);
-  if (!parsed.success)
-    throw new StageInputInvalid(
-      context.stageId,
-      `evaluation (${ref.uri}) is not an evaluate stage's evaluation.json: ${parsed.error.issues
-        .slice(0, 3)
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
-        .join('; ')}`,
-    );
-  return parsed.data;
-}

@@ -5,20 +5,33 @@
  * the stage never serves a cached report: each run gets its own. It always runs, even after a
  * failed bias gate, whose audit is exactly what the report must show.
  */
-import { StageInputInvalid } from '../../common/errors';
 import { reportContract } from './contract';
 import { renderReportHtml } from '../../report/html';
 import { auditFileSchema, evaluationSchema, miningSummarySchema, reportSchema, type Report } from '../../report/schema';
-import type { ArtifactRef } from '../../store/types';
-import type { z } from 'zod';
-import type { StageContext } from '../../activities/stages/context';
 import { defineStage } from '../../activities/stages/define';
+import { readInputJson } from '../../activities/stages/input-json';
 
 export const report = defineStage(reportContract, async (spec, context) => {
-  const evaluation = spec.evaluation ? await readJson(spec.evaluation, evaluationSchema, 'evaluation', context) : null;
-  const audit = spec.audit ? await readJson(spec.audit, auditFileSchema, 'audit', context) : null;
+  const evaluation = spec.evaluation
+    ? await readInputJson(
+        spec.evaluation,
+        evaluationSchema,
+        'evaluation',
+        "an evaluate stage's evaluation.json",
+        context,
+      )
+    : null;
+  const audit = spec.audit
+    ? await readInputJson(spec.audit, auditFileSchema, 'audit', "an audit stage's audit.json", context)
+    : null;
   const hardNegatives = spec.hardNegatives
-    ? await readJson(spec.hardNegatives, miningSummarySchema, 'hardNegatives', context)
+    ? await readInputJson(
+        spec.hardNegatives,
+        miningSummarySchema,
+        'hardNegatives',
+        "a mine-hard-negatives stage's summary",
+        context,
+      )
     : null;
 
   const run = context.run;
@@ -70,27 +83,3 @@ export const report = defineStage(reportContract, async (spec, context) => {
   context.log.info('report written', { report: json.uri, html: html.uri });
   return { report: json, html };
 });
-
-/** An input artifact parsed by its schema; a clear error naming the `with` key when it is something else. */
-async function readJson<T>(ref: ArtifactRef, schema: z.ZodType<T>, key: string, context: StageContext): Promise<T> {
-  let json: unknown;
-  try {
-    json = JSON.parse((await context.store.read(ref)).toString('utf8'));
-  } catch (error) {
-    throw new StageInputInvalid(
-      context.stageId,
-      `${key} (${ref.uri}) is not JSON: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    throw new StageInputInvalid(
-      context.stageId,
-      `${key} (${ref.uri}) is not what it should be: ${parsed.error.issues
-        .slice(0, 5)
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
-        .join('; ')}`,
-    );
-  }
-  return parsed.data;
-}

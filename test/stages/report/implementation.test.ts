@@ -80,7 +80,7 @@ describe('the report stage', () => {
     await assert.rejects(report({ evaluation: inputs.audit }, direct.context), (error: unknown) => {
       assert.ok(error instanceof StageInputInvalid);
       assert.equal(error.retryable, false);
-      assert.match(error.message, /evaluation \(file:.*\) is not what it should be/);
+      assert.match(error.message, /evaluation \(file:.*\) is not an evaluate stage's evaluation\.json/);
       return true;
     });
     await assert.rejects(report({}, direct.context), /give at least one of evaluation, audit, hardNegatives/);
