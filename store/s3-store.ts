@@ -81,6 +81,9 @@ const TRANSIENT_NAMES = new Set([
   'XMinioServerNotInitialized',
   'XMinioReadQuorum',
   'XMinioWriteQuorum',
+  // The server got fewer bytes than Content-Length: a body cut in transit, or MinIO stopping a
+  // write whose drive just filled (it says ENOSPC when the same object is tried again).
+  'IncompleteBody',
 ]);
 // Out of room: MinIO below its free-drive threshold (HTTP 507), a bucket quota, or a drive that
 // filled during a write (MinIO then answers InternalError with the OS's ENOSPC text).

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { startMinio, type MinioServer } from '../../infra/minio';
-import { StoreFull } from '../../store/errors';
+import { StoreFull, StoreUnavailable } from '../../store/errors';
 import { FsArtifactStore } from '../../store/fs-store';
 import { outageTolerant } from '../../store/outage';
 import { createS3Store } from '../../store/s3-store';
@@ -49,12 +49,21 @@ after(async () => {
   for (const release of releases.reverse()) await release();
 });
 
-/** Writes 1 MiB objects until the store refuses one; returns the error and the keys written. */
+/**
+ * Writes 1 MiB objects until the store refuses one; returns the error and the keys written. A write
+ * that fails as StoreUnavailable is tried once more, as the outage wrapper would: MinIO may first
+ * cut off the body of the write during which its drive filled (IncompleteBody), and say ENOSPC only
+ * when that object is tried again.
+ */
 async function fillUp(store: ArtifactStore): Promise<{ error: unknown; written: string[] }> {
   const written: string[] = [];
   for (let i = 0; i < 64; i++) {
+    const bytes = randomBytes(MiB);
     try {
-      await store.putAt(`fill/${i}.bin`, { bytes: randomBytes(MiB) }, { kind: 'test' });
+      await store.putAt(`fill/${i}.bin`, { bytes }, { kind: 'test' }).catch((error: unknown) => {
+        if (error instanceof StoreUnavailable) return store.putAt(`fill/${i}.bin`, { bytes }, { kind: 'test' });
+        throw error;
+      });
       written.push(`fill/${i}.bin`);
     } catch (error) {
       return { error, written };
