@@ -491,8 +491,18 @@ export async function trainingUnderKill(
     const description = await handle.describe();
     step = heartbeatStep(description.raw.pendingActivities?.find((a) => a.activityId === 'train')?.heartbeatDetails);
     if (step !== undefined && (await newestCheckpoint()) >= 2 * interval) break;
-    if (description.status.name !== 'RUNNING')
-      throw new Error(`the training run ended (${description.status.name}) before the kill`);
+    if (description.status.name !== 'RUNNING') {
+      const failure = await handle.result().then(
+        () => '',
+        (error: unknown) => {
+          // The workflow's failure wraps the stage's: every message down the chain says why.
+          const messages: string[] = [];
+          for (let e: unknown = error; e instanceof Error; e = e.cause) messages.push(e.message);
+          return `: ${messages.join(' ← ')}`;
+        },
+      );
+      throw new Error(`the training run ended (${description.status.name}) before the kill${failure}`);
+    }
     await new Promise((r) => setTimeout(r, 300));
   }
   const newestAtKill = await newestCheckpoint();
