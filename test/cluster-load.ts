@@ -465,6 +465,27 @@ function heartbeatStep(details: unknown): number | undefined {
   return undefined;
 }
 
+/** The newest step a trainer recorded in its metrics.jsonl (beside its config), or undefined if unreadable. */
+function lastRecordedStep(configFile: string): number | undefined {
+  try {
+    const outputDir = (JSON.parse(readFileSync(configFile, 'utf8')) as { outputDir: string }).outputDir;
+    const steps = readFileSync(join(outputDir, 'metrics.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .flatMap((line) => {
+        try {
+          const step: unknown = (JSON.parse(line) as { step?: unknown }).step;
+          return typeof step === 'number' ? [step] : [];
+        } catch {
+          return []; // a line the trainer is still writing
+        }
+      });
+    return steps.length ? Math.max(...steps) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Starts a short training, SIGKILLs the gpu worker once at least two checkpoints are durable,
  * starts a replacement, and reports where the retry resumed and whether the trainer died with
@@ -511,10 +532,20 @@ export async function trainingUnderKill(
   const trainers = [...descendants(victim.process.pid)].filter(([, cmd]) => /-m trainer train/.test(cmd));
   const killedAt = Date.now();
   const replacement = killWorker(cluster, victim);
+  // The killed attempt's trainer writes its last steps after the kill, and the replacement worker
+  // sweeps the dead worker's scratch folder when it starts: its metrics are read while it lives.
+  const configFile = /--config (\S+)/.exec(trainers[0]?.[1] ?? '')?.[1];
+  let lastStep: number | undefined;
+  const readLastStep = (): void => {
+    const step = configFile ? lastRecordedStep(configFile) : undefined;
+    if (step !== undefined) lastStep = Math.max(lastStep ?? step, step);
+  };
   let trainerExitSeconds: number | undefined;
   while (Date.now() - killedAt < 60_000) {
+    readLastStep();
     if (stillRunning(trainers.map(([pid]) => pid)).length === 0) {
       trainerExitSeconds = (Date.now() - killedAt) / 1000;
+      readLastStep();
       break;
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -522,22 +553,6 @@ export async function trainingUnderKill(
   const left = stillRunning(trainers.map(([pid]) => pid)).map(
     (pid) => `${pid}: ${trainers.find(([p]) => p === pid)?.[1]}`,
   );
-  // The killed attempt never cleaned its scratch folder: its trainer's metrics say how far it got.
-  let lastStep: number | undefined;
-  const configFile = /--config (\S+)/.exec(trainers[0]?.[1] ?? '')?.[1];
-  if (configFile) {
-    try {
-      const outputDir = (JSON.parse(readFileSync(configFile, 'utf8')) as { outputDir: string }).outputDir;
-      const steps = readFileSync(join(outputDir, 'metrics.jsonl'), 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => (JSON.parse(line) as { step?: unknown }).step)
-        .filter((n): n is number => typeof n === 'number');
-      lastStep = Math.max(...steps);
-    } catch {
-      lastStep = undefined;
-    }
-  }
   await replacement;
   const outcome = await awaitRun(client, handle.workflowId, deadlineMs);
   return {
