@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import type { NativeConnection, NativeConnectionOptions } from '@temporalio/worker';
-import type { FairlineConfig } from '../temporal.config';
 import { condition } from './errors';
 
 /** No Temporal answered at the configured address: a client command cannot do anything without one. */
@@ -31,7 +30,20 @@ interface SharedOptions {
   apiKey?: string;
 }
 
-function sharedOptions(config: FairlineConfig): SharedOptions {
+/**
+ * The part of the config a connection needs. Declared here, below the config module, so this
+ * layer does not import upward; `FairlineConfig` (temporal.config.ts) satisfies it.
+ */
+export interface ConnectionConfig {
+  temporal: {
+    address: string;
+    namespace: string;
+    tls?: { certFile: string; keyFile: string; caFile?: string; serverName?: string };
+    apiKeyEnv?: string;
+  };
+}
+
+function sharedOptions(config: ConnectionConfig): SharedOptions {
   const { tls, apiKeyEnv, address } = config.temporal;
   const apiKey = apiKeyEnv ? process.env[apiKeyEnv] : undefined;
   if (tls) {
@@ -50,13 +62,13 @@ function sharedOptions(config: FairlineConfig): SharedOptions {
 }
 
 /** A client connection (CLI, tests). */
-export function connectClient(config: FairlineConfig, extra: Partial<ConnectionOptions> = {}): Promise<Connection> {
+export function connectClient(config: ConnectionConfig, extra: Partial<ConnectionOptions> = {}): Promise<Connection> {
   return Connection.connect({ ...sharedOptions(config), ...extra });
 }
 
 /** A worker connection. The worker SDK is loaded only here: client commands never need it. */
 export async function connectWorker(
-  config: FairlineConfig,
+  config: ConnectionConfig,
   extra: Partial<NativeConnectionOptions> = {},
 ): Promise<NativeConnection> {
   const { NativeConnection } = await import('@temporalio/worker');
@@ -64,7 +76,7 @@ export async function connectWorker(
 }
 
 /** Runs `body` with a client on the configured namespace, closing the connection afterwards. */
-export async function withClient<T>(config: FairlineConfig, body: (client: Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(config: ConnectionConfig, body: (client: Client) => Promise<T>): Promise<T> {
   let connection: Connection;
   try {
     connection = await connectClient(config);
