@@ -31,9 +31,23 @@ import type { PipelineRunInput, RunProgress } from '../workflows/pipeline-run';
 const FAST =
   'retry: { maximumAttempts: 20, initialInterval: 500ms, maximumInterval: 2s }\n    timeout: { startToClose: 5m, heartbeat: 5s }';
 
+/** The demo's labelled data as a pipeline's first stage (id `data`), pinned, with the quick-recovery overrides. */
+const DEMO_DATA = pathToFileURL(join(PROJECT_ROOT, 'data', 'demo')).href;
+const DEMO_DATA_STAGE = `  - id: data
+    uses: dataset
+    ${FAST}
+    with:
+      format: json
+      sources:
+        train: { url: "${DEMO_DATA}/train.json", sha256: e7457f4562f848aa3722376fd1cbdfe78431823a8d2dc47a0e025ef25398bd30 }
+        test: { url: "${DEMO_DATA}/test.json", sha256: db4c5e6a1dd5c38f090d16f48fef640e25cec9bbe4786940b99c3ab114231e7c }
+      mapping:
+        text: sentence
+        labels: { column: labels }
+        labelNames: [TA, UD, UI]`;
+
 /** Writes the source files and returns the YAML of the load pipeline and of the probe. */
 export async function chaosPipelines(dir: string): Promise<{ load: string; probe: string }> {
-  const demo = pathToFileURL(join(PROJECT_ROOT, 'data', 'demo')).href;
   const files: Record<string, string> = {};
   for (const name of ['a', 'b', 'c', 'd']) {
     const content = `${name}\n`.repeat(4096);
@@ -45,18 +59,7 @@ export async function chaosPipelines(dir: string): Promise<{ load: string; probe
 name: chaos
 description: TypeScript stages only, for the cluster chaos suite
 stages:
-  - id: data
-    uses: dataset
-    ${FAST}
-    with:
-      format: json
-      sources:
-        train: { url: "${demo}/train.json", sha256: e7457f4562f848aa3722376fd1cbdfe78431823a8d2dc47a0e025ef25398bd30 }
-        test: { url: "${demo}/test.json", sha256: db4c5e6a1dd5c38f090d16f48fef640e25cec9bbe4786940b99c3ab114231e7c }
-      mapping:
-        text: sentence
-        labels: { column: labels }
-        labelNames: [TA, UD, UI]
+${DEMO_DATA_STAGE}
   - id: a
     uses: download
     needs: [data]
@@ -396,22 +399,10 @@ export async function clusterClient(
 
 /** A short training on the gpu queue: the demo data, a tiny scratch model, a checkpoint every `interval` steps. */
 export function trainPipeline(interval: number): string {
-  const demo = pathToFileURL(join(PROJECT_ROOT, 'data', 'demo')).href;
   return `
 name: chaos-train
 stages:
-  - id: data
-    uses: dataset
-    ${FAST}
-    with:
-      format: json
-      sources:
-        train: { url: "${demo}/train.json", sha256: e7457f4562f848aa3722376fd1cbdfe78431823a8d2dc47a0e025ef25398bd30 }
-        test: { url: "${demo}/test.json", sha256: db4c5e6a1dd5c38f090d16f48fef640e25cec9bbe4786940b99c3ab114231e7c }
-      mapping:
-        text: sentence
-        labels: { column: labels }
-        labelNames: [TA, UD, UI]
+${DEMO_DATA_STAGE}
   - id: train
     uses: train
     needs: [data]
