@@ -241,12 +241,7 @@ export function lineChart({ title, series, xLabel, yLabel, diagonal = false, siz
     parts.push(`<text x="${left - 4}" y="${px(y(t) + 4)}" text-anchor="end" fill="${AXIS_COLOUR}">${tick(t)}</text>`);
   }
   parts.push(`<rect x="${left}" y="${top}" width="${size}" height="${size}" fill="none" stroke="${AXIS_COLOUR}"/>`);
-  parts.push(
-    `<text x="${px(left + size / 2)}" y="${height - 4}" text-anchor="middle" fill="${AXIS_COLOUR}">${escapeHtml(xLabel)}</text>`,
-  );
-  parts.push(
-    `<text x="10" y="${px(top + size / 2)}" text-anchor="middle" fill="${AXIS_COLOUR}" transform="rotate(-90 10 ${px(top + size / 2)})">${escapeHtml(yLabel)}</text>`,
-  );
+  parts.push(...axisTitles({ left, top, width: size, height: size }, height, xLabel, yLabel));
   if (diagonal)
     parts.push(`<line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#999" stroke-dasharray="4 3"/>`);
   series.forEach((s, i) => {
@@ -257,14 +252,33 @@ export function lineChart({ title, series, xLabel, yLabel, diagonal = false, siz
     }
     const colour = seriesColour(i);
     parts.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${colour}" stroke-width="1.8"/>`);
-    const ly = top + 8 + i * 16;
-    parts.push(
-      `<line x1="${left + size + 12}" x2="${left + size + 30}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="3"/>`,
-    );
-    parts.push(`<text x="${left + size + 34}" y="${ly + 4}" fill="#222">${escapeHtml(s.name)}</text>`);
+    parts.push(...legendEntry(left + size, top, i, s.name));
   });
   parts.push('</g></svg>');
   return parts.join('');
+}
+
+/** The x-axis title under a plot and the y-axis title turned along its left edge. */
+function axisTitles(
+  plot: { left: number; top: number; width: number; height: number },
+  svgHeight: number,
+  xLabel: string,
+  yLabel: string,
+): string[] {
+  const midY = px(plot.top + plot.height / 2);
+  return [
+    `<text x="${px(plot.left + plot.width / 2)}" y="${svgHeight - 4}" text-anchor="middle" fill="${AXIS_COLOUR}">${escapeHtml(xLabel)}</text>`,
+    `<text x="10" y="${midY}" text-anchor="middle" fill="${AXIS_COLOUR}" transform="rotate(-90 10 ${midY})">${escapeHtml(yLabel)}</text>`,
+  ];
+}
+
+/** Series `index`'s legend line and name, stacked to the right of a plot whose right edge is `right`. */
+function legendEntry(right: number, top: number, index: number, name: string): string[] {
+  const ly = top + 8 + index * 16;
+  return [
+    `<line x1="${right + 12}" x2="${right + 30}" y1="${ly}" y2="${ly}" stroke="${seriesColour(index)}" stroke-width="3"/>`,
+    `<text x="${right + 34}" y="${ly + 4}" fill="#222">${escapeHtml(name)}</text>`,
+  ];
 }
 
 function clamp01(v: number): number {
@@ -343,12 +357,7 @@ export function sweepChart({
   parts.push(
     `<rect x="${left}" y="${top}" width="${plotWidth}" height="${plotHeight}" fill="none" stroke="${AXIS_COLOUR}"/>`,
   );
-  parts.push(
-    `<text x="${px(left + plotWidth / 2)}" y="${height - 4}" text-anchor="middle" fill="${AXIS_COLOUR}">${escapeHtml(xLabel)}</text>`,
-  );
-  parts.push(
-    `<text x="10" y="${px(top + plotHeight / 2)}" text-anchor="middle" fill="${AXIS_COLOUR}" transform="rotate(-90 10 ${px(top + plotHeight / 2)})">${escapeHtml(yLabel)}</text>`,
-  );
+  parts.push(...axisTitles({ left, top, width: plotWidth, height: plotHeight }, height, xLabel, yLabel));
   series.forEach((s, i) => {
     const colour = seriesColour(i);
     // A small sideways offset per series keeps overlapping whiskers apart.
@@ -366,11 +375,7 @@ export function sweepChart({
       }
       parts.push(`<circle cx="${px(cx)}" cy="${px(y(p.value))}" r="3" fill="${colour}"/>`);
     }
-    const ly = top + 8 + i * 16;
-    parts.push(
-      `<line x1="${left + plotWidth + 12}" x2="${left + plotWidth + 30}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="3"/>`,
-    );
-    parts.push(`<text x="${left + plotWidth + 34}" y="${ly + 4}" fill="#222">${escapeHtml(s.name)}</text>`);
+    parts.push(...legendEntry(left + plotWidth, top, i, s.name));
   });
   parts.push('</g></svg>');
   return parts.join('');
