@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { DEFAULT_NAMESPACE, DEV_PORTS, ENV, TASK_QUEUES } from './common/constants';
 import { ConfigInvalid, SecretMissing } from './common/errors';
 import { stateDir, trainerVenvPython } from './common/paths';
+import { tlsConfigSchema } from './common/tls';
 
 const hostPort = z
   .string()
@@ -32,18 +33,6 @@ const storeUri = z
 export const DEFAULT_OUTAGE_WINDOW_MS = 5 * 60_000;
 
 const httpUrl = z.string().refine((u) => /^https?:\/\/[^\s/]+/.test(u), { message: 'must be an http(s) URL' });
-
-export const tlsConfigSchema = z
-  .object({
-    /** Client certificate (PEM) for mTLS, e.g. Temporal Cloud. */
-    certFile: z.string().min(1),
-    /** Client private key (PEM). The file is read when connecting, never copied into config. */
-    keyFile: z.string().min(1),
-    /** CA bundle for a self-hosted cluster with a private CA. */
-    caFile: z.string().min(1).optional(),
-    serverName: z.string().min(1).optional(),
-  })
-  .strict();
 
 export const configSchema = z
   .object({

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import type { NativeConnection, NativeConnectionOptions } from '@temporalio/worker';
 import { condition } from './errors';
+import type { TlsConfig } from './tls';
 
 /** No Temporal answered at the configured address: a client command cannot do anything without one. */
 export class TemporalUnreachable extends condition('TemporalUnreachable', true) {
@@ -38,7 +39,7 @@ export interface ConnectionConfig {
   temporal: {
     address: string;
     namespace: string;
-    tls?: { certFile: string; keyFile: string; caFile?: string; serverName?: string };
+    tls?: TlsConfig;
     apiKeyEnv?: string;
   };
 }
