@@ -8,10 +8,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq } from 'yaml';
 import { z } from 'zod';
 import { AuditGroupsInvalid } from '../common/errors';
 import { PROJECT_ROOT } from '../common/paths';
+import { parseWithLines } from '../pipeline/yaml-lines';
 import { auditGroupsSchema, type AuditGroups } from '../stages/audit/contract';
 
 /** One pair with the group it belongs to, in the order groups and pairs were given. */
@@ -83,20 +84,9 @@ export function defaultGroups(): AuditGroups {
  * different non-empty terms per pair); a problem is AuditGroupsInvalid naming the file's line.
  */
 export function parseGroupsFile(source: string, file: string): AuditGroups {
-  const lines = new LineCounter();
-  const doc = parseDocument(source, { lineCounter: lines, uniqueKeys: true });
-  const [error] = doc.errors;
-  if (error)
-    throw new AuditGroupsInvalid(
-      file,
-      error.linePos?.[0].line ?? 1,
-      error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''),
-    );
-  const lineOf = (node: unknown): number => {
-    const range = isNode(node) ? node.range : undefined;
-    return range ? lines.linePos(range[0]).line : 1;
-  };
-  const root = doc.contents;
+  const { root, lineOf } = parseWithLines(source, (line, message) => {
+    throw new AuditGroupsInvalid(file, line, message);
+  });
   if (!isMap(root))
     throw new AuditGroupsInvalid(
       file,

@@ -18,11 +18,12 @@
  * wins (여학생 over 학생, 취업 준비생 over 준비생), then the earlier one. ASCII letters match
  * case-insensitively.
  */
-import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq } from 'yaml';
 import { LexiconInvalid } from './errors';
 import type { LexiconEntry } from './contract';
 import type { Span } from './spans';
 import { syllableFinal } from '../../common/hangul';
+import { parseWithLines } from '../../pipeline/yaml-lines';
 
 /** Which preceding sound a suffix form goes with. */
 type After = 'any' | 'consonant' | 'vowel' | 'consonant-not-rieul' | 'vowel-or-rieul';
@@ -282,20 +283,9 @@ export function parseLexiconFile(
   file: string,
   options: { format: 'auto' | 'list' | 'groups'; categories?: readonly string[]; type: string },
 ): LexiconTerm[] {
-  const lines = new LineCounter();
-  const doc = parseDocument(source, { lineCounter: lines, uniqueKeys: true });
-  const [error] = doc.errors;
-  if (error)
-    throw new LexiconInvalid(
-      file,
-      error.linePos?.[0].line ?? 1,
-      error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''),
-    );
-  const lineOf = (node: unknown): number => {
-    const range = isNode(node) ? node.range : undefined;
-    return range ? lines.linePos(range[0]).line : 1;
-  };
-  const root = doc.contents;
+  const { root, lineOf } = parseWithLines(source, (line, message) => {
+    throw new LexiconInvalid(file, line, message);
+  });
   if (root === null || (isScalar(root) && root.value === null))
     throw new LexiconInvalid(file, 1, 'the lexicon is empty');
   const format = options.format === 'auto' ? (isSeq(root) ? 'list' : isMap(root) ? 'groups' : 'list') : options.format;
