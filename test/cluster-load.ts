@@ -412,7 +412,7 @@ ${DEMO_DATA_STAGE}
       dataset: \${{ stages.data.outputs.train }}
       validation: \${{ stages.data.outputs.test }}
       mode: baseline
-      epochs: 6
+      epochs: 30 # ~300 steps: the trainer must still run when the test has seen two checkpoints and kills it
       batchSize: 8
       lr: 0.003
       maxLength: 32
