@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { DatasetRowInvalid } from '../common/errors';
-import { canonicalRows } from '../activities/stages/rows';
+import { canonicalRows } from '../pipeline/rows';
 import type { CanonicalRow, Task } from '../pipeline/dataset';
 import type { HardNegativeProvenance } from './types';
 

@@ -37,7 +37,7 @@ import type { StageContext } from '../../activities/stages/context';
 import { defineStage } from '../../activities/stages/define';
 import { readInputJson } from '../../activities/stages/input-json';
 import { readText } from '../../activities/stages/files';
-import { readCanonicalRows } from '../../activities/stages/rows';
+import { readCanonicalRows } from '../../pipeline/rows';
 
 /** The groups: inline, from groupsFile, or the default set derived from KoSBi. */
 async function loadGroups(spec: AuditWith, context: StageContext): Promise<AuditGroups> {
@@ -59,7 +59,7 @@ async function buildSentences(
   // The schema guarantees insert mode has a dataset; checked again so that the types say so.
   if (spec.insert === undefined || spec.dataset === undefined)
     throw new StageInputInvalid(context.stageId, 'give `templates`, or `insert` with `dataset`');
-  const rows = (await readCanonicalRows(spec.dataset, context, 'dataset')).map((r) => r.row.text);
+  const rows = (await readCanonicalRows(context.store, spec.dataset, 'dataset')).map((r) => r.row.text);
   if (rows.length === 0)
     throw new StageInputInvalid(context.stageId, 'dataset has no rows to insert identity terms into');
   const sample = sampleIndices(rows.length, spec.insert.maxSentences, spec.insert.seed).map((i) => rows[i]!);
@@ -74,7 +74,7 @@ async function maskedSpanTexts(
   const texts = new Set<string>();
   let rows = 0;
   let rowsMasked = 0;
-  for (const { row, where } of await readCanonicalRows(ref, context, 'masked')) {
+  for (const { row, where } of await readCanonicalRows(context.store, ref, 'masked')) {
     rows++;
     const masked = row.meta?.masked;
     const spans = masked !== null && typeof masked === 'object' && 'spans' in masked ? masked.spans : undefined;

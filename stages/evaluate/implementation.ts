@@ -18,7 +18,7 @@ import { classifierBundleSchema } from '../../pipeline/classifier';
 import type { ArtifactRef } from '../../store/types';
 import type { StageContext } from '../../activities/stages/context';
 import { defineStage } from '../../activities/stages/define';
-import { readCanonicalRows } from '../../activities/stages/rows';
+import { readCanonicalRows } from '../../pipeline/rows';
 
 /** The F1 intervals' bootstrap: 1000 row resamples, seeded, 95%, as the audit's. */
 const F1_BOOTSTRAP = { samples: 1000, seed: 42, confidence: 0.95 } as const;
@@ -31,7 +31,7 @@ export const evaluate = defineStage(evaluateContract, async (spec, context) => {
   const reference = spec.reference ?? names[0]!;
   const candidate = spec.candidate ?? names[names.length - 1]!;
 
-  const rows = (await readCanonicalRows(spec.dataset, context, 'dataset')).map((r) => r.row);
+  const rows = (await readCanonicalRows(context.store, spec.dataset, 'dataset')).map((r) => r.row);
   if (rows.length === 0) throw new StageInputInvalid(context.stageId, 'dataset has no rows to evaluate on');
   const texts = rows.map((r) => r.text);
 

@@ -57,7 +57,7 @@ import { morphSourceSchema, SPAN_SOURCES, type NerMaskWith, type SpanSource, ner
 import type { Json } from '../../pipeline/run-spec';
 import type { StageContext } from '../../activities/stages/context';
 import { defineStage } from '../../activities/stages/define';
-import { canonicalRows } from '../../activities/stages/rows';
+import { canonicalRows } from '../../pipeline/rows';
 import { artifactName, loadTokenizer, readText, tokenRanges, type Tokenizer } from '../../activities/stages/files';
 import { inlineTerms, Lexicon, parseLexiconFile, type LexiconTerm } from './lexicon';
 import { MorphAnalyzer } from './morph';

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { StageContext } from '../../activities/stages/context';
 import { defineStage } from '../../activities/stages/define';
-import { lines, parseRow } from '../../activities/stages/rows';
+import { lines, parseRow } from '../../pipeline/rows';
 import { sampleContract } from './contract';
 
 /** The draw key of the row with `id` under `seed` (hex: compares as the number it spells). */

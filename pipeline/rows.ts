@@ -1,13 +1,13 @@
 /**
- * Reading canonical JSONL (pipeline/dataset.ts) from the store: line by line, every row checked,
- * a bad row named by its line (and id). Shared by the stages that read datasets.
+ * Reading canonical JSONL (./dataset.ts) from a byte stream or the store: line by line, every row
+ * checked, a bad row named by its line (and id). Shared by the stages that read datasets and by
+ * mining/pool.ts. Node-side (streams): the workflow lint keeps it out of workflows.
  */
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { DatasetRowInvalid, type RowLocation } from '../../common/errors';
-import { canonicalRowSchema, type CanonicalRow } from '../../pipeline/dataset';
-import type { ArtifactRef } from '../../store/types';
-import type { StageContext } from './context';
+import { DatasetRowInvalid, type RowLocation } from '../common/errors';
+import type { ArtifactRef, ArtifactStore } from '../store/types';
+import { canonicalRowSchema, type CanonicalRow } from './dataset';
 
 /** Splits a byte stream into lines (1-based numbers), decoding UTF-8 across chunk boundaries. */
 export async function* lines(stream: Readable): AsyncGenerator<{ number: number; text: string }> {
@@ -62,11 +62,11 @@ export async function* canonicalRows(
 
 /** Every row of a canonical JSONL artifact, in order (see canonicalRows). */
 export async function readCanonicalRows(
+  store: Pick<ArtifactStore, 'open'>,
   ref: ArtifactRef,
-  context: StageContext,
   name: string,
 ): Promise<{ row: CanonicalRow; where: RowLocation }[]> {
   const rows: { row: CanonicalRow; where: RowLocation }[] = [];
-  for await (const row of canonicalRows(await context.store.open(ref), name)) rows.push(row);
+  for await (const row of canonicalRows(await store.open(ref), name)) rows.push(row);
   return rows;
 }
