@@ -26,11 +26,10 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { TruncationStrategy } from 'tokenizers';
 import { ClassifierInvalid, ExecutionProviderUnavailable, ModelOutputMismatch, TokenizerModelMismatch } from './errors';
-import type { StageContext } from '../activities/stages/context';
-import { artifactName, localPath } from '../activities/stages/files';
 import { CLASSIFIER_KIND, classifierBundleSchema, type ClassifierBundle } from '../pipeline/classifier';
 import { INFERENCE_DEFAULTS, type InferenceOptions } from '../pipeline/inference';
-import type { ArtifactRef } from '../store/types';
+import { artifactName } from '../store/materialize';
+import type { ArtifactRef, ArtifactStore } from '../store/types';
 import { embeddingRows } from './onnx-model';
 
 type Ort = typeof import('onnxruntime-node');
@@ -90,6 +89,35 @@ const loadOrt = (): Promise<Ort> => (ortModule ??= import('onnxruntime-node'));
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
+/**
+ * Reads a classifier bundle (pipeline/classifier.ts) from the store and checks its shape: a clear
+ * non-retryable ClassifierInvalid, naming `where` (e.g. `stage "eval": models.baseline`), when the
+ * artifact is not one. A large artifact is refused before it is read.
+ */
+export async function readClassifierBundle(
+  ref: ArtifactRef,
+  store: Pick<ArtifactStore, 'read'>,
+  where: string,
+): Promise<ClassifierBundle> {
+  const notBundle = (why: string): ClassifierInvalid =>
+    new ClassifierInvalid(
+      where,
+      `${ref.uri} is not a classifier bundle (the train stage's \`classifier\` output${ref.kind === CLASSIFIER_KIND ? '' : `; this artifact's kind is \`${ref.kind}\``}): ${why}`,
+    );
+  if (ref.bytes > MAX_BUNDLE_BYTES) throw notBundle(`it is ${ref.bytes} bytes; a bundle is a small JSON file`);
+  let json: unknown;
+  try {
+    json = JSON.parse((await store.read(ref)).toString('utf8'));
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    throw notBundle(`it is not JSON (${error.message})`);
+  }
+  const parsed = classifierBundleSchema.safeParse(json);
+  if (!parsed.success)
+    throw notBundle(parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; '));
+  return parsed.data;
+}
+
 export class Classifier {
   readonly labels: readonly string[];
   readonly task: 'multilabel' | 'multiclass';
@@ -121,44 +149,22 @@ export class Classifier {
   }
 
   /**
-   * Reads and validates the bundle JSON from the store (a clear non-retryable error naming the
-   * `with` key when it is not a classifier bundle), fetches model + tokenizer to local files
-   * (context.scratchDir), creates the session and runs the load-time checks. `key` names the
-   * with-key for error messages, e.g. "models.baseline".
+   * A classifier from a bundle (see readClassifierBundle) whose model and tokenizer the caller
+   * has made local files (the stage runtime downloads them: activities/stages/classifier.ts).
+   * Messages name the files as the bundle does, not by their local copies' names; the model's
+   * digest is the bundle's. `where` names it in error messages.
    */
-  static async load(
-    ref: ArtifactRef,
-    context: StageContext,
+  static async fromBundle(
+    bundle: ClassifierBundle,
+    paths: { model: string; tokenizer: string },
     options: InferenceOptions,
-    key: string,
+    where: string,
   ): Promise<Classifier> {
-    const where = `stage "${context.stageId}": ${key}`;
-    const notBundle = (why: string): ClassifierInvalid =>
-      new ClassifierInvalid(
-        where,
-        `${ref.uri} is not a classifier bundle (the train stage's \`classifier\` output${ref.kind === CLASSIFIER_KIND ? '' : `; this artifact's kind is \`${ref.kind}\``}): ${why}`,
-      );
-    if (ref.bytes > MAX_BUNDLE_BYTES) throw notBundle(`it is ${ref.bytes} bytes; a bundle is a small JSON file`);
-    let json: unknown;
-    try {
-      json = JSON.parse((await context.store.read(ref)).toString('utf8'));
-    } catch (error) {
-      if (!(error instanceof SyntaxError)) throw error;
-      throw notBundle(`it is not JSON (${error.message})`);
-    }
-    const parsed = classifierBundleSchema.safeParse(json);
-    if (!parsed.success)
-      throw notBundle(parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; '));
-    const bundle: ClassifierBundle = parsed.data;
-    const modelPath = await localPath(bundle.model, context, 'model.onnx');
-    const tokenizerPath = await localPath(bundle.tokenizer, context, 'tokenizer.json');
-    // Messages name the files as the bundle does, not by their scratch copies' names.
-    const names = { model: artifactName(bundle.model), tokenizer: artifactName(bundle.tokenizer) };
     return Classifier.open(
-      { ...bundle, modelPath, tokenizerPath, modelDigest: bundle.model.sha256 },
+      { ...bundle, modelPath: paths.model, tokenizerPath: paths.tokenizer, modelDigest: bundle.model.sha256 },
       options,
       where,
-      names,
+      { model: artifactName(bundle.model), tokenizer: artifactName(bundle.tokenizer) },
     );
   }
 

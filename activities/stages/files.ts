@@ -10,22 +10,15 @@ import { checkReadable, readPolicy } from '../../common/read-roots';
 import type { FileInput, TokenizerInput } from '../../stages/ner-mask/contract';
 import { isBuiltinModelName } from '../../pipeline/model-ref';
 import { ensureBuiltinModel } from '../../models/builtin';
-import type { ArtifactRef } from '../../store/types';
+import { artifactName, materialize } from '../../store/materialize';
 import type { StageContext } from './context';
 
 /** A local path holding the input's bytes: artifacts are downloaded (verified) into the scratch folder. */
 export async function localPath(input: FileInput, context: StageContext, name: string): Promise<string> {
-  if (typeof input !== 'string') {
-    const path = join(context.scratchDir, `${input.sha256.slice(0, 16)}-${name}`);
-    await context.store.download(input, path);
-    return path;
-  }
+  if (typeof input !== 'string') return materialize(context.store, input, context.scratchDir, name);
   // Only under the readable roots; the real path (symlinks resolved) is what gets read.
   return checkReadable(input, readPolicy(context.config, context.pipelineDir));
 }
-
-/** An artifact's file name (the last segment of its URI), for messages and row locations. */
-export const artifactName = (ref: ArtifactRef): string => decodeURIComponent(ref.uri.split('/').pop() ?? ref.uri);
 
 /** The input's text, and a name for messages. */
 export async function readText(input: FileInput, context: StageContext): Promise<{ text: string; name: string }> {

@@ -13,7 +13,7 @@
  */
 import { StageInputInvalid } from '../../common/errors';
 import { BiasGateFailed } from './errors';
-import { Classifier } from '../../inference/engine';
+import { loadClassifier } from '../../activities/stages/classifier';
 import {
   DEFAULT_GROUPS_FILE,
   defaultGroups,
@@ -181,7 +181,7 @@ export const audit = defineStage(
     const audits: AuditFile['audits'] = [];
     for (const [index, name] of names.entries()) {
       context.signal.throwIfAborted();
-      const classifier = await Classifier.load(spec.models[name]!, context, spec.inference ?? {}, `models.${name}`);
+      const classifier = await loadClassifier(spec.models[name]!, context, spec.inference ?? {}, `models.${name}`);
       try {
         const predictions = await classifier.predict(sentences.texts, {
           signal: context.signal,

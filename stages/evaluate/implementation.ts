@@ -9,7 +9,8 @@ import { StageInputInvalid } from '../../common/errors';
 import { scorePredictions } from '../../eval/metrics';
 import { prepareInput, type PreparedInput } from '../../eval/input';
 import { f1Intervals } from '../../eval/intervals';
-import { Classifier } from '../../inference/engine';
+import type { Classifier } from '../../inference/engine';
+import { loadClassifier } from '../../activities/stages/classifier';
 import { evaluateContract } from './contract';
 import type { CanonicalRow } from '../../pipeline/dataset';
 import { evaluationSchema, type Evaluation, type LabelCurves, type Metrics } from '../../report/schema';
@@ -39,7 +40,7 @@ export const evaluate = defineStage(evaluateContract, async (spec, context) => {
   const prepared: PreparedInput[] = [];
   for (const [index, name] of names.entries()) {
     const key = `models.${name}`;
-    const classifier = await Classifier.load(spec.models[name]!, context, spec.inference ?? {}, key);
+    const classifier = await loadClassifier(spec.models[name]!, context, spec.inference ?? {}, key);
     try {
       const yTrue = truthOf(rows, classifier, key, context.stageId);
       const predictions = await classifier.predict(texts, {

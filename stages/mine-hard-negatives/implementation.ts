@@ -15,7 +15,8 @@
 import { join } from 'node:path';
 import { StageInputInvalid } from '../../common/errors';
 import { LabelsMismatch } from './errors';
-import { Classifier } from '../../inference/engine';
+import type { Classifier } from '../../inference/engine';
+import { loadClassifier } from '../../activities/stages/classifier';
 import { mineLexical } from '../../mining/bm25';
 import { countByReason, mergeFinds, type Mined } from '../../mining/merge';
 import { mineModelBased } from '../../mining/model-based';
@@ -26,7 +27,7 @@ import type { Json } from '../../pipeline/run-spec';
 import type { MiningSummary } from '../../report/schema';
 import type { StageContext } from '../../activities/stages/context';
 import { defineStage } from '../../activities/stages/define';
-import { artifactName } from '../../activities/stages/files';
+import { artifactName } from '../../store/materialize';
 
 const HEARTBEAT_EVERY_MS = 1_000;
 /** Characters of an example's text in the summary: the report shows a line, not a document. */
@@ -128,7 +129,7 @@ export const mineHardNegatives = defineStage(mineContract, async (spec, context)
       );
 
     if (recipes.modelBased && spec.model !== undefined)
-      model = await Classifier.load(spec.model, context, spec.inference ?? {}, 'model');
+      model = await loadClassifier(spec.model, context, spec.inference ?? {}, 'model');
     const labels = labelSpace(pool, spec, context, model);
     const wanted = (spec.labels ?? labels.names).map((name) => {
       const y = labels.names.indexOf(name);

@@ -12,6 +12,7 @@ import {
   TokenizerModelMismatch,
 } from '../../inference/errors';
 import { PROJECT_ROOT } from '../../common/paths';
+import { loadClassifier } from '../../activities/stages/classifier';
 import { Classifier, type Prediction } from '../../inference/engine';
 import { CLASSIFIER_KIND, classifierBundleSchema, type ClassifierBundle } from '../../pipeline/classifier';
 import type { CanonicalRow } from '../../pipeline/dataset';
@@ -114,7 +115,7 @@ describe('the inference engine', () => {
 
     for (const batchSize of [1, 7, 64]) {
       test(`matches the trainer's PyTorch logits and probabilities within 1e-5 with batches of ${batchSize}, in input order`, async (t) => {
-        const classifier = await Classifier.load(
+        const classifier = await loadClassifier(
           bundleRef,
           direct.context,
           { batchSize, threads: 1 },
@@ -136,7 +137,7 @@ describe('the inference engine', () => {
 
     test('takes its labels, task, threshold and model digest from the bundle, and decides p > threshold per label', async () => {
       const bundle = await readBundle(direct, bundleRef);
-      const classifier = await Classifier.load(bundleRef, direct.context, {}, 'models.baseline');
+      const classifier = await loadClassifier(bundleRef, direct.context, {}, 'models.baseline');
       try {
         assert.deepEqual(classifier.labels, bundle.labelNames);
         assert.equal(classifier.task, 'multilabel');
@@ -248,7 +249,7 @@ describe('the inference engine', () => {
 
     test("matches the trainer's PyTorch softmax within 1e-5 with batches of 1, 7 and 64, and decides one-hot argmax", async (t) => {
       for (const batchSize of [1, 7, 64]) {
-        const classifier = await Classifier.load(ref, direct.context, { batchSize }, 'models.debiased');
+        const classifier = await loadClassifier(ref, direct.context, { batchSize }, 'models.debiased');
         try {
           assert.equal(classifier.task, 'multiclass');
           const predictions = await classifier.predict(classTexts);
@@ -291,7 +292,7 @@ describe('the inference engine', () => {
       const small = await readBundle(direct, await direct.classifier(smallVocab));
       const mixed = await storeBundle(direct, { ...small, tokenizer: bundle.tokenizer });
       const error = await rejectsWith(
-        Classifier.load(mixed, direct.context, {}, 'models.baseline'),
+        loadClassifier(mixed, direct.context, {}, 'models.baseline'),
         TokenizerModelMismatch,
       );
       assert.equal(error.retryable, false);
@@ -306,7 +307,7 @@ describe('the inference engine', () => {
       const small = await readBundle(direct, await direct.classifier(smallVocab));
       const mixed = await storeBundle(direct, { ...bundle, tokenizer: small.tokenizer });
       const error = await rejectsWith(
-        Classifier.load(mixed, direct.context, {}, 'models.debiased'),
+        loadClassifier(mixed, direct.context, {}, 'models.debiased'),
         TokenizerModelMismatch,
       );
       assert.equal(error.retryable, false);
@@ -319,10 +320,7 @@ describe('the inference engine', () => {
     test('a bundle naming 4 labels for a 3-label model is a ModelOutputMismatch', async () => {
       const bundle = await readBundle(direct, bundleRef);
       const four = await storeBundle(direct, { ...bundle, labelNames: [...bundle.labelNames, 'EXTRA'] });
-      const error = await rejectsWith(
-        Classifier.load(four, direct.context, {}, 'models.baseline'),
-        ModelOutputMismatch,
-      );
+      const error = await rejectsWith(loadClassifier(four, direct.context, {}, 'models.baseline'), ModelOutputMismatch);
       assert.equal(error.retryable, false);
       assert.match(
         error.message,
@@ -334,7 +332,7 @@ describe('the inference engine', () => {
     test('an artifact that is not a classifier bundle is ClassifierInvalid: a dataset, and JSON of another shape', async () => {
       const dataset = await direct.dataset(demoRows('test').slice(0, 3));
       const error = await rejectsWith(
-        Classifier.load(dataset, direct.context, {}, 'models.baseline'),
+        loadClassifier(dataset, direct.context, {}, 'models.baseline'),
         ClassifierInvalid,
       );
       assert.equal(error.retryable, false);
@@ -347,7 +345,7 @@ describe('the inference engine', () => {
         { bytes: JSON.stringify({ model: 'model.onnx', labels: ['a'] }) },
         { kind: CLASSIFIER_KIND, name: 'classifier.json' },
       );
-      const shaped = await rejectsWith(Classifier.load(other, direct.context, {}, 'model'), ClassifierInvalid);
+      const shaped = await rejectsWith(loadClassifier(other, direct.context, {}, 'model'), ClassifierInvalid);
       assert.equal(shaped.retryable, false);
       assert.match(shaped.message, /^stage "evaluate": model: .* is not a classifier bundle .*model: /);
     });
@@ -367,7 +365,7 @@ describe('the inference engine', () => {
       { skip: existsSync(cudaLibrary) && 'this machine has the CUDA provider libraries' },
       async () => {
         const error = await rejectsWith(
-          Classifier.load(bundleRef, direct.context, { executionProvider: 'cuda' }, 'models.baseline'),
+          loadClassifier(bundleRef, direct.context, { executionProvider: 'cuda' }, 'models.baseline'),
           ExecutionProviderUnavailable,
         );
         assert.equal(error.retryable, false);
@@ -382,7 +380,7 @@ describe('the inference engine', () => {
 
   describe('progress and cancellation', () => {
     test('reports progress after every batch with counts that rise to the total', async () => {
-      const classifier = await Classifier.load(bundleRef, direct.context, { batchSize: 7 }, 'models.baseline');
+      const classifier = await loadClassifier(bundleRef, direct.context, { batchSize: 7 }, 'models.baseline');
       try {
         const calls: [number, number][] = [];
         await classifier.predict(texts, { onProgress: (done, total) => calls.push([done, total]) });
@@ -398,7 +396,7 @@ describe('the inference engine', () => {
     });
 
     test('stops with an AbortError when its signal aborts between batches, and at once when already aborted', async () => {
-      const classifier = await Classifier.load(bundleRef, direct.context, { batchSize: 7 }, 'models.baseline');
+      const classifier = await loadClassifier(bundleRef, direct.context, { batchSize: 7 }, 'models.baseline');
       try {
         const abort = new AbortController();
         let calls = 0;
@@ -418,7 +416,7 @@ describe('the inference engine', () => {
     });
 
     test('returns nothing for no texts', async () => {
-      const classifier = await Classifier.load(bundleRef, direct.context, {}, 'models.baseline');
+      const classifier = await loadClassifier(bundleRef, direct.context, {}, 'models.baseline');
       try {
         assert.deepEqual(await classifier.predict([]), []);
       } finally {

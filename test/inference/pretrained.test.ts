@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
 import { PROJECT_ROOT } from '../../common/paths';
-import { Classifier } from '../../inference/engine';
+import { loadClassifier } from '../../activities/stages/classifier';
 import { ensureBuiltinModel } from '../../models/builtin';
 import { BUILTIN_MODEL_NAMES } from '../../pipeline/model-ref';
 import { loadConfig } from '../../temporal.config';
@@ -50,7 +50,7 @@ describe('the inference engine on fine-tuned built-in encoders', () => {
       const reference = referenceSchema.parse(JSON.parse(result.stdout));
 
       const direct = await directContext('evaluate');
-      const classifier = await Classifier.load(
+      const classifier = await loadClassifier(
         await direct.classifier(trained),
         direct.context,
         { batchSize: 16, threads: 2 },

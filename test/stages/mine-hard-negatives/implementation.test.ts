@@ -12,7 +12,7 @@ import { mineHardNegatives } from '../../../stages/mine-hard-negatives/implement
 import { DatasetRowInvalid, StageInputInvalid } from '../../../common/errors';
 import { LabelsMismatch } from '../../../stages/mine-hard-negatives/errors';
 import { PROJECT_ROOT } from '../../../common/paths';
-import { Classifier } from '../../../inference/engine';
+import { loadClassifier } from '../../../activities/stages/classifier';
 import type { CanonicalRow } from '../../../pipeline/dataset';
 import { mineWithSchema } from '../../../stages/mine-hard-negatives/contract';
 import type { Json } from '../../../pipeline/run-spec';
@@ -118,7 +118,7 @@ describe('the mine-hard-negatives stage', () => {
   });
 
   test('the confidently wrong rows are wrong under the model: it decides the label, the row is negative for it', async () => {
-    const classifier = await Classifier.load(model, direct.context, {}, 'model');
+    const classifier = await loadClassifier(model, direct.context, {}, 'model');
     try {
       const confident = mined.flatMap((row) =>
         row.meta.hard_negative.filter((p) => p.reason === 'confident-wrong').map((p) => ({ row, p })),
@@ -145,7 +145,7 @@ describe('the mine-hard-negatives stage', () => {
   });
 
   test('the low-margin rows are the negatives closest to the threshold', async () => {
-    const classifier = await Classifier.load(model, direct.context, {}, 'model');
+    const classifier = await loadClassifier(model, direct.context, {}, 'model');
     try {
       const all = poolRows();
       const probabilities = (await classifier.predict(all.map((r) => r.text))).map((p) => p.probabilities);
