@@ -32,7 +32,7 @@ import { z } from 'zod';
 import { PROJECT_ROOT } from '../common/paths';
 import { Classifier } from '../inference/engine';
 import { ensureBuiltinModel } from '../models/builtin';
-import { BUILTIN_MODEL_NAMES } from '../pipeline/model-ref';
+import { BUILTIN_MODEL_NAMES } from '../models/names';
 import type { Json } from '../pipeline/run-spec';
 import { loadConfig } from '../temporal.config';
 import { demoRows, trainedClassifier } from '../test/classifier';

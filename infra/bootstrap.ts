@@ -37,7 +37,7 @@ import {
 import { ensureHelm, ensurePostgres, ensureTemporalServer, postgresBinDir } from './cluster-tools';
 import { describeMissing, probe, TOOLS } from './probes';
 import { builtinModelDir, ensureBuiltinModel, MODEL_MANIFEST } from '../models/builtin';
-import { BUILTIN_MODEL_NAMES } from '../pipeline/model-ref';
+import { BUILTIN_MODEL_NAMES } from '../models/names';
 
 export const STEPS = [
   'temporal',

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { childEnv } from '../common/child-env';
 import { BuiltinModelBuildFailed } from './errors';
 import { cacheDir, PROJECT_ROOT, trainerVenvPython } from '../common/paths';
-import { isBuiltinModelName, BUILTIN_MODEL_NAMES } from '../pipeline/model-ref';
+import { isBuiltinModelName, BUILTIN_MODEL_NAMES } from './names';
 
 /** The converter and its pins, relative to the project root: what the cached folder depends on. */
 export const CONVERTER_FILES = ['trainer/pretrained.py', 'trainer/pretrained.json'] as const;

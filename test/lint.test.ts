@@ -23,6 +23,7 @@ describe('the workflow sandbox lint rule', () => {
     ["import { Client } from '@temporalio/client';", /@temporalio\/workflow only/],
     ["import { openStore } from '../store/index';", /Node-side modules/],
     ["import { canonicalRows } from '../pipeline/rows';", /Node-side modules/],
+    ["import { ensureBuiltinModel } from '../models/builtin';", /Node-side modules/],
     ["import { audit } from '../stages/audit/implementation';", /Stage implementations run in activities/],
     ["import { builtinStages } from '../stages/implementations';", /Stage implementations run in activities/],
   ] as const;
@@ -38,7 +39,7 @@ describe('the workflow sandbox lint rule', () => {
     assert.deepEqual(
       await lint(
         'workflows/example.ts',
-        "import { STAGE_TYPES } from '../stages';\nimport { gatedModel } from '../stages/audit/contract';\nexport const x = [STAGE_TYPES, gatedModel];\n",
+        "import { STAGE_TYPES } from '../stages';\nimport { gatedModel } from '../stages/audit/contract';\nimport { isBuiltinModelName } from '../models/names';\nexport const x = [STAGE_TYPES, gatedModel, isBuiltinModelName];\n",
       ),
       [],
     );
@@ -66,6 +67,12 @@ describe('the layering lint rule: no module imports from a layer above its own',
   const refused: [file: string, code: string][] = [
     ['store/example.ts', "import { runSpecSchema } from '../pipeline/run-spec';"],
     ['common/example.ts', "import type { FairlineConfig } from '../temporal.config';"],
+    ['common/example.ts', "import { MODEL_MANIFEST } from '../models/builtin';"],
+    ['common/example.ts', "import { runBootstrap } from '../infra/bootstrap';"],
+    ['models/builtin.ts', "import { runBootstrap } from '../infra/bootstrap';"],
+    ['models/builtin.ts', "import { classifyModel } from '../pipeline/model-ref';"],
+    ['infra/bootstrap.ts', "import { classifyModel } from '../pipeline/model-ref';"],
+    ['infra/bootstrap.ts', "import { loadConfig } from '../temporal.config';"],
     ['temporal.config.ts', "import { openStore } from './store';"],
     ['pipeline/example.ts', "import { Engine } from '../inference/engine';"],
     ['report/example.ts', "import { reactivity } from '../audit/reactivity';"],
@@ -106,6 +113,11 @@ describe('the layering lint rule: no module imports from a layer above its own',
     ['mining/pool.ts', "import { canonicalRows } from '../pipeline/rows';"],
     ['report/example.ts', "import { runSpecSchema } from '../pipeline/run-spec';"],
     ['cli/example.ts', "import { createWorkers } from '../worker/create';"],
+    // Bootstrap prebuilds the built-in models, which need only common/: models/ sits between them.
+    ['infra/bootstrap.ts', "import { ensureBuiltinModel } from '../models/builtin';"],
+    ['infra/bootstrap.ts', "import { BUILTIN_MODEL_NAMES } from '../models/names';"],
+    ['pipeline/model-ref.ts', "import { isBuiltinModelName } from '../models/names';"],
+    ['models/builtin.ts', "import { childEnv } from '../common/child-env';"],
     ['inference/engine.ts', "import { artifactName } from '../store/materialize';"],
     ['activities/stages/classifier.ts', "import { Classifier, readClassifierBundle } from '../../inference/engine';"],
   ];

@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { StageInputInvalid } from '../../common/errors';
 import { checkReadable, readPolicy } from '../../common/read-roots';
 import type { FileInput, TokenizerInput } from '../../stages/ner-mask/contract';
-import { isBuiltinModelName } from '../../pipeline/model-ref';
+import { isBuiltinModelName } from '../../models/names';
 import { ensureBuiltinModel } from '../../models/builtin';
 import { artifactName, materialize } from '../../store/materialize';
 import type { StageContext } from './context';

@@ -5,7 +5,7 @@
  *
  * Workflow-safe: zod only, no Node built-ins (the client validates pipelines with it).
  */
-import { BUILTIN_MODEL_NAMES } from '../../pipeline/model-ref';
+import { BUILTIN_MODEL_NAMES } from '../../models/names';
 import { z } from 'zod';
 import { TASK_QUEUES } from '../../common/constants';
 import { artifactOutput, COMPUTE_RETRY, defineContract } from '../define';

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { PROJECT_ROOT } from '../../common/paths';
 import { loadClassifier } from '../../activities/stages/classifier';
 import { ensureBuiltinModel } from '../../models/builtin';
-import { BUILTIN_MODEL_NAMES } from '../../pipeline/model-ref';
+import { BUILTIN_MODEL_NAMES } from '../../models/names';
 import { loadConfig } from '../../temporal.config';
 import { demoRows, directContext, trainedClassifier } from '../classifier';
 import { tempDir } from '../helpers';
