@@ -29,7 +29,9 @@ describe('stage code fingerprints', () => {
     ['audit', 'pipeline/classifier.ts'],
     ['audit', 'pipeline/inference.ts'],
     ['audit', 'audit/default-groups.json'],
-    ['evaluate', 'activities/stages/files.ts'],
+    // Reached only through activities/stages/classifier.ts (loadClassifier) and the engine.
+    ['evaluate', 'store/materialize.ts'],
+    ['evaluate', 'pipeline/classifier.ts'],
     ['dataset', 'stages/dataset/csv.ts'],
     ['ner-mask', 'trainer/morph.py'],
     ['ner-mask', 'trainer/lifeline.py'],
