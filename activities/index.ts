@@ -10,7 +10,7 @@
  * - writeManifest: the run's lineage record.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Context } from '@temporalio/activity';
@@ -87,7 +87,18 @@ export function successKey(pipeline: string, specDigest: string, dataFingerprint
 
 /** Where stage attempts get their scratch folders; shared by every worker on the machine. */
 export const SCRATCH_ROOT = join(tmpdir(), 'fairline');
+/** The owner record of scratch folders made before their names carried the pid. */
 const SCRATCH_OWNER = '.fairline-owner';
+/** The pid of the worker a scratch folder belongs to, at the end of its name. */
+const OWNER_IN_NAME = /-pid(\d+)$/;
+
+/**
+ * A scratch folder's name: the stage, a unique part, and the pid of the worker that owns it.
+ * The pid lives in the name rather than in an owner file so that making the folder is one
+ * mkdir, not a mkdir and a file write on every stage.
+ */
+export const scratchName = (stageId: string, pid: number = process.pid): string =>
+  `${stageId}-${randomUUID()}-pid${pid}`;
 
 const isAlive = (pid: number): boolean => {
   try {
@@ -101,7 +112,9 @@ const isAlive = (pid: number): boolean => {
 
 /**
  * Removes the scratch folders whose owning worker process is dead (killed before it could clean
- * up); folders of live workers, and folders without an owner record, stay. Returns what it removed.
+ * up): the owner is the pid at the end of the folder's name, or in its owner file for folders
+ * made before names carried it. Folders of live workers, and folders without an owner, stay.
+ * Returns what it removed.
  */
 export async function sweepScratch(root: string = SCRATCH_ROOT): Promise<string[]> {
   const removed: string[] = [];
@@ -113,10 +126,14 @@ export async function sweepScratch(root: string = SCRATCH_ROOT): Promise<string[
   }
   for (const name of names) {
     let owner: number;
-    try {
-      owner = Number((await readFile(join(root, name, SCRATCH_OWNER), 'utf8')).trim());
-    } catch {
-      continue;
+    const named = OWNER_IN_NAME.exec(name);
+    if (named) owner = Number(named[1]);
+    else {
+      try {
+        owner = Number((await readFile(join(root, name, SCRATCH_OWNER), 'utf8')).trim());
+      } catch {
+        continue;
+      }
     }
     if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
     await rm(join(root, name), { recursive: true, force: true });
@@ -280,10 +297,10 @@ export function createActivities(deps: ActivityDependencies) {
         async () => {
           const context = Context.current();
           const stage = registered(input.stage.uses);
-          const scratchDir = join(SCRATCH_ROOT, `${input.stage.id}-${randomUUID()}`);
+          // Its name says who owns it: a worker killed outright cannot remove it; the next one to start does
+          // (sweepScratch).
+          const scratchDir = join(SCRATCH_ROOT, scratchName(input.stage.id));
           await mkdir(scratchDir, { recursive: true });
-          // Who owns it: a worker killed outright cannot remove it; the next one to start does (sweepScratch).
-          await writeFile(join(scratchDir, SCRATCH_OWNER), String(process.pid));
           try {
             // Store outages up to the configured window are waited out here, not counted as failures.
             const riding = outageTolerant(store, {
