@@ -120,7 +120,10 @@ export async function fetchToFile(
   }
   const hash = createHash('sha256');
   let bytes = 0;
-  let lastBeat = 0;
+  // The first heartbeat comes one interval into the transfer, not with its first bytes: a transfer
+  // shorter than that ends long before the heartbeat timeout, and each heartbeat is a round trip
+  // to the server and a write of the workflow's state (on every stage that reads a small file).
+  let lastBeat = Date.now();
   const meter = new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
       bytes += chunk.length;
