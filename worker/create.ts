@@ -33,7 +33,10 @@ export interface WorkerOptions {
   queues: readonly ('cpu' | 'gpu')[];
   activities: ActivityDependencies;
   connection?: NativeConnection;
-  /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start. */
+  /**
+   * A prebuilt bundle (tests build it once); otherwise the bundle kept in the cache for this code
+   * (worker/bundle.ts), built at the first start after the workflow code changed.
+   */
   workflowBundle?: WorkflowBundleOption;
   maxConcurrentActivities?: Partial<Record<'cpu' | 'gpu', number>>;
   /** How long a shutdown waits for running activities to finish or heartbeat a checkpoint. */
@@ -51,9 +54,10 @@ export interface Workers {
 export async function createWorkers(options: WorkerOptions): Promise<Workers> {
   // Loaded here, not at the top: every CLI command imports this file (for DEFAULT_CPU_CONCURRENCY),
   // and only `dev` and `worker` need the worker SDK and the activities behind it.
-  const [{ Worker }, { createActivities, sweepScratch }] = await Promise.all([
+  const [{ Worker }, { createActivities, sweepScratch }, { cachedWorkflowBundle }] = await Promise.all([
     import('@temporalio/worker'),
     import('../activities'),
+    import('./bundle'),
   ]);
   // Scratch folders of workers killed mid-attempt (their owner is dead) go before new ones come.
   await sweepScratch();
@@ -61,6 +65,10 @@ export async function createWorkers(options: WorkerOptions): Promise<Workers> {
   const ownConnection = !options.connection;
   const connection = options.connection ?? (await connectWorker(config));
   const activities = createActivities(options.activities);
+  const workflowBundle =
+    options.queues.includes('cpu') && !options.workflowBundle
+      ? await cachedWorkflowBundle(WORKFLOWS_PATH)
+      : options.workflowBundle;
   const workers: Worker[] = [];
   for (const queue of options.queues) {
     const isCpu = queue === 'cpu';
@@ -70,11 +78,7 @@ export async function createWorkers(options: WorkerOptions): Promise<Workers> {
         namespace: config.temporal.namespace,
         taskQueue: config.taskQueues[queue],
         activities,
-        ...(isCpu
-          ? options.workflowBundle
-            ? { workflowBundle: options.workflowBundle }
-            : { workflowsPath: WORKFLOWS_PATH }
-          : {}),
+        ...(isCpu && workflowBundle ? { workflowBundle } : {}),
         maxConcurrentActivityTaskExecutions:
           options.maxConcurrentActivities?.[queue] ?? (isCpu ? DEFAULT_CPU_CONCURRENCY : 1),
         shutdownGraceTime: options.shutdownGraceTimeMs ?? 10_000,
