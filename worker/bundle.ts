@@ -13,7 +13,7 @@
  * cannot be written (a read-only image), the fresh bundle is used without keeping it.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { fingerprintOf, importGraph } from '../activities/stages/fingerprint';
@@ -22,14 +22,16 @@ import { cacheDir, PROJECT_ROOT } from '../common/paths';
 /** Pins the packages the bundler inlines. */
 const LOCK_FILE = 'package-lock.json';
 
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
 /**
- * The cache key of the bundle of `workflowsPath` (under `root`): the content of the project files it
- * imports and of the lock file, and where the checkout is.
+ * The cache key of the bundle of `workflowsPath` (under `root`): `<checkout>-<code>`, digests of where
+ * the checkout is and of the content of the project files the workflows import and the lock file.
  */
 export function workflowBundleKey(workflowsPath: string, root = PROJECT_ROOT): string {
   const entry = relative(root, workflowsPath);
   const files = [...importGraph([entry], root).get(entry)!, LOCK_FILE];
-  return createHash('sha256').update(root).update('\0').update(fingerprintOf(files, root)).digest('hex').slice(0, 32);
+  return `${sha256(root).slice(0, 12)}-${fingerprintOf(files, root).slice(0, 24)}`;
 }
 
 /** The bundle of `workflowsPath`: read from the cache when it holds this code's bundle, else built and kept. */
@@ -38,7 +40,8 @@ export async function cachedWorkflowBundle(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<WorkflowBundle> {
   const dir = join(cacheDir(env), 'workflow-bundles');
-  const path = join(dir, `${workflowBundleKey(workflowsPath)}.js`);
+  const key = workflowBundleKey(workflowsPath);
+  const path = join(dir, `${key}.js`);
   try {
     return { code: await readFile(path, 'utf8') };
   } catch {
@@ -54,6 +57,12 @@ export async function cachedWorkflowBundle(
     await mkdir(dir, { recursive: true });
     await writeFile(partial, code);
     await rename(partial, path);
+    // One bundle per checkout: the ones of its earlier code (1.7 MB each) are never loaded again.
+    const checkout = `${key.split('-')[0]}-`;
+    const earlier = (await readdir(dir)).filter(
+      (f) => f.startsWith(checkout) && f.endsWith('.js') && f !== `${key}.js`,
+    );
+    await Promise.all(earlier.map((f) => rm(join(dir, f), { force: true })));
   } catch {
     // A cache that cannot be written only costs the next start the bundling again.
     await rm(partial, { force: true }).catch(() => undefined);

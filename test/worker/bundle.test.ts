@@ -61,6 +61,19 @@ describe('the kept workflow bundle', () => {
     assert.equal((await cachedWorkflowBundle(WORKFLOWS_PATH, env)).code, '/* kept */');
   });
 
+  test("a new bundle replaces the checkout's earlier ones and leaves other checkouts' alone", async () => {
+    const env = { ...process.env, [ENV.cacheDir]: await tempDir('fairline-bundle-cache-') };
+    const dir = join(env[ENV.cacheDir], 'workflow-bundles');
+    const [checkout] = workflowBundleKey(WORKFLOWS_PATH).split('-');
+    await mkdir(dir, { recursive: true });
+    const earlier = `${checkout}-${'0'.repeat(24)}.js`;
+    const elsewhere = `${'f'.repeat(12)}-${'0'.repeat(24)}.js`;
+    await writeFile(join(dir, earlier), '/* this checkout, older code */');
+    await writeFile(join(dir, elsewhere), '/* another checkout */');
+    await cachedWorkflowBundle(WORKFLOWS_PATH, env);
+    assert.deepEqual((await readdir(dir)).sort(), [`${workflowBundleKey(WORKFLOWS_PATH)}.js`, elsewhere].sort());
+  });
+
   test('still gives a bundle where the cache folder cannot be written', async () => {
     const blocked = join(await tempDir('fairline-bundle-blocked-'), 'a-file');
     await writeFile(blocked, 'not a folder');
