@@ -15,6 +15,43 @@
 import type { PrCurve } from './curves';
 
 /**
+ * KLUE-RE's 30 relations in relation_list.json's order: a KLUE-RE row's label is its index here,
+ * and a submission's probabilities come in this order.
+ */
+export const KLUE_RE_RELATIONS = [
+  'no_relation',
+  'org:dissolved',
+  'org:founded',
+  'org:place_of_headquarters',
+  'org:alternate_names',
+  'org:member_of',
+  'org:members',
+  'org:political/religious_affiliation',
+  'org:product',
+  'org:founded_by',
+  'org:top_members/employees',
+  'org:number_of_employees/members',
+  'per:date_of_birth',
+  'per:date_of_death',
+  'per:place_of_birth',
+  'per:place_of_death',
+  'per:place_of_residence',
+  'per:origin',
+  'per:employee_of',
+  'per:schools_attended',
+  'per:alternate_names',
+  'per:parents',
+  'per:children',
+  'per:siblings',
+  'per:spouse',
+  'per:other_family',
+  'per:colleagues',
+  'per:product',
+  'per:religion',
+  'per:title',
+] as const;
+
+/**
  * `sklearn.metrics.auc(x, y)`: the trapezoidal area, `direction · Σ (x_k − x_{k−1})(y_k + y_{k−1})/2`,
  * with direction −1 when x never increases (a precision-recall curve's recall decreases).
  */
