@@ -17,6 +17,7 @@ import { StageInputInvalid } from '../../common/errors';
 import { KLUE_RE_RELATIONS } from '../../eval/klue-re';
 import { evaluationSchema } from '../../report/schema';
 import { defineStage } from '../../activities/stages/define';
+import { readInputJson } from '../../activities/stages/input-json';
 import { klueReSubmissionContract } from './contract';
 
 const predictionRowSchema = z.object({ id: z.string().min(1), y_score: z.array(z.number()) });
@@ -46,7 +47,13 @@ export function submissionCsv(
 
 export const klueReSubmission = defineStage(klueReSubmissionContract, async (spec, context) => {
   const invalid = (detail: string): StageInputInvalid => new StageInputInvalid(context.stageId, detail);
-  const evaluation = evaluationSchema.parse(JSON.parse((await context.store.read(spec.evaluation)).toString('utf8')));
+  const evaluation = await readInputJson(
+    spec.evaluation,
+    evaluationSchema,
+    'evaluation',
+    "an evaluate stage's evaluation.json",
+    context,
+  );
   const names = evaluation.models.map((m) => m.name);
   const model =
     spec.model === undefined
@@ -73,7 +80,13 @@ export const klueReSubmission = defineStage(klueReSubmissionContract, async (spe
   const text = (await context.store.read(model.predictions)).toString('utf8');
   for (const [i, line] of text.split('\n').entries()) {
     if (line.trim() === '') continue;
-    const parsed = predictionRowSchema.safeParse(JSON.parse(line));
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw invalid(`predictions-${model.name}.jsonl:${i + 1}: not JSON`);
+    }
+    const parsed = predictionRowSchema.safeParse(value);
     if (!parsed.success || parsed.data.y_score.length !== KLUE_RE_RELATIONS.length)
       throw invalid(`predictions-${model.name}.jsonl:${i + 1}: expected {id, y_score: 30 probabilities}`);
     rows.push({ id: parsed.data.id, probs: parsed.data.y_score });

@@ -100,6 +100,16 @@ describe('the klue-re-submission stage', () => {
     });
   }
 
+  test('refuses an evaluation input that is not an evaluation.json, naming the key', async () => {
+    const direct = await directContext('submission');
+    const evaluation = await direct.store.put({ bytes: '{"models": 3}' }, { kind: 'evaluation', name: 'x.json' });
+    await assert.rejects(klueReSubmission({ evaluation }, direct.context), (error: unknown) => {
+      assert.ok(error instanceof StageInputInvalid);
+      assert.match(error.message, /evaluation/);
+      return true;
+    });
+  });
+
   test('refuses a model name the evaluation does not have, listing those it has', async () => {
     const direct = await directContext('submission');
     const evaluation = await evaluationOf(direct);
