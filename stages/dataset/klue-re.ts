@@ -79,18 +79,15 @@ function entityOf(view: RecordView, key: EntityKey, chars: readonly string[], gu
     return { reason: 'entity-invalid', detail: `${at}.word is ${show(word)}, not a non-empty string` };
   if (typeof type !== 'string' || type === '')
     return { reason: 'entity-invalid', detail: `${at}.type is ${show(type)}, not a non-empty string` };
-  for (const [name, value] of [
-    ['start_idx', start],
-    ['end_idx', end],
-  ] as const) {
-    if (!isInt(value) || value < 0 || value >= chars.length)
-      return {
-        reason: 'entity-invalid',
-        detail: `${at}.${name} is ${show(value)}, not an index into the sentence (0–${chars.length - 1})`,
-      };
-  }
-  const s = start as number;
-  const e = end as number;
+  const notAnIndex = (name: string, value: unknown): Problem => ({
+    reason: 'entity-invalid',
+    detail: `${at}.${name} is ${show(value)}, not an index into the sentence (0–${chars.length - 1})`,
+  });
+  const inside = (value: unknown): value is number => isInt(value) && value >= 0 && value < chars.length;
+  if (!inside(start)) return notAnIndex('start_idx', start);
+  if (!inside(end)) return notAnIndex('end_idx', end);
+  const s = start;
+  const e = end;
   if (e < s) return { reason: 'entity-invalid', detail: `${at}.end_idx ${e} is before start_idx ${s}` };
   const span = chars.slice(s, e + 1).join('');
   if (span !== word)
@@ -126,7 +123,7 @@ export function klueReRecord(view: RecordView, where: Where): SourceRecord {
       detail: `guid ${JSON.stringify(guid)}: subject_entity [${subject.start}, ${subject.end}] and object_entity [${object.start}, ${object.end}] overlap; markers cannot enclose both`,
     });
   const label = view.get('label');
-  const index = typeof label === 'string' ? (KLUE_RE_RELATIONS as readonly string[]).indexOf(label) : -1;
+  const index = KLUE_RE_RELATIONS.findIndex((relation) => relation === label);
   if (index < 0)
     return invalid({
       reason: typeof label === 'string' ? 'label-unknown' : 'label-missing',
