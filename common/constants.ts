@@ -26,18 +26,21 @@ export const SA = {
   microF1: defineSearchAttributeKey('FairlineMicroF1', SearchAttributeType.DOUBLE),
   reactivity: defineSearchAttributeKey('FairlineReactivity', SearchAttributeType.DOUBLE),
   gatePassed: defineSearchAttributeKey('FairlineGatePassed', SearchAttributeType.BOOL),
+  // SQL visibility (the dev server, PostgreSQL) has 3 Double slots, all taken above: KLUE-RE's
+  // micro F1 is an Int in basis points (66.44 → 6644).
+  klueReMicroF1Bp: defineSearchAttributeKey('FairlineKlueReMicroF1Bp', SearchAttributeType.INT),
 } as const;
 
 /** A search attribute's name, e.g. `FairlineMacroF1`. */
 export type SearchAttributeName = (typeof SA)[keyof typeof SA]['name'];
 
-const CLI_TYPE_NAMES = { KEYWORD: 'Keyword', DOUBLE: 'Double', BOOL: 'Bool' } as const;
+const CLI_TYPE_NAMES = { KEYWORD: 'Keyword', DOUBLE: 'Double', BOOL: 'Bool', INT: 'Int' } as const;
 
 /**
  * The same attributes as `name → type` in the Temporal CLI's spelling, for registering them
  * (`--search-attribute`, the operator API) and for the doctor's check.
  */
-export const SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Double' | 'Bool'>> = Object.fromEntries(
+export const SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Double' | 'Bool' | 'Int'>> = Object.fromEntries(
   Object.values(SA).map((key) => [key.name, CLI_TYPE_NAMES[key.type]]),
 );
 

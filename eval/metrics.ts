@@ -2,7 +2,8 @@
  * Classification metrics with scikit-learn 1.7's semantics (docs/metrics.md): F1 three ways,
  * per-label precision/recall/F1/support, subset accuracy, Hamming loss, ROC-AUC and average
  * precision per label and macro, confusion matrices, and KLUE-RE's micro-F1 without
- * `no_relation`. Output names are fixed by report/schema.ts `metricsSchema`: scripts rely on them.
+ * `no_relation` (plus, for multiclass, KLUE's own klue_re_micro_f1 and klue_re_auprc: eval/klue-re.ts).
+ * Output names are fixed by report/schema.ts `metricsSchema`: scripts rely on them.
  *
  * Precision, recall and F1 use zero_division=0. Ranking metrics that the data leaves undefined
  * are null and their macro means skip them (scikit-learn raises, or returns 0 for average
@@ -10,6 +11,7 @@
  */
 import type { LabelCurves, Metrics, PerLabelMetrics } from '../report/schema';
 import { averagePrecision, labelCurves, rocAuc } from './curves';
+import { klueReAuprc } from './klue-re';
 import { prepareInput, type LabelColumn, type MetricsInput, type PreparedInput, type RowNaming } from './input';
 
 export type { MetricsInput, RowNaming } from './input';
@@ -149,6 +151,12 @@ function metricsOf(
   if (exclude !== undefined) {
     metrics.excluded_label = exclude;
     metrics.note = `micro_f1 leaves out ${JSON.stringify(exclude)} (as KLUE-RE's micro F1 does); every other metric covers all ${labels.length} labels.`;
+    // KLUE-RE's official pair (eval/klue-re.ts), on KLUE's ×100 scale; only a single-label task has them.
+    if (task === 'multiclass') {
+      metrics.klue_re_micro_f1 = metrics.micro_f1 * 100;
+      metrics.klue_re_auprc = klueReAuprc(curves.map((c) => c.pr));
+      metrics.note += ` klue_re_micro_f1 is micro_f1 × 100; klue_re_auprc is KLUE's AUPRC (trapezoidal, every class, × 100), not average_precision_macro.`;
+    }
   }
   if (task === 'binary') {
     const positive = perLabel[1]!;

@@ -15,6 +15,7 @@
  *   are user data (Korean text, quotes, angle brackets).
  */
 import { barChart, escapeHtml as esc, heatmap, lineChart, type Bar } from './svg';
+import { klueReSection } from './klue-re';
 import type { Estimate, LabelCurves, Metrics, Report } from './schema';
 
 type NamedAudit = Report['audits'][number];
@@ -619,6 +620,7 @@ export function renderReportHtml(report: Report): string {
     '</header><main>',
     provenance(report),
     evaluation(report),
+    klueReSection(report, formatNumber),
     audits(report),
     hardNegatives(report),
     '</main>',

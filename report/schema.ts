@@ -61,6 +61,13 @@ export const metricsSchema = z
     /** The label left out of micro_f1 (KLUE-RE's `no_relation`), with a sentence saying so. */
     excluded_label: z.string().optional(),
     note: z.string().optional(),
+    /**
+     * Multiclass with `excluded_label` only: KLUE-RE's official metrics on its ×100 scale
+     * (eval/klue-re.ts): micro F1 without the excluded label, and the mean over every class of
+     * the trapezoidal area under its precision-recall curve (not average precision).
+     */
+    klue_re_micro_f1: z.number().optional(),
+    klue_re_auprc: z.number().optional(),
     /** Binary only: F1 and ROC-AUC of the positive class. */
     f1: z.number().optional(),
     roc_auc: maybe.optional(),

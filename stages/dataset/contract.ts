@@ -20,7 +20,7 @@ export const splitNameSchema = z.enum(SPLIT_NAMES);
 export type SplitName = z.infer<typeof splitNameSchema>;
 
 /** Source formats: delimited text, a JSON array of objects, JSON Lines, and named adapters. */
-export const DATASET_FORMATS = ['csv', 'tsv', 'json', 'jsonl', 'klue-ner'] as const;
+export const DATASET_FORMATS = ['csv', 'tsv', 'json', 'jsonl', 'klue-ner', 'klue-re'] as const;
 export const datasetFormatSchema = z.enum(DATASET_FORMATS);
 export type DatasetFormat = z.infer<typeof datasetFormatSchema>;
 
@@ -309,12 +309,12 @@ export const datasetWithSchema = z
         path: ['csv'],
         message: `csv options apply to the csv and tsv formats, not ${spec.format}`,
       });
-    if (spec.format === 'klue-ner') {
+    if (spec.format === 'klue-ner' || spec.format === 'klue-re') {
       if (spec.mapping !== undefined)
         ctx.addIssue({
           code: 'custom',
           path: ['mapping'],
-          message: 'the klue-ner adapter maps rows itself (text, entities, id); remove mapping',
+          message: `the ${spec.format} adapter maps rows itself (${spec.format === 'klue-ner' ? 'text, entities, id' : 'marked text, relation label, guid'}); remove mapping`,
         });
       return;
     }
@@ -379,6 +379,9 @@ export const REJECT_REASONS = [
   'label-unknown',
   'label-out-of-range',
   'label-length',
+  'entity-invalid',
+  'entity-mismatch',
+  'entity-overlap',
   'schema',
 ] as const;
 export const rejectReasonSchema = z.enum(REJECT_REASONS);
@@ -449,7 +452,7 @@ export const datasetContract = defineContract({
   name: 'dataset',
   version: '1',
   description:
-    'Fetch dataset files, parse (csv/tsv/json/jsonl/klue-ner), map and validate every row, split; write canonical JSONL per split and a dataset card',
+    'Fetch dataset files, parse (csv/tsv/json/jsonl/klue-ner/klue-re), map and validate every row, split; write canonical JSONL per split and a dataset card',
   with: datasetWithSchema,
   outputs: { train: artifactOutput, validation: artifactOutput, test: artifactOutput, card: artifactOutput },
   // The card names every split by digest: one digest for the whole dataset.

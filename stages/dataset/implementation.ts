@@ -55,6 +55,8 @@ import { fetchToFile } from '../download/implementation';
 import { parseCsv } from './csv';
 import { readJsonArray, readJsonl } from './json';
 import { readKlueNer } from './klue-ner';
+import { KLUE_RE_RELATIONS } from '../../eval/klue-re';
+import { readKlueRe } from './klue-re';
 import { compileMapping, type CompiledMapping } from './mapping';
 import { describeWhere, linesOf, type RecordView, type SourceRecord } from './records';
 import { assignSplits } from './split';
@@ -139,6 +141,9 @@ async function* recordsOf(
     case 'klue-ner':
       yield* readKlueNer(chunksOf(source.path), source.name);
       return;
+    case 'klue-re':
+      yield* readKlueRe(chunksOf(source.path), source.name);
+      return;
     case 'csv':
     case 'tsv': {
       const header = spec.csv?.header ?? true;
@@ -215,7 +220,8 @@ const splitIndex = (split: SplitName): number => SPLIT_NAMES.indexOf(split);
 export const dataset = defineStage(datasetContract, async (spec, context) => {
   const onInvalidRow = spec.onInvalidRow ?? 'fail';
   const mapping = spec.mapping ? compileMapping(spec.mapping) : undefined;
-  const task: Task = mapping?.task ?? 'multilabel';
+  // Adapters: klue-re rows are single-label (a relation index); klue-ner rows carry no labels.
+  const task: Task = mapping?.task ?? (spec.format === 'klue-re' ? 'multiclass' : 'multilabel');
   const ratios = typeof spec.split === 'object' ? spec.split : undefined;
   const timings: Record<string, number> = {};
   let clock = Date.now();
@@ -302,8 +308,9 @@ export const dataset = defineStage(datasetContract, async (spec, context) => {
           row = {
             id: record.row.id ?? `${source.split ?? 'row'}-${n}`,
             text: record.row.text,
-            labels: [],
-            entities: record.row.entities,
+            labels: record.row.labels ?? [],
+            ...(record.row.entities ? { entities: record.row.entities } : {}),
+            ...(record.row.meta ? { meta: record.row.meta } : {}),
           };
         } else {
           const mapped = mapping!.map(record.view);
@@ -454,7 +461,7 @@ export const dataset = defineStage(datasetContract, async (spec, context) => {
   for (const { sink } of sinks) await sink.close();
 
   // 5. The card: row counts and label frequencies per split, from the strata.
-  const labelNames = mapping?.labelNames() ?? [];
+  const labelNames = mapping?.labelNames() ?? (spec.format === 'klue-re' ? [...KLUE_RE_RELATIONS] : []);
   const nameOf = (label: number): string => labelNames[label] ?? String(label);
   const rowCounts = [0, 0, 0];
   const perStratum = stratumLabels.map(() => [0, 0, 0]);

@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import (
     accuracy_score,
+    auc,
     average_precision_score,
     confusion_matrix,
     f1_score,
@@ -29,6 +30,17 @@ from sklearn.metrics import (
 )
 
 DEFAULT_THRESHOLD = 0.5  # eval/input.ts DEFAULT_THRESHOLD
+
+
+def klue_re_auprc(probs, labels):
+    """KLUE's AUPRC for any number of classes: mean of auc(recall, precision) over every class, × 100."""
+    k = probs.shape[1]
+    onehot = np.eye(k)[labels]
+    score = np.zeros((k,))
+    for c in range(k):
+        precision, recall, _ = precision_recall_curve(onehot[:, c], probs[:, c])
+        score[c] = auc(recall, precision)
+    return float(np.average(score) * 100.0)
 
 
 def mean_defined(values):
@@ -132,6 +144,10 @@ def reference(case):
     }
     if case.get("exclude") is not None:
         metrics["excluded_label"] = case["exclude"]
+        if task == "multiclass":
+            # KLUE-RE's official pair, as KLUE's script computes it (test/eval/klue_re_reference.py).
+            metrics["klue_re_micro_f1"] = float(f1_score(y, pred, average="micro", labels=micro_kw["labels"]) * 100.0)
+            metrics["klue_re_auprc"] = klue_re_auprc(p, y)
     if task == "binary":
         metrics["f1"] = float(f1_score(y, pred, average="binary", pos_label=1, zero_division=0))
         metrics["roc_auc"] = roc_auc[1]
