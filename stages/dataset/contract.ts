@@ -20,7 +20,10 @@ export const splitNameSchema = z.enum(SPLIT_NAMES);
 export type SplitName = z.infer<typeof splitNameSchema>;
 
 /** Source formats: delimited text, a JSON array of objects, JSON Lines, and named adapters. */
-export const DATASET_FORMATS = ['csv', 'tsv', 'json', 'jsonl', 'klue-ner'] as const;
+export const DATASET_FORMATS = ['csv', 'tsv', 'json', 'jsonl', 'klue-ner', 'klue-nli', 'klue-sts'] as const;
+
+/** Formats whose adapter builds rows itself (no mapping): stages/dataset/klue-ner.ts, klue-pairs.ts. */
+export const ADAPTER_FORMATS: readonly string[] = ['klue-ner', 'klue-nli', 'klue-sts'];
 export const datasetFormatSchema = z.enum(DATASET_FORMATS);
 export type DatasetFormat = z.infer<typeof datasetFormatSchema>;
 
@@ -309,12 +312,12 @@ export const datasetWithSchema = z
         path: ['csv'],
         message: `csv options apply to the csv and tsv formats, not ${spec.format}`,
       });
-    if (spec.format === 'klue-ner') {
+    if (ADAPTER_FORMATS.includes(spec.format)) {
       if (spec.mapping !== undefined)
         ctx.addIssue({
           code: 'custom',
           path: ['mapping'],
-          message: 'the klue-ner adapter maps rows itself (text, entities, id); remove mapping',
+          message: `the ${spec.format} adapter maps rows itself (${spec.format === 'klue-ner' ? 'text, entities, id' : 'text, pair, meta, id'}); remove mapping`,
         });
       return;
     }
@@ -449,7 +452,7 @@ export const datasetContract = defineContract({
   name: 'dataset',
   version: '1',
   description:
-    'Fetch dataset files, parse (csv/tsv/json/jsonl/klue-ner), map and validate every row, split; write canonical JSONL per split and a dataset card',
+    'Fetch dataset files, parse (csv/tsv/json/jsonl/klue-ner/klue-nli/klue-sts), map and validate every row, split; write canonical JSONL per split and a dataset card',
   with: datasetWithSchema,
   outputs: { train: artifactOutput, validation: artifactOutput, test: artifactOutput, card: artifactOutput },
   // The card names every split by digest: one digest for the whole dataset.

@@ -55,6 +55,7 @@ import { fetchToFile } from '../download/implementation';
 import { parseCsv } from './csv';
 import { readJsonArray, readJsonl } from './json';
 import { readKlueNer } from './klue-ner';
+import { readKlueNli, readKlueSts } from './klue-pairs';
 import { compileMapping, type CompiledMapping } from './mapping';
 import { describeWhere, linesOf, type RecordView, type SourceRecord } from './records';
 import { assignSplits } from './split';
@@ -138,6 +139,12 @@ async function* recordsOf(
       return;
     case 'klue-ner':
       yield* readKlueNer(chunksOf(source.path), source.name);
+      return;
+    case 'klue-nli':
+      yield* readKlueNli(chunksOf(source.path), source.name);
+      return;
+    case 'klue-sts':
+      yield* readKlueSts(chunksOf(source.path), source.name);
       return;
     case 'csv':
     case 'tsv': {
@@ -303,7 +310,9 @@ export const dataset = defineStage(datasetContract, async (spec, context) => {
             id: record.row.id ?? `${source.split ?? 'row'}-${n}`,
             text: record.row.text,
             labels: [],
-            entities: record.row.entities,
+            ...(record.row.entities ? { entities: record.row.entities } : {}),
+            ...(record.row.pair ? { pair: record.row.pair } : {}),
+            ...(record.row.meta ? { meta: record.row.meta } : {}),
           };
         } else {
           const mapped = mapping!.map(record.view);

@@ -35,11 +35,13 @@ export interface RecordView {
   get(column: Column): unknown;
 }
 
-/** A row an adapter (klue-ner) builds by itself, without a mapping. */
+/** A row an adapter (klue-ner, klue-nli, klue-sts) builds by itself, without a mapping. */
 export interface AdapterRow {
   readonly id?: string;
   readonly text: string;
-  readonly entities: EntitySpan[];
+  readonly entities?: EntitySpan[];
+  readonly pair?: { text: string };
+  readonly meta?: Record<string, unknown>;
 }
 
 export type SourceRecord =

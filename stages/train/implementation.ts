@@ -45,6 +45,7 @@ import { classifyModel } from '../../pipeline/model-ref';
 import type { FairlineConfig } from '../../temporal.config';
 import type { StageContext } from '../../activities/stages/context';
 import { defineStage, type OutputsOf } from '../../activities/stages/define';
+import { isEmbeddingConfig, storeEmbedder } from './embedding';
 
 /** How long the trainer gets after SIGTERM to write its checkpoint and exit. */
 export const TRAINER_GRACE_MS = 15_000;
@@ -597,11 +598,11 @@ async function uploadOutputs(
     { bytes: JSON.stringify({ step, files, ...(base ? { base } : {}) }, null, 1) },
     { kind: 'hf-model', name: 'hf-model.json' },
   );
-  const classifier = await storeClassifier(
-    store,
-    { model, tokenizer, config },
-    JSON.parse(await readFile(join(output, 'train_config.json'), 'utf8')),
-  );
+  const resolved: unknown = JSON.parse(await readFile(join(output, 'train_config.json'), 'utf8'));
+  // Embedding mode: the model for inference is an embedder bundle (pipeline/embedder.ts).
+  const classifier = isEmbeddingConfig(resolved)
+    ? await storeEmbedder(store, { model, tokenizer, config }, resolved)
+    : await storeClassifier(store, { model, tokenizer, config }, resolved);
   return { model, tokenizer, metrics, config, huggingface, classifier };
 }
 
