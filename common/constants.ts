@@ -26,18 +26,24 @@ export const SA = {
   microF1: defineSearchAttributeKey('FairlineMicroF1', SearchAttributeType.DOUBLE),
   reactivity: defineSearchAttributeKey('FairlineReactivity', SearchAttributeType.DOUBLE),
   gatePassed: defineSearchAttributeKey('FairlineGatePassed', SearchAttributeType.BOOL),
+  /**
+   * The evaluate-embedding stage's STS Spearman ×10,000, rounded: an Int, because SQL visibility
+   * (the dev server's SQLite, PostgreSQL) has 3 Double columns per namespace and fairline's
+   * three Doubles above take them all (the dev server refuses to start with a fourth).
+   */
+  stsSpearmanX10000: defineSearchAttributeKey('FairlineStsSpearmanX10000', SearchAttributeType.INT),
 } as const;
 
 /** A search attribute's name, e.g. `FairlineMacroF1`. */
 export type SearchAttributeName = (typeof SA)[keyof typeof SA]['name'];
 
-const CLI_TYPE_NAMES = { KEYWORD: 'Keyword', DOUBLE: 'Double', BOOL: 'Bool' } as const;
+const CLI_TYPE_NAMES = { KEYWORD: 'Keyword', DOUBLE: 'Double', BOOL: 'Bool', INT: 'Int' } as const;
 
 /**
  * The same attributes as `name → type` in the Temporal CLI's spelling, for registering them
  * (`--search-attribute`, the operator API) and for the doctor's check.
  */
-export const SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Double' | 'Bool'>> = Object.fromEntries(
+export const SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Double' | 'Bool' | 'Int'>> = Object.fromEntries(
   Object.values(SA).map((key) => [key.name, CLI_TYPE_NAMES[key.type]]),
 );
 

@@ -29,6 +29,7 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
     Keyword: types.INDEXED_VALUE_TYPE_KEYWORD,
     Double: types.INDEXED_VALUE_TYPE_DOUBLE,
     Bool: types.INDEXED_VALUE_TYPE_BOOL,
+    Int: types.INDEXED_VALUE_TYPE_INT,
   } as const;
   await connection.operatorService.addSearchAttributes({
     namespace,
