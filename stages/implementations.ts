@@ -13,6 +13,7 @@ import { audit } from './audit/implementation';
 import { dataset } from './dataset/implementation';
 import { download } from './download/implementation';
 import { evaluate } from './evaluate/implementation';
+import { evaluateEmbedding } from './evaluate-embedding/implementation';
 import { mineHardNegatives } from './mine-hard-negatives/implementation';
 import { nerMask } from './ner-mask/implementation';
 import { report } from './report/implementation';
@@ -27,6 +28,7 @@ const IMPLEMENTATIONS: readonly DefinedStage[] = [
   train,
   audit,
   evaluate,
+  evaluateEmbedding,
   report,
   sample,
 ];

@@ -9,6 +9,7 @@ import { datasetContract } from './dataset/contract';
 import { registryOf } from './define';
 import { downloadContract } from './download/contract';
 import { evaluateContract } from './evaluate/contract';
+import { evaluateEmbeddingContract } from './evaluate-embedding/contract';
 import { mineContract } from './mine-hard-negatives/contract';
 import { nerMaskContract } from './ner-mask/contract';
 import { reportContract } from './report/contract';
@@ -25,6 +26,7 @@ export const STAGE_TYPES = registryOf([
   trainContract,
   auditContract,
   evaluateContract,
+  evaluateEmbeddingContract,
   reportContract,
   sampleContract,
 ]);
