@@ -15,6 +15,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PROJECT_ROOT } from '../common/paths';
@@ -50,6 +51,21 @@ function parseArgs(argv: string[]): Options {
   };
 }
 
+/**
+ * An embedded stack of this benchmark's own (its ports, its state folder: the store and the dev
+ * server's history, so a second seed reuses the first one's datasets and untrained model), so
+ * that its stages never land on another dev stack's workers on the default port; the caller's
+ * FAIRLINE_TEMPORAL_* and FAIRLINE_STATE_DIR win when set.
+ */
+function ownStack(): Record<string, string> {
+  return {
+    FAIRLINE_TEMPORAL_ADDRESS: process.env.FAIRLINE_TEMPORAL_ADDRESS ?? '127.0.0.1:7391',
+    FAIRLINE_TEMPORAL_UI_URL: process.env.FAIRLINE_TEMPORAL_UI_URL ?? 'http://127.0.0.1:8391',
+    FAIRLINE_TEMPORAL_EMBEDDED: process.env.FAIRLINE_TEMPORAL_EMBEDDED ?? 'true',
+    FAIRLINE_STATE_DIR: process.env.FAIRLINE_STATE_DIR ?? join(tmpdir(), 'fairline-bench-embedding'),
+  };
+}
+
 /** One run of the pipeline for one seed: its embedding evaluation and wall time. */
 function runSeed(o: Options, seed: number): { evaluation: EmbeddingEvaluation; seconds: number } {
   const id = `bench-embedding-${seed}-${Date.now()}`;
@@ -65,7 +81,7 @@ function runSeed(o: Options, seed: number): { evaluation: EmbeddingEvaluation; s
   const started = Date.now();
   const result = spawnSync('npx', ['tsx', 'cli/main.ts', 'run', 'pipelines/embedding/klue-e5.yaml', '--id', id, ...set], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, FAIRLINE_DATA_MIRRORS: JSON.stringify(mirrors) },
+    env: { ...process.env, ...ownStack(), FAIRLINE_DATA_MIRRORS: JSON.stringify(mirrors) },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });

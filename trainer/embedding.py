@@ -347,7 +347,7 @@ def train_embedding(cfg: TrainConfig, resume: Path | None, events: Events, stop)
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     metrics_file = out / METRICS_FILE
-    metrics_file.unlink(missing_ok=True)
+    metrics_file.write_text("", encoding="utf-8")  # exists even for 0 epochs: the train stage uploads it
     loss = effective_loss(cfg)
     (out / CONFIG_FILE).write_text(_json(cfg.to_json() | {"effectiveLoss": loss}), encoding="utf-8")
     events.record_metrics_to(metrics_file)
