@@ -79,15 +79,21 @@ function runSeed(o: Options, seed: number): { evaluation: EmbeddingEvaluation; s
     `params.maxLength=${o.maxLength}`,
   ].flatMap((s) => ['--set', s]);
   const started = Date.now();
-  const result = spawnSync('npx', ['tsx', 'cli/main.ts', 'run', 'pipelines/embedding/klue-e5.yaml', '--id', id, ...set], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...ownStack(), FAIRLINE_DATA_MIRRORS: JSON.stringify(mirrors) },
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const result = spawnSync(
+    'npx',
+    ['tsx', 'cli/main.ts', 'run', 'pipelines/embedding/klue-e5.yaml', '--id', id, ...set],
+    {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...ownStack(), FAIRLINE_DATA_MIRRORS: JSON.stringify(mirrors) },
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   const manifest = /^manifest: (\S+)$/m.exec(result.stdout ?? '')?.[1];
   if (result.status !== 0 || !manifest)
-    throw new Error(`run ${id} failed (exit ${result.status}):\n${(result.stdout ?? '').slice(-2000)}\n${(result.stderr ?? '').slice(-3000)}`);
+    throw new Error(
+      `run ${id} failed (exit ${result.status}):\n${(result.stdout ?? '').slice(-2000)}\n${(result.stderr ?? '').slice(-3000)}`,
+    );
   const stages: { uses: string; outputs?: Record<string, { uri?: string }> }[] = JSON.parse(
     readFileSync(fileURLToPath(manifest), 'utf8'),
   ).stages;
@@ -126,12 +132,18 @@ runMain(async () => {
     lines.push(
       `| ${name} | ${runs.length > 1 ? `${f4(mean(rho))} ± ${f4(sd(rho))}` : f4(rho[0])} | ${per
         .map((m, i) => `${runs[i]!.seed}: ${f4(m.sts.spearman)} [${f4(m.sts.ci_low)}, ${f4(m.sts.ci_high)}]`)
-        .join('; ')} | ${metric('recall_at_1')} | ${metric('recall_at_5')} | ${metric('recall_at_10')} | ${metric('mrr_at_10')} |`,
+        .join(
+          '; ',
+        )} | ${metric('recall_at_1')} | ${metric('recall_at_5')} | ${metric('recall_at_10')} | ${metric('mrr_at_10')} |`,
     );
   }
   console.log(lines.join('\n'));
   await writeReport(
     'embedding',
-    environment({ options: o, table: lines, runs: runs.map((r) => ({ seed: r.seed, seconds: r.seconds, evaluation: r.evaluation })) }),
+    environment({
+      options: o,
+      table: lines,
+      runs: runs.map((r) => ({ seed: r.seed, seconds: r.seconds, evaluation: r.evaluation })),
+    }),
   );
 });

@@ -13,7 +13,7 @@
 export function averageRanks(values: readonly number[]): number[] {
   const order = values.map((_, i) => i).sort((a, b) => values[a]! - values[b]! || a - b);
   const ranks = new Array<number>(values.length);
-  for (let start = 0; start < order.length; ) {
+  for (let start = 0; start < order.length;) {
     let end = start;
     while (end + 1 < order.length && values[order[end + 1]!] === values[order[start]!]) end += 1;
     const rank = (start + end) / 2 + 1; // mean of the 1-based positions start+1 .. end+1
@@ -83,7 +83,8 @@ export function rankOf(scores: ArrayLike<number>, gold: number): number {
 
 /** Retrieval metrics from each query's score row and the index of its gold document. */
 export function retrievalMetrics(scores: readonly ArrayLike<number>[], gold: readonly number[]): RetrievalMetrics {
-  if (scores.length !== gold.length) throw new RangeError(`${scores.length} score rows for ${gold.length} gold documents`);
+  if (scores.length !== gold.length)
+    throw new RangeError(`${scores.length} score rows for ${gold.length} gold documents`);
   if (scores.length === 0) throw new RangeError('retrieval metrics need at least one query');
   const ranks = scores.map((row, i) => rankOf(row, gold[i]!));
   const mean = (f: (rank: number) => number): number => ranks.reduce((a, r) => a + f(r), 0) / ranks.length;

@@ -11,11 +11,7 @@
  */
 import { basename } from 'node:path';
 import { ClassifierInvalid } from './errors';
-import type { StageContext } from '../activities/stages/context';
-import { localPath } from '../activities/stages/files';
-import { EMBEDDER_KIND, embedderBundleSchema } from '../pipeline/embedder';
 import { INFERENCE_DEFAULTS, type InferenceOptions } from '../pipeline/inference';
-import type { ArtifactRef } from '../store/types';
 
 type Ort = typeof import('onnxruntime-node');
 type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
@@ -46,36 +42,6 @@ export class Embedder {
     options: InferenceOptions,
   ) {
     this.batchSize = options.batchSize ?? INFERENCE_DEFAULTS.batchSize;
-  }
-
-  /** Reads an embedder bundle from the store (ClassifierInvalid naming `key` when it is not one) and opens it. */
-  static async load(ref: ArtifactRef, context: StageContext, options: InferenceOptions, key: string): Promise<Embedder> {
-    const where = `stage "${context.stageId}": ${key}`;
-    let json: unknown;
-    try {
-      json = JSON.parse((await context.store.read(ref)).toString('utf8'));
-    } catch (error) {
-      if (!(error instanceof SyntaxError)) throw error;
-      throw new ClassifierInvalid(where, `${ref.uri} is not JSON: not an embedder bundle`);
-    }
-    const parsed = embedderBundleSchema.safeParse(json);
-    if (!parsed.success)
-      throw new ClassifierInvalid(
-        where,
-        `${ref.uri} is not an embedder bundle (a train stage's \`classifier\` output with mode: embedding; this artifact's kind is \`${ref.kind}\`${ref.kind === EMBEDDER_KIND ? '' : `, expected \`${EMBEDDER_KIND}\``}): ${parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ')}`,
-      );
-    const bundle = parsed.data;
-    return Embedder.fromFiles(
-      {
-        modelPath: await localPath(bundle.model, context, 'model.onnx'),
-        tokenizerPath: await localPath(bundle.tokenizer, context, 'tokenizer.json'),
-        maxLength: bundle.maxLength,
-        textPrefix: bundle.textPrefix,
-        modelDigest: bundle.model.sha256,
-      },
-      options,
-      where,
-    );
   }
 
   /** An embedder from local files; `where` names it in error messages. */
@@ -145,7 +111,8 @@ export class Embedder {
         ['embedding'],
       );
       const data = result.embedding?.data;
-      if (!(data instanceof Float32Array)) throw new ClassifierInvalid('embedder', 'the embedding output is not float32');
+      if (!(data instanceof Float32Array))
+        throw new ClassifierInvalid('embedder', 'the embedding output is not float32');
       const dim = data.length / batch.length;
       batch.forEach((i, row) => (out[i] = data.slice(row * dim, (row + 1) * dim)));
       opts.onProgress?.(Math.min(start + this.batchSize, order.length), order.length);

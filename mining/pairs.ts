@@ -105,12 +105,7 @@ export function mineEmbeddingPairs(
     for (let k = 0; k < a.length; k++) s += a[k]! * b[k]!;
     return s;
   };
-  return pickNegatives(
-    rows,
-    (i, visit) => positives.forEach((p, j) => visit(j, dot(anchors[i]!, p))),
-    guard,
-    signal,
-  );
+  return pickNegatives(rows, (i, visit) => positives.forEach((p, j) => visit(j, dot(anchors[i]!, p))), guard, signal);
 }
 
 /** Random negatives (seeded, mulberry32): other rows' positives, distinct, no guard. */

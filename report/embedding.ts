@@ -87,7 +87,16 @@ export function embeddingSection(evaluation: EmbeddingEvaluation | null | undefi
     );
   });
   const first = evaluation.models[0]!;
-  const head = ['model', 'STS Spearman', `${Math.round(evaluation.bootstrap.confidence * 100)}% CI`, 'R@1', 'R@5', 'R@10', 'MRR@10', 'model digest'];
+  const head = [
+    'model',
+    'STS Spearman',
+    `${Math.round(evaluation.bootstrap.confidence * 100)}% CI`,
+    'R@1',
+    'R@5',
+    'R@10',
+    'MRR@10',
+    'model digest',
+  ];
   return (
     `<section id="embeddings"><h2>Sentence embeddings</h2>` +
     `<p>STS: Spearman correlation of the cosine similarity of each pair with its gold score (${first.sts.pairs} pairs; interval: percentile bootstrap over pairs, ${evaluation.bootstrap.samples} resamples, seed ${evaluation.bootstrap.seed}). ` +

@@ -220,7 +220,9 @@ def _check(condition: bool, key: str, message: str) -> None:
 def validate(cfg: TrainConfig) -> TrainConfig:
     """Range checks and file existence; raises ConfigError naming the key."""
     # embedding mode may train 0 epochs: the pretrained model exported as it is (the "no training" row)
-    _check(cfg.epochs > 0 or (cfg.mode == "embedding" and cfg.epochs == 0), "epochs", f"must be positive, got {cfg.epochs}")
+    _check(
+        cfg.epochs > 0 or (cfg.mode == "embedding" and cfg.epochs == 0), "epochs", f"must be positive, got {cfg.epochs}"
+    )
     _check(cfg.scale > 0, "scale", f"must be positive, got {cfg.scale}")
     for key, value in [
         ("batchSize", cfg.batch_size),

@@ -319,7 +319,16 @@ def validation_metrics(model: Embedder, tokenizer, rows: list[PairRow], cfg: Tra
 def train_embedding(cfg: TrainConfig, resume: Path | None, events: Events, stop) -> dict:
     """The embedding run, end to end: data, model, MNRL training, the sentence-transformers folder,
     ONNX with parity. Emits the same events as the classifier trainer (start, step, epoch, done)."""
-    from .train import CONFIG_FILE, METRICS_FILE, _json, autocast, build_optimizer, make_deterministic, pick_device, Dist
+    from .train import (
+        CONFIG_FILE,
+        METRICS_FILE,
+        _json,
+        autocast,
+        build_optimizer,
+        make_deterministic,
+        pick_device,
+        Dist,
+    )
     from .export import tokenizer_parity
 
     if resume is not None:
@@ -428,9 +437,7 @@ def train_embedding(cfg: TrainConfig, resume: Path | None, events: Events, stop)
     export_embedding_onnx(model, out / "model.onnx", tokenizer.pad_token_id, cfg.onnx_opset)
     parity_texts = prefixed(cfg, [r.anchor for r in (valid_rows or train_rows)][:PARITY_TEXTS])
     final |= embedding_parity(model, tokenizer, out / "model.onnx", parity_texts, cfg)
-    expected = [
-        list(ids) for ids in tokenizer(parity_texts, truncation=True, max_length=cfg.max_length)["input_ids"]
-    ]
+    expected = [list(ids) for ids in tokenizer(parity_texts, truncation=True, max_length=cfg.max_length)["input_ids"]]
     final |= tokenizer_parity(out / "tokenizer.json", parity_texts, expected)
     outputs = {
         "dir": str(out.resolve()),

@@ -36,7 +36,9 @@ export async function* readKlueNli(input: AsyncIterable<Buffer>, source: string)
         continue;
       }
       const { view, where } = record;
-      const [guid, premise, hypothesis, label] = ['guid', 'premise', 'hypothesis', 'gold_label'].map((k) => view.get(k));
+      const [guid, premise, hypothesis, label] = ['guid', 'premise', 'hypothesis', 'gold_label'].map((k) =>
+        view.get(k),
+      );
       if (!str(premise) || !str(hypothesis) || !str(guid) || typeof label !== 'string' || !NLI_LABELS.includes(label)) {
         invalid.push({
           kind: 'invalid',

@@ -6,7 +6,6 @@
  */
 import { StageInputInvalid } from '../../common/errors';
 import { cosine, retrievalMetrics, spearman } from '../../eval/embedding';
-import { Embedder } from '../../inference/embedder';
 import type { CanonicalRow } from '../../pipeline/dataset';
 import { embeddingEvaluationSchema, type EmbeddingEvaluation } from '../../report/embedding';
 import type { ArtifactRef } from '../../store/types';
@@ -14,7 +13,7 @@ import type { StageContext } from '../../activities/stages/context';
 import { defineStage } from '../../activities/stages/define';
 import { readCanonicalRows } from '../../activities/stages/rows';
 import { evaluateEmbeddingContract, STS_BOOTSTRAP } from './contract';
-import { embedderBundleSchema } from '../../pipeline/embedder';
+import { loadEmbedder } from '../../activities/stages/embedder';
 
 /** A pair row's two texts and, for STS, its gold score; a row without them is named by id and line. */
 async function pairsOf(
@@ -76,7 +75,7 @@ export const evaluateEmbedding = defineStage(evaluateEmbeddingContract, async (s
   const models: EmbeddingEvaluation['models'] = [];
   for (const [index, name] of names.entries()) {
     const ref = spec.models[name]!;
-    const embedder = await Embedder.load(ref, context, spec.inference ?? {}, `models.${name}`);
+    const { embedder, bundle } = await loadEmbedder(ref, context, spec.inference ?? {}, `models.${name}`);
     try {
       const progress = (phase: string) => (done: number, total: number) =>
         context.heartbeat({ phase, model: name, modelIndex: index, models: names.length, done, total });
@@ -111,7 +110,6 @@ export const evaluateEmbedding = defineStage(evaluateEmbeddingContract, async (s
           mrr_at_10: m.mrrAt10,
         };
       }
-      const bundle = embedderBundleSchema.parse(JSON.parse((await context.store.read(ref)).toString('utf8')));
       models.push({
         name,
         model_digest: embedder.files.modelDigest,

@@ -100,7 +100,10 @@ export const pairsMiningSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['embedder'],
-        message: p.method === 'model' ? 'method model needs an embedder' : `an embedder is only used by method model, not ${p.method}`,
+        message:
+          p.method === 'model'
+            ? 'method model needs an embedder'
+            : `an embedder is only used by method model, not ${p.method}`,
       });
     if (p.bm25 !== undefined && p.method !== 'bm25')
       ctx.addIssue({ code: 'custom', path: ['bm25'], message: `bm25 options apply to method bm25, not ${p.method}` });

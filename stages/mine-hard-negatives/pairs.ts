@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { StageInputInvalid } from '../../common/errors';
-import { Embedder } from '../../inference/embedder';
+import { loadEmbedder } from '../../activities/stages/embedder';
 import { mineBm25Pairs, mineEmbeddingPairs, mineRandomPairs, type PairMining } from '../../mining/pairs';
 import type { InferenceOptions } from '../../pipeline/inference';
 import type { CanonicalRow } from '../../pipeline/dataset';
@@ -35,7 +35,8 @@ export async function minePairsStage(
 ): Promise<{ dataset: ArtifactRef; summary: ArtifactRef; mined: number }> {
   context.heartbeat({ phase: 'reading' });
   const read = await readCanonicalRows(datasetRef, context, 'dataset');
-  if (read.length < 2) throw new StageInputInvalid(context.stageId, `dataset has ${read.length} rows; pairs mining needs at least 2`);
+  if (read.length < 2)
+    throw new StageInputInvalid(context.stageId, `dataset has ${read.length} rows; pairs mining needs at least 2`);
   const rows = read.map(({ row, where }) => {
     if (row.pair === undefined)
       throw new StageInputInvalid(
@@ -54,7 +55,7 @@ export async function minePairsStage(
   } else if (options.method === 'random') {
     result = mineRandomPairs(texts, options.negatives, options.seed);
   } else {
-    const embedder = await Embedder.load(options.embedder!, context, inference, 'pairs.embedder');
+    const { embedder } = await loadEmbedder(options.embedder!, context, inference, 'pairs.embedder');
     try {
       const beat = (phase: string) => (done: number, total: number) => context.heartbeat({ phase, done, total });
       const anchors = await embedder.embed(
@@ -76,7 +77,10 @@ export async function minePairsStage(
   const lines = rows.map((row, i) => {
     const found = result.negatives[i]!;
     mined += found.length;
-    const negatives = [...(options.combine === 'append' ? negativesOf(row) : []), ...found.map((n) => texts[n.row]!.positive)];
+    const negatives = [
+      ...(options.combine === 'append' ? negativesOf(row) : []),
+      ...found.map((n) => texts[n.row]!.positive),
+    ];
     const provenance = found.map((n) => ({
       method: options.method,
       source_id: rows[n.row]!.id,
@@ -105,12 +109,18 @@ export async function minePairsStage(
     by_reason: { [options.method]: mined, guarded: result.guarded },
     examples,
   };
-  if (mined === 0) context.log.warn('no pair negatives mined: every row trains with in-batch negatives only', { pool: rows.length });
+  if (mined === 0)
+    context.log.warn('no pair negatives mined: every row trains with in-batch negatives only', { pool: rows.length });
   const dataset = await context.store.put({ path: outPath }, { kind: 'dataset', name: MINING_FILES.dataset });
   const summaryRef = await context.store.put(
     { bytes: JSON.stringify(summary, null, 2) + '\n' },
     { kind: 'mining-summary', name: MINING_FILES.summary },
   );
-  context.log.info('mined pair negatives', { pool: rows.length, mined, guarded: result.guarded, method: options.method });
+  context.log.info('mined pair negatives', {
+    pool: rows.length,
+    mined,
+    guarded: result.guarded,
+    method: options.method,
+  });
   return { dataset, summary: summaryRef, mined };
 }

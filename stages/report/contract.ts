@@ -20,9 +20,13 @@ export const reportWithSchema = z
     embedding: artifactRefSchema.optional(),
   })
   .strict()
-  .refine((w) => w.evaluation !== undefined || w.audit !== undefined || w.hardNegatives !== undefined || w.embedding !== undefined, {
-    message: 'give at least one of evaluation, audit, hardNegatives, embedding',
-  });
+  .refine(
+    (w) =>
+      w.evaluation !== undefined || w.audit !== undefined || w.hardNegatives !== undefined || w.embedding !== undefined,
+    {
+      message: 'give at least one of evaluation, audit, hardNegatives, embedding',
+    },
+  );
 export type ReportWith = z.infer<typeof reportWithSchema>;
 
 export const reportContract = defineContract({

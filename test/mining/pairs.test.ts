@@ -49,11 +49,15 @@ describe('the margin guard', () => {
       { anchor: 'r', positive: 'x' },
       { anchor: 's', positive: 'z' },
     ];
-    const result = pickNegatives(dupes, (i, visit) => (i === 0 ? [10, 1, 2, 3].forEach((s, j) => visit(j, s)) : undefined), {
-      negatives: 5,
-      factor: 1,
-      margin: 0,
-    });
+    const result = pickNegatives(
+      dupes,
+      (i, visit) => (i === 0 ? [10, 1, 2, 3].forEach((s, j) => visit(j, s)) : undefined),
+      {
+        negatives: 5,
+        factor: 1,
+        margin: 0,
+      },
+    );
     assert.deepEqual(
       result.negatives[0]!.map((n) => n.row),
       [3],
@@ -68,8 +72,15 @@ describe('BM25 pairs', () => {
       { anchor: '여자가 부엌에서 요리를 한다', positive: '여자가 음식을 만든다' },
       { anchor: '아이들이 공원에서 뛰어논다', positive: '아이들이 공원에서 축구를 하며 논다' },
     ];
-    const result = mineBm25Pairs(korean, { ngrams: [2, 3], k1: 1.2, b: 0.75 }, { negatives: 1, factor: 0.95, margin: 0 });
-    assert.deepEqual(result.negatives[0]!.map((n) => n.row), [2]);
+    const result = mineBm25Pairs(
+      korean,
+      { ngrams: [2, 3], k1: 1.2, b: 0.75 },
+      { negatives: 1, factor: 0.95, margin: 0 },
+    );
+    assert.deepEqual(
+      result.negatives[0]!.map((n) => n.row),
+      [2],
+    );
     assert.ok(result.negatives[0]![0]!.score < 0.95 * result.negatives[0]![0]!.positiveScore);
   });
 });

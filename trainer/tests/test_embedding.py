@@ -89,7 +89,13 @@ PAIRS = [
 
 def pair_rows(negatives: bool = True) -> list[dict]:
     return [
-        {"id": f"p{i}", "text": a, "labels": [], "pair": {"text": p}, **({"meta": {"negatives": [n]}} if negatives else {})}
+        {
+            "id": f"p{i}",
+            "text": a,
+            "labels": [],
+            "pair": {"text": p},
+            **({"meta": {"negatives": [n]}} if negatives else {}),
+        }
         for i, (a, p, n) in enumerate(PAIRS)
     ]
 
@@ -121,16 +127,30 @@ def test_an_embedding_run_writes_a_folder_that_sentence_transformers_loads_and_e
     done = run.last["metrics"]
     assert done["onnx_embedding_max_abs_diff"] < 1e-4 and done["embedding_dimension"] == 32
     out = tmp_path / "out"
-    for name in ["modules.json", "1_Pooling/config.json", "2_Normalize", "config_sentence_transformers.json",
-                 "config.json", "model.safetensors", "tokenizer.json", "model.onnx", "train_config.json"]:
+    for name in [
+        "modules.json",
+        "1_Pooling/config.json",
+        "2_Normalize",
+        "config_sentence_transformers.json",
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "model.onnx",
+        "train_config.json",
+    ]:
         assert (out / name).exists(), name
     assert json.loads((out / "train_config.json").read_text())["effectiveLoss"]["values"] == {"scale": 20.0}
 
     texts = [a for a, _, _ in PAIRS] + ["처음 보는 문장이 하나 더 있다, 조금 길게 써서 패딩이 생기게"]
     st = SentenceTransformer(str(out), device="cpu")
     by_st = st.encode(texts, convert_to_numpy=True)  # the default prompt "query: " comes from the folder
-    ours = embed(Embedder(AutoModel.from_pretrained(out)), AutoTokenizer.from_pretrained(out),
-                 ["query: " + t for t in texts], 32, 8).numpy()
+    ours = embed(
+        Embedder(AutoModel.from_pretrained(out)),
+        AutoTokenizer.from_pretrained(out),
+        ["query: " + t for t in texts],
+        32,
+        8,
+    ).numpy()
     np.testing.assert_allclose(by_st, ours, atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
 
@@ -138,7 +158,8 @@ def test_an_embedding_run_writes_a_folder_that_sentence_transformers_loads_and_e
 
     enc = AutoTokenizer.from_pretrained(out)(["query: " + t for t in texts], padding=True, return_tensors="np")
     (onnx_out,) = ort.InferenceSession(str(out / "model.onnx")).run(
-        ["embedding"], {"input_ids": enc["input_ids"].astype(np.int64), "attention_mask": enc["attention_mask"].astype(np.int64)}
+        ["embedding"],
+        {"input_ids": enc["input_ids"].astype(np.int64), "attention_mask": enc["attention_mask"].astype(np.int64)},
     )
     np.testing.assert_allclose(onnx_out, ours, atol=1e-4)
 

@@ -44,8 +44,18 @@ async function rowsOf(engine: Engine, r: ArtifactRef): Promise<CanonicalRow[]> {
   return text === '' ? [] : text.split('\n').map((l) => canonicalRowSchema.parse(JSON.parse(l)));
 }
 
-const nliItemSchema = z.object({ guid: z.string(), premise: z.string(), hypothesis: z.string(), gold_label: z.string() });
-const stsItemSchema = z.object({ guid: z.string(), sentence1: z.string(), sentence2: z.string(), labels: z.object({ label: z.number() }) });
+const nliItemSchema = z.object({
+  guid: z.string(),
+  premise: z.string(),
+  hypothesis: z.string(),
+  gold_label: z.string(),
+});
+const stsItemSchema = z.object({
+  guid: z.string(),
+  sentence1: z.string(),
+  sentence2: z.string(),
+  labels: z.object({ label: z.number() }),
+});
 
 describe('the klue-e5 embedding pipeline on the real engine (tiny scratch encoder)', () => {
   let engine: Engine;
@@ -66,16 +76,23 @@ describe('the klue-e5 embedding pipeline on the real engine (tiny scratch encode
   });
 
   test('klue-nli gives one triple per premise (800 train, 200 held out) and klue-sts its 519 scored pairs', async () => {
-    const items = z.array(nliItemSchema).parse(JSON.parse(await readFile(join(SHARED_DATA, 'klue-nli', 'dev.json'), 'utf8')));
+    const items = z
+      .array(nliItemSchema)
+      .parse(JSON.parse(await readFile(join(SHARED_DATA, 'klue-nli', 'dev.json'), 'utf8')));
     const train = await rowsOf(engine, ref(outcome, 'nli', 'train'));
     const test = await rowsOf(engine, ref(outcome, 'nli', 'test'));
     assert.deepEqual([train.length, test.length], [800, 200]);
     for (const row of [...train, ...test]) {
       const mine = items.filter((i) => i.premise === row.text);
       assert.equal(row.pair?.text, mine.find((i) => i.gold_label === 'entailment')?.hypothesis, row.id);
-      assert.deepEqual(row.meta?.negatives, mine.filter((i) => i.gold_label === 'contradiction').map((i) => i.hypothesis));
+      assert.deepEqual(
+        row.meta?.negatives,
+        mine.filter((i) => i.gold_label === 'contradiction').map((i) => i.hypothesis),
+      );
     }
-    const sts = z.array(stsItemSchema).parse(JSON.parse(await readFile(join(SHARED_DATA, 'klue-sts', 'dev.json'), 'utf8')));
+    const sts = z
+      .array(stsItemSchema)
+      .parse(JSON.parse(await readFile(join(SHARED_DATA, 'klue-sts', 'dev.json'), 'utf8')));
     const pairs = await rowsOf(engine, ref(outcome, 'sts', 'test'));
     assert.deepEqual(
       pairs.map((p) => [p.id, p.text, p.pair?.text, p.meta?.score]),
@@ -87,7 +104,9 @@ describe('the klue-e5 embedding pipeline on the real engine (tiny scratch encode
     const mined = await rowsOf(engine, ref(outcome, 'mined-negatives', 'dataset'));
     const random = await rowsOf(engine, ref(outcome, 'random-negatives', 'dataset'));
     assert.equal(mined.length, 800);
-    const provenance = z.array(z.object({ method: z.string(), source_id: z.string(), score: z.number(), positive_score: z.number() }));
+    const provenance = z.array(
+      z.object({ method: z.string(), source_id: z.string(), score: z.number(), positive_score: z.number() }),
+    );
     let found = 0;
     for (const row of mined) {
       const p = provenance.parse(row.meta?.mined_negatives);
@@ -111,7 +130,10 @@ describe('the klue-e5 embedding pipeline on the real engine (tiny scratch encode
     const evaluation = embeddingEvaluationSchema.parse(
       JSON.parse((await engine.store.read(ref(outcome, 'evaluate', 'evaluation'))).toString('utf8')),
     );
-    assert.deepEqual(evaluation.models.map((m) => m.name), ['untrained', 'random', 'mined']);
+    assert.deepEqual(
+      evaluation.models.map((m) => m.name),
+      ['untrained', 'random', 'mined'],
+    );
     for (const m of evaluation.models) {
       assert.equal(m.sts.pairs, 519);
       assert.ok(m.sts.spearman !== null && Math.abs(m.sts.spearman) <= 1);
@@ -134,12 +156,15 @@ describe('the klue-e5 embedding pipeline on the real engine (tiny scratch encode
     const bundle = z
       .object({ files: z.record(z.string(), artifactRefSchema) })
       .parse(JSON.parse((await engine.store.read(ref(outcome, 'mined', 'huggingface'))).toString('utf8')));
-    for (const [name, file] of Object.entries(bundle.files)) await engine.store.download(file, join(dir, ...name.split('/')));
+    for (const [name, file] of Object.entries(bundle.files))
+      await engine.store.download(file, join(dir, ...name.split('/')));
     const texts = ['남자가 공원에서 축구를 한다', '오늘은 비가 많이 온다', '호스트분들이 너무 친절하셨습니다.'];
     const script = `import json, sys
 from sentence_transformers import SentenceTransformer
 print(json.dumps(SentenceTransformer(sys.argv[1], device="cpu").encode(json.loads(sys.argv[2])).tolist()))`;
-    const { stdout } = await promisify(execFile)(python, ['-c', script, dir, JSON.stringify(texts)], { maxBuffer: 1 << 24 });
+    const { stdout } = await promisify(execFile)(python, ['-c', script, dir, JSON.stringify(texts)], {
+      maxBuffer: 1 << 24,
+    });
     const byST = z.array(z.array(z.number())).parse(JSON.parse(stdout));
 
     const embedderRef = ref(outcome, 'mined', 'classifier');
