@@ -502,12 +502,15 @@ async function runTrainer(
     throw await countTrainerFailure(context, executionKey, failure);
   }
 
+  // Storing a pretrained-size model (ONNX + safetensors, ~1 GB for multilingual-e5-small) can take
+  // longer than the heartbeat timeout on a loaded machine: keep beating while it runs.
+  const uploading = setInterval(() => context.heartbeat({ ...lastProgress, phase: 'storing outputs' }), 1_000);
   const outputs = await uploadOutputs(
     store,
     output,
     finalStep ?? (typeof lastProgress.step === 'number' ? lastProgress.step : 0),
     base,
-  );
+  ).finally(() => clearInterval(uploading));
   // The final model is stored: this execution's checkpoints are no longer a way back.
   try {
     await pruneCheckpoints(store, executionKey, context.config.store.keepCheckpoints ?? 0);
