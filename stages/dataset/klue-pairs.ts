@@ -71,7 +71,6 @@ export async function* readKlueNli(input: AsyncIterable<Buffer>, source: string)
       row: {
         id: group.positive.id,
         text: premise,
-        entities: [],
         pair: { text: group.positive.text },
         meta: { negatives: group.negatives },
       },
