@@ -200,3 +200,10 @@ def test_the_cli_refuses_a_resume_in_embedding_mode_with_a_config_error(tmp_path
     (tmp_path / "ck").mkdir()
     run = train_in_process(config, tmp_path, resume=tmp_path / "ck")
     assert run.code == 2 and run.last["event"] == "error" and "cannot resume" in run.last["message"]
+
+
+@pytest.mark.parametrize("change, key", [({"mode": "baseline", "epochs": 0}, "epochs"), ({"scale": 0}, "scale")])
+def test_zero_epochs_outside_embedding_mode_and_a_non_positive_scale_are_config_errors(tmp_path, change, key):
+    config = embedding_config(tmp_path) | change
+    run = train_in_process(config, tmp_path)
+    assert run.code == 2 and run.last["kind"] == "config" and run.last["key"] == key
