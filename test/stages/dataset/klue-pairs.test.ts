@@ -45,9 +45,17 @@ describe('the klue-nli adapter', () => {
   });
 
   const rejected = [
-    { name: 'a premise without an entailment hypothesis', items: [nli('g0', 'P', 'h', 'neutral')], detail: /no entailment/ },
+    {
+      name: 'a premise without an entailment hypothesis',
+      items: [nli('g0', 'P', 'h', 'neutral')],
+      detail: /no entailment/,
+    },
     { name: 'an unknown gold label', items: [nli('g0', 'P', 'h', 'maybe')], detail: /gold_label "maybe"/ },
-    { name: 'a missing hypothesis', items: [{ guid: 'g0', premise: 'P', gold_label: 'entailment' }], detail: /KLUE-NLI item/ },
+    {
+      name: 'a missing hypothesis',
+      items: [{ guid: 'g0', premise: 'P', gold_label: 'entailment' }],
+      detail: /KLUE-NLI item/,
+    },
   ];
   for (const c of rejected) {
     test(`rejects ${c.name} as a malformed record, at its item`, async () => {
