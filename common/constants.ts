@@ -29,6 +29,12 @@ export const SA = {
   // SQL visibility (the dev server, PostgreSQL) has 3 Double slots, all taken above: KLUE-RE's
   // micro F1 is an Int in basis points (66.44 → 6644).
   klueReMicroF1Bp: defineSearchAttributeKey('FairlineKlueReMicroF1Bp', SearchAttributeType.INT),
+  /**
+   * The evaluate-embedding stage's STS Spearman ×10,000, rounded: an Int, because SQL visibility
+   * (the dev server's SQLite, PostgreSQL) has 3 Double columns per namespace and fairline's
+   * three Doubles above take them all (the dev server refuses to start with a fourth).
+   */
+  stsSpearmanX10000: defineSearchAttributeKey('FairlineStsSpearmanX10000', SearchAttributeType.INT),
 } as const;
 
 /** A search attribute's name, e.g. `FairlineMacroF1`. */

@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import { trainingSchema } from './training';
+import { embeddingEvaluationSchema } from './embedding';
 import { artifactRefSchema } from '../store/types';
 import { canonicalRowSchema } from '../pipeline/dataset';
 
@@ -353,6 +354,8 @@ export const reportSchema = z
     /** One audit per audited model, by its name in evaluation (baseline, debiased). */
     audits: z.array(auditSchema.extend({ name: z.string() })),
     hard_negatives: miningSummarySchema.nullable(),
+    /** An evaluate-embedding stage's results (report/embedding.ts); absent in reports written before it existed. */
+    embedding: embeddingEvaluationSchema.nullable().optional(),
     /** The numbers that become search attributes: the reported model's (the last evaluated). */
     headline: z
       .object({

@@ -14,6 +14,7 @@ import { dataset } from './dataset/implementation';
 import { download } from './download/implementation';
 import { evaluate } from './evaluate/implementation';
 import { klueReSubmission } from './klue-re-submission/implementation';
+import { evaluateEmbedding } from './evaluate-embedding/implementation';
 import { mineHardNegatives } from './mine-hard-negatives/implementation';
 import { nerMask } from './ner-mask/implementation';
 import { report } from './report/implementation';
@@ -29,6 +30,7 @@ const IMPLEMENTATIONS: readonly DefinedStage[] = [
   audit,
   evaluate,
   klueReSubmission,
+  evaluateEmbedding,
   report,
   sample,
 ];

@@ -10,6 +10,7 @@ import { registryOf } from './define';
 import { downloadContract } from './download/contract';
 import { evaluateContract } from './evaluate/contract';
 import { klueReSubmissionContract } from './klue-re-submission/contract';
+import { evaluateEmbeddingContract } from './evaluate-embedding/contract';
 import { mineContract } from './mine-hard-negatives/contract';
 import { nerMaskContract } from './ner-mask/contract';
 import { reportContract } from './report/contract';
@@ -27,6 +28,7 @@ export const STAGE_TYPES = registryOf([
   auditContract,
   evaluateContract,
   klueReSubmissionContract,
+  evaluateEmbeddingContract,
   reportContract,
   sampleContract,
 ]);

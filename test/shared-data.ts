@@ -31,6 +31,8 @@ export const SHARED_FILES: Readonly<Record<string, string>> = {
   [`${RAW}/intelligence-csd-auth-gr/Ethos-Hate-Speech-Dataset/master/ethos/ethos_data/Ethos_Dataset_Multi_Label.csv`]:
     'ethos/multi_label.csv',
   [`${RAW}/KLUE-benchmark/KLUE/main/klue_benchmark/klue-ner-v1.1/klue-ner-v1.1_dev.tsv`]: 'klue-ner/dev.tsv',
+  [`${RAW}/KLUE-benchmark/KLUE/main/klue_benchmark/klue-nli-v1.1/klue-nli-v1.1_dev.json`]: 'klue-nli/dev.json',
+  [`${RAW}/KLUE-benchmark/KLUE/main/klue_benchmark/klue-sts-v1.1/klue-sts-v1.1_dev.json`]: 'klue-sts/dev.json',
 };
 
 /** The local copy of a public URL. */

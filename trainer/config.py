@@ -67,7 +67,7 @@ class TrainConfig:
     )
     max_length: int = 256  # the manual's; longer texts are truncated (tokenizer.json truncates the same)
     # --- optimisation (the manual's defaults: batch 32, lr 3e-5, warmup 0.1, wd 0.01, 5 epochs, seed 42)
-    mode: Literal["baseline", "debiased"] = "baseline"
+    mode: Literal["baseline", "debiased", "embedding"] = "baseline"  # embedding: trainer/embedding.py
     batch_size: int = 32
     epochs: int = 5
     max_steps: int = 0  # 0: epochs decide; else stop after this many optimizer steps (schedule spans them)
@@ -100,6 +100,9 @@ class TrainConfig:
     debias_normalisation: Optional[Literal["renormalised", "public"]] = (
         None  # manual: renormalised rows; public: as the authors' code
     )
+    # --- embedding mode (trainer/embedding.py): MultipleNegativesRankingLoss over scale·cos
+    scale: float = 20.0  # inverse temperature of the cosine scores (sentence-transformers' default)
+    text_prefix: str = ""  # prepended to every text, e.g. "query: " for the E5 family (docs/embedding.md)
     # Attention-probability dropout of the model in *both* modes (None: the model's own, 0.1 for BERT
     # and the scratch model). L_debias compares the maps before dropout, so debiased mode needs no
     # other value than the baseline: a comparison differs only where a pipeline says so.
@@ -216,9 +219,13 @@ def _check(condition: bool, key: str, message: str) -> None:
 
 def validate(cfg: TrainConfig) -> TrainConfig:
     """Range checks and file existence; raises ConfigError naming the key."""
+    # embedding mode may train 0 epochs: the pretrained model exported as it is (the "no training" row)
+    _check(
+        cfg.epochs > 0 or (cfg.mode == "embedding" and cfg.epochs == 0), "epochs", f"must be positive, got {cfg.epochs}"
+    )
+    _check(cfg.scale > 0, "scale", f"must be positive, got {cfg.scale}")
     for key, value in [
         ("batchSize", cfg.batch_size),
-        ("epochs", cfg.epochs),
         ("maxLength", cfg.max_length),
         ("scratch.hidden", cfg.scratch.hidden),
         ("scratch.layers", cfg.scratch.layers),
@@ -329,6 +336,17 @@ def resolve_loss(cfg: TrainConfig) -> TrainConfig:
 def effective_loss(cfg: TrainConfig) -> dict:
     """What the run minimises: a formula in words and symbols plus every number in it, and the knobs
     that differ from the preset. Written to train_config.json (`effectiveLoss`) and the start event."""
+    if cfg.mode == "embedding":
+        return {
+            "mode": "embedding",
+            "formula": (
+                "L = mean_i CE(scale·cos(a_i, [p_1..p_B, n_1..n_M]), i): MultipleNegativesRankingLoss, "
+                "candidates = every positive of the batch then every explicit hard negative of the batch"
+            ),
+            "preset": None,
+            "values": {"scale": cfg.scale},
+            "overrides": [],
+        }
     if cfg.mode == "baseline":
         return {
             "mode": "baseline",

@@ -442,6 +442,10 @@ def check_resumable(state: dict, cfg: TrainConfig, digests: dict) -> None:
 
 
 def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSignal) -> dict:
+    if cfg.mode == "embedding":  # a bi-encoder with its own loop and outputs
+        from .embedding import train_embedding
+
+        return train_embedding(cfg, resume, events, stop)
     t_start = time.time()
     dist = init_distributed()
     events.enabled = events.enabled and dist.main

@@ -20,7 +20,18 @@ export const splitNameSchema = z.enum(SPLIT_NAMES);
 export type SplitName = z.infer<typeof splitNameSchema>;
 
 /** Source formats: delimited text, a JSON array of objects, JSON Lines, and named adapters. */
-export const DATASET_FORMATS = ['csv', 'tsv', 'json', 'jsonl', 'klue-ner', 'klue-re'] as const;
+export const DATASET_FORMATS = ['csv', 'tsv', 'json', 'jsonl', 'klue-ner', 'klue-re', 'klue-nli', 'klue-sts'] as const;
+
+/** Formats whose adapter builds rows itself (no mapping): stages/dataset/klue-ner.ts, klue-re.ts, klue-pairs.ts. */
+export const ADAPTER_FORMATS: readonly string[] = ['klue-ner', 'klue-re', 'klue-nli', 'klue-sts'];
+
+/** What each adapter puts in a row, for the error that refuses a mapping beside it. */
+const ADAPTER_ROW_FIELDS: Readonly<Record<string, string>> = {
+  'klue-ner': 'text, entities, id',
+  'klue-re': 'marked text, relation label, guid',
+  'klue-nli': 'text, pair, meta, id',
+  'klue-sts': 'text, pair, meta, id',
+};
 export const datasetFormatSchema = z.enum(DATASET_FORMATS);
 export type DatasetFormat = z.infer<typeof datasetFormatSchema>;
 
@@ -309,12 +320,12 @@ export const datasetWithSchema = z
         path: ['csv'],
         message: `csv options apply to the csv and tsv formats, not ${spec.format}`,
       });
-    if (spec.format === 'klue-ner' || spec.format === 'klue-re') {
+    if (ADAPTER_FORMATS.includes(spec.format)) {
       if (spec.mapping !== undefined)
         ctx.addIssue({
           code: 'custom',
           path: ['mapping'],
-          message: `the ${spec.format} adapter maps rows itself (${spec.format === 'klue-ner' ? 'text, entities, id' : 'marked text, relation label, guid'}); remove mapping`,
+          message: `the ${spec.format} adapter maps rows itself (${ADAPTER_ROW_FIELDS[spec.format] ?? 'text, id'}); remove mapping`,
         });
       return;
     }
@@ -452,7 +463,7 @@ export const datasetContract = defineContract({
   name: 'dataset',
   version: '1',
   description:
-    'Fetch dataset files, parse (csv/tsv/json/jsonl/klue-ner/klue-re), map and validate every row, split; write canonical JSONL per split and a dataset card',
+    'Fetch dataset files, parse (csv/tsv/json/jsonl/klue-ner/klue-re/klue-nli/klue-sts), map and validate every row, split; write canonical JSONL per split and a dataset card',
   with: datasetWithSchema,
   outputs: { train: artifactOutput, validation: artifactOutput, test: artifactOutput, card: artifactOutput },
   // The card names every split by digest: one digest for the whole dataset.

@@ -57,6 +57,7 @@ import { readJsonArray, readJsonl } from './json';
 import { readKlueNer } from './klue-ner';
 import { KLUE_RE_RELATIONS } from '../../eval/klue-re';
 import { readKlueRe } from './klue-re';
+import { readKlueNli, readKlueSts } from './klue-pairs';
 import { compileMapping, type CompiledMapping } from './mapping';
 import { describeWhere, linesOf, type RecordView, type SourceRecord } from './records';
 import { assignSplits } from './split';
@@ -143,6 +144,12 @@ async function* recordsOf(
       return;
     case 'klue-re':
       yield* readKlueRe(chunksOf(source.path), source.name);
+      return;
+    case 'klue-nli':
+      yield* readKlueNli(chunksOf(source.path), source.name);
+      return;
+    case 'klue-sts':
+      yield* readKlueSts(chunksOf(source.path), source.name);
       return;
     case 'csv':
     case 'tsv': {
@@ -310,6 +317,7 @@ export const dataset = defineStage(datasetContract, async (spec, context) => {
             text: record.row.text,
             labels: record.row.labels ?? [],
             ...(record.row.entities ? { entities: record.row.entities } : {}),
+            ...(record.row.pair ? { pair: record.row.pair } : {}),
             ...(record.row.meta ? { meta: record.row.meta } : {}),
           };
         } else {

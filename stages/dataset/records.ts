@@ -35,13 +35,14 @@ export interface RecordView {
   get(column: Column): unknown;
 }
 
-/** A row an adapter (klue-ner, klue-re) builds by itself, without a mapping. */
+/** A row an adapter (klue-ner, klue-re, klue-nli, klue-sts) builds by itself, without a mapping. */
 export interface AdapterRow {
   readonly id?: string;
   readonly text: string;
   readonly entities?: EntitySpan[];
   /** The class index (klue-re); without it the row has no classification labels (klue-ner: `[]`). */
   readonly labels?: number;
+  readonly pair?: { text: string };
   readonly meta?: Record<string, unknown>;
 }
 

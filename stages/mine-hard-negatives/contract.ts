@@ -72,6 +72,44 @@ export const bm25Schema = z
   .strict();
 export type Bm25Options = z.infer<typeof bm25Schema>;
 
+/**
+ * Pairs mode (mining/pairs.ts): hard negatives for sentence-embedding pairs instead of a
+ * classifier's pool. Rows need `pair.text`; the output rows get `meta.negatives` for the train
+ * stage's `mode: embedding`. Docs: stages/mine-hard-negatives/README.md "Pairs".
+ */
+export const pairsMiningSchema = z
+  .object({
+    /** `bm25` (lexical), `model` (cosine of an embedder's vectors), `random` (seeded, unguarded baseline). */
+    method: z.enum(['bm25', 'model', 'random']),
+    /** An embedder bundle (a train stage's `classifier` in `mode: embedding`); only with method model. */
+    embedder: artifactRefSchema.optional(),
+    /** Negatives per anchor. */
+    negatives: z.number().int().min(1).max(100).default(1),
+    /** Guard: a candidate is kept only when its score < factor · (the positive's score) − margin. */
+    factor: z.number().gt(0).max(1).default(0.95),
+    margin: z.number().min(0).default(0),
+    /** `replace` the rows' explicit negatives, or `append` to them. */
+    combine: z.enum(['replace', 'append']).default('replace'),
+    /** Seed of method random. */
+    seed: z.number().int().default(42),
+    bm25: bm25Schema.optional(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if ((p.method === 'model') !== (p.embedder !== undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['embedder'],
+        message:
+          p.method === 'model'
+            ? 'method model needs an embedder'
+            : `an embedder is only used by method model, not ${p.method}`,
+      });
+    if (p.bm25 !== undefined && p.method !== 'bm25')
+      ctx.addIssue({ code: 'custom', path: ['bm25'], message: `bm25 options apply to method bm25, not ${p.method}` });
+  });
+export type PairsMining = z.infer<typeof pairsMiningSchema>;
+
 export const mineWithSchema = z
   .object({
     /** The training pool: canonical JSONL (a `dataset` stage's `train`, or a `ner-mask` output). */
@@ -89,9 +127,21 @@ export const mineWithSchema = z
     capPerExample: z.number().int().min(1).max(1_000_000).default(MINING_DEFAULTS.capPerExample),
     maxTotal: z.number().int().min(1).max(100_000_000).default(MINING_DEFAULTS.maxTotal),
     inference: inferenceOptionsSchema.optional(),
+    /** Sentence-embedding pairs instead of a classifier's pool (pairsMiningSchema). */
+    pairs: pairsMiningSchema.optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {
+    if (spec.pairs !== undefined) {
+      for (const key of ['model', 'modelBased', 'bm25', 'labels', 'labelNames'] as const)
+        if (spec[key] !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `${key} belongs to classifier mining; in pairs mode set the method under pairs`,
+          });
+      return;
+    }
     if (spec.modelBased !== undefined && spec.modelBased !== false && spec.model === undefined) {
       ctx.addIssue({
         code: 'custom',

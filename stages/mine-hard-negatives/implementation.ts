@@ -27,6 +27,7 @@ import type { Json } from '../../pipeline/run-spec';
 import type { MiningSummary } from '../../report/schema';
 import type { StageContext } from '../../activities/stages/context';
 import { defineStage } from '../../activities/stages/define';
+import { minePairsStage } from './pairs';
 import { artifactName } from '../../store/materialize';
 
 const HEARTBEAT_EVERY_MS = 1_000;
@@ -99,6 +100,7 @@ function summarize(pool: Pool, mined: readonly Mined[]): MiningSummary {
 }
 
 export const mineHardNegatives = defineStage(mineContract, async (spec, context) => {
+  if (spec.pairs) return minePairsStage(spec.dataset, spec.pairs, spec.inference ?? {}, context);
   const recipes = miningRecipes(spec);
   const datasetName = artifactName(spec.dataset);
   const progress: Record<string, Json> = { phase: 'reading', done: 0, total: 0 };

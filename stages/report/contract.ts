@@ -16,11 +16,17 @@ export const reportWithSchema = z
     audit: artifactRefSchema.optional(),
     /** A mine-hard-negatives stage's `summary`. */
     hardNegatives: artifactRefSchema.optional(),
+    /** An evaluate-embedding stage's `evaluation`. */
+    embedding: artifactRefSchema.optional(),
   })
   .strict()
-  .refine((w) => w.evaluation !== undefined || w.audit !== undefined || w.hardNegatives !== undefined, {
-    message: 'give at least one of evaluation, audit, hardNegatives',
-  });
+  .refine(
+    (w) =>
+      w.evaluation !== undefined || w.audit !== undefined || w.hardNegatives !== undefined || w.embedding !== undefined,
+    {
+      message: 'give at least one of evaluation, audit, hardNegatives, embedding',
+    },
+  );
 export type ReportWith = z.infer<typeof reportWithSchema>;
 
 export const reportContract = defineContract({

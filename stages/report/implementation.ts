@@ -10,6 +10,7 @@ import { renderReportHtml } from '../../report/html';
 import { auditFileSchema, evaluationSchema, miningSummarySchema, reportSchema, type Report } from '../../report/schema';
 import { defineStage } from '../../activities/stages/define';
 import { readInputJson } from '../../activities/stages/input-json';
+import { embeddingEvaluationSchema } from '../../report/embedding';
 
 export const report = defineStage(reportContract, async (spec, context) => {
   const evaluation = spec.evaluation
@@ -30,6 +31,16 @@ export const report = defineStage(reportContract, async (spec, context) => {
         miningSummarySchema,
         'hardNegatives',
         "a mine-hard-negatives stage's summary",
+        context,
+      )
+    : null;
+
+  const embedding = spec.embedding
+    ? await readInputJson(
+        spec.embedding,
+        embeddingEvaluationSchema,
+        'embedding',
+        "an evaluate-embedding stage's evaluation",
         context,
       )
     : null;
@@ -66,6 +77,7 @@ export const report = defineStage(reportContract, async (spec, context) => {
     evaluation,
     audits: audit?.audits ?? [],
     hard_negatives: hardNegatives,
+    ...(embedding ? { embedding } : {}),
     headline: {
       model: headlineModel,
       macro_f1: evaluated?.metrics.macro_f1 ?? null,

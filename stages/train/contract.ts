@@ -37,7 +37,16 @@ export const trainWithSchema = z
       .object({ dataset: artifactRefSchema, weight: z.number().positive().optional() })
       .strict()
       .optional(),
-    mode: z.enum(['baseline', 'debiased']).optional(),
+    /**
+     * `embedding`: a bi-encoder trained with MultipleNegativesRankingLoss on pair rows (`text`,
+     * `pair.text`, `meta.negatives`); the `classifier` output is then an embedder bundle
+     * (pipeline/embedder.ts). trainer/embedding.py, docs/embedding.md.
+     */
+    mode: z.enum(['baseline', 'debiased', 'embedding']).optional(),
+    /** Embedding mode: the inverse temperature of the cosine scores (20). */
+    scale: z.number().positive().optional(),
+    /** Embedding mode: prepended to every text (E5: `"query: "`). */
+    textPrefix: z.string().optional(),
     /**
      * `scratch` (default), a built-in pretrained encoder (`multilingual-e5-small`,
      * `all-minilm-l6-v2`), a local folder (absolute, `./relative` or file://), an `s3://` prefix,
@@ -52,7 +61,8 @@ export const trainWithSchema = z
     entityTypes: z.array(z.string().min(1)).optional(),
     maxLength: positiveInt.optional(),
     batchSize: positiveInt.optional(),
-    epochs: positiveInt.optional(),
+    /** 0 only in embedding mode: the pretrained encoder exported untrained (a baseline row). */
+    epochs: z.number().int().nonnegative().optional(),
     maxSteps: z.number().int().nonnegative().optional(),
     lr: z.number().positive().optional(),
     warmupRatio: z.number().min(0).lt(1).optional(),
@@ -88,7 +98,11 @@ export const trainWithSchema = z
     device: z.enum(['auto', 'cpu', 'cuda']).optional(),
     precision: z.enum(['auto', 'fp32', 'bf16']).optional(),
   })
-  .strict();
+  .strict()
+  .refine((w) => w.epochs !== 0 || w.mode === 'embedding', {
+    path: ['epochs'],
+    message: 'epochs must be positive (0 exports an untrained model, which only mode: embedding does)',
+  });
 export type TrainWith = z.infer<typeof trainWithSchema>;
 
 /** The `model` of a train stage's `with`, if it is one a stage may name (a string or an artifact). */

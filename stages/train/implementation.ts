@@ -45,6 +45,7 @@ import { classifyModel } from '../../pipeline/model-ref';
 import type { FairlineConfig } from '../../temporal.config';
 import type { StageContext } from '../../activities/stages/context';
 import { defineStage, type OutputsOf } from '../../activities/stages/define';
+import { isEmbeddingConfig, storeEmbedder } from './embedding';
 
 /** How long the trainer gets after SIGTERM to write its checkpoint and exit. */
 export const TRAINER_GRACE_MS = 15_000;
@@ -501,12 +502,15 @@ async function runTrainer(
     throw await countTrainerFailure(context, executionKey, failure);
   }
 
+  // Storing a pretrained-size model (ONNX + safetensors, ~1 GB for multilingual-e5-small) can take
+  // longer than the heartbeat timeout on a loaded machine: keep beating while it runs.
+  const uploading = setInterval(() => context.heartbeat({ ...lastProgress, phase: 'storing outputs' }), 1_000);
   const outputs = await uploadOutputs(
     store,
     output,
     finalStep ?? (typeof lastProgress.step === 'number' ? lastProgress.step : 0),
     base,
-  );
+  ).finally(() => clearInterval(uploading));
   // The final model is stored: this execution's checkpoints are no longer a way back.
   try {
     await pruneCheckpoints(store, executionKey, context.config.store.keepCheckpoints ?? 0);
@@ -597,11 +601,11 @@ async function uploadOutputs(
     { bytes: JSON.stringify({ step, files, ...(base ? { base } : {}) }, null, 1) },
     { kind: 'hf-model', name: 'hf-model.json' },
   );
-  const classifier = await storeClassifier(
-    store,
-    { model, tokenizer, config },
-    JSON.parse(await readFile(join(output, 'train_config.json'), 'utf8')),
-  );
+  const resolved: unknown = JSON.parse(await readFile(join(output, 'train_config.json'), 'utf8'));
+  // Embedding mode: the model for inference is an embedder bundle (pipeline/embedder.ts).
+  const classifier = isEmbeddingConfig(resolved)
+    ? await storeEmbedder(store, { model, tokenizer, config }, resolved)
+    : await storeClassifier(store, { model, tokenizer, config }, resolved);
   return { model, tokenizer, metrics, config, huggingface, classifier };
 }
 
