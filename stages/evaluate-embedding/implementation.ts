@@ -11,7 +11,7 @@ import { embeddingEvaluationSchema, type EmbeddingEvaluation } from '../../repor
 import type { ArtifactRef } from '../../store/types';
 import type { StageContext } from '../../activities/stages/context';
 import { defineStage } from '../../activities/stages/define';
-import { readCanonicalRows } from '../../activities/stages/rows';
+import { readCanonicalRows } from '../../pipeline/rows';
 import { evaluateEmbeddingContract, STS_BOOTSTRAP } from './contract';
 import { loadEmbedder } from '../../activities/stages/embedder';
 
@@ -22,7 +22,7 @@ async function pairsOf(
   key: string,
   needScore: boolean,
 ): Promise<{ text: string; pair: string; score: number }[]> {
-  const rows = await readCanonicalRows(ref, context, key);
+  const rows = await readCanonicalRows(context.store, ref, key);
   if (rows.length === 0) throw new StageInputInvalid(context.stageId, `${key} has no rows`);
   return rows.map(({ row, where }: { row: CanonicalRow; where: { line: number } }) => {
     const score = row.meta?.score;

@@ -16,7 +16,7 @@ import type { CanonicalRow } from '../../pipeline/dataset';
 import type { MiningSummary } from '../../report/schema';
 import type { ArtifactRef } from '../../store/types';
 import type { StageContext } from '../../activities/stages/context';
-import { readCanonicalRows } from '../../activities/stages/rows';
+import { readCanonicalRows } from '../../pipeline/rows';
 import { bm25Schema, MINING_FILES, MINING_SUMMARY_EXAMPLES, type PairsMining } from './contract';
 
 /** Characters of an example's text in the summary. */
@@ -34,7 +34,7 @@ export async function minePairsStage(
   context: StageContext,
 ): Promise<{ dataset: ArtifactRef; summary: ArtifactRef; mined: number }> {
   context.heartbeat({ phase: 'reading' });
-  const read = await readCanonicalRows(datasetRef, context, 'dataset');
+  const read = await readCanonicalRows(context.store, datasetRef, 'dataset');
   if (read.length < 2)
     throw new StageInputInvalid(context.stageId, `dataset has ${read.length} rows; pairs mining needs at least 2`);
   const rows = read.map(({ row, where }) => {
