@@ -56,11 +56,11 @@ export const evaluateEmbeddingContract = defineContract({
     evaluation: artifactOutput,
     stsSpearman: z.number(),
     /** stsSpearman ×10,000, rounded: what the run publishes (an Int search attribute, see common/constants.ts). */
-    stsSpearmanX10000: z.number().int(),
+    stsSpearmanBp: z.number().int(),
     modelDigest: z.string(),
   },
   publish: {
-    searchAttributes: { stsSpearmanX10000: 'FairlineStsSpearmanX10000', modelDigest: 'FairlineModelDigest' },
+    searchAttributes: { stsSpearmanBp: 'FairlineStsSpearmanBp', modelDigest: 'FairlineModelDigest' },
   },
   defaults: {
     queue: TASK_QUEUES.cpu,

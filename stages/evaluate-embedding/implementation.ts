@@ -2,7 +2,7 @@
  * The `evaluate-embedding` stage: each named embedder (pipeline/embedder.ts) embeds the STS pairs
  * and, when given, the retrieval set with onnxruntime (inference/embedder.ts); eval/embedding.ts
  * scores them. Writes embedding-evaluation.json (report/embedding.ts); the candidate's Spearman
- * becomes the run's FairlineStsSpearmanX10000 search attribute (×10,000, rounded).
+ * becomes the run's FairlineStsSpearmanBp search attribute (×10,000, rounded).
  */
 import { StageInputInvalid } from '../../common/errors';
 import { cosine, retrievalMetrics, spearman } from '../../eval/embedding';
@@ -146,7 +146,7 @@ export const evaluateEmbedding = defineStage(evaluateEmbeddingContract, async (s
   return {
     evaluation: ref,
     stsSpearman: rho,
-    stsSpearmanX10000: Math.round(rho * 10_000),
+    stsSpearmanBp: Math.round(rho * 10_000),
     modelDigest: reported.model_digest,
   };
 });

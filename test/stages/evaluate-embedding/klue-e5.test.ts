@@ -6,7 +6,7 @@
  *   800/200; klue-sts 519 pairs with their gold score, both checked against a direct reading;
  * - the mined negatives respect the margin guard; the random ones come from other rows;
  * - the evaluation's Spearman is the one the TS metric gives on the stored embeddings' cosines,
- *   the candidate's is published as FairlineStsSpearmanX10000, and report.html shows the section;
+ *   the candidate's is published as FairlineStsSpearmanBp, and report.html shows the section;
  * - SentenceTransformer(dir) loads the trained `huggingface` bundle and embeds as the ONNX
  *   embedder in TypeScript does.
  */
@@ -142,9 +142,9 @@ describe('the klue-e5 embedding pipeline on the real engine (tiny scratch encode
       assert.equal(m.text_prefix, 'query: ');
     }
     const mined = evaluation.models[2]!;
-    assert.equal(outputs(outcome, 'evaluate').stsSpearmanX10000, Math.round(mined.sts.spearman! * 10_000));
+    assert.equal(outputs(outcome, 'evaluate').stsSpearmanBp, Math.round(mined.sts.spearman! * 10_000));
     const attributes = (await handle.describe()).typedSearchAttributes;
-    assert.equal(attributes.get(SA.stsSpearmanX10000), Math.round(mined.sts.spearman! * 10_000));
+    assert.equal(attributes.get(SA.stsSpearmanBp), Math.round(mined.sts.spearman! * 10_000));
     const html = (await engine.store.read(ref(outcome, 'report', 'html'))).toString('utf8');
     assert.match(html, /<section id="embeddings">/);
     assert.match(html, new RegExp(`data-key="embedding/mined/sts_spearman" data-value="${mined.sts.spearman}"`));
