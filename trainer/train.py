@@ -637,6 +637,7 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
             **counts,
             **adapters.peak_memory(device),  # training and its evaluations; export comes after
         }
+        events.emit("cost", step=step, **{k: v for k, v in final.items() if k != "step"})
         if valid_data is not None:  # the last epoch end's evaluation, unless it was in an earlier run
             final |= evaluated[1] if evaluated is not None and evaluated[0] == step else evaluate()
         parity_rows, parity_data = (valid_rows, valid_data) if valid_data is not None else (train_rows, train_data)
