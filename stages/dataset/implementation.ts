@@ -34,7 +34,7 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { DatasetColumnMissing, DatasetMalformed, DatasetRowsInvalid } from './errors';
+import { DatasetColumnMissing, DatasetMalformed, DatasetRowsInvalid, DatasetSplitTooLarge } from './errors';
 import { canonicalRowSchema, type CanonicalRow, type Task } from '../../pipeline/dataset';
 import {
   datasetCardSchema,
@@ -57,7 +57,7 @@ import { readJsonArray, readJsonl } from './json';
 import { readKlueNer } from './klue-ner';
 import { compileMapping, type CompiledMapping } from './mapping';
 import { describeWhere, linesOf, type RecordView, type SourceRecord } from './records';
-import { assignSplits } from './split';
+import { assignSplits, firstOfShuffle } from './split';
 
 const HEARTBEAT_EVERY_MS = 1_000;
 /** How many rejected rows an error or a card lists. */
@@ -216,6 +216,7 @@ export const dataset = defineStage(datasetContract, async (spec, context) => {
   const onInvalidRow = spec.onInvalidRow ?? 'fail';
   const mapping = spec.mapping ? compileMapping(spec.mapping) : undefined;
   const task: Task = mapping?.task ?? 'multilabel';
+  // A split decided after reading every row: ratios, or shuffle-then-first-N.
   const ratios = typeof spec.split === 'object' ? spec.split : undefined;
   const timings: Record<string, number> = {};
   let clock = Date.now();
@@ -416,7 +417,11 @@ export const dataset = defineStage(datasetContract, async (spec, context) => {
     const { column, value, above } = mapping.threshold;
     threshold = { column, value, rule: `value ≥ ${value} → class ${above}, below → class ${1 - above}` };
   }
-  if (ratios) {
+  if (ratios && 'shuffle' in ratios) {
+    if (ratios.trainFirst >= kept) throw new DatasetSplitTooLarge(ratios.trainFirst, kept);
+    const assigned = firstOfShuffle(kept, ratios.shuffle, ratios.trainFirst);
+    for (let i = 0; i < kept; i++) splitOf[i] = assigned[i]!;
+  } else if (ratios) {
     const assigned = assignSplits(
       strata,
       [ratios.train ?? 0, ratios.validation ?? 0, ratios.test ?? 0],
