@@ -24,6 +24,7 @@ export const SA = {
   trigger: defineSearchAttributeKey('FairlineTrigger', SearchAttributeType.KEYWORD),
   macroF1: defineSearchAttributeKey('FairlineMacroF1', SearchAttributeType.DOUBLE),
   microF1: defineSearchAttributeKey('FairlineMicroF1', SearchAttributeType.DOUBLE),
+  positiveF1: defineSearchAttributeKey('FairlinePositiveF1', SearchAttributeType.DOUBLE),
   reactivity: defineSearchAttributeKey('FairlineReactivity', SearchAttributeType.DOUBLE),
   gatePassed: defineSearchAttributeKey('FairlineGatePassed', SearchAttributeType.BOOL),
 } as const;

@@ -16,6 +16,7 @@
  */
 import { barChart, escapeHtml as esc, heatmap, lineChart, type Bar } from './svg';
 import type { Estimate, LabelCurves, Metrics, Report } from './schema';
+import { twoClassSection } from './ethos';
 
 type NamedAudit = Report['audits'][number];
 type EvaluatedModel = NonNullable<Report['evaluation']>['models'][number];
@@ -619,6 +620,7 @@ export function renderReportHtml(report: Report): string {
     '</header><main>',
     provenance(report),
     evaluation(report),
+    twoClassSection(report.evaluation),
     audits(report),
     hardNegatives(report),
     '</main>',

@@ -51,9 +51,21 @@ export const evaluateContract = defineContract({
   description:
     'Score classifiers on a labelled split (onnxruntime): F1, per-label P/R/F1, ROC-AUC, AUPRC, confusion matrices, deltas between models',
   with: evaluateWithSchema,
-  outputs: { evaluation: artifactOutput, macroF1: z.number(), microF1: z.number(), modelDigest: z.string() },
+  outputs: {
+    evaluation: artifactOutput,
+    macroF1: z.number(),
+    microF1: z.number(),
+    /** Two-class tasks: F1 of class 1 (binary F1, e.g. ETHOS's hate); null with more classes or labels. */
+    positiveF1: z.number().nullable(),
+    modelDigest: z.string(),
+  },
   publish: {
-    searchAttributes: { macroF1: 'FairlineMacroF1', microF1: 'FairlineMicroF1', modelDigest: 'FairlineModelDigest' },
+    searchAttributes: {
+      macroF1: 'FairlineMacroF1',
+      microF1: 'FairlineMicroF1',
+      positiveF1: 'FairlinePositiveF1',
+      modelDigest: 'FairlineModelDigest',
+    },
   },
   defaults: {
     queue: TASK_QUEUES.cpu,

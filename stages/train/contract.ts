@@ -128,7 +128,7 @@ export const trainContract = defineContract({
     config: artifactOutput,
     huggingface: artifactOutput,
     classifier: artifactOutput,
-    /** The LoRA adapter alone (an `hf-adapter` bundle: adapter_config.json, adapter_model.safetensors); null without one. */
+    /** The LoRA adapter alone (an `hf-adapter` bundle: adapter_config.json, adapter_model.safetensors); else null. */
     adapter: artifactRefSchema.nullable(),
   },
   // A hub id can move to new weights unseen; every other model kind puts its digest in the key.
