@@ -24,7 +24,8 @@ export const SA = {
   trigger: defineSearchAttributeKey('FairlineTrigger', SearchAttributeType.KEYWORD),
   macroF1: defineSearchAttributeKey('FairlineMacroF1', SearchAttributeType.DOUBLE),
   microF1: defineSearchAttributeKey('FairlineMicroF1', SearchAttributeType.DOUBLE),
-  positiveF1: defineSearchAttributeKey('FairlinePositiveF1', SearchAttributeType.DOUBLE),
+  // Int, F1 × 10,000 rounded: Temporal's SQL visibility (dev server and PostgreSQL) holds at most 3 Doubles.
+  positiveF1: defineSearchAttributeKey('FairlinePositiveF1Bp', SearchAttributeType.INT),
   reactivity: defineSearchAttributeKey('FairlineReactivity', SearchAttributeType.DOUBLE),
   gatePassed: defineSearchAttributeKey('FairlineGatePassed', SearchAttributeType.BOOL),
 } as const;
@@ -32,13 +33,13 @@ export const SA = {
 /** A search attribute's name, e.g. `FairlineMacroF1`. */
 export type SearchAttributeName = (typeof SA)[keyof typeof SA]['name'];
 
-const CLI_TYPE_NAMES = { KEYWORD: 'Keyword', DOUBLE: 'Double', BOOL: 'Bool' } as const;
+const CLI_TYPE_NAMES = { KEYWORD: 'Keyword', DOUBLE: 'Double', INT: 'Int', BOOL: 'Bool' } as const;
 
 /**
  * The same attributes as `name → type` in the Temporal CLI's spelling, for registering them
  * (`--search-attribute`, the operator API) and for the doctor's check.
  */
-export const SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Double' | 'Bool'>> = Object.fromEntries(
+export const SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Double' | 'Int' | 'Bool'>> = Object.fromEntries(
   Object.values(SA).map((key) => [key.name, CLI_TYPE_NAMES[key.type]]),
 );
 

@@ -403,6 +403,10 @@ function searchAttributeUpdate(name: string, value: Json | undefined): SearchAtt
       return typeof value === 'number' && Number.isFinite(value)
         ? { key: defineSearchAttributeKey(name, SearchAttributeType.DOUBLE), value }
         : undefined;
+    case SearchAttributeType.INT:
+      return typeof value === 'number' && Number.isSafeInteger(value)
+        ? { key: defineSearchAttributeKey(name, SearchAttributeType.INT), value }
+        : undefined;
     case SearchAttributeType.BOOL:
       return typeof value === 'boolean'
         ? { key: defineSearchAttributeKey(name, SearchAttributeType.BOOL), value }

@@ -57,13 +57,15 @@ export const evaluateContract = defineContract({
     microF1: z.number(),
     /** Two-class tasks: F1 of class 1 (binary F1, e.g. ETHOS's hate); null with more classes or labels. */
     positiveF1: z.number().nullable(),
+    /** positiveF1 × 10,000, rounded: the search attribute is an Int (SQL visibility holds only 3 Doubles). */
+    positiveF1Bp: z.number().int().nullable(),
     modelDigest: z.string(),
   },
   publish: {
     searchAttributes: {
       macroF1: 'FairlineMacroF1',
       microF1: 'FairlineMicroF1',
-      positiveF1: 'FairlinePositiveF1',
+      positiveF1Bp: 'FairlinePositiveF1Bp',
       modelDigest: 'FairlineModelDigest',
     },
   },

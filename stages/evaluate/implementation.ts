@@ -124,6 +124,7 @@ export const evaluate = defineStage(evaluateContract, async (spec, context) => {
     macroF1: headline.metrics.macro_f1,
     microF1: headline.metrics.micro_f1,
     positiveF1: positiveF1(headline.metrics),
+    positiveF1Bp: basisPoints(positiveF1(headline.metrics)),
     modelDigest: headline.model_digest,
   };
 });
@@ -236,4 +237,9 @@ function thinCurves(curves: LabelCurves): LabelCurves {
 export function positiveF1(metrics: Metrics): number | null {
   if (metrics.task === 'multilabel' || metrics.per_label.length !== 2) return null;
   return metrics.per_label[1]!.f1;
+}
+
+/** A share in [0, 1] as an integer number of basis points (× 10,000, rounded); null stays null. */
+export function basisPoints(share: number | null): number | null {
+  return share === null ? null : Math.round(share * 10_000);
 }
