@@ -272,6 +272,7 @@ def save_checkpoint(
     digests: dict,
     metrics_file: Path,
     epoch_loss: tuple[float, int],
+    train_seconds: float = 0.0,
 ) -> Path:
     """checkpoints/step-N: the HF model + tokenizer, trainer_state.pt, train_config.json and the
     metrics so far. Written under a temporary name and renamed, so a folder that exists is complete."""
@@ -295,6 +296,7 @@ def save_checkpoint(
             "rng": rng_state(),
             "data_sha256": digests,
             "epoch_loss": epoch_loss,
+            "train_seconds": train_seconds,  # training time so far, so a resumed run reports all of it
         },
         tmp / STATE_FILE,
     )
@@ -536,7 +538,18 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
         if not dist.main:
             return None
         path = save_checkpoint(
-            ckpt_root, step, model, tokenizer, cfg, optimizer, scheduler, position, digests, metrics_file, epoch_loss
+            ckpt_root,
+            step,
+            model,
+            tokenizer,
+            cfg,
+            optimizer,
+            scheduler,
+            position,
+            digests,
+            metrics_file,
+            epoch_loss,
+            train_seconds=prior_seconds + time.time() - t_loop,
         )
         prune_checkpoints(ckpt_root, cfg.keep_checkpoints)
         events.emit("checkpoint", path=str(path.resolve()), step=step, epoch=position[0] + (position[1] > 0))
@@ -553,6 +566,7 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
     evaluated: tuple[int, dict] | None = None  # (step, metrics) of the last evaluation
     stop.deferred = True  # from here a signal means: finish the step, checkpoint, exit
     t_loop, samples, step_time = time.time(), 0, 0.0
+    prior_seconds = state.get("train_seconds", 0.0) if state else 0.0  # spent before the resumed checkpoint
     while epoch < cfg.epochs and step < total_steps:
         batches = epoch_batches(train_data.lengths, cfg.batch_size, cfg.seed, epoch, cfg.group_by_length)
         batches = batches[: n_batches * dist.world][dist.rank :: dist.world]
@@ -625,7 +639,7 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
     stop.deferred = False
     if pair.maps is not None:
         pair.maps.remove()  # the exported model carries no hooks
-    train_seconds = time.time() - t_loop
+    train_seconds = prior_seconds + time.time() - t_loop
 
     result = {}
     if dist.main:

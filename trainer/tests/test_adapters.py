@@ -92,6 +92,8 @@ def test_a_lora_run_resumed_from_a_mid_epoch_checkpoint_ends_as_the_uninterrupte
     )
     assert resumed.code == 0, resumed.last
     assert [e["step"] for e in resumed.of("step")] == list(range(4, 11))
+    # The training time counts the first process's steps too (carried in the checkpoint).
+    assert resumed.last["metrics"]["train_seconds"] > resumed.of("step")[-1]["elapsed_s"]
     for a, b in zip(first.of("step")[3:], resumed.of("step")):
         assert abs(a["loss"] - b["loss"]) <= 1e-6, a["step"]
     a = load_file(tmp_path / "out" / "model.safetensors")
