@@ -83,7 +83,8 @@ describe('the ETHOS pipeline', () => {
     const adapter = artifactRefSchema.parse(outputs('lora').adapter);
     assert.equal(adapter.kind, 'hf-adapter');
     const files = bundleSchema.parse(JSON.parse(await read(adapter))).files;
-    assert.deepEqual(Object.keys(files).sort(), ['adapter_config.json', 'adapter_model.safetensors']);
+    // PEFT's save_pretrained also writes a model card (README.md).
+    assert.deepEqual(Object.keys(files).sort(), ['README.md', 'adapter_config.json', 'adapter_model.safetensors']);
     assert.equal(JSON.parse(await read(files['adapter_config.json'])).r, R);
     const merged = bundleSchema.parse(JSON.parse(await read(outputs('lora').huggingface))).files;
     assert.ok(merged['model.safetensors'] && !Object.keys(merged).some((f) => f.startsWith('adapter')));
