@@ -24,6 +24,7 @@ const bundleSchema = z.object({ files: z.record(z.string(), artifactRefSchema) }
 
 describe('the ETHOS pipeline', () => {
   let engine: Engine;
+  let yaml: string;
   let outcome: Outcome;
   let attributes: Awaited<ReturnType<Awaited<ReturnType<Engine['start']>>['describe']>>['typedSearchAttributes'];
   const outputs = (stage: string): Record<string, unknown> => {
@@ -36,7 +37,7 @@ describe('the ETHOS pipeline', () => {
 
   before(async () => {
     engine = await startEngine({ dataMirrors: sharedDataMirrors() });
-    const yaml = await readFile(join(PROJECT_ROOT, 'pipelines', 'ethos', 'ethos.yaml'), 'utf8');
+    yaml = await readFile(join(PROJECT_ROOT, 'pipelines', 'ethos', 'ethos.yaml'), 'utf8');
     const set = ['n=50', 'seed=3', 'epochs=1', 'maxSteps=2', 'maxLength=32', `r=${R}`, `alpha=${2 * R}`];
     const handle = await engine.start(yaml, { set: set.map((s) => `params.${s}`) });
     outcome = await engine.outcome(handle);
@@ -105,5 +106,24 @@ describe('the ETHOS pipeline', () => {
     assert.equal(outputs('evaluate').positiveF1Bp, Math.round(hate.f1 * 10_000));
     assert.equal(attributes.get(SA.positiveF1), Math.round(hate.f1 * 10_000));
     assert.equal(typeof hate.roc_auc, 'number');
+  });
+
+  test('a training size that leaves no test row fails the dataset stage at once, naming trainFirst', async () => {
+    const failed = await engine.run(yaml, { set: ['params.n=998'] });
+    assert.equal(failed.status, 'failed');
+    const events = failed.history.events ?? [];
+    const failure = events.find((e) => e.activityTaskFailedEventAttributes)?.activityTaskFailedEventAttributes?.failure;
+    assert.equal(failure?.applicationFailureInfo?.type, 'DatasetSplitTooLarge');
+    assert.equal(failure?.applicationFailureInfo?.nonRetryable, true);
+    assert.match(failure?.message ?? '', /split\.trainFirst is 998, but the dataset has 998 valid rows/);
+    assert.deepEqual(
+      failed.progress.stages.slice(0, 4).map((s) => [s.id, s.status]),
+      [
+        ['data', 'failed'],
+        ['full', 'skipped'],
+        ['lora', 'skipped'],
+        ['evaluate', 'skipped'],
+      ],
+    );
   });
 });
