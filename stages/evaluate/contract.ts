@@ -47,7 +47,7 @@ export type EvaluateWith = z.infer<typeof evaluateWithSchema>;
 
 export const evaluateContract = defineContract({
   name: 'evaluate',
-  version: '1',
+  version: '2',
   description:
     'Score classifiers on a labelled split (onnxruntime): F1, per-label P/R/F1, ROC-AUC, AUPRC, confusion matrices, deltas between models',
   with: evaluateWithSchema,
