@@ -85,10 +85,6 @@ def merge(model: torch.nn.Module, probe: dict[str, torch.Tensor] | None = None) 
     return merged, figures
 
 
-def is_adapter_model(model: torch.nn.Module) -> bool:
-    return type(model).__module__.startswith("peft")
-
-
 def reset_peak_memory(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
