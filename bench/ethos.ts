@@ -34,7 +34,7 @@ import { environment, runMain, writeReport } from './support';
 
 /** The agile-classifier paper's LLM-with-LoRA figures on ETHOS (binary F1 of hate, ROC-AUC). */
 const REFERENCE = {
-  name: 'LLM + LoRA (published)',
+  name: 'LLM+LoRA (ref.)',
   points: [
     { n: 200, f1: 0.8, rocAuc: 0.78 },
     { n: 800, f1: 0.84, rocAuc: 0.88 },
@@ -206,12 +206,16 @@ const sd = (xs: number[]): number =>
 /** Two-sided 95 % Student t quantiles by degrees of freedom (1..10). */
 const T95 = [NaN, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
 
-/** Mean over seeds and its 95 % t interval (low = high = mean with one seed: no interval). */
+/**
+ * Mean over seeds and its 95 % t interval, clipped to [0, 1] where both metrics live (with two or
+ * three seeds the t quantile is 12.7 or 4.3, so an interval can reach past the metric's range);
+ * low = high = mean with one seed: no interval.
+ */
 function interval(xs: number[]): { mean: number; low: number; high: number } {
   const m = mean(xs);
   if (xs.length < 2) return { mean: m, low: m, high: m };
   const half = (T95[Math.min(xs.length - 1, 10)]! * sd(xs)) / Math.sqrt(xs.length);
-  return { mean: m, low: m - half, high: m + half };
+  return { mean: m, low: Math.max(0, m - half), high: Math.min(1, m + half) };
 }
 
 function curve(rows: Row[]): CurvePoint[] {
@@ -221,7 +225,7 @@ function curve(rows: Row[]): CurvePoint[] {
       const rs = rows.filter((r) => r.method === method && r.n === n);
       if (rs.length === 0) continue;
       points.push({
-        method: method === 'lora' ? 'MiniLM + LoRA' : 'MiniLM full fine-tuning',
+        method: method === 'lora' ? 'LoRA' : 'full FT',
         n,
         f1: interval(rs.map((r) => r.f1)),
         rocAuc: interval(rs.map((r) => r.rocAuc)),
@@ -254,7 +258,7 @@ function printTable(rows: Row[]): void {
       );
     }
     const ref = REFERENCE.points.find((p) => p.n === n);
-    if (ref) console.log(`${n} | ${REFERENCE.name} | | | ${ref.f1.toFixed(2)} | ${ref.rocAuc.toFixed(2)} | | |`);
+    if (ref) console.log(`${n} | LLM + LoRA, published | | | ${ref.f1.toFixed(2)} | ${ref.rocAuc.toFixed(2)} | | |`);
   }
 }
 
