@@ -29,6 +29,9 @@ export const SA = {
   // SQL visibility (the dev server's SQLite, PostgreSQL, MySQL) has 3 Double columns per namespace
   // and the three above take them (a fourth stops the dev server), so the workloads' headline
   // numbers are Ints in basis points: the value ×10,000, rounded (KLUE's 66.44 → 6644, ρ 0.7756 → 7756).
+  // Two-class F1 of class 1 (evaluate), KLUE-RE's micro F1 (klue-re-submission), STS Spearman
+  // (evaluate-embedding): the 3 Int columns SQL visibility has, all taken.
+  positiveF1Bp: defineSearchAttributeKey('FairlinePositiveF1Bp', SearchAttributeType.INT),
   klueReMicroF1Bp: defineSearchAttributeKey('FairlineKlueReMicroF1Bp', SearchAttributeType.INT),
   stsSpearmanBp: defineSearchAttributeKey('FairlineStsSpearmanBp', SearchAttributeType.INT),
 } as const;

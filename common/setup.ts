@@ -28,8 +28,8 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   const typeOf = {
     Keyword: types.INDEXED_VALUE_TYPE_KEYWORD,
     Double: types.INDEXED_VALUE_TYPE_DOUBLE,
-    Bool: types.INDEXED_VALUE_TYPE_BOOL,
     Int: types.INDEXED_VALUE_TYPE_INT,
+    Bool: types.INDEXED_VALUE_TYPE_BOOL,
   } as const;
   await connection.operatorService.addSearchAttributes({
     namespace,

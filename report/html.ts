@@ -18,6 +18,7 @@ import { barChart, escapeHtml as esc, heatmap, lineChart, type Bar } from './svg
 import { klueReSection } from './klue-re';
 import type { Estimate, LabelCurves, Metrics, Report } from './schema';
 import { embeddingSection } from './embedding';
+import { twoClassSection } from './ethos';
 
 type NamedAudit = Report['audits'][number];
 type EvaluatedModel = NonNullable<Report['evaluation']>['models'][number];
@@ -622,6 +623,7 @@ export function renderReportHtml(report: Report): string {
     provenance(report),
     evaluation(report),
     klueReSection(report, formatNumber),
+    twoClassSection(report.evaluation),
     audits(report),
     hardNegatives(report),
     embeddingSection(report.embedding),

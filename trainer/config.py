@@ -42,6 +42,20 @@ class HardNegatives:
 
 
 @dataclass
+class Adapter:
+    """A parameter-efficient adapter (trainer/adapters.py): LoRA through PEFT. Only the low-rank
+    matrices and the classification head train; the rest of the model stays as loaded."""
+
+    type: Literal["lora"] = "lora"
+    r: int = 8  # rank of each low-rank update B·A (PEFT's default)
+    alpha: float = 16.0  # the update is scaled by alpha / r (the LoRA paper's α)
+    dropout: float = 0.1  # dropout on the adapter's input
+    # Linear layers (by name suffix) that get an adapter; None: the query and value projections of
+    # each attention layer, the LoRA paper's choice (PEFT's default for BERT-style models too).
+    target_modules: Optional[list[str]] = None
+
+
+@dataclass
 class Debug:
     """Switches that drive real failure paths in tests."""
 
@@ -107,6 +121,7 @@ class TrainConfig:
     # and the scratch model). L_debias compares the maps before dropout, so debiased mode needs no
     # other value than the baseline: a comparison differs only where a pipeline says so.
     attention_dropout: Optional[float] = None
+    adapter: Optional[Adapter] = None  # None: full fine-tuning (every weight trains)
     # --- running
     checkpoint_every: int = 500  # optimizer steps between checkpoints (plus one at each epoch end); 0: epoch ends only
     keep_checkpoints: int = 3  # newest checkpoint folders kept on disk (the train stage uploads each); 0: all
@@ -271,6 +286,12 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         "attnImplementation",
         'must be "eager" (or "auto") in debiased mode: L_debias needs the attention maps',
     )
+    if cfg.adapter is not None:
+        _check(cfg.adapter.r > 0, "adapter.r", f"must be positive, got {cfg.adapter.r}")
+        _check(cfg.adapter.alpha > 0, "adapter.alpha", f"must be positive, got {cfg.adapter.alpha}")
+        _check(0 <= cfg.adapter.dropout < 1, "adapter.dropout", f"must be in [0, 1), got {cfg.adapter.dropout}")
+        if cfg.adapter.target_modules is not None:
+            _check(len(cfg.adapter.target_modules) > 0, "adapter.targetModules", "must name at least one module")
     if cfg.hard_negatives is not None:
         _check(
             cfg.hard_negatives.weight > 0, "hardNegatives.weight", f"must be positive, got {cfg.hard_negatives.weight}"

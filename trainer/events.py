@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-# Events that make up the training record in metrics.jsonl.
-METRIC_EVENTS = ("step", "epoch")
+# Events that make up the training record in metrics.jsonl. `cost` (once, after training): trainable
+# and total parameters, training seconds and peak memory, for benchmarks that weigh them.
+METRIC_EVENTS = ("step", "epoch", "cost")
 
 
 def _json_safe(value: Any) -> Any:

@@ -20,7 +20,9 @@ training.
 outputDir receives model.onnx (outputs logits and embedding), the Hugging Face model
 (config.json, model.safetensors, tokenizer.json + tokenizer files), metrics.jsonl,
 train_config.json (the resolved config) and checkpoints/step-N/ (each a loadable HF model plus
-trainer_state.pt: optimizer, scheduler, RNG states, position, config).
+trainer_state.pt: optimizer, scheduler, RNG states, position, config). With an `adapter`
+(trainer/adapters.py) the HF model and model.onnx are the merged model, adapter/ holds the
+adapter alone, and each checkpoint holds the adapter and head instead of the whole model.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from .data import (
     read_rows,
 )
 from .errors import ConfigError, DataError, NanLossError, OutOfMemory, Stopped, TrainerError
-from . import lifeline
+from . import adapters, lifeline
 from .events import Events, log
 from .export import export_onnx, onnx_parity, save_hf, tokenizer_parity
 from .losses import loss_all, loss_debias, loss_mask, per_example_loss, probabilities
@@ -270,6 +272,7 @@ def save_checkpoint(
     digests: dict,
     metrics_file: Path,
     epoch_loss: tuple[float, int],
+    train_seconds: float = 0.0,
 ) -> Path:
     """checkpoints/step-N: the HF model + tokenizer, trainer_state.pt, train_config.json and the
     metrics so far. Written under a temporary name and renamed, so a folder that exists is complete."""
@@ -293,6 +296,7 @@ def save_checkpoint(
             "rng": rng_state(),
             "data_sha256": digests,
             "epoch_loss": epoch_loss,
+            "train_seconds": train_seconds,  # training time so far, so a resumed run reports all of it
         },
         tmp / STATE_FILE,
     )
@@ -461,7 +465,11 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
     if state:
         check_resumable(state, cfg, digests)
 
-    model, tokenizer = build_model(cfg, spec, [r.text for r in train_rows], resume)
+    # With an adapter, a checkpoint holds only the adapter and head: the base loads as at the start.
+    model, tokenizer = build_model(cfg, spec, [r.text for r in train_rows], None if cfg.adapter else resume)
+    if cfg.adapter:
+        model = adapters.wrap(model, cfg, resume)
+    adapters.reset_peak_memory(device)
     pad_id, mask_id = tokenizer.pad_token_id, tokenizer.mask_token_id if cfg.mode == "debiased" else None
     train_data = encode(train_rows + extra_rows, tokenizer, cfg.max_length, cfg.entity_types)
     valid_data = encode(valid_rows, tokenizer, cfg.max_length) if valid_rows else None
@@ -469,12 +477,14 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
     if n_batches == 0:
         raise DataError(f"{len(train_data)} training rows make no batch for {dist.world} processes")
     total_steps = n_batches * cfg.epochs if cfg.max_steps == 0 else min(n_batches * cfg.epochs, cfg.max_steps)
-    n_params = sum(p.numel() for p in model.parameters())
+    counts = adapters.parameter_counts(model)
+    n_params = counts["total_parameters"]
     entity_tokens = sum(sum(m) for m in train_data.entity_mask)
     if cfg.mode == "debiased" and entity_tokens == 0:
         log("warning: debiased mode, but no training row has an entity token: x̂ equals x everywhere")
     log(
-        f"{cfg.mode} {spec.task} x{spec.num_labels}, {type(model).__name__} {n_params / 1e6:.2f}M params, "
+        f"{cfg.mode} {spec.task} x{spec.num_labels}, {type(model).__name__} {n_params / 1e6:.2f}M params "
+        f"({counts['trainable_parameters'] / 1e6:.3f}M trainable), "
         f"{len(train_data)} train rows ({len(extra_rows)} hard negatives), {len(valid_rows)} validation rows, "
         f"{total_steps} steps on {device}{f' x{dist.world}' if dist.world > 1 else ''}"
     )
@@ -520,6 +530,7 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
         device=str(device),
         processes=dist.world,
         parameters=n_params,
+        trainable_parameters=counts["trainable_parameters"],
     )
     pair = net = PairForward(model, debiased=cfg.mode == "debiased")
     if dist.world > 1:
@@ -531,7 +542,18 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
         if not dist.main:
             return None
         path = save_checkpoint(
-            ckpt_root, step, model, tokenizer, cfg, optimizer, scheduler, position, digests, metrics_file, epoch_loss
+            ckpt_root,
+            step,
+            model,
+            tokenizer,
+            cfg,
+            optimizer,
+            scheduler,
+            position,
+            digests,
+            metrics_file,
+            epoch_loss,
+            train_seconds=prior_seconds + time.time() - t_loop,
         )
         prune_checkpoints(ckpt_root, cfg.keep_checkpoints)
         events.emit("checkpoint", path=str(path.resolve()), step=step, epoch=position[0] + (position[1] > 0))
@@ -548,6 +570,7 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
     evaluated: tuple[int, dict] | None = None  # (step, metrics) of the last evaluation
     stop.deferred = True  # from here a signal means: finish the step, checkpoint, exit
     t_loop, samples, step_time = time.time(), 0, 0.0
+    prior_seconds = state.get("train_seconds", 0.0) if state else 0.0  # spent before the resumed checkpoint
     while epoch < cfg.epochs and step < total_steps:
         batches = epoch_batches(train_data.lengths, cfg.batch_size, cfg.seed, epoch, cfg.group_by_length)
         batches = batches[: n_batches * dist.world][dist.rank :: dist.world]
@@ -620,7 +643,7 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
     stop.deferred = False
     if pair.maps is not None:
         pair.maps.remove()  # the exported model carries no hooks
-    train_seconds = time.time() - t_loop
+    train_seconds = prior_seconds + time.time() - t_loop
 
     result = {}
     if dist.main:
@@ -629,10 +652,19 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
             "train_rows": len(train_data),
             "train_seconds": round(train_seconds, 3),
             "samples_per_s": round(samples / step_time, 3) if samples and step_time > 0 else None,
+            **counts,
+            **adapters.peak_memory(device),  # training and its evaluations; export comes after
         }
+        events.emit("cost", step=step, **{k: v for k, v in final.items() if k != "step"})
         if valid_data is not None:  # the last epoch end's evaluation, unless it was in an earlier run
             final |= evaluated[1] if evaluated is not None and evaluated[0] == step else evaluate()
         parity_rows, parity_data = (valid_rows, valid_data) if valid_data is not None else (train_rows, train_data)
+        adapter_dir = None
+        if cfg.adapter:  # the adapter as trained, then the merged model: what is exported and checked
+            adapter_dir = adapters.save_adapter(model, out)
+            probe = collate(parity_data, list(range(min(len(parity_data), 64))), spec, pad_id, None)
+            model, merge_figures = adapters.merge(model.cpu(), probe)
+            final |= merge_figures
         final |= export_outputs(model, tokenizer, cfg, spec, parity_rows, parity_data, out, events, step)
         outputs = {
             "dir": str(out.resolve()),
@@ -642,6 +674,7 @@ def train(cfg: TrainConfig, resume: Path | None, events: Events, stop: StopSigna
             "metrics": str(metrics_file.resolve()),
             "config": str((out / CONFIG_FILE).resolve()),
             "checkpoint": str((last_checkpoint or resume).resolve()) if (last_checkpoint or resume) else None,
+            "adapter": str(adapter_dir.resolve()) if adapter_dir else None,
         }
         result = events.emit("done", outputs=outputs, metrics=final)
         log(f"done in {time.time() - t_start:.1f}s: {out}")

@@ -253,6 +253,24 @@ export const splitRatiosSchema = z
 export type SplitRatios = z.infer<typeof splitRatiosSchema>;
 
 /**
+ * "Shuffle with a seed, train on the first N, test on the rest" (the protocol of few-shot learning
+ * curves such as the agile classifiers'): fairline's seeded shuffle (split.ts `shuffledOrder`, not
+ * numpy's permutation), no stratification, exactly `trainFirst` training rows. Within each split
+ * rows keep their source order.
+ */
+export const splitShuffleSchema = z
+  .object({
+    shuffle: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1),
+    trainFirst: z.number().int().positive(),
+  })
+  .strict();
+export type SplitShuffle = z.infer<typeof splitShuffleSchema>;
+
+/**
  * `with` of the `dataset` stage. Sources: `url` (+ `sha256`, `maxBytes`) for one file, which
  * `split` names (default `train`) or splits at random; or `sources: { train: {url, sha256}, … }`,
  * one file per split, kept as the authors split them.
@@ -274,11 +292,17 @@ export const datasetWithSchema = z
     csv: csvOptionsSchema.optional(),
     mapping: mappingSchema.optional(),
     split: z
-      .union([splitNameSchema, splitRatiosSchema], {
+      .union([splitNameSchema, splitRatiosSchema, splitShuffleSchema], {
         // A union's own message is a bare "Invalid input": say what each form wants instead.
         error: (issue) => {
           if (issue.code !== 'invalid_union' || typeof issue.input !== 'object' || issue.input === null) {
-            return `must be a split name (${SPLIT_NAMES.join(', ')}) or ratios { train, validation, test, seed }`;
+            return `must be a split name (${SPLIT_NAMES.join(', ')}), ratios { train, validation, test, seed } or { shuffle, trainFirst }`;
+          }
+          if ('shuffle' in issue.input || 'trainFirst' in issue.input) {
+            const problems = (issue.errors[2] ?? []).map(
+              (i) => `${i.path.length > 0 ? `${i.path.join('.')}: ` : ''}${i.message}`,
+            );
+            return `split { shuffle, trainFirst }: ${problems.join('; ')}`;
           }
           const problems = (issue.errors[1] ?? []).map(
             (i) => `${i.path.length > 0 ? `${i.path.join('.')}: ` : ''}${i.message}`,
@@ -425,7 +449,7 @@ export const datasetCardSchema = z
         })
         .strict(),
     ),
-    split: z.union([z.object({ from: z.literal('source') }).strict(), splitRatiosSchema]),
+    split: z.union([z.object({ from: z.literal('source') }).strict(), splitRatiosSchema, splitShuffleSchema]),
     rows: perSplit(z.number().int().nonnegative()),
     labelNames: z.array(z.string()),
     /** Per split, per label name: positives (multilabel) or rows of that class (multiclass). */

@@ -49,3 +49,15 @@ export class DatasetColumnMissing extends condition('DatasetColumnMissing', fals
     );
   }
 }
+
+/** `split: { shuffle, trainFirst }` asks for at least as many training rows as the dataset has valid rows. */
+export class DatasetSplitTooLarge extends condition('DatasetSplitTooLarge', false) {
+  constructor(
+    readonly trainFirst: number,
+    readonly rows: number,
+  ) {
+    super(
+      `split.trainFirst is ${trainFirst}, but the dataset has ${rows} valid rows: nothing would be left to test on`,
+    );
+  }
+}

@@ -34,7 +34,7 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { DatasetColumnMissing, DatasetMalformed, DatasetRowsInvalid } from './errors';
+import { DatasetColumnMissing, DatasetMalformed, DatasetRowsInvalid, DatasetSplitTooLarge } from './errors';
 import { canonicalRowSchema, type CanonicalRow, type Task } from '../../pipeline/dataset';
 import {
   datasetCardSchema,
@@ -60,7 +60,7 @@ import { readKlueRe } from './klue-re';
 import { readKlueNli, readKlueSts } from './klue-pairs';
 import { compileMapping, type CompiledMapping } from './mapping';
 import { describeWhere, linesOf, type RecordView, type SourceRecord } from './records';
-import { assignSplits } from './split';
+import { assignSplits, firstOfShuffle } from './split';
 
 const HEARTBEAT_EVERY_MS = 1_000;
 /** How many rejected rows an error or a card lists. */
@@ -229,6 +229,7 @@ export const dataset = defineStage(datasetContract, async (spec, context) => {
   const mapping = spec.mapping ? compileMapping(spec.mapping) : undefined;
   // Adapters: klue-re rows are single-label (a relation index); klue-ner rows carry no labels.
   const task: Task = mapping?.task ?? (spec.format === 'klue-re' ? 'multiclass' : 'multilabel');
+  // A split decided after reading every row: ratios, or shuffle-then-first-N.
   const ratios = typeof spec.split === 'object' ? spec.split : undefined;
   const timings: Record<string, number> = {};
   let clock = Date.now();
@@ -431,7 +432,11 @@ export const dataset = defineStage(datasetContract, async (spec, context) => {
     const { column, value, above } = mapping.threshold;
     threshold = { column, value, rule: `value ≥ ${value} → class ${above}, below → class ${1 - above}` };
   }
-  if (ratios) {
+  if (ratios && 'shuffle' in ratios) {
+    if (ratios.trainFirst >= kept) throw new DatasetSplitTooLarge(ratios.trainFirst, kept);
+    const assigned = firstOfShuffle(kept, ratios.shuffle, ratios.trainFirst);
+    for (let i = 0; i < kept; i++) splitOf[i] = assigned[i]!;
+  } else if (ratios) {
     const assigned = assignSplits(
       strata,
       [ratios.train ?? 0, ratios.validation ?? 0, ratios.test ?? 0],

@@ -63,3 +63,25 @@ export function assignSplits(
   });
   return split;
 }
+
+/**
+ * fairline's seeded shuffle of `n` rows: the row indices ordered by their keys (`rowKey`), a
+ * permutation because the keys are distinct. Not numpy's `permutation(seed)`: the same seed gives
+ * another order than a numpy-based protocol, so "seed 32" names this shuffle, not theirs.
+ */
+export function shuffledOrder(n: number, seed: number): number[] {
+  const keys = Array.from({ length: n }, (_, i) => rowKey(seed, i));
+  return Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
+}
+
+/**
+ * The split (0 train, 2 test) of each row for "shuffle with `seed`, train on the first `first`,
+ * test on the rest" (the agile-classifier protocol): no stratification, exact counts.
+ */
+export function firstOfShuffle(n: number, seed: number, first: number): Uint8Array {
+  const split = new Uint8Array(n).fill(2);
+  shuffledOrder(n, seed)
+    .slice(0, first)
+    .forEach((row) => (split[row] = 0));
+  return split;
+}

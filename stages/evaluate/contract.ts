@@ -47,13 +47,27 @@ export type EvaluateWith = z.infer<typeof evaluateWithSchema>;
 
 export const evaluateContract = defineContract({
   name: 'evaluate',
-  version: '1',
+  version: '2',
   description:
     'Score classifiers on a labelled split (onnxruntime): F1, per-label P/R/F1, ROC-AUC, AUPRC, confusion matrices, deltas between models',
   with: evaluateWithSchema,
-  outputs: { evaluation: artifactOutput, macroF1: z.number(), microF1: z.number(), modelDigest: z.string() },
+  outputs: {
+    evaluation: artifactOutput,
+    macroF1: z.number(),
+    microF1: z.number(),
+    /** Two-class tasks: F1 of class 1 (binary F1, e.g. ETHOS's hate); null with more classes or labels. */
+    positiveF1: z.number().nullable(),
+    /** positiveF1 × 10,000, rounded: the search attribute is an Int (SQL visibility holds only 3 Doubles). */
+    positiveF1Bp: z.number().int().nullable(),
+    modelDigest: z.string(),
+  },
   publish: {
-    searchAttributes: { macroF1: 'FairlineMacroF1', microF1: 'FairlineMicroF1', modelDigest: 'FairlineModelDigest' },
+    searchAttributes: {
+      macroF1: 'FairlineMacroF1',
+      microF1: 'FairlineMicroF1',
+      positiveF1Bp: 'FairlinePositiveF1Bp',
+      modelDigest: 'FairlineModelDigest',
+    },
   },
   defaults: {
     queue: TASK_QUEUES.cpu,

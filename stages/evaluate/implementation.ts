@@ -124,6 +124,8 @@ export const evaluate = defineStage(evaluateContract, async (spec, context) => {
     evaluation: ref,
     macroF1: headline.metrics.macro_f1,
     microF1: headline.metrics.micro_f1,
+    positiveF1: positiveF1(headline.metrics),
+    positiveF1Bp: basisPoints(positiveF1(headline.metrics)),
     modelDigest: headline.model_digest,
   };
 });
@@ -227,4 +229,18 @@ function thinCurves(curves: LabelCurves): LabelCurves {
         ? { precision: pr.map((i) => curves.pr!.precision[i]!), recall: pr.map((i) => curves.pr!.recall[i]!) }
         : null,
   };
+}
+
+/**
+ * F1 of class 1 when the task has exactly two classes (binary, or a two-class multiclass head such
+ * as ETHOS's not_hate / hate): the binary F1 a two-class benchmark reports. Null otherwise.
+ */
+export function positiveF1(metrics: Metrics): number | null {
+  if (metrics.task === 'multilabel' || metrics.per_label.length !== 2) return null;
+  return metrics.per_label[1]!.f1;
+}
+
+/** A share in [0, 1] as an integer number of basis points (× 10,000, rounded); null stays null. */
+export function basisPoints(share: number | null): number | null {
+  return share === null ? null : Math.round(share * 10_000);
 }

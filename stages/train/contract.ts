@@ -26,6 +26,22 @@ export const scratchModelSchema = z
     message: 'hidden must be a multiple of heads',
   });
 
+/**
+ * A LoRA adapter (trainer/adapters.py, through PEFT): a trainable low-rank update (alpha / r)·B·A
+ * beside each target linear layer's frozen weight; the classification head trains in full. The
+ * stage stores the adapter (`adapter` output) and the merged model (`huggingface`, `model`).
+ */
+export const adapterSchema = z
+  .object({
+    type: z.literal('lora'),
+    r: positiveInt.optional(),
+    alpha: z.number().positive().optional(),
+    dropout: z.number().min(0).lt(1).optional(),
+    /** Linear layers by name suffix; default the attention's `query` and `value` projections. */
+    targetModules: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .strict();
+
 export const trainWithSchema = z
   .object({
     /** Canonical JSONL to train on (a `dataset` stage's `train`, or a `ner-mask` output). */
@@ -88,6 +104,8 @@ export const trainWithSchema = z
     debiasNormalisation: z.enum(['renormalised', 'public']).optional(),
     /** Attention-probability dropout in both modes; default: the model's own (0.1 for BERT and scratch). */
     attentionDropout: z.number().min(0).lt(1).optional(),
+    /** Train a LoRA adapter instead of every weight (parameter-efficient fine-tuning). */
+    adapter: adapterSchema.optional(),
     checkpointEvery: z.number().int().nonnegative().optional(),
     /** Newest local checkpoint folders the trainer keeps (each is uploaded as it appears); 0 keeps all. */
     keepCheckpoints: z.number().int().nonnegative().optional(),
@@ -113,7 +131,7 @@ function trainModelOf(input: Record<string, unknown>): string | z.infer<typeof a
 
 export const trainContract = defineContract({
   name: 'train',
-  version: '2',
+  version: '3',
   description:
     'Train a text classifier (baseline, or debiased by bidirectional distillation) with the Python trainer; export ONNX',
   with: trainWithSchema,
@@ -124,6 +142,8 @@ export const trainContract = defineContract({
     config: artifactOutput,
     huggingface: artifactOutput,
     classifier: artifactOutput,
+    /** The LoRA adapter alone (an `hf-adapter` bundle: adapter_config.json, adapter_model.safetensors); else null. */
+    adapter: artifactRefSchema.nullable(),
   },
   // A hub id can move to new weights unseen; every other model kind puts its digest in the key.
   cacheable: (input) => modelCacheable(trainModelOf(input)),

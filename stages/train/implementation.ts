@@ -596,7 +596,12 @@ async function uploadOutputs(
   const config = await put('train_config.json', 'train-config');
   // The Hugging Face folder (config.json, model.safetensors, tokenizer files) as one bundle, so
   // `AutoModelForSequenceClassification.from_pretrained` works on a downloaded copy.
-  const files = await putFiles(store, output, 'hf-model-file', ['checkpoints/', 'model.onnx', 'metrics.jsonl']);
+  const files = await putFiles(store, output, 'hf-model-file', [
+    'checkpoints/',
+    'model.onnx',
+    'metrics.jsonl',
+    `${ADAPTER_DIR}/`,
+  ]);
   const huggingface = await store.put(
     { bytes: JSON.stringify({ step, files, ...(base ? { base } : {}) }, null, 1) },
     { kind: 'hf-model', name: 'hf-model.json' },
@@ -606,7 +611,21 @@ async function uploadOutputs(
   const classifier = isEmbeddingConfig(resolved)
     ? await storeEmbedder(store, { model, tokenizer, config }, resolved)
     : await storeClassifier(store, { model, tokenizer, config }, resolved);
-  return { model, tokenizer, metrics, config, huggingface, classifier };
+  return { model, tokenizer, metrics, config, huggingface, classifier, adapter: await storeAdapter(store, output) };
+}
+
+/** Where the trainer writes a LoRA adapter under its output folder (trainer/adapters.py ADAPTER_DIR). */
+const ADAPTER_DIR = 'adapter';
+
+/**
+ * The adapter folder as an `hf-adapter` bundle (its files content-addressed, then the list), so
+ * `PeftModel.from_pretrained(base, dir)` works on a downloaded copy; null when the run had none.
+ */
+async function storeAdapter(store: ArtifactStore, output: string): Promise<ArtifactRef | null> {
+  const dir = join(output, ADAPTER_DIR);
+  if (!(await stat(dir).catch(() => undefined))?.isDirectory()) return null;
+  const files = await putFiles(store, dir, 'hf-adapter-file', []);
+  return store.put({ bytes: JSON.stringify({ files }, null, 1) }, { kind: 'hf-adapter', name: 'hf-adapter.json' });
 }
 
 /** The config values the classifier bundle repeats, checked as the bundle checks them; other keys are ignored. */

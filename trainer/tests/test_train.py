@@ -28,7 +28,7 @@ def test_a_baseline_multilabel_run_writes_every_output_and_reports_its_progress(
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-4", "step-5"]  # keepCheckpoints 2
     assert [e["event"] for e in run.events][:3] == ["phase", "start", "step"]
     assert run.of("start")[0]["of"] == 5 and run.of("start")[0]["entity_tokens"] > 0
-    assert [e["event"] for e in run.events[-5:]] == ["epoch", "checkpoint", "phase", "phase", "done"]
+    assert [e["event"] for e in run.events[-6:]] == ["epoch", "checkpoint", "cost", "phase", "phase", "done"]
     done = run.last
     assert done["outputs"]["onnx"] == str(out / "model.onnx")
     for key in ("macro_f1", "micro_f1", "loss", "onnx_max_abs_diff"):
@@ -46,7 +46,7 @@ def test_a_baseline_multilabel_run_writes_every_output_and_reports_its_progress(
     ):
         assert (out / name).is_file(), name
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [e["event"] for e in lines] == ["step"] * 5 + ["epoch"]
+    assert [e["event"] for e in lines] == ["step"] * 5 + ["epoch", "cost"]
     assert lines[0]["loss_all"] == run.of("step")[0]["loss_all"]
     resolved = json.loads((out / "train_config.json").read_text())
     assert (resolved["task"], resolved["numLabels"], resolved["batchSize"]) == ("multilabel", 3, 16)

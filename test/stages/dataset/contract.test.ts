@@ -90,6 +90,18 @@ const mistakes: { sentence: string; with: string; at: `${number}:${number}`; mes
     message: 'split ratios: seed: a random split needs a seed',
   },
   {
+    sentence: 'a shuffle split without a positive trainFirst',
+    with: `      url: https://x/a.csv\n      format: csv\n      mapping: { text: t, label: { column: l, classes: 2 } }\n      split: { shuffle: 32, trainFirst: 0 }\n`,
+    at: '9:41',
+    message: 'with.split.trainFirst: Too small',
+  },
+  {
+    sentence: 'a shuffle split without trainFirst',
+    with: `      url: https://x/a.csv\n      format: csv\n      mapping: { text: t, label: { column: l, classes: 2 } }\n      split: { shuffle: 32 }\n`,
+    at: '9:14',
+    message: 'split { shuffle, trainFirst }: trainFirst:',
+  },
+  {
     sentence: 'a split next to sources',
     with: `      sources: { train: { url: https://x/a.csv } }\n      format: csv\n      split: test\n      mapping: { text: t, label: { column: l, classes: 2 } }\n`,
     at: '8:14',

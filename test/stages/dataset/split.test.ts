@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { assignSplits, rowKey } from '../../../stages/dataset/split';
+import { assignSplits, firstOfShuffle, rowKey, shuffledOrder } from '../../../stages/dataset/split';
 
 /** A skewed label column: stratum 0 for 70 % of the rows, 1 for 25 %, 2 for 5 %, shuffled. */
 function skewed(n: number): number[] {
@@ -71,5 +71,37 @@ describe('seeded stratified splits', () => {
     const strata = skewed(1000);
     const c = counts(assignSplits(strata, [0.6, 0.2, 0.2], 1, false), strata);
     assert.deepEqual(c, [600, 200, 200]);
+  });
+});
+
+describe('shuffle, then train on the first N', () => {
+  test('the shuffle is a permutation ordered by the pinned row keys, and seeds differ', () => {
+    const order = shuffledOrder(500, 32);
+    assert.deepEqual(
+      [...order].sort((a, b) => a - b),
+      Array.from({ length: 500 }, (_, i) => i),
+    );
+    for (let k = 1; k < order.length; k++) assert.ok(rowKey(32, order[k - 1]!) < rowKey(32, order[k]!));
+    assert.notDeepEqual(shuffledOrder(500, 33), order);
+  });
+
+  for (const [n, first] of [
+    [998, 50],
+    [998, 800],
+    [10, 9],
+    [2, 1],
+  ] as const) {
+    test(`${n} rows, first ${first}: exactly those rows of the shuffle train, every other row tests`, () => {
+      const split = firstOfShuffle(n, 32, first);
+      const order = shuffledOrder(n, 32);
+      order.forEach((row, position) => assert.equal(split[row], position < first ? 0 : 2, `row ${row}`));
+      assert.equal(split.filter((s) => s === 0).length, first);
+    });
+  }
+
+  test('a larger N keeps the smaller N’s training rows (nested learning-curve subsets)', () => {
+    const small = firstOfShuffle(998, 32, 100);
+    const large = firstOfShuffle(998, 32, 400);
+    small.forEach((s, row) => s === 0 && assert.equal(large[row], 0, `row ${row}`));
   });
 });

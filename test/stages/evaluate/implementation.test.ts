@@ -83,6 +83,7 @@ describe('the evaluate stage', () => {
       assert.equal(label.f1, b!.metrics.per_label[i]!.f1 - a!.metrics.per_label[i]!.f1);
     assert.equal(outputs.macroF1, b!.metrics.macro_f1);
     assert.equal(outputs.microF1, b!.metrics.micro_f1);
+    assert.equal(outputs.positiveF1, null, 'multi-label: no class 1 to publish');
     assert.equal(outputs.modelDigest, b!.model_digest);
   });
 
