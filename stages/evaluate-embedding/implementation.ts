@@ -4,6 +4,7 @@
  * scores them. Writes embedding-evaluation.json (report/embedding.ts); the candidate's Spearman
  * becomes the run's FairlineStsSpearmanBp search attribute (×10,000, rounded).
  */
+import { mulberry32 } from '../../audit/random';
 import { StageInputInvalid } from '../../common/errors';
 import { cosine, retrievalMetrics, spearman } from '../../eval/embedding';
 import type { CanonicalRow } from '../../pipeline/dataset';
@@ -35,21 +36,9 @@ async function pairsOf(
   });
 }
 
-/** A seeded generator (mulberry32) for the bootstrap: the same data gives the same interval. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Percentile bootstrap interval of Spearman's correlation over resampled pairs; NaN resamples dropped. */
 function spearmanInterval(x: number[], y: number[]): [number, number] | null {
-  const next = seeded(STS_BOOTSTRAP.seed);
+  const next = mulberry32(STS_BOOTSTRAP.seed);
   const values: number[] = [];
   for (let s = 0; s < STS_BOOTSTRAP.samples; s++) {
     const idx = x.map(() => Math.floor(next() * x.length));
