@@ -93,10 +93,11 @@ def _row_spans(raw: dict, fail) -> list[tuple[int, int, str]]:
     return spans
 
 
-def read_rows(path: str | Path, weight: float = 1.0, allow_empty: bool = False) -> list[Row]:
-    """Reads canonical JSONL; a malformed line is a DataError naming the file, line and row id.
-    An empty file is a DataError unless allow_empty (hard negatives: mining may find none)."""
-    rows, seen = [], set()
+def canonical_lines(path: str | Path, text_name: str = "text"):
+    """The rows of a canonical JSONL file, each checked for what every row has (a JSON object, a
+    unique non-empty id, a non-empty text), as (line number, row, fail): fail(message) raises the
+    DataError that names the file, line and id. Shared by the classifier and embedding readers."""
+    seen = set()
     with open(path, encoding="utf-8") as f:
         for line_no, line in enumerate(f, 1):
             if not line.strip():
@@ -118,13 +119,21 @@ def read_rows(path: str | Path, weight: float = 1.0, allow_empty: bool = False) 
                 fail(f"duplicate id {row_id!r}")
             seen.add(row_id)
             if not isinstance(raw.get("text"), str) or not raw["text"]:
-                fail("text must be a non-empty string")
-            labels = raw.get("labels")
-            multilabel = isinstance(labels, list) and all(v in (0, 1) and not isinstance(v, bool) for v in labels)
-            multiclass = isinstance(labels, int) and not isinstance(labels, bool) and labels >= 0
-            if not (multilabel or multiclass):
-                fail("labels must be a 0/1 list (multilabel) or a class index (multiclass)")
-            rows.append(Row(row_id, raw["text"], labels, _row_spans(raw, fail), weight, str(path), line_no))
+                fail(f"{text_name} must be a non-empty string")
+            yield line_no, raw, fail
+
+
+def read_rows(path: str | Path, weight: float = 1.0, allow_empty: bool = False) -> list[Row]:
+    """Reads canonical JSONL; a malformed line is a DataError naming the file, line and row id.
+    An empty file is a DataError unless allow_empty (hard negatives: mining may find none)."""
+    rows = []
+    for line_no, raw, fail in canonical_lines(path):
+        labels = raw.get("labels")
+        multilabel = isinstance(labels, list) and all(v in (0, 1) and not isinstance(v, bool) for v in labels)
+        multiclass = isinstance(labels, int) and not isinstance(labels, bool) and labels >= 0
+        if not (multilabel or multiclass):
+            fail("labels must be a 0/1 list (multilabel) or a class index (multiclass)")
+        rows.append(Row(raw["id"], raw["text"], labels, _row_spans(raw, fail), weight, str(path), line_no))
     if not rows and not allow_empty:
         raise DataError("the file has no rows", str(path))
     return rows

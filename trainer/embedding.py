@@ -41,7 +41,7 @@ import torch
 from transformers import AutoConfig, AutoModel, AutoTokenizer, BertConfig, BertModel, get_linear_schedule_with_warmup
 
 from .config import TrainConfig, effective_loss
-from .data import file_sha256
+from .data import canonical_lines, file_sha256
 from .errors import ConfigError, DataError, NanLossError, ParityError
 from .events import Events, log
 
@@ -97,37 +97,16 @@ class PairRow:
 
 def read_pair_rows(path: str | Path) -> list[PairRow]:
     """Canonical JSONL pair rows; a malformed one is a DataError naming the file, line and id."""
-    rows, seen = [], set()
-    with open(path, encoding="utf-8") as f:
-        for line_no, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"invalid JSON: {e.msg}", str(path), line_no) from None
-            row_id = raw.get("id") if isinstance(raw, dict) else None
-
-            def fail(message: str, _id=row_id, _line=line_no):
-                raise DataError(message, str(path), _line, str(_id) if _id is not None else None)
-
-            if not isinstance(raw, dict):
-                fail("a row must be a JSON object")
-            if not isinstance(row_id, str) or not row_id:
-                fail("id must be a non-empty string")
-            if row_id in seen:
-                fail(f"duplicate id {row_id!r}")
-            seen.add(row_id)
-            if not isinstance(raw.get("text"), str) or not raw["text"]:
-                fail("text (the anchor) must be a non-empty string")
-            pair = raw.get("pair")
-            if not isinstance(pair, dict) or not isinstance(pair.get("text"), str) or not pair["text"]:
-                fail("embedding mode needs pair.text (the positive) on every row")
-            meta = raw.get("meta") if isinstance(raw.get("meta"), dict) else {}
-            negatives = meta.get("negatives", [])
-            if not isinstance(negatives, list) or not all(isinstance(n, str) and n for n in negatives):
-                fail("meta.negatives must be a list of non-empty texts")
-            rows.append(PairRow(row_id, raw["text"], pair["text"], list(negatives)))
+    rows = []
+    for line_no, raw, fail in canonical_lines(path, "text (the anchor)"):
+        pair = raw.get("pair")
+        if not isinstance(pair, dict) or not isinstance(pair.get("text"), str) or not pair["text"]:
+            fail("embedding mode needs pair.text (the positive) on every row")
+        meta = raw.get("meta") if isinstance(raw.get("meta"), dict) else {}
+        negatives = meta.get("negatives", [])
+        if not isinstance(negatives, list) or not all(isinstance(n, str) and n for n in negatives):
+            fail("meta.negatives must be a list of non-empty texts")
+        rows.append(PairRow(raw["id"], raw["text"], pair["text"], list(negatives)))
     if not rows:
         raise DataError("the file has no rows", str(path))
     return rows
