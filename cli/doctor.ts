@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import proto from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../common/constants';
-import { connectClient } from '../common/connections';
+import { connectClient, TemporalUnreachable } from '../common/connections';
 import { openStore } from '../store';
 import type { FairlineConfig } from '../temporal.config';
 
@@ -45,7 +45,7 @@ export async function checkTemporal(config: FairlineConfig): Promise<CheckResult
       {
         name: 'temporal',
         ok: false,
-        detail: `cannot reach namespace "${namespace}" at ${address}: ${errorText(error)}`,
+        detail: `cannot reach namespace "${namespace}" at ${address}: ${errorText(error instanceof TemporalUnreachable ? error.detail : error)}`,
         fix: config.temporal.embedded
           ? 'start the embedded stack with `npx fairline dev` (or `npm run demo`)'
           : `check ${address} is a Temporal frontend and "${namespace}" exists (temporal operator namespace create ${namespace})`,

@@ -62,9 +62,25 @@ function sharedOptions(config: ConnectionConfig): SharedOptions {
   return apiKey ? { address, tls: true, apiKey } : { address };
 }
 
-/** A client connection (CLI, tests). */
-export function connectClient(config: ConnectionConfig, extra: Partial<ConnectionOptions> = {}): Promise<Connection> {
-  return Connection.connect({ ...sharedOptions(config), ...extra });
+/**
+ * A client connection (CLI, tests). No Temporal at the address is TemporalUnreachable: the SDK's
+ * own error is a gRPC stack trace that names neither the address nor what to do.
+ */
+export async function connectClient(
+  config: ConnectionConfig,
+  extra: Partial<ConnectionOptions> = {},
+): Promise<Connection> {
+  // TLS files are read first, outside the try: a missing certificate is its own error, not this one.
+  const options = { ...sharedOptions(config), ...extra };
+  try {
+    return await Connection.connect(options);
+  } catch (error) {
+    throw new TemporalUnreachable(
+      config.temporal.address,
+      config.temporal.namespace,
+      error instanceof Error ? error.message : String(error),
+    );
+  }
 }
 
 /** A worker connection. The worker SDK is loaded only here: client commands never need it. */
@@ -78,17 +94,7 @@ export async function connectWorker(
 
 /** Runs `body` with a client on the configured namespace, closing the connection afterwards. */
 export async function withClient<T>(config: ConnectionConfig, body: (client: Client) => Promise<T>): Promise<T> {
-  let connection: Connection;
-  try {
-    connection = await connectClient(config);
-  } catch (error) {
-    // The SDK's error is a gRPC stack trace that names neither the address nor what to do.
-    throw new TemporalUnreachable(
-      config.temporal.address,
-      config.temporal.namespace,
-      error instanceof Error ? error.message : String(error),
-    );
-  }
+  const connection = await connectClient(config);
   try {
     return await body(new Client({ connection, namespace: config.temporal.namespace }));
   } finally {

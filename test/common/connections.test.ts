@@ -37,3 +37,13 @@ test('`fairline runs` with no Temporal exits 1 with one line on stderr and no st
   assert.match(lines[0]!, new RegExp(`^fairline: TemporalUnreachable: cannot reach Temporal at ${address}`));
   assert.doesNotMatch(result.stderr, /^\s+at /m, 'no stack frames');
 });
+
+test('`fairline run` against an address where nothing listens exits 1 with one line on stderr and no stack trace', async () => {
+  const address = `127.0.0.1:${await freePort()}`;
+  const result = await fairline(['run', 'pipelines/demo.yaml'], cleanEnv({ FAIRLINE_TEMPORAL_ADDRESS: address }));
+  assert.equal(result.code, 1, result.stderr);
+  const lines = result.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, result.stderr);
+  assert.match(lines[0]!, new RegExp(`^fairline: TemporalUnreachable: cannot reach Temporal at ${address}`));
+  assert.doesNotMatch(result.stderr, /^\s+at /m, 'no stack frames');
+});
