@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoConfig, AutoModel, AutoTokenizer, BertConfig, BertModel, get_linear_schedule_with_warmup
+from transformers import AutoConfig, AutoModel, AutoTokenizer, BertModel, get_linear_schedule_with_warmup
 
 from .config import TrainConfig, effective_loss
 from .data import canonical_lines, file_sha256
@@ -129,22 +129,11 @@ def tokenize(tokenizer, texts: list[str], max_length: int) -> dict[str, torch.Te
 
 def build_encoder(cfg: TrainConfig, texts: list[str]):
     """(encoder without a head, tokenizer): a pretrained folder or hub id, or a tiny scratch BERT."""
-    from .modeling import _load_failure, tokenizer_kwargs, train_wordpiece
+    from .modeling import _load_failure, scratch_bert_config, tokenizer_kwargs, train_wordpiece
 
     if cfg.model == "scratch":
         tokenizer = train_wordpiece(texts, cfg.scratch.vocab_size, cfg.max_length)
-        s = cfg.scratch
-        config = BertConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=s.hidden,
-            num_hidden_layers=s.layers,
-            num_attention_heads=s.heads,
-            intermediate_size=s.intermediate,
-            hidden_dropout_prob=s.dropout,
-            attention_probs_dropout_prob=s.dropout,
-            max_position_embeddings=max(512, cfg.max_length),
-            pad_token_id=tokenizer.pad_token_id,
-        )
+        config = scratch_bert_config(cfg, tokenizer)
         return BertModel(config, add_pooling_layer=False), tokenizer
     source = str(Path(cfg.model).expanduser()) if Path(cfg.model).expanduser().exists() else cfg.model
     try:

@@ -154,10 +154,11 @@ class AttentionMaps:
             h.remove()
 
 
-def scratch_model(cfg: TrainConfig, spec: LabelSpec, texts: list[str]):
-    tokenizer = train_wordpiece(texts, cfg.scratch.vocab_size, cfg.max_length)
+def scratch_bert_config(cfg: TrainConfig, tokenizer, **extra) -> BertConfig:
+    """The BertConfig of a scratch model from the `scratch` settings and its trained tokenizer
+    (the classifier adds its labels; the embedding mode's encoder takes it as it is)."""
     s = cfg.scratch
-    config = BertConfig(
+    return BertConfig(
         vocab_size=len(tokenizer),
         hidden_size=s.hidden,
         num_hidden_layers=s.layers,
@@ -167,8 +168,13 @@ def scratch_model(cfg: TrainConfig, spec: LabelSpec, texts: list[str]):
         attention_probs_dropout_prob=s.dropout,
         max_position_embeddings=max(512, cfg.max_length),
         pad_token_id=tokenizer.pad_token_id,
-        **_label_kwargs(spec),
+        **extra,
     )
+
+
+def scratch_model(cfg: TrainConfig, spec: LabelSpec, texts: list[str]):
+    tokenizer = train_wordpiece(texts, cfg.scratch.vocab_size, cfg.max_length)
+    config = scratch_bert_config(cfg, tokenizer, **_label_kwargs(spec))
     _attention_dropout(config, cfg)
     model = AutoModelForSequenceClassification.from_config(config, attn_implementation=attn_implementation(cfg))
     return model, tokenizer
