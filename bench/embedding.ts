@@ -22,7 +22,7 @@ import { PROJECT_ROOT } from '../common/paths';
 import { reportSchema } from '../report/schema';
 import type { EmbeddingEvaluation } from '../report/embedding';
 import { SHARED_DATA, SHARED_FILES } from '../test/shared-data';
-import { environment, runMain, writeReport } from './support';
+import { argValue, environment, runMain, writeReport } from './support';
 
 interface Options {
   seeds: number[];
@@ -32,10 +32,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const get = (name: string): string | undefined => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const get = (name: string): string | undefined => argValue(argv, name);
   const seeds = (get('seeds') ?? '42').split(',').map(Number);
   if (seeds.some((s) => !Number.isInteger(s))) throw new Error(`--seeds must be integers separated by commas`);
   const int = (name: string, fallback: number): number => {

@@ -30,7 +30,7 @@ import { PROJECT_ROOT } from '../common/paths';
 import { evaluationSchema } from '../report/schema';
 import { learningCurveSvgs, type CurvePoint } from '../report/ethos';
 import { SHARED_DATA, SHARED_FILES } from '../test/shared-data';
-import { environment, runMain, writeReport } from './support';
+import { argValue, environment, numberList, runMain, writeReport } from './support';
 
 /** The agile-classifier paper's LLM-with-LoRA figures on ETHOS (binary F1 of hate, ROC-AUC). */
 const REFERENCE = {
@@ -58,18 +58,8 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const get = (name: string): string | undefined => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const numbers = (name: string, fallback: number[]): number[] => {
-    const v = get(name);
-    if (v === undefined) return fallback;
-    const parsed = v.split(',').map(Number);
-    if (parsed.some((n) => !Number.isFinite(n) || n <= 0))
-      throw new Error(`--${name} must be positive numbers separated by commas, got "${v}"`);
-    return parsed;
-  };
+  const get = (name: string): string | undefined => argValue(argv, name);
+  const numbers = (name: string, fallback: number[]): number[] => numberList(argv, name, fallback, { positive: true });
   const one = (name: string, fallback: number): number => numbers(name, [fallback])[0]!;
   return {
     sizes: numbers('sizes', [50, 100, 200, 400, 800]),

@@ -26,7 +26,7 @@ import { PROJECT_ROOT } from '../common/paths';
 import { estimateSchema, reportSchema, type Estimate, type Report } from '../report/schema';
 import { escapeHtml, sweepChart } from '../report/svg';
 import { SHARED_DATA, SHARED_FILES } from '../test/shared-data';
-import { environment, runMain, writeReport } from './support';
+import { argValue, environment, numberList, runMain, writeReport } from './support';
 
 /** The manual's figures (its section 5.2): macro F1 and male/female reactivity. */
 const MANUAL = {
@@ -48,18 +48,8 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const get = (name: string): string | undefined => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const numbers = (name: string, fallback: number[]): number[] => {
-    const v = get(name);
-    if (v === undefined) return fallback;
-    const parsed = v.split(',').map(Number);
-    if (parsed.some((n) => !Number.isFinite(n)))
-      throw new Error(`--${name} must be numbers separated by commas, got "${v}"`);
-    return parsed;
-  };
+  const get = (name: string): string | undefined => argValue(argv, name);
+  const numbers = (name: string, fallback: number[]): number[] => numberList(argv, name, fallback);
   const presets = (get('presets') ?? 'manual,public').split(',');
   for (const p of presets)
     if (p !== 'manual' && p !== 'public') throw new Error(`--presets: "${p}" is not a preset (manual, public)`);

@@ -62,3 +62,27 @@ export function runMain(main: () => Promise<void>): void {
     },
   );
 }
+
+/** The value after `--name` in `argv`, or undefined when the flag is absent. */
+export function argValue(argv: readonly string[], name: string): string | undefined {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+/**
+ * `--name a,b,c` as numbers (`fallback` when absent); a value that is not a finite number, or with
+ * `positive` not above 0, is an error naming the flag and what it got.
+ */
+export function numberList(
+  argv: readonly string[],
+  name: string,
+  fallback: number[],
+  { positive = false }: { positive?: boolean } = {},
+): number[] {
+  const v = argValue(argv, name);
+  if (v === undefined) return fallback;
+  const parsed = v.split(',').map(Number);
+  if (parsed.some((n) => !Number.isFinite(n) || (positive && n <= 0)))
+    throw new Error(`--${name} must be ${positive ? 'positive ' : ''}numbers separated by commas, got "${v}"`);
+  return parsed;
+}
