@@ -18,6 +18,7 @@
  * among the other rows' positives, without the guard: the baseline that selection is measured
  * against. Deterministic: the same pool, scores and seed give the same negatives.
  */
+import { mulberry32 } from '../audit/random';
 import { Bm25Index, type Bm25Parameters } from './bm25';
 
 /** One training pair: anchor and positive texts. */
@@ -110,14 +111,7 @@ export function mineEmbeddingPairs(
 
 /** Random negatives (seeded, mulberry32): other rows' positives, distinct, no guard. */
 export function mineRandomPairs(rows: readonly PairRowTexts[], negatives: number, seed: number): PairMining {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     guarded: 0,
     negatives: rows.map((row, i) => {

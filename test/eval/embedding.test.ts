@@ -2,6 +2,7 @@
  * eval/embedding.ts: Spearman's correlation against scipy.stats.spearmanr (the trainer's venv) on
  * random samples with many ties, and the retrieval metrics on a small case worked by hand.
  */
+import { mulberry32 } from '../../audit/random';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,17 +11,8 @@ import { describe, test } from 'node:test';
 import { trainerVenvPython } from '../../common/paths';
 import { averageRanks, cosine, retrievalMetrics, spearman } from '../../eval/embedding';
 
-/** A seeded generator (mulberry32), so a failure reproduces. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded inputs (audit/random.ts's mulberry32), so every run scores the same ones. */
+const random = mulberry32;
 
 const SCIPY = `
 import json, sys

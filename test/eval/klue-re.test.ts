@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mulberry32 } from '../../audit/random';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -20,17 +21,8 @@ const RELATIONS: string[] = (
   JSON.parse(readFileSync(join(SHARED_DATA, 'klue-re', 'relation_list.json'), 'utf8')) as { relations: string[] }
 ).relations;
 
-/** mulberry32, as test/eval/metrics.test.ts: seeded, so every run scores the same inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded inputs (audit/random.ts's mulberry32), so every run scores the same ones. */
+const prng = mulberry32;
 
 interface Case {
   name: string;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mulberry32 } from '../../audit/random';
 import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,17 +14,8 @@ import { cleanEnv, fairline, tempDir } from '../helpers';
 
 const TOLERANCE = 1e-9;
 
-/** mulberry32: a small seeded generator, so every run scores the same inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded inputs (audit/random.ts's mulberry32), so every run scores the same ones. */
+const prng = mulberry32;
 
 /** Rounding to a few decimals makes tied scores common, which is where curve code goes wrong. */
 const round = (x: number, decimals: number | undefined): number =>
