@@ -22,16 +22,21 @@ export type SplitName = z.infer<typeof splitNameSchema>;
 /** Source formats: delimited text, a JSON array of objects, JSON Lines, and named adapters. */
 export const DATASET_FORMATS = ['csv', 'tsv', 'json', 'jsonl', 'klue-ner', 'klue-re', 'klue-nli', 'klue-sts'] as const;
 
-/** Formats whose adapter builds rows itself (no mapping): stages/dataset/klue-ner.ts, klue-re.ts, klue-pairs.ts. */
-export const ADAPTER_FORMATS: readonly string[] = ['klue-ner', 'klue-re', 'klue-nli', 'klue-sts'];
-
-/** What each adapter puts in a row, for the error that refuses a mapping beside it. */
-const ADAPTER_ROW_FIELDS: Readonly<Record<string, string>> = {
-  'klue-ner': 'text, entities, id',
-  'klue-re': 'marked text, relation label, guid',
-  'klue-nli': 'text, pair, meta, id',
-  'klue-sts': 'text, pair, meta, id',
+/**
+ * Formats whose adapter builds rows itself (no mapping; stages/dataset/klue-ner.ts, klue-re.ts,
+ * klue-pairs.ts): what each puts in a row (for the error that refuses a mapping beside it) and the
+ * task of its rows (klue-re's are a relation index; the others carry no labels).
+ */
+const ADAPTERS: Readonly<Record<string, { rows: string; task: z.infer<typeof taskSchema> }>> = {
+  'klue-ner': { rows: 'text, entities, id', task: 'multilabel' },
+  'klue-re': { rows: 'marked text, relation label, guid', task: 'multiclass' },
+  'klue-nli': { rows: 'text, pair, meta, id', task: 'multilabel' },
+  'klue-sts': { rows: 'text, pair, meta, id', task: 'multilabel' },
 };
+
+/** The task of the rows an adapter format builds; undefined for formats read through a mapping. */
+export const adapterTask = (format: string): z.infer<typeof taskSchema> | undefined => ADAPTERS[format]?.task;
+
 export const datasetFormatSchema = z.enum(DATASET_FORMATS);
 export type DatasetFormat = z.infer<typeof datasetFormatSchema>;
 
@@ -344,12 +349,12 @@ export const datasetWithSchema = z
         path: ['csv'],
         message: `csv options apply to the csv and tsv formats, not ${spec.format}`,
       });
-    if (ADAPTER_FORMATS.includes(spec.format)) {
+    if (ADAPTERS[spec.format] !== undefined) {
       if (spec.mapping !== undefined)
         ctx.addIssue({
           code: 'custom',
           path: ['mapping'],
-          message: `the ${spec.format} adapter maps rows itself (${ADAPTER_ROW_FIELDS[spec.format] ?? 'text, id'}); remove mapping`,
+          message: `the ${spec.format} adapter maps rows itself (${ADAPTERS[spec.format]?.rows ?? 'text, id'}); remove mapping`,
         });
       return;
     }

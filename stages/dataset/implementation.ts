@@ -37,6 +37,7 @@ import { finished } from 'node:stream/promises';
 import { DatasetColumnMissing, DatasetMalformed, DatasetRowsInvalid, DatasetSplitTooLarge } from './errors';
 import { canonicalRowSchema, type CanonicalRow, type Task } from '../../pipeline/dataset';
 import {
+  adapterTask,
   datasetCardSchema,
   datasetContract,
   SPLIT_NAMES,
@@ -227,8 +228,7 @@ const splitIndex = (split: SplitName): number => SPLIT_NAMES.indexOf(split);
 export const dataset = defineStage(datasetContract, async (spec, context) => {
   const onInvalidRow = spec.onInvalidRow ?? 'fail';
   const mapping = spec.mapping ? compileMapping(spec.mapping) : undefined;
-  // Adapters: klue-re rows are single-label (a relation index); klue-ner rows carry no labels.
-  const task: Task = mapping?.task ?? (spec.format === 'klue-re' ? 'multiclass' : 'multilabel');
+  const task: Task = mapping?.task ?? adapterTask(spec.format) ?? 'multilabel';
   // A split decided after reading every row: ratios, or shuffle-then-first-N.
   const ratios = typeof spec.split === 'object' ? spec.split : undefined;
   const timings: Record<string, number> = {};
