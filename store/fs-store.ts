@@ -5,16 +5,16 @@
  * to its final path. link(2) fails if the target exists, so of two concurrent writers of one key
  * exactly one wins and no reader ever sees a half-written file.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ArtifactNotFound } from '../common/errors';
 import { ArtifactConflict, ArtifactUriInvalid, StoreFull, StorePermissionDenied, StoreUnavailable } from './errors';
-import { digestOf, verifyingStream } from './digest';
+import { digestOf, verifyingStream, type Digest } from './digest';
 import { checkKey, checkPrefix, contentKey, STAGING_PREFIX } from './keys';
 import { readAll, writeFileAtomically } from './local-io';
 import type { ArtifactRef, ArtifactSource, ArtifactStore, ObjectInfo } from './types';
@@ -71,24 +71,8 @@ export class FsArtifactStore implements ArtifactStore {
     const staging = join(this.root, STAGING_PREFIX, randomUUID());
     try {
       await mkdir(dirname(staging), { recursive: true });
-      const out = createWriteStream(staging, { flags: 'wx' });
-      if ('path' in source) await pipeline(createReadStream(source.path), out);
-      else
-        await pipeline(async function* () {
-          yield Buffer.from(source.bytes);
-        }, out);
-      // The bytes must be durable before the link makes them visible under the final key.
-      const handle = await open(staging, 'r');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      // The staged copy must still hash to the digest computed up front: a source file that
-      // changed between the two reads would otherwise be stored under a wrong digest.
-      const staged = await digestOf({ path: staging });
-      if (staged.sha256 !== digest.sha256) throw new ArtifactConflict(ref.uri, digest.sha256, staged.sha256);
-      await chmod(staging, 0o444);
+      if ('path' in source) await this.stageFile(source.path, staging, digest, ref.uri);
+      else await this.stageBytes(source.bytes, staging, digest, ref.uri);
       await mkdir(dirname(final), { recursive: true });
       try {
         await link(staging, final);
@@ -102,6 +86,45 @@ export class FsArtifactStore implements ArtifactStore {
       throw this.translate(error, ref.uri);
     } finally {
       await rm(staging, { force: true });
+    }
+  }
+
+  /**
+   * Copies a file to `staging`, read-only and durable. The staged copy must still hash to the
+   * digest computed up front: a source file that changed between the two reads would otherwise
+   * be stored under a wrong digest.
+   */
+  private async stageFile(path: string, staging: string, digest: Digest, uri: string): Promise<void> {
+    await pipeline(createReadStream(path), createWriteStream(staging, { flags: 'wx', mode: 0o444 }));
+    // The bytes must be durable before the link makes them visible under the final key.
+    const handle = await open(staging, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    const staged = await digestOf({ path: staging });
+    if (staged.sha256 !== digest.sha256) throw new ArtifactConflict(uri, digest.sha256, staged.sha256);
+  }
+
+  /**
+   * Writes bytes to `staging`, read-only and durable, through one handle. They are copied and the
+   * copy hashed before the write (a caller's buffer could change while the write waits), so no
+   * second read of the staged file is needed: the small records (cache entries, manifests,
+   * lineage) go through here several times per stage.
+   */
+  private async stageBytes(bytes: Uint8Array | string, staging: string, digest: Digest, uri: string): Promise<void> {
+    const copy = Buffer.from(bytes);
+    const sha256 = createHash('sha256').update(copy).digest('hex');
+    if (sha256 !== digest.sha256) throw new ArtifactConflict(uri, digest.sha256, sha256);
+    // Created read-only (the mode applies to later opens); this handle may still write.
+    const handle = await open(staging, 'wx', 0o444);
+    try {
+      await handle.writeFile(copy);
+      // The bytes must be durable before the link makes them visible under the final key.
+      await handle.sync();
+    } finally {
+      await handle.close();
     }
   }
 
