@@ -18,15 +18,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable, pipeline } from 'node:stream';
-import {
-  CreateBucketCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { createRequire } from 'node:module';
+import type * as ClientS3 from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type * as LibStorage from '@aws-sdk/lib-storage';
 import { ENV } from '../common/constants';
 import { ArtifactNotFound, FairlineError } from '../common/errors';
 import {
@@ -42,6 +37,22 @@ import { digestOf, verifyingStream, type Digest } from './digest';
 import { checkKey, checkPrefix, contentKey, contentTypeOf } from './keys';
 import { readAll, writeFileAtomically } from './local-io';
 import type { ArtifactRef, ArtifactSource, ArtifactStore, ObjectInfo } from './types';
+
+const requireHere = createRequire(import.meta.url);
+let sdk: { s3: typeof ClientS3; storage: typeof LibStorage } | undefined;
+/**
+ * The AWS SDK, loaded when the first S3 store is made: its modules take about 0.25 s to load,
+ * which every command on the default file store would otherwise pay. (Workers load it anyway:
+ * the download and train stages import it for s3:// sources and model prefixes.)
+ */
+function aws(): { s3: typeof ClientS3; storage: typeof LibStorage } {
+  if (!sdk) {
+    const s3: typeof ClientS3 = requireHere('@aws-sdk/client-s3');
+    const storage: typeof LibStorage = requireHere('@aws-sdk/lib-storage');
+    sdk = { s3, storage };
+  }
+  return sdk;
+}
 
 /** Multipart part size: above S3's 5 MiB minimum, small enough that 4 in flight stay cheap in memory. */
 export const PART_SIZE = 8 * 1024 * 1024;
@@ -164,7 +175,7 @@ export interface S3PutOptions {
 /** Builds an S3 client with modest retries and timeouts, and the store over it. */
 export function createS3Store(options: S3StoreOptions): S3ArtifactStore {
   const { bucket, prefix } = parseS3Uri(options.uri);
-  const client = new S3Client({
+  const client = new (aws().s3.S3Client)({
     region: options.region ?? 'us-east-1',
     ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
     forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
@@ -303,7 +314,7 @@ export class S3ArtifactStore implements ArtifactStore {
     } else {
       body = Buffer.from(source.bytes);
     }
-    const upload = new Upload({
+    const upload = new (aws().storage.Upload)({
       client: this.client,
       params: {
         Bucket: this.bucket,
@@ -343,7 +354,9 @@ export class S3ArtifactStore implements ArtifactStore {
   private async getBody(key: string, uri: string): Promise<Readable> {
     let response;
     try {
-      response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      response = await this.client.send(
+        new (aws().s3.GetObjectCommand)({ Bucket: this.bucket, Key: this.objectKey(key) }),
+      );
     } catch (error) {
       throw this.translate(error, uri);
     }
@@ -364,7 +377,9 @@ export class S3ArtifactStore implements ArtifactStore {
   async head(key: string): Promise<ObjectInfo | undefined> {
     const uri = this.uriOf(key);
     try {
-      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      const response = await this.client.send(
+        new (aws().s3.HeadObjectCommand)({ Bucket: this.bucket, Key: this.objectKey(key) }),
+      );
       const recorded = response.Metadata?.sha256;
       return {
         key,
@@ -391,7 +406,7 @@ export class S3ArtifactStore implements ArtifactStore {
       let page;
       try {
         page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: root + prefix, ContinuationToken: token }),
+          new (aws().s3.ListObjectsV2Command)({ Bucket: this.bucket, Prefix: root + prefix, ContinuationToken: token }),
         );
       } catch (error) {
         throw this.translate(error, `${this.rootUri}/${prefix}`);
@@ -419,7 +434,7 @@ export class S3ArtifactStore implements ArtifactStore {
     const uri = this.uriOf(key);
     try {
       // S3 answers 204 whether or not the key existed, which is the contract's semantics.
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      await this.client.send(new (aws().s3.DeleteObjectCommand)({ Bucket: this.bucket, Key: this.objectKey(key) }));
     } catch (error) {
       throw this.translate(error, uri);
     }
@@ -428,7 +443,7 @@ export class S3ArtifactStore implements ArtifactStore {
   /** Creates the bucket if it does not exist (tests, `fairline dev`); an existing one is fine. */
   async ensureBucket(): Promise<void> {
     try {
-      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
+      await this.client.send(new (aws().s3.CreateBucketCommand)({ Bucket: this.bucket }));
     } catch (error) {
       const { name } = describe(error);
       if (name === 'BucketAlreadyOwnedByYou' || name === 'BucketAlreadyExists') return;
