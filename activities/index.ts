@@ -167,8 +167,13 @@ function byContent(value: Json): Json {
 
 const cacheEntrySchema = z.object({ outputs: z.record(z.string(), jsonSchema) }).passthrough();
 
-/** Index entries writeManifest writes at once (lineage, the success index). */
-const MANIFEST_WRITE_CONCURRENCY = 8;
+/**
+ * Index entries writeManifest writes at once (lineage, the success index). Each is a small fsynced
+ * file: sixteen at a time let their syncs overlap (21 entries: ~25 ms one by one, ~10 ms eight at
+ * a time, ~6 ms all at once on the development machine), while a run with hundreds of artifacts
+ * still holds only a bounded number of files or S3 requests open.
+ */
+const MANIFEST_WRITE_CONCURRENCY = 16;
 
 /** Runs `tasks`, at most `limit` at a time; rejects with the first failure once the running ones have settled. */
 async function inBatches(tasks: readonly (() => Promise<unknown>)[], limit: number): Promise<void> {

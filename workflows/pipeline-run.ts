@@ -86,7 +86,10 @@ export interface PipelineRunInput {
   gitCommit?: string;
   /** Never resume a stage from checkpoints an earlier execution of this run id left (`fairline run --no-resume`). */
   noResume?: boolean;
-  /** Task queue of the run's own bookkeeping activities (the manifest): the configured cpu queue. */
+  /**
+   * Task queue of the run's own bookkeeping activities (finding an earlier successful run; the
+   * manifest, in runs recorded before it became a local activity): the configured cpu queue.
+   */
   bookkeepingQueue: string;
 }
 
@@ -124,6 +127,15 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
     taskQueue: input.bookkeepingQueue,
     startToCloseTimeout: '5 minutes',
     retry: { maximumAttempts: 5 },
+  });
+  // The manifest is written by the worker that runs the workflow, as a local activity: no trip
+  // through the cpu queue (where it would wait behind other runs' stages on a busy cluster) and
+  // no extra workflow task, so the run ends as soon as its manifest is durable. Runs recorded
+  // before this wrote it as a regular activity and replay that way.
+  const manifestLocal = proxyLocalActivities<Activities>({
+    startToCloseTimeout: '5 minutes',
+    retry: { maximumAttempts: 5 },
+    summary: 'manifest and lineage',
   });
 
   upsertSearchAttributes([
@@ -292,6 +304,11 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
       ? (stage: ResolvedStage) => stage.source === true
       : sourceBeforeTraits;
   let dataFingerprint: string | undefined;
+  /** Writes the manifest of the run as it stands. */
+  const writeManifest = (): Promise<ArtifactRef> =>
+    (patched('manifest-local-activity') ? manifestLocal : bookkeeping).writeManifest(
+      manifestInput(input, runId, trigger, progress, dataFingerprint),
+    );
   try {
     if (input.skipIfUnchanged) {
       // Sources first: their digests decide whether anything downstream needs to run.
@@ -312,9 +329,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
           }
           progress.status = 'skipped';
           upsertSearchAttributes([{ key: SA.status, value: 'skipped' }]);
-          progress.manifest = await bookkeeping.writeManifest(
-            manifestInput(input, runId, trigger, progress, dataFingerprint),
-          );
+          progress.manifest = await writeManifest();
           return { ...progress, status: 'skipped' };
         }
       }
@@ -328,9 +343,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
       await CancellationScope.nonCancellable(async () => {
         await Promise.allSettled(running.values());
         upsertSearchAttributes([{ key: SA.status, value: 'cancelled' }]);
-        progress.manifest = await bookkeeping.writeManifest(
-          manifestInput(input, runId, trigger, progress, dataFingerprint),
-        );
+        progress.manifest = await writeManifest();
       });
     }
     throw error;
@@ -339,7 +352,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<PipelineRunR
   progress.status = firstFailure ? 'failed' : 'succeeded';
   upsertSearchAttributes([{ key: SA.status, value: progress.status }]);
   dataFingerprint ??= fingerprintOfSources(spec.stages.filter(isSource), states);
-  progress.manifest = await bookkeeping.writeManifest(manifestInput(input, runId, trigger, progress, dataFingerprint));
+  progress.manifest = await writeManifest();
   // Runs recorded before the memo existed replay without it.
   if (patched('run-memo-summary'))
     upsertMemo({ summary: summaryOf(progress), manifest: progress.manifest.uri, ...memo });

@@ -69,6 +69,24 @@ stages:
     assert.match(String(memo?.manifest), /^file:\/\/.*\/manifest\.json$/);
   });
 
+  test('the run writes its manifest as a local activity in the workflow task after its last stage, never as a task on the cpu queue', async () => {
+    const outcome = await engine.run(`
+name: manifest-local
+stages:
+  - { id: only, uses: download, with: { url: "${http.url('/files/only.txt')}" } }
+`);
+    assert.equal(outcome.status, 'succeeded');
+    const events = outcome.history.events ?? [];
+    const scheduled = events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    assert.deepEqual(scheduled, ['runStage'], 'the stage is the only activity task');
+    const markers = events.map((e) => e.markerRecordedEventAttributes?.markerName).filter(Boolean);
+    assert.ok(markers.includes('core_local_activity'), `a local activity marker among ${JSON.stringify(markers)}`);
+    const lastStage = events.findIndex((e) => e.activityTaskCompletedEventAttributes);
+    const tasksAfter = events.slice(lastStage).filter((e) => e.workflowTaskCompletedEventAttributes).length;
+    assert.equal(tasksAfter, 1, 'one workflow task after the stage writes the manifest and completes the run');
+    assert.match(outcome.progress.manifest?.uri ?? '', /^file:\/\/.*\/manifest-local\/.*\/manifest\.json$/);
+  });
+
   test('a transient failure (503 once) is retried and the run succeeds', async () => {
     const outcome = await engine.run(`
 name: flaky
