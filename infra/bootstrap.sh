@@ -11,6 +11,11 @@ cache="${FAIRLINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fairline}"
 lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
 stamp=node_modules/.fairline-lock-sha256
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sha" ]; then
+  # npm ci empties node_modules first; through a link that is another checkout's packages.
+  if [ -L node_modules ]; then
+    echo "bootstrap: ✗ npm packages: node_modules is a link to $(readlink -f node_modules), whose packages were not installed from this checkout's package-lock.json; npm ci would empty that folder. Run \`npm ci\` where it belongs, or replace the link with a folder of this checkout's own, then run this again." >&2
+    exit 1
+  fi
   mkdir -p "$cache/logs"
   log="$cache/logs/npm-ci-$(date -u +%Y-%m-%dT%H-%M-%S).log"
   start=$(date +%s)

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, realpath, symlink, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ENV, PINS } from '../../common/constants';
@@ -233,6 +233,26 @@ describe('bootstrap on an empty cache folder', () => {
 
     const reused = only((await runBootstrap({ steps: [step], env, say: () => undefined })).outcomes);
     assert.equal(reused.status, 'cached');
+  });
+
+  test('refuses to run npm ci through a node_modules that links to another folder, and leaves that folder as it was', async () => {
+    const checkout = await tempDir('fairline-linked-checkout-');
+    const elsewhere = await tempDir('fairline-linked-packages-');
+    await mkdir(join(checkout, 'infra'));
+    await writeFile(
+      join(checkout, 'infra', 'bootstrap.sh'),
+      await readFile(join(PROJECT_ROOT, 'infra', 'bootstrap.sh')),
+    );
+    await writeFile(join(checkout, 'package-lock.json'), '{"lockfileVersion":3}\n');
+    await writeFile(join(elsewhere, 'another-checkouts-package.txt'), 'kept');
+    await symlink(elsewhere, join(checkout, 'node_modules'));
+    const { code, text } = await output('bash', [join(checkout, 'infra', 'bootstrap.sh')], coldEnv(await tempDir()));
+    assert.equal(code, 1, text);
+    assert.match(
+      text,
+      new RegExp(`node_modules is a link to ${await realpath(elsewhere)}, .*npm ci would empty that folder`),
+    );
+    assert.deepEqual(await readdir(elsewhere), ['another-checkouts-package.txt']);
   });
 
   test('a step that needs another waits for it, and is not attempted when that one failed', async () => {
