@@ -142,26 +142,19 @@ describe('the KLUE-RE metrics', () => {
     // Scores 0.9 (positive), 0.8 (negative), 0.7 (positive): the curve from recall 1 down is
     // (1, 2/3), (0.5, 0.5), (0.5, 1), (0, 1). Trapezoids: 0.5·(2/3 + 1/2)/2 + 0 + 0.5·(1 + 1)/2 = 19/24;
     // average precision's steps: 0.5·2/3 + 0 + 0.5·1 = 5/6.
-    const [, curve] = computeCurves({
-      task: 'multiclass',
+    const threeRows = {
+      task: 'multiclass' as const,
       yTrue: [1, 0, 1],
       yScore: [
         [0.1, 0.9],
         [0.2, 0.8],
         [0.3, 0.7],
       ],
-    });
+    };
+    const [, curve] = computeCurves(threeRows);
     assert.ok(curve?.pr);
     assert.ok(Math.abs(klueClassArea(curve.pr) - 19 / 24) < 1e-15);
-    const metrics = computeMetrics({
-      task: 'multiclass',
-      yTrue: [1, 0, 1],
-      yScore: [
-        [0.1, 0.9],
-        [0.2, 0.8],
-        [0.3, 0.7],
-      ],
-    });
+    const metrics = computeMetrics(threeRows);
     assert.ok(Math.abs(metrics.per_label[1]!.average_precision! - 5 / 6) < 1e-15);
   });
 

@@ -7,24 +7,22 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import type { StageContext } from '../../../activities/stages/context';
 import { PROJECT_ROOT } from '../../../common/paths';
 import { canonicalRowSchema } from '../../../pipeline/dataset';
 import { datasetCardSchema, datasetWithSchema } from '../../../stages/dataset/contract';
 import { DatasetRowsInvalid } from '../../../stages/dataset/errors';
-import { dataset } from '../../../stages/dataset/implementation';
 import { KLUE_RE_RELATIONS } from '../../../eval/klue-re';
 import { readKlueRe } from '../../../stages/dataset/klue-re';
 import type { SourceRecord } from '../../../stages/dataset/records';
 import { FsArtifactStore } from '../../../store/fs-store';
 import { artifactRefSchema } from '../../../store/types';
-import { loadConfig } from '../../../temporal.config';
-import { tempDir, TEST_READ_ROOTS } from '../../helpers';
+import { tempDir } from '../../helpers';
 import { SHARED_DATA } from '../../shared-data';
+import { directDatasetStage } from './support';
 
 const FIXTURE = join(PROJECT_ROOT, 'pipelines', 'klue-re', 'data');
 
@@ -192,23 +190,8 @@ describe('the klue-re adapter', () => {
 async function runStage(
   input: Record<string, unknown>,
 ): Promise<{ store: FsArtifactStore; out: Record<string, unknown> }> {
-  const dir = await tempDir('fairline-klue-re-');
-  const store = new FsArtifactStore(join(dir, 'store'));
-  const config = loadConfig(
-    { store: { uri: pathToFileURL(join(dir, 'store')).href }, readRoots: [...TEST_READ_ROOTS] },
-    {},
-  );
-  await mkdir(join(dir, 'scratch'));
-  const context: StageContext = {
-    stageId: 'data',
-    store,
-    config,
-    log: { info() {}, warn() {} },
-    heartbeat() {},
-    signal: new AbortController().signal,
-    scratchDir: join(dir, 'scratch'),
-  };
-  return { store, out: await dataset(datasetWithSchema.parse(input), context) };
+  const { store, run } = await directDatasetStage('fairline-klue-re-');
+  return { store, out: await run(datasetWithSchema.parse(input)) };
 }
 
 describe('the dataset stage with format klue-re', () => {

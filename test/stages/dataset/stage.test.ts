@@ -5,49 +5,16 @@
  * column, and seeded splits that are byte-identical across stores.
  */
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import type { StageContext } from '../../../activities/stages/context';
-import { dataset } from '../../../stages/dataset/implementation';
 import { DatasetColumnMissing, DatasetRowsInvalid } from '../../../stages/dataset/errors';
 import { canonicalRowSchema } from '../../../pipeline/dataset';
 import { datasetCardSchema } from '../../../stages/dataset/contract';
 import type { Json } from '../../../pipeline/run-spec';
-import { FsArtifactStore } from '../../../store/fs-store';
 import { artifactRefSchema } from '../../../store/types';
-import { loadConfig } from '../../../temporal.config';
-import { tempDir, TEST_READ_ROOTS } from '../../helpers';
-
-async function setup(): Promise<{
-  dir: string;
-  store: FsArtifactStore;
-  run: (input: Record<string, Json>) => Promise<Record<string, Json>>;
-}> {
-  const dir = await tempDir('fairline-dataset-stage-');
-  const store = new FsArtifactStore(join(dir, 'store'));
-  const config = loadConfig(
-    { store: { uri: pathToFileURL(join(dir, 'store')).href }, readRoots: [...TEST_READ_ROOTS] },
-    {},
-  );
-  let attempt = 0;
-  const run = async (input: Record<string, Json>): Promise<Record<string, Json>> => {
-    const scratchDir = join(dir, `scratch-${attempt++}`);
-    await mkdir(scratchDir);
-    const context: StageContext = {
-      stageId: 'data',
-      store,
-      config,
-      log: { info() {}, warn() {} },
-      heartbeat() {},
-      signal: new AbortController().signal,
-      scratchDir,
-    };
-    return dataset(input, context);
-  };
-  return { dir, store, run };
-}
+import { directDatasetStage } from './support';
 
 async function file(dir: string, name: string, body: string): Promise<string> {
   const path = join(dir, name);
@@ -57,7 +24,7 @@ async function file(dir: string, name: string, body: string): Promise<string> {
 
 describe('the dataset stage, called directly', () => {
   test('writes canonical rows byte for byte: keys in order, default ids, pair and meta', async () => {
-    const { dir, store, run } = await setup();
+    const { dir, store, run } = await directDatasetStage();
     const url = await file(dir, 'a.csv', 'x,그 문장,"맥락, 있음",1,g\ny,둘째,맥락,0,h\n');
     const out = await run({
       url,
@@ -82,7 +49,7 @@ describe('the dataset stage, called directly', () => {
   });
 
   test('a duplicate id fails, naming both lines, and stores nothing', async () => {
-    const { dir, store, run } = await setup();
+    const { dir, store, run } = await directDatasetStage();
     const url = await file(
       dir,
       'a.jsonl',
@@ -101,7 +68,7 @@ describe('the dataset stage, called directly', () => {
   });
 
   test('a median threshold puts values equal to the median above it', async () => {
-    const { dir, store, run } = await setup();
+    const { dir, store, run } = await directDatasetStage();
     const url = await file(
       dir,
       'e.csv',
@@ -136,7 +103,7 @@ describe('the dataset stage, called directly', () => {
   });
 
   test('a mapping column the header lacks fails at once, listing the header', async () => {
-    const { dir, run } = await setup();
+    const { dir, run } = await directDatasetStage();
     const url = await file(dir, 'a.tsv', 'document\tlabel\nx\t1\n');
     await assert.rejects(
       run({
@@ -163,8 +130,8 @@ describe('the dataset stage, called directly', () => {
       mapping: { id: 'id', text: 'text', label: { column: 'label', classes: ['a', 'b'] } },
       split: { train: 0.7, validation: 0.15, test: 0.15, seed },
     });
-    const first = await setup();
-    const second = await setup();
+    const first = await directDatasetStage();
+    const second = await directDatasetStage();
     const url = await file(first.dir, 'd.csv', body);
     const a = await first.run(input(url, 42));
     const b = await second.run(input(url, 42));
