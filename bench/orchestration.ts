@@ -3,7 +3,7 @@
  * costs on top of the stage's own work, next to what Temporal itself costs per activity on the
  * same server and SDK (the floor), and the demo's cold time next to a fully cached rerun.
  *
- *     npx tsx bench/orchestration.ts [--stages 20] [--repeats 5] [--servers stock,fairline,eager] [--demo]
+ *     npx tsx bench/orchestration.ts [--stages 20] [--repeats 15] [--servers stock,fairline,eager] [--demo]
  *
  * For each server set-up (`--servers`), a fresh Temporal dev server and fresh in-process workers:
  *
@@ -32,13 +32,17 @@
  *   each call with a fresh scratch folder as runStage gives it: the stage's own work.
  *
  * Reported per set-up (medians over the rounds, ms per stage): floor, fairline, direct,
- * fairline's overhead (fairline − direct) and overhead ÷ floor; and from each run's history
+ * fairline's overhead (fairline − direct) and overhead ÷ floor, the latter with a 95 % bootstrap
+ * interval over the rounds (the machine's noise moves it more than most changes do); and from each run's history
  * (server clock) the split into dispatch (scheduled → started), activity (started → completed)
  * and workflow turn (completed → next scheduled).
  *
  * `--demo`: also runs pipelines/demo.yaml (three small trainings; minutes on a 2-core machine)
  * on the last set-up, cold (empty store) and then again with everything cached, and reports both
- * wall times and their ratio. Off by default because of the cold run's length.
+ * wall times and their ratio; then the cached rerun as users start it, `fairline demo` in a new
+ * process (cli/bin.mjs) against the same server and workers (as with `fairline dev` up), up to 7
+ * times after one unmeasured run, and its median ÷ the cold run. Off by default because of the
+ * cold run's length.
  *
  * Results also go to bench/results/orchestration-<timestamp>.json (git-ignored).
  */
@@ -54,17 +58,18 @@ import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import type { StageContext } from '../activities/stages/context';
 import { withConfiguredQueues } from '../client/start';
-import { PINS, workflowIds } from '../common/constants';
+import { ENV, PINS, workflowIds } from '../common/constants';
 import { PROJECT_ROOT } from '../common/paths';
 import { DEV_SERVER_DYNAMIC_CONFIG, startTemporalDevServer, type DevServer } from '../infra/temporal';
 import type { RunSpec } from '../pipeline/run-spec';
 import { validatePipelineText } from '../pipeline/validate';
 import { builtinStages } from '../stages/implementations';
 import { startEngine, type Engine } from '../test/engine';
+import { fairline } from '../test/helpers';
 import { DEFAULT_CPU_CONCURRENCY, HEARTBEAT_THROTTLE_MS } from '../worker/create';
 import type { PipelineRunInput, PipelineRunResult } from '../workflows/pipeline-run';
 import type { FloorActivities, FloorChainInput } from './workflows/floor';
-import { environment, median, positiveInt, runMain, writeReport } from './support';
+import { bootstrapInterval, environment, median, positiveInt, runMain, writeReport } from './support';
 
 const FLOOR_WORKFLOWS = new URL('./workflows/floor.ts', import.meta.url).pathname;
 
@@ -219,6 +224,8 @@ interface ServerSummary {
   cachedOverheadMsPerStage: number;
   /** overhead ÷ the floor of the same dispatch mode (fairline's stage activities allow eager dispatch). */
   overheadOverFloor: number;
+  /** 95 % percentile bootstrap interval of overheadOverFloor, resampling the rounds. */
+  overheadOverFloorInterval: [number, number];
   cachedOverFloor: number;
   rounds: Round[];
 }
@@ -228,6 +235,13 @@ interface DemoFigures {
   coldMs: number;
   cachedMs: number;
   cachedOverCold: number;
+  /**
+   * `fairline demo` as a user runs it with `fairline dev` up: a new process per run (node
+   * cli/bin.mjs), on the benchmark's server and workers, everything cached. Wall ms of each run.
+   */
+  cliCachedMs: number[];
+  /** Their median ÷ the in-process cold run (the stages' work is the same; the CLI adds its start). */
+  cliCachedOverCold: number;
   coldStages: Record<string, number>;
   cachedStages: Record<string, number>;
 }
@@ -302,7 +316,7 @@ async function main(): Promise<void> {
     },
   });
   const n = positiveInt('stages', values.stages, 20);
-  const repeats = positiveInt('repeats', values.repeats, 5);
+  const repeats = positiveInt('repeats', values.repeats, 15);
   const servers = (values.servers ?? 'stock,fairline,eager').split(',').map((name) => {
     if (!(name in SERVERS))
       throw new Error(`--servers: unknown set-up "${name}" (known: ${Object.keys(SERVERS).join(', ')})`);
@@ -407,6 +421,10 @@ async function main(): Promise<void> {
         };
         const msPerStage = Object.fromEntries(WAYS.map((w) => [w, perStage(w)])) as Record<Way, number>;
         const overhead = msPerStage.fairline - msPerStage.direct;
+        const overheadOverFloorOf = (sample: readonly Round[]): number => {
+          const of = (way: Way): number => median(sample.map((r) => r[way].ms / n));
+          return (of('fairline') - of('direct')) / of('floorEager');
+        };
         summaries.push({
           server,
           dynamicConfig: {
@@ -418,11 +436,12 @@ async function main(): Promise<void> {
           overheadMsPerStage: overhead,
           cachedOverheadMsPerStage: msPerStage.fairlineCached,
           overheadOverFloor: overhead / msPerStage.floorEager,
+          overheadOverFloorInterval: bootstrapInterval(rounds, overheadOverFloorOf),
           cachedOverFloor: msPerStage.fairlineCached / msPerStage.floorEager,
           rounds,
         });
 
-        if (values.demo && index === servers.length - 1) demo = await runDemo(engine, server);
+        if (values.demo && index === servers.length - 1) demo = await runDemo(engine, setup.dev, server, work, repeats);
       } finally {
         await setup.stop();
         current = undefined;
@@ -433,6 +452,9 @@ async function main(): Promise<void> {
     if (demo) {
       console.log(
         `\ndemo (pipelines/demo.yaml, server ${demo.server}): cold ${fmt(demo.coldMs / 1000, 1)} s, fully cached rerun ${fmt(demo.cachedMs / 1000, 2)} s = ${fmt(100 * demo.cachedOverCold, 2)} % of cold`,
+      );
+      console.log(
+        `  through the command line (\`fairline demo\` with the stack up, a new process each, median of ${demo.cliCachedMs.length}): ${fmt(median(demo.cliCachedMs) / 1000, 2)} s = ${fmt(100 * demo.cliCachedOverCold, 2)} % of cold (runs: ${demo.cliCachedMs.map((ms) => fmt(ms / 1000, 2)).join(', ')} s)`,
       );
     }
     console.log();
@@ -464,6 +486,10 @@ function printTable(n: number, repeats: number, summaries: ServerSummary[]): voi
     ...WAYS.map((w) => [LABELS[w], ...summaries.map((s) => fmt(s.msPerStage[w]))]),
     ['fairline overhead (fairline − direct)', ...summaries.map((s) => fmt(s.overheadMsPerStage))],
     ['overhead ÷ floor (eager allowed)', ...summaries.map((s) => `${fmt(s.overheadOverFloor)}×`)],
+    [
+      '  95 % interval (bootstrap over rounds)',
+      ...summaries.map((s) => `${fmt(s.overheadOverFloorInterval[0])}–${fmt(s.overheadOverFloorInterval[1])}`),
+    ],
     ['cached stage ÷ floor (eager allowed)', ...summaries.map((s) => `${fmt(s.cachedOverFloor)}×`)],
     ['server clock, workflow started → completed, per stage:', ...summaries.map(() => '')],
     ...WAYS.filter((w) => w !== 'direct').map((w) => [`  ${w}`, ...summaries.map((s) => fmt(s.phases[w].totalMs / n))]),
@@ -473,9 +499,12 @@ function printTable(n: number, repeats: number, summaries: ServerSummary[]): voi
     ['  workflow turn (→ next scheduled)', ...summaries.map((s) => fmt(s.phases.fairline.workflowTurnMs))],
     ['  once per run: start → 1st stage', ...summaries.map((s) => fmt(s.phases.fairline.startMs))],
     ['  once per run: last stage → end', ...summaries.map((s) => fmt(s.phases.fairline.finishMs))],
-    ['floor (eager refused), per activity:', ...summaries.map(() => '')],
-    ['  dispatch', ...summaries.map((s) => fmt(s.phases.floor.dispatchMs))],
-    ['  workflow turn', ...summaries.map((s) => fmt(s.phases.floor.workflowTurnMs))],
+    ['floor (eager allowed), per activity (server clock, means):', ...summaries.map(() => '')],
+    ['  dispatch', ...summaries.map((s) => fmt(s.phases.floorEager.dispatchMs))],
+    ['  activity', ...summaries.map((s) => fmt(s.phases.floorEager.activityMs))],
+    ['  workflow turn', ...summaries.map((s) => fmt(s.phases.floorEager.workflowTurnMs))],
+    ['  once per run: start → 1st activity', ...summaries.map((s) => fmt(s.phases.floorEager.startMs))],
+    ['  once per run: last activity → end', ...summaries.map((s) => fmt(s.phases.floorEager.finishMs))],
   ];
   const width = Math.max(...rows.map(([k]) => k!.length));
   const cell = Math.max(10, ...head.map((h) => h.length + 2));
@@ -489,8 +518,51 @@ function printTable(n: number, repeats: number, summaries: ServerSummary[]): voi
     console.log(`  ${label!.padEnd(width)}  ${cells.map((c) => c.padStart(cell)).join('')}`);
 }
 
-/** pipelines/demo.yaml cold (a store nothing is cached in), then again with everything cached. */
-async function runDemo(engine: Engine, server: ServerName): Promise<DemoFigures> {
+/**
+ * `fairline demo` through the command line against the benchmark's server and workers, as with
+ * `fairline dev` running: the embedded stack is found answering and a worker found polling, so
+ * the command starts neither. Its config file names the engine's store, queues and read roots.
+ * Returns a runner: each call is one measured command, wall ms.
+ */
+async function cliDemo(engine: Engine, dev: DevServer, work: string): Promise<() => Promise<number>> {
+  const configFile = join(work, 'cli-config.json');
+  await writeFile(
+    configFile,
+    JSON.stringify({
+      store: { uri: engine.config.store.uri },
+      taskQueues: engine.config.taskQueues,
+      readRoots: engine.config.readRoots,
+      temporal: { namespace: dev.namespace },
+    }),
+  );
+  const env = {
+    ...process.env,
+    [ENV.temporalAddress]: dev.address,
+    [ENV.temporalUiUrl]: dev.uiUrl,
+    [ENV.temporalEmbedded]: 'true',
+    [ENV.stateDir]: join(work, 'cli-state'),
+  };
+  return async () => {
+    const started = performance.now();
+    const { code, stdout, stderr } = await fairline(['--config', configFile, 'demo'], env);
+    const ms = performance.now() - started;
+    if (code !== 0) throw new Error(`fairline demo exited with ${String(code)}:\n${stderr.slice(-4000)}`);
+    if (!/^manifest: /m.test(stdout)) throw new Error(`fairline demo named no manifest:\n${stdout.slice(-4000)}`);
+    return ms;
+  };
+}
+
+/**
+ * pipelines/demo.yaml cold (a store nothing is cached in), then again with everything cached;
+ * then `repeats` cached runs through the command line.
+ */
+async function runDemo(
+  engine: Engine,
+  dev: DevServer,
+  server: ServerName,
+  work: string,
+  repeats: number,
+): Promise<DemoFigures> {
   const file = join(PROJECT_ROOT, 'pipelines', 'demo.yaml');
   const validated = validatePipelineText(await readFile(file, 'utf8'), file);
   if (!validated.ok)
@@ -505,11 +577,21 @@ async function runDemo(engine: Engine, server: ServerName): Promise<DemoFigures>
   console.log(
     `  cached rerun: ${fmt(cachedRun.ms / 1000, 2)} s (${cachedRun.result.stages.map((s) => `${s.id} ${s.status}`).join(', ')})`,
   );
+  const cliCachedMs: number[] = [];
+  const cli = await cliDemo(engine, dev, work);
+  // One unmeasured run first: it builds the command line's kept bundle when the code changed.
+  await cli();
+  for (let r = 1; r <= Math.min(repeats, 7); r++) {
+    cliCachedMs.push(await cli());
+    console.log(`  cached through the command line ${r}: ${fmt(cliCachedMs.at(-1)! / 1000, 2)} s`);
+  }
   return {
     server,
     coldMs: cold.ms,
     cachedMs: cachedRun.ms,
     cachedOverCold: cachedRun.ms / cold.ms,
+    cliCachedMs,
+    cliCachedOverCold: median(cliCachedMs) / cold.ms,
     coldStages: wallByStage(cold.result),
     cachedStages: wallByStage(cachedRun.result),
   };

@@ -2,6 +2,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { mulberry32 } from '../audit/random';
+import { quantile } from '../audit/reactivity';
 import { PROJECT_ROOT } from '../common/paths';
 
 /** `--name`'s value as a positive integer, `fallback` when the option was not given. */
@@ -13,11 +15,32 @@ export function positiveInt(name: string, value: string | undefined, fallback: n
 }
 
 /** The median of `values` (the mean of the middle two for an even count). */
-export const median = (values: number[]): number => {
+export const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
+
+/**
+ * A percentile bootstrap interval for `statistic` over `items` (benchmark rounds): `samples`
+ * resamples of the rounds with replacement, drawn from mulberry32(`seed`), and the
+ * (1 − confidence)/2 and 1 − (1 − confidence)/2 quantiles of the statistic over them. It says how
+ * far the figure moves with the rounds that happened to be measured, not how another day's
+ * machine would do.
+ */
+export function bootstrapInterval<T>(
+  items: readonly T[],
+  statistic: (sample: readonly T[]) => number,
+  { samples = 2000, seed = 1, confidence = 0.95 }: { samples?: number; seed?: number; confidence?: number } = {},
+): [number, number] {
+  if (items.length === 0) return [Number.NaN, Number.NaN];
+  const random = mulberry32(seed);
+  const values = Float64Array.from({ length: samples }, () =>
+    statistic(Array.from({ length: items.length }, () => items[Math.floor(random() * items.length)]!)),
+  ).sort();
+  const tail = (1 - confidence) / 2;
+  return [quantile(values, tail), quantile(values, 1 - tail)];
+}
 
 /** The machine a report was measured on (Node, platform, CPU), followed by `extra`'s fields in their order. */
 export function environment<T extends object>(
