@@ -5,9 +5,14 @@
  * → 0.5 s for `fairline --help` on the development machine): much of a cached rerun's time once
  * the stack runs.
  *
- * The bundle holds the project's own modules only; packages stay imports and load from
+ * The bundle holds the project's own modules only; packages stay `require`s and load from
  * node_modules, which is why it is kept in `node_modules/.cache/fairline-cli/` (their resolution
- * starts from the bundle's folder). It is used only while every source file it was built from
+ * starts from the bundle's folder). It is CommonJS, loaded with `require`: the packages fairline
+ * imports are CommonJS, and an ES module importing them makes Node scan each one's source for
+ * its export names and load it through the ES module loader, ~0.1 s of a cached rerun's ~0.9 s
+ * (bench/README.md). A module the code imports dynamically (the worker, the activities) is in the
+ * same file but runs only when imported, so the packages only it needs (the worker SDK, esbuild,
+ * the AWS SDK) are required only then. It is used only while every source file it was built from
  * still has the content it had then (`<name>.json` lists them with their digests, checked at each
  * start: ~20 ms), and it was built in this checkout (the key covers its path). Otherwise it is
  * built again first (~0.3 s) and kept. Every file is written under a temporary name and renamed,
@@ -25,7 +30,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** Bump when the way bundles are built changes: older ones are then never used. */
-const FORMAT = 1;
+const FORMAT = 2;
 /** Bundles of earlier code kept beside the current one (about 2.5 MB each with their source maps). */
 const EARLIER_KEPT = 2;
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -71,10 +76,9 @@ const sourcesAsTheyAre = (read) => ({
 });
 
 /**
- * Builds the bundle of `entry` and keeps it as `<dir>/<name>-<key>/main.mjs`; returns that file, or
- * undefined when it could not be built or kept. Code split: a module the code imports
- * dynamically (the worker, the activities) stays in its own file, so the packages only it
- * needs (the worker SDK, esbuild, the AWS SDK) load only when it does.
+ * Builds the bundle of `entry` and keeps it as `<dir>/<name>-<key>/main.cjs`; returns that file, or
+ * undefined when it could not be built (a top-level await, which CommonJS cannot hold, included)
+ * or kept.
  */
 async function build(root, entry, dir, name) {
   let esbuild;
@@ -91,12 +95,10 @@ async function build(root, entry, dir, name) {
       entryPoints: { main: join(root, entry) },
       absWorkingDir: root,
       bundle: true,
-      splitting: true,
       platform: 'node',
-      format: 'esm',
+      format: 'cjs',
       target: 'node20',
-      outdir: staging,
-      outExtension: { '.js': '.mjs' },
+      outfile: join(staging, 'main.cjs'),
       sourcemap: 'external',
       metafile: true,
       logLevel: 'silent',
@@ -117,7 +119,7 @@ async function build(root, entry, dir, name) {
       // Another command kept the same code first: use its folder.
     }
     const pointer = join(dir, `${name}.json`);
-    await writeFile(`${pointer}.${process.pid}.tmp`, JSON.stringify({ key, root, inputs }));
+    await writeFile(`${pointer}.${process.pid}.tmp`, JSON.stringify({ format: FORMAT, key, root, inputs }));
     await rename(`${pointer}.${process.pid}.tmp`, pointer);
     // Bundles of earlier code are not started again, but a command still running from one (a
     // `fairline dev` left open while the code was edited) may yet load its lazy parts: the
@@ -129,15 +131,15 @@ async function build(root, entry, dir, name) {
     }
     earlier.sort((a, b) => b.at - a.at);
     for (const { old } of earlier.slice(EARLIER_KEPT)) await rm(join(dir, old), { recursive: true, force: true });
-    return join(kept, 'main.mjs');
+    return join(kept, 'main.cjs');
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
 }
 
 /**
- * The kept bundle of `entry` (relative to `root`) as a file URL: the one on disk when its sources
- * are unchanged, else a fresh one. Undefined when no bundle can be had; the caller then loads
+ * The kept bundle of `entry` (relative to `root`) as a file path, for `require`: the one on disk
+ * when its sources are unchanged, else a fresh one. Undefined when no bundle can be had; the caller then loads
  * the sources through tsx.
  */
 export async function keptBundle({
@@ -150,16 +152,16 @@ export async function keptBundle({
   const name = `${entry.replace(/\.[cm]?ts$/, '').replaceAll('/', '-')}-${sha256(root).slice(0, 8)}`;
   try {
     const kept = JSON.parse(await readFile(join(dir, `${name}.json`), 'utf8'));
-    const now = kept.root === root ? await digests(root, Object.keys(kept.inputs)) : undefined;
+    const now =
+      kept.format === FORMAT && kept.root === root ? await digests(root, Object.keys(kept.inputs)) : undefined;
     if (now && Object.entries(kept.inputs).every(([path, digest]) => now[path] === digest))
-      return pathToFileURL(join(dir, `${name}-${kept.key}`, 'main.mjs')).href;
+      return join(dir, `${name}-${kept.key}`, 'main.cjs');
   } catch {
     // None kept yet, or unreadable: build one.
   }
   try {
     await mkdir(dir, { recursive: true });
-    const file = await build(root, entry, dir, name);
-    return file ? pathToFileURL(file).href : undefined;
+    return await build(root, entry, dir, name);
   } catch {
     return undefined;
   }
