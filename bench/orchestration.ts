@@ -202,11 +202,12 @@ async function runFloor(
 }
 
 /** What one measured round records, per way of running the chain. */
-const WAYS = ['floor', 'floorEager', 'fairline', 'fairlineCached', 'direct'] as const;
+const WAYS = ['floor', 'floorEager', 'floorUpsert', 'fairline', 'fairlineCached', 'direct'] as const;
 type Way = (typeof WAYS)[number];
 const LABELS: Record<Way, string> = {
   floor: 'floor: bare no-op chain, eager refused',
   floorEager: 'floor: bare no-op chain, eager allowed',
+  floorUpsert: '  the same, one search-attribute upsert per activity',
   fairline: 'fairline: download chain, executed',
   fairlineCached: 'fairline: download chain, all cached',
   direct: 'direct: the stage in a plain loop',
@@ -388,6 +389,7 @@ async function main(): Promise<void> {
         const round = async (): Promise<Round> => {
           const floor = await runFloor(engine.client, floorQueue, { n, eager: false });
           const floorEager = await runFloor(engine.client, floorQueue, { n, eager: true });
+          const floorUpsert = await runFloor(engine.client, floorQueue, { n, eager: true, upsertEach: true });
           const fairline = await runPipeline(engine, executed, true);
           const fairlineCached = await runPipeline(engine, cached, false);
           const count = (run: { result: PipelineRunResult }, status: string): number =>
@@ -396,7 +398,7 @@ async function main(): Promise<void> {
             throw new Error(`expected ${n} executed stages in the executed chain, got ${count(fairline, 'succeeded')}`);
           if (count(fairlineCached, 'cached') !== n)
             throw new Error(`expected ${n} cached stages in the cached chain, got ${count(fairlineCached, 'cached')}`);
-          return { floor, floorEager, fairline, fairlineCached, direct: await direct() };
+          return { floor, floorEager, floorUpsert, fairline, fairlineCached, direct: await direct() };
         };
         // The warm-up also fills the cache the cached chain reads.
         await runPipeline(engine, cached, false);
