@@ -3,15 +3,18 @@
  * costs on top of the stage's own work, next to what Temporal itself costs per activity on the
  * same server and SDK (the floor), and the demo's cold time next to a fully cached rerun.
  *
- *     npx tsx bench/orchestration.ts [--stages 20] [--repeats 15] [--servers stock,fairline,eager] [--demo]
+ *     npx tsx bench/orchestration.ts [--stages 20] [--repeats 15] [--servers stock,fairline,eager,cluster] [--demo]
  *
- * For each server set-up (`--servers`), a fresh Temporal dev server and fresh in-process workers:
+ * For each server set-up (`--servers`), a fresh Temporal server and fresh in-process workers:
  *
  * - `stock`: the CLI's own dynamic config (what fairline started before DEV_SERVER_DYNAMIC_CONFIG);
  * - `fairline`: the dev server as fairline starts it (infra/temporal.ts DEV_SERVER_DYNAMIC_CONFIG);
  * - `eager`: the same plus `system.enableActivityEagerExecution` (off in the server by default),
  *   so that an activity on the workflow's own task queue can come back in the workflow task's
- *   completion instead of going through matching.
+ *   completion instead of going through matching;
+ * - `cluster` (not in the default list: it builds on the cluster suite's tools): the production
+ *   topology of infra/cluster.ts, the Temporal server on PostgreSQL with 4 history shards and its
+ *   own dynamic config (the same transfer-queue cap), no worker processes, a file store.
  *
  * On each, alternating, one warm-up round then `--repeats` measured rounds of:
  *
@@ -60,7 +63,8 @@ import type { StageContext } from '../activities/stages/context';
 import { withConfiguredQueues } from '../client/start';
 import { ENV, PINS, workflowIds } from '../common/constants';
 import { PROJECT_ROOT } from '../common/paths';
-import { DEV_SERVER_DYNAMIC_CONFIG, startTemporalDevServer, type DevServer } from '../infra/temporal';
+import { CLUSTER_DYNAMIC_CONFIG, startCluster } from '../infra/cluster';
+import { DEV_SERVER_DYNAMIC_CONFIG, startTemporalDevServer } from '../infra/temporal';
 import type { RunSpec } from '../pipeline/run-spec';
 import { validatePipelineText } from '../pipeline/validate';
 import { builtinStages } from '../stages/implementations';
@@ -73,13 +77,49 @@ import { bootstrapInterval, environment, median, positiveInt, runMain, writeRepo
 
 const FLOOR_WORKFLOWS = new URL('./workflows/floor.ts', import.meta.url).pathname;
 
-/** The server set-ups the benchmark knows: dynamic config on top of the CLI's defaults. */
-const SERVERS = {
+/**
+ * The server set-ups the benchmark knows: dev servers with dynamic config on top of the CLI's
+ * defaults, and `cluster`, the production topology of infra/cluster.ts (the Temporal server on
+ * PostgreSQL, its own dynamic config), with no worker processes and a file store.
+ */
+const SERVERS: Record<
+  'stock' | 'fairline' | 'eager' | 'cluster',
+  { stock: boolean; dynamicConfig: Readonly<Record<string, string | number | boolean>>; cluster?: true }
+> = {
   stock: { stock: true, dynamicConfig: {} },
   fairline: { stock: false, dynamicConfig: {} },
   eager: { stock: false, dynamicConfig: { 'system.enableActivityEagerExecution': true } },
-} as const;
+  cluster: { stock: false, dynamicConfig: {}, cluster: true },
+};
 type ServerName = keyof typeof SERVERS;
+
+/** What the benchmark needs of a server: where it answers, and how to stop it. */
+interface BenchServer {
+  address: string;
+  namespace: string;
+  uiUrl: string;
+  stop(): Promise<void>;
+}
+
+async function startServer(server: ServerName): Promise<BenchServer> {
+  const { stock, dynamicConfig, cluster } = SERVERS[server];
+  if (!cluster) return startTemporalDevServer({ stock, dynamicConfig });
+  const started = await startCluster({ workers: [], minio: false });
+  return {
+    address: started.temporal.address,
+    namespace: started.namespace,
+    // The cluster runs no Web UI; the links `fairline demo` prints lead nowhere.
+    uiUrl: 'http://127.0.0.1:9',
+    stop: () => started.stop(),
+  };
+}
+
+/** How a set-up's server is described in the output. */
+function serverDescription(server: ServerName): string {
+  if (SERVERS[server].cluster)
+    return `the Temporal server on PostgreSQL (infra/cluster.ts, dynamic config ${JSON.stringify(CLUSTER_DYNAMIC_CONFIG)})`;
+  return `a Temporal dev server (${JSON.stringify({ ...(SERVERS[server].stock ? {} : DEV_SERVER_DYNAMIC_CONFIG), ...SERVERS[server].dynamicConfig })})`;
+}
 
 const SOURCE_BYTES = 4 * 1024;
 
@@ -255,9 +295,8 @@ interface DemoFigures {
 async function setUp(
   server: ServerName,
   work: string,
-): Promise<{ dev: DevServer; engine: Engine; floorQueue: string; stop(): Promise<void> }> {
-  const { stock, dynamicConfig } = SERVERS[server];
-  const dev = await startTemporalDevServer({ stock, dynamicConfig });
+): Promise<{ dev: BenchServer; engine: Engine; floorQueue: string; stop(): Promise<void> }> {
+  const dev = await startServer(server);
   let engine: Engine | undefined;
   let floorWorker: Worker | undefined;
   let floorRunning: Promise<void> | undefined;
@@ -353,9 +392,7 @@ async function main(): Promise<void> {
     const sha256 = createHash('sha256').update(body).digest('hex');
 
     for (const [index, server] of servers.entries()) {
-      console.log(
-        `\n[${server}] starting a Temporal dev server (${JSON.stringify({ ...(SERVERS[server].stock ? {} : DEV_SERVER_DYNAMIC_CONFIG), ...SERVERS[server].dynamicConfig })}) and in-process workers…`,
-      );
+      console.log(`\n[${server}] starting ${serverDescription(server)} and in-process workers…`);
       const setup = await setUp(server, work);
       current = setup;
       try {
@@ -433,10 +470,9 @@ async function main(): Promise<void> {
         };
         summaries.push({
           server,
-          dynamicConfig: {
-            ...(SERVERS[server].stock ? {} : DEV_SERVER_DYNAMIC_CONFIG),
-            ...SERVERS[server].dynamicConfig,
-          },
+          dynamicConfig: SERVERS[server].cluster
+            ? CLUSTER_DYNAMIC_CONFIG
+            : { ...(SERVERS[server].stock ? {} : DEV_SERVER_DYNAMIC_CONFIG), ...SERVERS[server].dynamicConfig },
           msPerStage,
           phases: Object.fromEntries(WAYS.map((w) => [w, phase(w)])) as Record<Way, Phases>,
           overheadMsPerStage: overhead,
@@ -530,7 +566,7 @@ function printTable(n: number, repeats: number, summaries: ServerSummary[]): voi
  * the command starts neither. Its config file names the engine's store, queues and read roots.
  * Returns a runner: each call is one measured command, wall ms.
  */
-async function cliDemo(engine: Engine, dev: DevServer, work: string): Promise<() => Promise<number>> {
+async function cliDemo(engine: Engine, dev: BenchServer, work: string): Promise<() => Promise<number>> {
   const configFile = join(work, 'cli-config.json');
   await writeFile(
     configFile,
@@ -566,7 +602,7 @@ async function cliDemo(engine: Engine, dev: DevServer, work: string): Promise<()
  */
 async function runDemo(
   engine: Engine,
-  dev: DevServer,
+  dev: BenchServer,
   server: ServerName,
   work: string,
   repeats: number,

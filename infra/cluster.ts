@@ -176,7 +176,7 @@ export function temporalServerConfig(options: {
 }
 
 /** Dynamic config: fairline's workflow ids (`pipeline/<name>/<run-id>`) may be long. */
-const DYNAMIC_CONFIG = {
+export const CLUSTER_DYNAMIC_CONFIG = {
   'limit.maxIDLength': [{ value: 255, constraints: {} }],
   // The transfer queue's load cap per history shard (default 20/s): a run's tasks all live on one
   // shard, so the default makes every task after a run's first dozen wait ~40 ms (infra/temporal.ts).
@@ -337,7 +337,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const configDir = join(baseDir, 'temporal-config');
     await mkdir(configDir, { recursive: true });
     const dynamicConfigFile = join(configDir, 'dynamic.yaml');
-    await writeFile(dynamicConfigFile, stringify(DYNAMIC_CONFIG));
+    await writeFile(dynamicConfigFile, stringify(CLUSTER_DYNAMIC_CONFIG));
     await writeFile(
       join(configDir, 'development.yaml'),
       stringify(temporalServerConfig({ postgres, ports, dynamicConfigFile, historyShards: 4 })),
