@@ -134,6 +134,13 @@ export async function startRun(
   });
 }
 
+/** A failed run's reason: the workflow's failure wraps the stage's, so every message down the chain. */
+function failureChain(error: unknown): string {
+  const messages: string[] = [];
+  for (let e: unknown = error; e instanceof Error; e = e.cause) messages.push(e.message);
+  return messages.join(' ← ');
+}
+
 /**
  * Waits for a run's result, riding out a restarting server: while the frontend is down, the
  * long poll fails with UNAVAILABLE, and the wait simply starts again.
@@ -149,7 +156,7 @@ export async function awaitRun(
       return { status: 'succeeded', progress };
     } catch (error) {
       const name = (error as Error).name;
-      if (name === 'WorkflowFailedError') return { status: 'failed', error: (error as Error).message };
+      if (name === 'WorkflowFailedError') return { status: 'failed', error: failureChain(error) };
       if (Date.now() > deadlineMs)
         return { status: 'failed', error: `no result before the deadline: ${(error as Error).message}` };
       await new Promise((r) => setTimeout(r, 500));
@@ -507,10 +514,7 @@ export async function trainingUnderKill(
       const failure = await handle.result().then(
         () => '',
         (error: unknown) => {
-          // The workflow's failure wraps the stage's: every message down the chain says why.
-          const messages: string[] = [];
-          for (let e: unknown = error; e instanceof Error; e = e.cause) messages.push(e.message);
-          return `: ${messages.join(' ← ')}`;
+          return `: ${failureChain(error)}`;
         },
       );
       throw new Error(`the training run ended (${description.status.name}) before the kill${failure}`);
