@@ -396,11 +396,20 @@ export function createActivities(deps: ActivityDependencies) {
           null,
           2,
         );
-        const ref = await store.putAt(
-          `runs/${manifest.pipeline}/${manifest.runId}/${execution}/manifest.json`,
-          { bytes: body },
-          { kind: 'manifest' },
-        );
+        const key = `runs/${manifest.pipeline}/${manifest.runId}/${execution}/manifest.json`;
+        let ref: ArtifactRef;
+        try {
+          ref = await store.putAt(key, { bytes: body }, { kind: 'manifest' });
+        } catch (error) {
+          if (!(error instanceof ArtifactConflict)) throw error;
+          // The key names this execution, so an earlier attempt of this same write put it there:
+          // a retry after its reply was lost (a frozen store), or the workflow task replayed on
+          // another worker after the first one died before recording the local activity. Its
+          // `writtenAt` differs; the first manifest recorded stands, and its lineage is finished.
+          const existing = await store.head(key);
+          if (!existing?.sha256) throw error;
+          ref = { uri: existing.uri, sha256: existing.sha256, bytes: existing.bytes, kind: 'manifest' };
+        }
         const writes: (() => Promise<unknown>)[] = [];
         for (const stage of manifest.stages) {
           if (stage.cached || stage.status !== 'succeeded') continue;

@@ -78,3 +78,42 @@ test('writeManifest writes the manifest, a lineage entry for every produced arti
   assert.deepEqual((await store.list('lineage/')).map((o) => o.key).sort(), expected);
   for (const key of expected) assert.equal(await manifestOf(key), ref.uri, `the first producer stands: ${key}`);
 });
+
+test('writeManifest again for the same execution (a retried or replayed attempt) keeps the manifest the first attempt wrote and finishes its lineage', async () => {
+  const root = join(await tempDir('fairline-manifest-'), 'store');
+  const store = new FsArtifactStore(root);
+  const config = loadConfig({ store: { uri: pathToFileURL(root).href } }, {});
+  const { writeManifest } = createActivities({ store, config, log: { info() {}, warn() {} } });
+  const file = await store.put({ bytes: 'the stage output' }, { kind: 'file', name: 'file.txt' });
+  const manifest: ManifestInput = {
+    pipeline: 'p',
+    runId: 'r1',
+    specDigest: 'spec',
+    params: {},
+    status: 'succeeded',
+    trigger: 'test',
+    stages: [{ id: 's', uses: 'download', status: 'succeeded', cached: false, outputs: { file } }],
+  };
+  // What an earlier attempt left: the manifest of this execution (another writtenAt), no lineage yet.
+  const first = await store.putAt(
+    'runs/p/r1/execution-1/manifest.json',
+    { bytes: JSON.stringify({ ...manifest, workflowRunId: 'execution-1', writtenAt: '2026-01-01T00:00:00.000Z' }) },
+    { kind: 'manifest' },
+  );
+
+  const again = await new MockActivityEnvironment({
+    workflowExecution: { workflowId: 'pipeline/p/r1', runId: 'execution-1' },
+  }).run<[ManifestInput], ArtifactRef, typeof writeManifest>(writeManifest, manifest);
+
+  assert.deepEqual(
+    { uri: again.uri, sha256: again.sha256, bytes: again.bytes },
+    { uri: first.uri, sha256: first.sha256, bytes: first.bytes },
+    'the first manifest stands',
+  );
+  const entry = await store.head(lineageKey(file.sha256, 'p', 'r1', 's', 'file'));
+  assert.ok(entry, 'the lineage the first attempt did not write is written');
+  const named = z
+    .object({ manifest: z.string() })
+    .parse(JSON.parse(await readFile(join(root, lineageKey(file.sha256, 'p', 'r1', 's', 'file')), 'utf8')));
+  assert.equal(named.manifest, first.uri, 'and names the manifest that stands');
+});
