@@ -273,6 +273,27 @@ export function createActivities(deps: ActivityDependencies) {
     }
   };
 
+  /**
+   * Writes a record under an immutable key where the first record written stands (a manifest,
+   * lineage, the success index): its ref, or undefined when the key already held other bytes,
+   * which are kept.
+   */
+  const recordFirst = async (key: string, bytes: string, kind: string): Promise<ArtifactRef | undefined> => {
+    try {
+      return await store.putAt(key, { bytes }, { kind });
+    } catch (error) {
+      if (error instanceof ArtifactConflict) return undefined;
+      throw error;
+    }
+  };
+
+  /** The ref of the record at `key`, which must be there. */
+  const recordAt = async (key: string, kind: string): Promise<ArtifactRef> => {
+    const info = await store.head(key);
+    if (!info?.sha256) throw new ArtifactNotFound(store.uriOf(key));
+    return { uri: info.uri, sha256: info.sha256, bytes: info.bytes, kind };
+  };
+
   /** Drains an artifact through the verifying stream: throws unless every byte matches. */
   const verify = async (ref: ArtifactRef): Promise<void> => {
     const stream = await store.open(ref);
@@ -396,20 +417,13 @@ export function createActivities(deps: ActivityDependencies) {
           null,
           2,
         );
+        // The key names this execution, so only an earlier attempt of this same write can have put
+        // a manifest there: a retry after its reply was lost (a frozen store), or the workflow task
+        // replayed on another worker after the first one died before recording the local
+        // activity. Its `writtenAt` differs; the first manifest recorded stands, and its lineage
+        // is finished below.
         const key = `runs/${manifest.pipeline}/${manifest.runId}/${execution}/manifest.json`;
-        let ref: ArtifactRef;
-        try {
-          ref = await store.putAt(key, { bytes: body }, { kind: 'manifest' });
-        } catch (error) {
-          if (!(error instanceof ArtifactConflict)) throw error;
-          // The key names this execution, so an earlier attempt of this same write put it there:
-          // a retry after its reply was lost (a frozen store), or the workflow task replayed on
-          // another worker after the first one died before recording the local activity. Its
-          // `writtenAt` differs; the first manifest recorded stands, and its lineage is finished.
-          const existing = await store.head(key);
-          if (!existing?.sha256) throw error;
-          ref = { uri: existing.uri, sha256: existing.sha256, bytes: existing.bytes, kind: 'manifest' };
-        }
+        const ref = (await recordFirst(key, body, 'manifest')) ?? (await recordAt(key, 'manifest'));
         const writes: (() => Promise<unknown>)[] = [];
         for (const stage of manifest.stages) {
           if (stage.cached || stage.status !== 'succeeded') continue;
@@ -429,15 +443,11 @@ export function createActivities(deps: ActivityDependencies) {
             // A rerun of the same run id that produces the same bytes again finds the first
             // producer's entry there: it stands (lineage names who produced the bytes first).
             writes.push(() =>
-              store
-                .putAt(
-                  lineageKey(produced.data.sha256, manifest.pipeline, manifest.runId, stage.id, output),
-                  { bytes: canonicalJson(entry) },
-                  { kind: 'lineage' },
-                )
-                .catch((error: unknown) => {
-                  if (!(error instanceof ArtifactConflict)) throw error;
-                }),
+              recordFirst(
+                lineageKey(produced.data.sha256, manifest.pipeline, manifest.runId, stage.id, output),
+                canonicalJson(entry),
+                'lineage',
+              ),
             );
           }
         }
@@ -446,15 +456,7 @@ export function createActivities(deps: ActivityDependencies) {
           const entry = canonicalJson({ runId: manifest.runId, workflowRunId: execution, manifest: ref.uri });
           // Several successful runs can share spec and data; the first one recorded stands.
           writes.push(() =>
-            store
-              .putAt(
-                successKey(manifest.pipeline, manifest.specDigest, fingerprint),
-                { bytes: entry },
-                { kind: 'run-index' },
-              )
-              .catch((error: unknown) => {
-                if (!(error instanceof ArtifactConflict)) throw error;
-              }),
+            recordFirst(successKey(manifest.pipeline, manifest.specDigest, fingerprint), entry, 'run-index'),
           );
         }
         // The entries are independent small files, each made durable (fsync) before it becomes

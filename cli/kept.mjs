@@ -47,23 +47,15 @@ async function digests(root, inputs) {
   }
 }
 
-/** A bare import with a subpath and no extension (`@temporalio/common/lib/time`): Node's ESM loader needs the `.js`. */
-const SUBPATH_WITHOUT_EXTENSION = /^(?:@[^/]+\/[^/]+|[^@/][^/]*)\/.+$/;
-const HAS_EXTENSION = /\.(?:[cm]?js|json|node)$/;
-
 /**
- * Keeps packages as imports, and gives each module its source file's `import.meta.url`. Records
+ * Keeps packages as `require`s from node_modules, and gives each module its source file's `import.meta.url`. Records
  * the digest of each source as it was read into the bundle (`read`: absolute path → sha256), so
  * what the kept bundle is checked against is exactly what it holds.
  */
 const sourcesAsTheyAre = (read) => ({
   name: 'fairline-sources-as-they-are',
   setup(build) {
-    build.onResolve({ filter: /^[^./]/ }, ({ path }) => {
-      if (path.startsWith('node:')) return { path, external: true };
-      const withExtension = SUBPATH_WITHOUT_EXTENSION.test(path) && !HAS_EXTENSION.test(path);
-      return { path: withExtension ? `${path}.js` : path, external: true };
-    });
+    build.onResolve({ filter: /^[^./]/ }, ({ path }) => ({ path, external: true }));
     build.onLoad({ filter: /\.[cm]?ts$/ }, async ({ path }) => {
       const bytes = await readFile(path);
       read.set(path, sha256(bytes));

@@ -16,11 +16,35 @@ import type { ArtifactRef } from '../../store/types';
 import { loadConfig } from '../../temporal.config';
 import { tempDir } from '../helpers';
 
-test('writeManifest writes the manifest, a lineage entry for every produced artifact (not cached or failed ones) and the success index; a rerun keeps the first entries', async () => {
+/** writeManifest over a file store in a new temp folder. */
+async function onAFreshStore(): Promise<{
+  root: string;
+  store: FsArtifactStore;
+  writeManifest: ReturnType<typeof createActivities>['writeManifest'];
+}> {
   const root = join(await tempDir('fairline-manifest-'), 'store');
   const store = new FsArtifactStore(root);
   const config = loadConfig({ store: { uri: pathToFileURL(root).href } }, {});
   const { writeManifest } = createActivities({ store, config, log: { info() {}, warn() {} } });
+  return { root, store, writeManifest };
+}
+
+/** The manifest input of run r1 of pipeline p, succeeded, with these stages. */
+function succeededRun(stages: ManifestInput['stages'], extra: Partial<ManifestInput> = {}): ManifestInput {
+  return {
+    pipeline: 'p',
+    runId: 'r1',
+    specDigest: 'spec',
+    params: {},
+    status: 'succeeded',
+    trigger: 'test',
+    ...extra,
+    stages,
+  };
+}
+
+test('writeManifest writes the manifest, a lineage entry for every produced artifact (not cached or failed ones) and the success index; a rerun keeps the first entries', async () => {
+  const { root, store, writeManifest } = await onAFreshStore();
 
   // 20 executed stages with two artifacts each (more than are written at once), one cached and one failed.
   const executed = await Promise.all(
@@ -37,20 +61,14 @@ test('writeManifest writes the manifest, a lineage entry for every produced arti
     })),
   );
   const cachedRef = await store.put({ bytes: 'cached' }, { kind: 'file', name: 'file.txt' });
-  const manifest: ManifestInput = {
-    pipeline: 'p',
-    runId: 'r1',
-    specDigest: 'spec',
-    params: {},
-    status: 'succeeded',
-    trigger: 'test',
-    dataFingerprint: 's0.file=abc',
-    stages: [
+  const manifest = succeededRun(
+    [
       ...executed,
       { id: 'c', uses: 'download', status: 'cached', cached: true, outputs: { file: cachedRef } },
       { id: 'f', uses: 'download', status: 'failed', cached: false, error: 'boom' },
     ],
-  };
+    { dataFingerprint: 's0.file=abc' },
+  );
 
   const write = (env: MockActivityEnvironment): Promise<ArtifactRef> =>
     env.run<[ManifestInput], ArtifactRef, typeof writeManifest>(writeManifest, manifest);
@@ -80,20 +98,9 @@ test('writeManifest writes the manifest, a lineage entry for every produced arti
 });
 
 test('writeManifest again for the same execution (a retried or replayed attempt) keeps the manifest the first attempt wrote and finishes its lineage', async () => {
-  const root = join(await tempDir('fairline-manifest-'), 'store');
-  const store = new FsArtifactStore(root);
-  const config = loadConfig({ store: { uri: pathToFileURL(root).href } }, {});
-  const { writeManifest } = createActivities({ store, config, log: { info() {}, warn() {} } });
+  const { root, store, writeManifest } = await onAFreshStore();
   const file = await store.put({ bytes: 'the stage output' }, { kind: 'file', name: 'file.txt' });
-  const manifest: ManifestInput = {
-    pipeline: 'p',
-    runId: 'r1',
-    specDigest: 'spec',
-    params: {},
-    status: 'succeeded',
-    trigger: 'test',
-    stages: [{ id: 's', uses: 'download', status: 'succeeded', cached: false, outputs: { file } }],
-  };
+  const manifest = succeededRun([{ id: 's', uses: 'download', status: 'succeeded', cached: false, outputs: { file } }]);
   // What an earlier attempt left: the manifest of this execution (another writtenAt), no lineage yet.
   const first = await store.putAt(
     'runs/p/r1/execution-1/manifest.json',
