@@ -157,7 +157,13 @@ describe('the PostgreSQL-backed cluster', { timeout: 600_000 }, () => {
     await (await import('node:fs/promises')).writeFile(pipelineFile, load);
     const dupId = `dup-${tag}`;
     const env = cleanEnv({ ...cluster.env });
-    const dups = await Promise.all([0, 1].map(() => fairline(['run', pipelineFile, '--id', dupId, '--detach'], env)));
+    // The second start must reach the server while the first run still runs (an ended run's id may
+    // be used again): both commands start from the same kept bundle, none building it first, and
+    // the run computes every stage (--no-cache) rather than finishing from the cache in a blink.
+    await fairline(['--help'], env);
+    const dups = await Promise.all(
+      [0, 1].map(() => fairline(['run', pipelineFile, '--id', dupId, '--detach', '--no-cache'], env)),
+    );
     cliOutputs.push(...dups.map((d, i) => ({ name: `fairline run (duplicate ${i})`, text: d.stdout + d.stderr })));
     // The second start is refused with the CLI's own exit code for a duplicate run id (3).
     assert.deepEqual(dups.map((d) => d.code).sort(), [0, 3], dups.map((d) => d.stderr).join('\n'));
